@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ *
+ * mps_config.h - network and application configuration shared by every
+ * process, and the parsers for the command line that fills it. Plain C with
+ * no DPDK calls, so the unit tests exercise it directly.
+ */
+#ifndef MPS_CONFIG_H
+#define MPS_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define MPS_MAX_WORKERS   16u
+#define MPS_MAX_PORTS     4u
+#define MPS_MAX_LISTENERS 16u
+#define MPS_TAP_MAX_QUEUES 4u /* net_tap crashes with more in multi-process */
+
+enum mps_app {
+	MPS_APP_NONE = 0,
+	MPS_APP_ECHO,
+	MPS_APP_HTTP,
+	MPS_APP_DISCARD,
+};
+
+struct mps_listener {
+	uint16_t port;
+	uint16_t app; /* enum mps_app */
+};
+
+/* Everything here is plain data: it is copied into the shared memzone. */
+struct mps_config {
+	uint32_t n_workers;
+	uint32_t ip;          /* network byte order */
+	uint32_t netmask;     /* network byte order */
+	uint32_t gateway;     /* network byte order, 0 = none */
+	uint8_t prefix_len;
+	uint16_t mtu;
+	uint32_t stats_interval; /* seconds, 0 = quiet */
+	uint32_t n_listeners;
+	struct mps_listener listeners[MPS_MAX_LISTENERS];
+};
+
+/* Fills the documented defaults: 1 worker, 198.18.0.2/24, 7:echo,80:http. */
+void mps_config_defaults(struct mps_config *cfg);
+
+/* Number parsing with end-pointer and range checks. 0 or -EINVAL/-ERANGE. */
+int mps_parse_u32(const char *s, uint32_t min, uint32_t max, uint32_t *out);
+
+/* Dotted quad to network byte order. 0 or -EINVAL. */
+int mps_parse_ipv4(const char *s, uint32_t *ip_be);
+
+/* "ADDR/PREFIX" (PREFIX 1..32; no prefix means /32). 0 or -EINVAL. */
+int mps_parse_cidr(const char *s, uint32_t *ip_be, uint8_t *prefix_len);
+
+/* Prefix length to network-order mask. */
+uint32_t mps_prefix_to_mask(uint8_t prefix_len);
+
+/* "PORT:APP[,PORT:APP...]" replaces cfg's listeners. 0 or -EINVAL/-E2BIG. */
+int mps_parse_listen(const char *s, struct mps_config *cfg);
+
+/* "aa:bb:cc:dd:ee:ff" to 6 bytes. 0 or -EINVAL. */
+int mps_parse_mac(const char *s, uint8_t mac[6]);
+
+enum mps_app mps_app_from_name(const char *name);
+const char *mps_app_name(enum mps_app app);
+
+/* Parses the primary's application arguments (after EAL's "--").
+ * Returns 0 when cfg is ready, 1 when --help was asked (usage printed by the
+ * caller), or -EINVAL with a one-line reason in err. */
+int mps_config_parse_args(struct mps_config *cfg, int argc, char **argv,
+			  char *err, size_t errlen);
+
+/* The primary's usage text (app options only). */
+const char *mps_config_usage(void);
+
+#endif /* MPS_CONFIG_H */

@@ -1,0 +1,85 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ *
+ * mps_neigh.c - see mps_neigh.h.
+ */
+#include <errno.h>
+#include <stdint.h>
+
+#include <rte_hash.h>
+#include <rte_hash_crc.h>
+
+#include "mps_neigh.h"
+
+uint32_t
+mps_neigh_sig(uint32_t ip_be)
+{
+	return rte_hash_crc_4byte(ip_be, 0);
+}
+
+/* Lock-free readers and multi-writer adds: workers learn concurrently while
+ * others look up; only the primary deletes. */
+struct rte_hash *
+mps_neigh_create(const char *name, uint32_t entries, int socket_id)
+{
+	struct rte_hash_parameters p = {
+		.name = name,
+		.entries = entries,
+		.key_len = sizeof(uint32_t),
+		.hash_func = rte_hash_crc,
+		.hash_func_init_val = 0,
+		.socket_id = socket_id,
+		.extra_flag = RTE_HASH_EXTRA_FLAGS_RW_CONCURRENCY_LF |
+			      RTE_HASH_EXTRA_FLAGS_MULTI_WRITER_ADD,
+	};
+
+	return rte_hash_create(&p);
+}
+
+static int
+lookup_word(const struct rte_hash *h, uint32_t ip_be, uint64_t *w)
+{
+	void *data;
+
+	if (rte_hash_lookup_with_hash_data(h, &ip_be, mps_neigh_sig(ip_be),
+					   &data) < 0)
+		return -ENOENT;
+	*w = (uint64_t)(uintptr_t)data;
+	return 0;
+}
+
+int
+mps_neigh_lookup(const struct rte_hash *h, uint32_t ip_be, uint32_t now_s,
+		 uint32_t ttl_s, uint8_t mac[6])
+{
+	uint64_t w;
+
+	if (lookup_word(h, ip_be, &w) != 0)
+		return -ENOENT;
+	if (!mps_neigh_is_static(w) && mps_neigh_age(w, now_s) >= ttl_s)
+		return -ENOENT;
+	mps_neigh_unpack_mac(w, mac);
+	return 0;
+}
+
+enum mps_neigh_result
+mps_neigh_learn(struct rte_hash *h, uint32_t ip_be, const uint8_t mac[6],
+		uint32_t now_s)
+{
+	uint64_t old, w = mps_neigh_pack(mac, now_s, 0);
+	enum mps_neigh_result res = MPS_NEIGH_ADDED;
+
+	if (lookup_word(h, ip_be, &old) == 0) {
+		if (mps_neigh_is_static(old))
+			return MPS_NEIGH_UNCHANGED;
+		if (mps_neigh_same_mac(old, w)) {
+			if (mps_neigh_age(old, now_s) < MPS_NEIGH_REFRESH_S)
+				return MPS_NEIGH_UNCHANGED;
+			res = MPS_NEIGH_REFRESHED;
+		}
+	}
+	/* On an existing key this is one atomic store of the data word. */
+	if (rte_hash_add_key_with_hash_data(h, &ip_be, mps_neigh_sig(ip_be),
+					    (void *)(uintptr_t)w) < 0)
+		return MPS_NEIGH_FULL;
+	return res;
+}

@@ -1,0 +1,107 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ *
+ * mps_shared.h - the contract between mps-primary and mps-secondary.
+ *
+ * Every object shared between processes is named here, and the layout of the
+ * shared memzone is defined here. Shared memory never holds a function
+ * pointer or a pointer into process-private memory. Bump MPS_LAYOUT_VERSION
+ * whenever anything in this file changes shape.
+ */
+#ifndef MPS_SHARED_H
+#define MPS_SHARED_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <rte_common.h>
+
+#include "mps_config.h"
+
+#define MPS_MEMZONE_NAME   "mps_shared"
+#define MPS_POOL_NAME      "mps_mbuf_pool"
+#define MPS_NEIGH_NAME     "mps_neigh"
+#define MPS_RING_FMT       "mps_ring_%u"
+
+#define MPS_MAGIC          0x6d707374u /* "mpst" */
+#define MPS_LAYOUT_VERSION 1u
+
+/* The mbuf private area holds lwIP's struct pbuf_custom (zero-copy RX).
+ * The secondary checks sizeof(struct pbuf_custom) fits at compile time. */
+#define MPS_MBUF_PRIV_SIZE 64u
+
+#define MPS_RING_SIZE      1024u
+#define MPS_NEIGH_ENTRIES  65536u
+
+/* Lifecycle of a worker slot, written by its owner (and by the primary when
+ * it finds the owner dead). */
+enum mps_worker_state {
+	MPS_WORKER_FREE = 0,     /* never claimed or cleanly released */
+	MPS_WORKER_STARTING = 1, /* claimed, building its stack */
+	MPS_WORKER_RUNNING = 2,  /* in its poll loop */
+	MPS_WORKER_STOPPING = 3, /* closing connections, freeing mbufs */
+	MPS_WORKER_DEAD = 4,     /* owner died without releasing (primary saw it) */
+};
+
+/* Per-worker counters. Written only by the owning worker, read by anyone. */
+struct mps_worker_stats {
+	uint64_t rx_pkts;
+	uint64_t rx_bytes;
+	uint64_t tx_pkts;
+	uint64_t tx_bytes;
+	uint64_t rx_drop_malformed; /* failed the bounds-checked parse */
+	uint64_t rx_drop_multiseg;  /* chained RX mbufs we do not reassemble */
+	uint64_t rx_drop_lwip;      /* netif->input refused the frame */
+	uint64_t tx_retries;        /* NIC refused part of a burst, kept */
+	uint64_t tx_drop_full;      /* TX batch full: frame dropped, counted */
+	uint64_t tx_drop_nombuf;    /* no mbuf to copy a frame into */
+	uint64_t tx_drop_toolong;   /* frame larger than one mbuf */
+	uint64_t ring_rx;           /* frames/messages drained from our ring */
+	uint64_t ring_tx;           /* frames we put on peers' rings */
+	uint64_t ring_drop;         /* peer ring full */
+	uint64_t neigh_learned;     /* new entry or changed MAC written */
+	uint64_t neigh_refreshed;   /* timestamp refresh written */
+	uint64_t neigh_hit;         /* next hop found in the shared table */
+	uint64_t neigh_miss;        /* fell back to lwIP's ARP */
+	uint64_t neigh_full;        /* table full, could not add */
+	uint64_t tcp_accepted;
+	uint64_t tcp_active;        /* open connections now (gauge) */
+	uint64_t tcp_closed;
+	uint64_t tcp_reset;         /* connections ended by RST or error */
+	uint64_t tcp_refused;       /* accept refused: no app state left */
+	uint64_t http_requests;
+	uint64_t http_errors;       /* 4xx answered */
+	uint64_t iterations;
+	uint64_t busy_iterations;
+	uint64_t busy_cycles;
+	uint64_t idle_sleeps;
+	uint64_t mbufs_held;        /* RX mbufs lwIP holds now (gauge) */
+};
+
+/* One worker slot: owner pid and state, heartbeat, stats. */
+struct mps_worker_slot {
+	volatile int32_t owner_pid; /* 0 = free; claimed by compare-and-set */
+	volatile uint32_t state;    /* enum mps_worker_state */
+	volatile uint32_t lcore_id; /* EAL lcore id of the owner */
+	uint32_t restarts;          /* times this slot was claimed after a death */
+	volatile uint64_t heartbeat_tsc; /* rte_get_tsc_cycles() of last loop */
+	struct mps_worker_stats stats;
+} __rte_cache_aligned;
+
+/* The memzone. The primary fills everything before starting the ports;
+ * secondaries only read the config. */
+struct mps_shared {
+	uint32_t magic;
+	uint32_t layout_version;
+	int32_t primary_pid;
+	uint32_t primary_lcore_id;
+	uint64_t tsc_hz;
+	volatile uint32_t stop;    /* set by the primary: workers must exit */
+	uint32_t n_ports;
+	uint16_t port_ids[MPS_MAX_PORTS];
+	uint64_t tx_offloads;      /* offloads enabled on every port */
+	uint64_t rx_offloads;
+	struct mps_config cfg;     /* the single source of network config */
+	struct mps_worker_slot workers[MPS_MAX_WORKERS];
+} __rte_cache_aligned;
+
+#endif /* MPS_SHARED_H */

@@ -1,0 +1,157 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ *
+ * mps-primary: initialises EAL, the mbuf pool and the ports, creates the
+ * objects the workers attach to, then monitors them until SIGINT/SIGTERM.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_lcore.h>
+
+#include "mps_log.h"
+#include "primary.h"
+
+#define STOP_TIMEOUT_MS 4000u
+
+static volatile int quit;
+
+/* Only sets the flag; main does the work. */
+static void
+on_signal(int sig __rte_unused)
+{
+	quit = 1;
+}
+
+static void
+usage(const char *prg)
+{
+	printf("usage: %s [EAL options] -- [options]\n"
+	       "Starts the mpstack primary: ports, mbuf pool, shared tables.\n"
+	       "Start workers with mps-secondary --file-prefix <same> -- --worker ID.\n\n"
+	       "options:\n%s\n"
+	       "EAL options commonly used: --file-prefix NAME, --vdev net_tap0,iface=mps0,\n"
+	       "-a PCI_BDF (a real NIC; without it pass --no-pci), --lcores ID@CPU.\n",
+	       prg, mps_config_usage());
+}
+
+/* --help anywhere: answer before EAL, which would exit on it. */
+static int
+wants_help(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++)
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+			return 1;
+	return 0;
+}
+
+/* Free 2 MB + 1 GB hugepages, or -1 if unreadable. */
+static long
+free_hugepages(void)
+{
+	static const char *const paths[] = {
+		"/sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages",
+		"/sys/kernel/mm/hugepages/hugepages-1048576kB/free_hugepages",
+	};
+	long total = -1;
+
+	for (size_t i = 0; i < RTE_DIM(paths); i++) {
+		FILE *f = fopen(paths[i], "r");
+		long n;
+
+		if (f == NULL)
+			continue;
+		if (fscanf(f, "%ld", &n) == 1)
+			total = (total < 0 ? 0 : total) + n;
+		fclose(f);
+	}
+	return total;
+}
+
+static int
+has_arg(int argc, char **argv, const char *prefix)
+{
+	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+		if (strncmp(argv[i], prefix, strlen(prefix)) == 0)
+			return 1;
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct mps_primary pp;
+	struct mps_config cfg;
+	char err[256];
+	int ret, n;
+
+	if (wants_help(argc, argv)) {
+		usage(argv[0]);
+		return 0;
+	}
+	if (geteuid() != 0) {
+		fprintf(stderr, "mps-primary: must run as root (hugepages, tap devices)\n");
+		return 1;
+	}
+	if (!has_arg(argc, argv, "--no-huge") && free_hugepages() <= 0) {
+		fprintf(stderr, "mps-primary: no free hugepages: reserve some with scripts/hugepages.sh (or sysfs nr_hugepages)\n");
+		return 1;
+	}
+
+	n = rte_eal_init(argc, argv);
+	if (n < 0)
+		rte_exit(EXIT_FAILURE, "cannot init EAL: %s (another primary with this --file-prefix?)\n",
+			 rte_strerror(rte_errno));
+	if (rte_eal_process_type() != RTE_PROC_PRIMARY)
+		rte_exit(EXIT_FAILURE, "must run as the primary process\n");
+	argc -= n;
+	argv += n;
+	argv[0] = (char *)"mps-primary";
+
+	memset(&pp, 0, sizeof(pp));
+	ret = mps_config_parse_args(&cfg, argc, argv, err, sizeof(err));
+	if (ret != 0) {
+		fprintf(stderr, "mps-primary: %s (see --help)\n", err);
+		rte_eal_cleanup();
+		return 1;
+	}
+
+	ret = mps_ports_probe(&pp, &cfg);
+	if (ret != 0)
+		goto out_eal;
+	ret = mps_shared_create(&pp, &cfg);
+	if (ret != 0)
+		goto out_shared;
+	ret = mps_ports_init(&pp);
+	if (ret != 0)
+		goto out_ports;
+	ret = mps_telemetry_register(&pp);
+	if (ret != 0)
+		MPS_LOG(WARNING, "telemetry commands not registered (%d)", ret);
+
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	printf("mps-primary: ready: %u worker(s), %u port(s), pid %d\n",
+	       cfg.n_workers, pp.n_ports, getpid());
+	fflush(stdout);
+
+	mps_monitor_run(&pp, &quit);
+	MPS_LOG(INFO, "stopping: telling workers to exit");
+	mps_monitor_stop_workers(&pp, STOP_TIMEOUT_MS);
+	ret = 0;
+
+out_ports:
+	mps_ports_close(&pp);
+out_shared:
+	mps_shared_destroy(&pp);
+out_eal:
+	rte_eal_cleanup();
+	if (ret != 0)
+		fprintf(stderr, "mps-primary: start-up failed: %s\n", strerror(-ret));
+	return ret == 0 ? 0 : 1;
+}

@@ -1,0 +1,217 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ *
+ * ports.c - every port gets one RX/TX queue pair per worker, RSS with a
+ * symmetric key over what the port can hash, a round-robin RETA where the
+ * port has one, and the offloads it offers that the workers use.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include <rte_ethdev.h>
+#include <rte_mbuf.h>
+
+#include "mps_log.h"
+#include "primary.h"
+
+#define RX_DESC 1024u
+#define TX_DESC 1024u
+
+/* Symmetric Toeplitz key: both directions of a flow hash alike. */
+static uint8_t rss_key[52] = {
+	0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d,
+	0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a,
+	0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d,
+	0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a,
+};
+
+#define WANT_RSS_HF (RTE_ETH_RSS_IPV4 | RTE_ETH_RSS_NONFRAG_IPV4_TCP | \
+		     RTE_ETH_RSS_NONFRAG_IPV4_UDP)
+#define WANT_TX_OFFLOADS (RTE_ETH_TX_OFFLOAD_IPV4_CKSUM | \
+			  RTE_ETH_TX_OFFLOAD_TCP_CKSUM | \
+			  RTE_ETH_TX_OFFLOAD_UDP_CKSUM | \
+			  RTE_ETH_TX_OFFLOAD_MULTI_SEGS)
+#define WANT_RX_OFFLOADS (RTE_ETH_RX_OFFLOAD_IPV4_CKSUM | \
+			  RTE_ETH_RX_OFFLOAD_TCP_CKSUM | \
+			  RTE_ETH_RX_OFFLOAD_UDP_CKSUM)
+
+int
+mps_ports_probe(struct mps_primary *pp, const struct mps_config *cfg)
+{
+	uint16_t port;
+
+	RTE_ETH_FOREACH_DEV(port) {
+		struct rte_eth_dev_info info;
+		int ret = rte_eth_dev_info_get(port, &info);
+
+		if (ret != 0)
+			return ret;
+		if (pp->n_ports == MPS_MAX_PORTS) {
+			MPS_LOG(ERR, "more than %u ports", MPS_MAX_PORTS);
+			return -E2BIG;
+		}
+		if (strcmp(info.driver_name, "net_tap") == 0 &&
+		    cfg->n_workers > MPS_TAP_MAX_QUEUES) {
+			MPS_LOG(ERR, "port %u (net_tap) supports at most %u queue pairs in multi-process; asked for --workers %u",
+				port, MPS_TAP_MAX_QUEUES, cfg->n_workers);
+			return -EINVAL;
+		}
+		if (cfg->n_workers > info.max_rx_queues ||
+		    cfg->n_workers > info.max_tx_queues) {
+			MPS_LOG(ERR, "port %u (%s) has %u RX / %u TX queues; asked for --workers %u",
+				port, info.driver_name, info.max_rx_queues,
+				info.max_tx_queues, cfg->n_workers);
+			return -EINVAL;
+		}
+		pp->port_ids[pp->n_ports++] = port;
+	}
+	if (pp->n_ports == 0) {
+		MPS_LOG(ERR, "no ports: give --vdev net_tap0,iface=NAME or -a PCI_BDF");
+		return -ENODEV;
+	}
+	return 0;
+}
+
+/* Round-robin the redirection table over the queues, if the port has one. */
+static void
+program_reta(uint16_t port, uint16_t reta_size, uint16_t n_queues)
+{
+	struct rte_eth_rss_reta_entry64 reta[RTE_ETH_RSS_RETA_SIZE_512 /
+					     RTE_ETH_RETA_GROUP_SIZE];
+	int ret;
+
+	if (reta_size == 0 || reta_size > RTE_ETH_RSS_RETA_SIZE_512)
+		return;
+	memset(reta, 0, sizeof(reta));
+	for (uint16_t i = 0; i < reta_size; i++) {
+		reta[i / RTE_ETH_RETA_GROUP_SIZE].mask |=
+			1ull << (i % RTE_ETH_RETA_GROUP_SIZE);
+		reta[i / RTE_ETH_RETA_GROUP_SIZE].reta[i % RTE_ETH_RETA_GROUP_SIZE] =
+			i % n_queues;
+	}
+	ret = rte_eth_dev_rss_reta_update(port, reta, reta_size);
+	if (ret != 0)
+		MPS_LOG(WARNING, "port %u: RETA update refused: %s", port,
+			rte_strerror(-ret));
+}
+
+/* Configures one port; records the offloads it will use in tx/rx. */
+static int
+port_init(struct mps_primary *pp, uint16_t port, uint64_t *tx_off,
+	  uint64_t *rx_off)
+{
+	const struct mps_config *cfg = &pp->shared->cfg;
+	uint16_t nq = (uint16_t)cfg->n_workers;
+	uint16_t nb_rxd = RX_DESC, nb_txd = TX_DESC;
+	struct rte_eth_conf conf;
+	struct rte_eth_dev_info info;
+	struct rte_eth_txconf txconf;
+	struct rte_eth_rxconf rxconf;
+	int ret;
+
+	ret = rte_eth_dev_info_get(port, &info);
+	if (ret != 0)
+		return ret;
+	memset(&conf, 0, sizeof(conf));
+	if (nq > 1 && info.flow_type_rss_offloads != 0) {
+		conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
+		conf.rx_adv_conf.rss_conf.rss_hf = WANT_RSS_HF & info.flow_type_rss_offloads;
+		if (conf.rx_adv_conf.rss_conf.rss_hf != WANT_RSS_HF)
+			MPS_LOG(INFO, "port %u: RSS refused hash types 0x%" PRIx64,
+				port, WANT_RSS_HF & ~info.flow_type_rss_offloads);
+		if (info.hash_key_size > 0 && info.hash_key_size <= sizeof(rss_key)) {
+			conf.rx_adv_conf.rss_conf.rss_key = rss_key;
+			conf.rx_adv_conf.rss_conf.rss_key_len = info.hash_key_size;
+		}
+	} else if (nq > 1) {
+		MPS_LOG(INFO, "port %u (%s): no RSS; the device spreads flows itself",
+			port, info.driver_name);
+	}
+	conf.txmode.offloads = WANT_TX_OFFLOADS & info.tx_offload_capa;
+	conf.rxmode.offloads = WANT_RX_OFFLOADS & info.rx_offload_capa;
+	*tx_off &= conf.txmode.offloads;
+	*rx_off &= conf.rxmode.offloads;
+
+	ret = rte_eth_dev_configure(port, nq, nq, &conf);
+	if (ret != 0) {
+		MPS_LOG(ERR, "port %u: configure %u queues: %s", port, nq,
+			rte_strerror(-ret));
+		return ret;
+	}
+	ret = rte_eth_dev_set_mtu(port, cfg->mtu);
+	if (ret != 0)
+		MPS_LOG(WARNING, "port %u: MTU %u refused: %s", port, cfg->mtu,
+			rte_strerror(-ret));
+	ret = rte_eth_dev_adjust_nb_rx_tx_desc(port, &nb_rxd, &nb_txd);
+	if (ret != 0)
+		return ret;
+	rxconf = info.default_rxconf;
+	rxconf.offloads = conf.rxmode.offloads;
+	txconf = info.default_txconf;
+	txconf.offloads = conf.txmode.offloads;
+	for (uint16_t q = 0; q < nq; q++) {
+		ret = rte_eth_rx_queue_setup(port, q, nb_rxd,
+					     rte_eth_dev_socket_id(port), &rxconf,
+					     pp->pool);
+		if (ret != 0) {
+			MPS_LOG(ERR, "port %u: RX queue %u: %s", port, q,
+				rte_strerror(-ret));
+			return ret;
+		}
+		ret = rte_eth_tx_queue_setup(port, q, nb_txd,
+					     rte_eth_dev_socket_id(port), &txconf);
+		if (ret != 0) {
+			MPS_LOG(ERR, "port %u: TX queue %u: %s", port, q,
+				rte_strerror(-ret));
+			return ret;
+		}
+	}
+	if (conf.rxmode.mq_mode == RTE_ETH_MQ_RX_RSS)
+		program_reta(port, info.reta_size, nq);
+	ret = rte_eth_dev_start(port);
+	if (ret != 0) {
+		MPS_LOG(ERR, "port %u: start: %s", port, rte_strerror(-ret));
+		return ret;
+	}
+	pp->ports_started++;
+	ret = rte_eth_promiscuous_disable(port);
+	if (ret != 0 && ret != -ENOTSUP)
+		MPS_LOG(INFO, "port %u: promiscuous off refused", port);
+	MPS_LOG(INFO, "port %u (%s): %u queue pairs, tx offloads 0x%" PRIx64
+		", rx offloads 0x%" PRIx64, port, info.driver_name, nq,
+		conf.txmode.offloads, conf.rxmode.offloads);
+	return 0;
+}
+
+/* The offloads kept are those every port has, so a worker can treat all
+ * ports alike. */
+int
+mps_ports_init(struct mps_primary *pp)
+{
+	uint64_t tx_off = WANT_TX_OFFLOADS, rx_off = WANT_RX_OFFLOADS;
+	int ret;
+
+	for (uint16_t i = 0; i < pp->n_ports; i++) {
+		ret = port_init(pp, pp->port_ids[i], &tx_off, &rx_off);
+		if (ret != 0)
+			return ret;
+	}
+	pp->shared->n_ports = pp->n_ports;
+	memcpy(pp->shared->port_ids, pp->port_ids, sizeof(pp->port_ids));
+	pp->shared->tx_offloads = tx_off;
+	pp->shared->rx_offloads = rx_off;
+	return 0;
+}
+
+void
+mps_ports_close(struct mps_primary *pp)
+{
+	for (uint16_t i = 0; i < pp->n_ports; i++) {
+		uint16_t port = pp->port_ids[i];
+
+		if (i < pp->ports_started)
+			rte_eth_dev_stop(port);
+		rte_eth_dev_close(port);
+	}
+	pp->ports_started = 0;
+	pp->n_ports = 0;
+}

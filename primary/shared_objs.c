@@ -1,0 +1,124 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ *
+ * shared_objs.c - creates the objects secondaries attach to by name: the
+ * mps_shared memzone, the mbuf pool, the neighbour hash and one ring per
+ * worker (see mps_shared.h).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <rte_cycles.h>
+#include <rte_errno.h>
+#include <rte_ethdev.h>
+#include <rte_hash.h>
+#include <rte_lcore.h>
+#include <rte_mbuf.h>
+#include <rte_memzone.h>
+#include <rte_ring.h>
+
+#include "mps_log.h"
+#include "mps_neigh.h"
+#include "primary.h"
+
+#define RX_DESC 1024u
+#define TX_DESC 1024u
+#define BURST 64u
+#define POOL_CACHE 256u
+#define LWIP_HELD_PER_WORKER 8192u /* out-of-order queues, refused data */
+
+/* Pool size from the design: queues x (RX + TX descriptors + burst + cache)
+ * + what each lwIP may hold + ring capacity, rounded to 2^n - 1. */
+static unsigned int
+pool_size(unsigned int n_ports, unsigned int n_workers)
+{
+	unsigned int n = n_ports * n_workers * (RX_DESC + TX_DESC + BURST + POOL_CACHE) +
+			 n_workers * (LWIP_HELD_PER_WORKER + MPS_RING_SIZE);
+
+	return rte_align32pow2(n) - 1;
+}
+
+int
+mps_shared_create(struct mps_primary *pp, const struct mps_config *cfg)
+{
+	struct mps_shared *sh;
+	unsigned int n_mbufs;
+	uint16_t data_room;
+	char name[RTE_RING_NAMESIZE];
+	int socket = (int)rte_socket_id();
+
+	pp->mz = rte_memzone_reserve(MPS_MEMZONE_NAME, sizeof(*sh), socket,
+				     RTE_MEMZONE_2MB | RTE_MEMZONE_SIZE_HINT_ONLY);
+	if (pp->mz == NULL) {
+		MPS_LOG(ERR, "cannot reserve memzone %s: %s", MPS_MEMZONE_NAME,
+			rte_strerror(rte_errno));
+		return -rte_errno;
+	}
+	sh = pp->mz->addr;
+	memset(sh, 0, sizeof(*sh));
+	sh->magic = MPS_MAGIC;
+	sh->layout_version = MPS_LAYOUT_VERSION;
+	sh->primary_pid = getpid();
+	sh->primary_lcore_id = rte_lcore_id();
+	sh->tsc_hz = rte_get_tsc_hz();
+	sh->cfg = *cfg;
+	pp->shared = sh;
+
+	/* Room for one full frame (MTU + Ethernet + VLAN) after the headroom. */
+	data_room = (uint16_t)RTE_MAX((unsigned int)RTE_MBUF_DEFAULT_BUF_SIZE,
+				      RTE_PKTMBUF_HEADROOM + cfg->mtu + 18u);
+	n_mbufs = pool_size(pp->n_ports, cfg->n_workers);
+	pp->pool = rte_pktmbuf_pool_create(MPS_POOL_NAME, n_mbufs, POOL_CACHE,
+					   MPS_MBUF_PRIV_SIZE, data_room, socket);
+	if (pp->pool == NULL) {
+		MPS_LOG(ERR, "cannot create mbuf pool (%u mbufs of %u bytes): %s",
+			n_mbufs, data_room, rte_strerror(rte_errno));
+		return -rte_errno;
+	}
+	MPS_LOG(INFO, "mbuf pool %s: %u mbufs, data room %u", MPS_POOL_NAME,
+		n_mbufs, data_room);
+
+	pp->neigh = mps_neigh_create(MPS_NEIGH_NAME, MPS_NEIGH_ENTRIES, socket);
+	if (pp->neigh == NULL) {
+		MPS_LOG(ERR, "cannot create hash %s: %s", MPS_NEIGH_NAME,
+			rte_strerror(rte_errno));
+		return -rte_errno;
+	}
+
+	for (unsigned int w = 0; w < cfg->n_workers; w++) {
+		snprintf(name, sizeof(name), MPS_RING_FMT, w);
+		pp->rings[w] = rte_ring_create(name, MPS_RING_SIZE, socket,
+					       RING_F_SC_DEQ);
+		if (pp->rings[w] == NULL) {
+			MPS_LOG(ERR, "cannot create ring %s: %s", name,
+				rte_strerror(rte_errno));
+			return -rte_errno;
+		}
+	}
+	return 0;
+}
+
+/* Frees in reverse order; safe on a partly created set. */
+void
+mps_shared_destroy(struct mps_primary *pp)
+{
+	for (unsigned int w = 0; w < MPS_MAX_WORKERS; w++) {
+		if (pp->rings[w] != NULL) {
+			void *obj = NULL;
+
+			while (rte_ring_dequeue(pp->rings[w], &obj) == 0)
+				rte_pktmbuf_free(obj);
+			rte_ring_free(pp->rings[w]);
+			pp->rings[w] = NULL;
+		}
+	}
+	rte_hash_free(pp->neigh);
+	pp->neigh = NULL;
+	rte_mempool_free(pp->pool);
+	pp->pool = NULL;
+	if (pp->mz != NULL)
+		rte_memzone_free(pp->mz);
+	pp->mz = NULL;
+	pp->shared = NULL;
+}

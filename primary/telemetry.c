@@ -1,0 +1,165 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ *
+ * telemetry.c - /mps/workers, /mps/config and /mps/neigh for
+ * dpdk-telemetry.py. Telemetry runs only in the primary, so everything shown
+ * is read from the memzone and the shared hash.
+ */
+#include <arpa/inet.h>
+#include <stdio.h>
+
+#include <rte_cycles.h>
+#include <rte_ether.h>
+#include <rte_hash.h>
+#include <rte_telemetry.h>
+
+#include "mps_neigh.h"
+#include "primary.h"
+
+static struct mps_primary *tel_pp;
+
+#define ADD_STAT(d, s, f) rte_tel_data_add_dict_u64(d, #f, (s)->f)
+
+/* One dict per claimed-or-used slot, keyed by worker id. */
+static int
+tel_workers(const char *cmd __rte_unused, const char *params __rte_unused,
+	    struct rte_tel_data *d)
+{
+	const struct mps_shared *sh = tel_pp->shared;
+	uint64_t now = rte_get_tsc_cycles();
+
+	rte_tel_data_start_dict(d);
+	for (uint32_t w = 0; w < sh->cfg.n_workers; w++) {
+		const struct mps_worker_slot *slot = &sh->workers[w];
+		const struct mps_worker_stats *s = &slot->stats;
+		struct rte_tel_data *c = rte_tel_data_alloc();
+		char key[16];
+
+		if (c == NULL)
+			return -1;
+		rte_tel_data_start_dict(c);
+		rte_tel_data_add_dict_int(c, "pid", slot->owner_pid);
+		rte_tel_data_add_dict_string(c, "state",
+					     mps_worker_state_name(slot->state));
+		rte_tel_data_add_dict_u64(c, "lcore", slot->lcore_id);
+		rte_tel_data_add_dict_u64(c, "restarts", slot->restarts);
+		rte_tel_data_add_dict_u64(c, "heartbeat_age_ms",
+			slot->heartbeat_tsc == 0 ? 0 :
+			(now - slot->heartbeat_tsc) * 1000 / sh->tsc_hz);
+		ADD_STAT(c, s, rx_pkts);
+		ADD_STAT(c, s, rx_bytes);
+		ADD_STAT(c, s, tx_pkts);
+		ADD_STAT(c, s, tx_bytes);
+		ADD_STAT(c, s, rx_drop_malformed);
+		ADD_STAT(c, s, rx_drop_multiseg);
+		ADD_STAT(c, s, rx_drop_lwip);
+		ADD_STAT(c, s, tx_retries);
+		ADD_STAT(c, s, tx_drop_full);
+		ADD_STAT(c, s, tx_drop_nombuf);
+		ADD_STAT(c, s, tx_drop_toolong);
+		ADD_STAT(c, s, neigh_learned);
+		ADD_STAT(c, s, neigh_refreshed);
+		ADD_STAT(c, s, neigh_hit);
+		ADD_STAT(c, s, neigh_miss);
+		ADD_STAT(c, s, neigh_full);
+		ADD_STAT(c, s, tcp_accepted);
+		ADD_STAT(c, s, tcp_active);
+		ADD_STAT(c, s, tcp_closed);
+		ADD_STAT(c, s, tcp_reset);
+		ADD_STAT(c, s, tcp_refused);
+		ADD_STAT(c, s, http_requests);
+		ADD_STAT(c, s, http_errors);
+		ADD_STAT(c, s, mbufs_held);
+		ADD_STAT(c, s, iterations);
+		ADD_STAT(c, s, busy_iterations);
+		ADD_STAT(c, s, busy_cycles);
+		ADD_STAT(c, s, idle_sleeps);
+		snprintf(key, sizeof(key), "%u", w);
+		rte_tel_data_add_dict_container(d, key, c, 0);
+	}
+	return 0;
+}
+
+static const char *
+ip_str(uint32_t ip_be, char *buf)
+{
+	return inet_ntop(AF_INET, &ip_be, buf, INET_ADDRSTRLEN);
+}
+
+static int
+tel_config(const char *cmd __rte_unused, const char *params __rte_unused,
+	   struct rte_tel_data *d)
+{
+	const struct mps_shared *sh = tel_pp->shared;
+	const struct mps_config *cfg = &sh->cfg;
+	char buf[INET_ADDRSTRLEN], lst[256] = "";
+	size_t off = 0;
+
+	rte_tel_data_start_dict(d);
+	rte_tel_data_add_dict_int(d, "primary_pid", sh->primary_pid);
+	rte_tel_data_add_dict_u64(d, "workers", cfg->n_workers);
+	rte_tel_data_add_dict_u64(d, "ports", sh->n_ports);
+	rte_tel_data_add_dict_string(d, "ip", ip_str(cfg->ip, buf));
+	rte_tel_data_add_dict_u64(d, "prefix_len", cfg->prefix_len);
+	rte_tel_data_add_dict_string(d, "gateway", ip_str(cfg->gateway, buf));
+	rte_tel_data_add_dict_u64(d, "mtu", cfg->mtu);
+	for (uint32_t i = 0; i < cfg->n_listeners && off < sizeof(lst); i++)
+		off += (size_t)snprintf(lst + off, sizeof(lst) - off, "%s%u:%s",
+				i ? "," : "", cfg->listeners[i].port,
+				mps_app_name(cfg->listeners[i].app));
+	rte_tel_data_add_dict_string(d, "listen", lst);
+	rte_tel_data_add_dict_u64(d, "tx_offloads", sh->tx_offloads);
+	rte_tel_data_add_dict_u64(d, "rx_offloads", sh->rx_offloads);
+	rte_tel_data_add_dict_u64(d, "layout_version", sh->layout_version);
+	return 0;
+}
+
+/* Every entry: ip -> {mac, age_s, static}. Iterating is safe against the
+ * workers' lock-free adds. */
+static int
+tel_neigh(const char *cmd __rte_unused, const char *params __rte_unused,
+	  struct rte_tel_data *d)
+{
+	uint32_t now = (uint32_t)(rte_get_tsc_cycles() / tel_pp->shared->tsc_hz);
+	const void *key;
+	void *data;
+	uint32_t iter = 0;
+	int n = 0;
+
+	rte_tel_data_start_dict(d);
+	while (rte_hash_iterate(tel_pp->neigh, &key, &data, &iter) >= 0 && n < 256) {
+		uint64_t w = (uint64_t)(uintptr_t)data;
+		struct rte_tel_data *c = rte_tel_data_alloc();
+		struct rte_ether_addr mac;
+		char ip[INET_ADDRSTRLEN], macs[RTE_ETHER_ADDR_FMT_SIZE];
+
+		if (c == NULL)
+			return -1;
+		mps_neigh_unpack_mac(w, mac.addr_bytes);
+		rte_ether_format_addr(macs, sizeof(macs), &mac);
+		rte_tel_data_start_dict(c);
+		rte_tel_data_add_dict_string(c, "mac", macs);
+		rte_tel_data_add_dict_u64(c, "age_s", mps_neigh_age(w, now));
+		rte_tel_data_add_dict_int(c, "static", mps_neigh_is_static(w));
+		rte_tel_data_add_dict_container(d, ip_str(*(const uint32_t *)key, ip),
+						c, 0);
+		n++;
+	}
+	return 0;
+}
+
+int
+mps_telemetry_register(struct mps_primary *pp)
+{
+	int ret;
+
+	tel_pp = pp;
+	ret = rte_telemetry_register_cmd("/mps/workers", tel_workers,
+		"Per-worker state and counters. Takes no parameters");
+	if (ret == 0)
+		ret = rte_telemetry_register_cmd("/mps/config", tel_config,
+			"The network and listener config. Takes no parameters");
+	if (ret == 0)
+		ret = rte_telemetry_register_cmd("/mps/neigh", tel_neigh,
+			"Shared neighbour table (first 256). Takes no parameters");
+	return ret;
+}

@@ -1,0 +1,145 @@
+#!/usr/bin/env bash
+# mps-run.sh - start and stop mpstack on the default topology.
+#
+#   mps-run.sh start N       netns + primary (tap inside it) + N workers, in
+#                            the background; returns when all are ready
+#   mps-run.sh worker ID     start (or restart) worker ID
+#   mps-run.sh stop          SIGINT the primary, wait, clean up everything
+#   mps-run.sh foreground N  start, wait for Ctrl-C, stop
+#
+# Environment (defaults): MPS_NS=mpstack MPS_PREFIX=mpstack MPS_IFACE=mps0
+# MPS_PEER_IP=198.18.0.1/24 MPS_PRIMARY_ARGS="" (extra app options, e.g.
+# "--listen 7:echo --stats 2") MPS_BUILD=build. State (pids, logs) lives in
+# /run/mpstack/$MPS_PREFIX. Only the pids recorded there are ever signalled.
+set -euo pipefail
+
+PROG=mps-run.sh
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+NS=${MPS_NS:-mpstack}
+PREFIX=${MPS_PREFIX:-mpstack}
+IFACE=${MPS_IFACE:-mps0}
+PEER_IP=${MPS_PEER_IP:-198.18.0.1/24}
+BUILD=${MPS_BUILD:-$REPO/build}
+STATE=/run/mpstack/$PREFIX
+HUGEDIR=${MPS_HUGEDIR:-/dev/hugepages}
+NCPU=$(nproc)
+
+die() { printf '%s: error: %s\n' "$PROG" "$*" >&2; exit 1; }
+info() { printf '%s: %s\n' "$PROG" "$*"; }
+
+alive() { [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null; }
+
+# wait_for SECONDS CMD... : polls CMD every 50 ms until it succeeds.
+wait_for() {
+	local deadline=$((SECONDS + $1)); shift
+	until "$@"; do
+		[ $SECONDS -lt $deadline ] || return 1
+		sleep 0.05
+	done
+}
+
+log_has() { grep -q "$2" "$1" 2>/dev/null; }
+
+start_primary() {
+	local n=$1
+	[ "$(id -u)" -eq 0 ] || die "must run as root"
+	[ -x "$BUILD/mps-primary" ] || die "$BUILD/mps-primary missing: run make"
+	if [ -f "$STATE/primary.pid" ] && alive "$(cat "$STATE/primary.pid")"; then
+		die "already running (pid $(cat "$STATE/primary.pid")); run: $PROG stop"
+	fi
+	"$REPO/scripts/hugepages.sh" >/dev/null
+	mkdir -p "$STATE"
+	rm -f "$STATE"/*.pid "$STATE"/*.log
+	if ! ip netns list | grep -qx "$NS\( .*\)\?"; then
+		ip netns add "$NS"
+		touch "$STATE/netns.created"
+	fi
+	ip netns exec "$NS" ip link set lo up
+	ip netns exec "$NS" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 \
+		net.ipv6.conf.default.disable_ipv6=1 >/dev/null
+	# shellcheck disable=SC2086
+	ip netns exec "$NS" "$BUILD/mps-primary" --file-prefix "$PREFIX" \
+		--no-pci --lcores 0@0 --vdev "net_tap0,iface=$IFACE" \
+		--log-level=lib.eal:warning -- --workers "$n" ${MPS_PRIMARY_ARGS:-} \
+		>"$STATE/primary.log" 2>&1 &
+	echo $! >"$STATE/primary.pid"
+	if ! wait_for 30 log_has "$STATE/primary.log" "mps-primary: ready"; then
+		cat "$STATE/primary.log" >&2
+		alive "$(cat "$STATE/primary.pid")" || rm -f "$STATE/primary.pid"
+		die "primary did not become ready (log above)"
+	fi
+	ip netns exec "$NS" ip addr replace "$PEER_IP" dev "$IFACE"
+	ip netns exec "$NS" ip link set "$IFACE" up
+}
+
+# start_worker ID: worker ID on EAL lcore ID+1, pinned round-robin on CPUs.
+start_worker() {
+	local id=$1 log="$STATE/worker-$1.log"
+	: >"$log"
+	ip netns exec "$NS" "$BUILD/mps-secondary" --file-prefix "$PREFIX" \
+		--no-pci --no-telemetry --lcores "$((id + 1))@$(((id + 1) % NCPU))" \
+		--log-level=lib.eal:warning -- --worker "$id" >>"$log" 2>&1 &
+	echo $! >"$STATE/worker-$id.pid"
+	if ! wait_for 20 log_has "$log" "worker $id ready"; then
+		cat "$log" >&2
+		die "worker $id did not become ready (log above)"
+	fi
+}
+
+# stop: SIGINT the primary (it stops the workers), then make sure.
+stop_all() {
+	local pid f
+	if [ -f "$STATE/primary.pid" ]; then
+		pid=$(cat "$STATE/primary.pid")
+		if alive "$pid"; then
+			kill -INT "$pid"
+			wait_for 10 bash -c "! kill -0 $pid 2>/dev/null" ||
+				{ info "primary $pid did not stop; killing"; kill -KILL "$pid" 2>/dev/null || true; }
+		fi
+	fi
+	for f in "$STATE"/worker-*.pid; do
+		[ -f "$f" ] || continue
+		pid=$(cat "$f")
+		if alive "$pid"; then
+			kill -TERM "$pid" 2>/dev/null || true
+			wait_for 5 bash -c "! kill -0 $pid 2>/dev/null" || kill -KILL "$pid" 2>/dev/null || true
+		fi
+	done
+	if [ -f "$STATE/netns.created" ]; then
+		ip netns del "$NS" 2>/dev/null || true
+	fi
+	rm -rf "/var/run/dpdk/$PREFIX"
+	rm -f "$HUGEDIR/${PREFIX}map_"* 2>/dev/null || true
+	rm -f "$STATE"/*.pid "$STATE/netns.created"
+}
+
+case "${1:-}" in
+start)
+	n=${2:-2}
+	start_primary "$n"
+	for ((i = 0; i < n; i++)); do start_worker "$i"; done
+	info "running: $n worker(s) in netns $NS, stack 198.18.0.2, logs in $STATE"
+	;;
+worker)
+	[ -n "${2:-}" ] || die "usage: $PROG worker ID"
+	start_worker "$2"
+	;;
+stop)
+	stop_all
+	;;
+foreground)
+	n=${2:-2}
+	trap 'stop_all; exit 0' INT TERM
+	start_primary "$n"
+	for ((i = 0; i < n; i++)); do start_worker "$i"; done
+	info "running: $n worker(s); try: ip netns exec $NS curl http://198.18.0.2/ ; Ctrl-C stops"
+	tail -n +1 -f "$STATE/primary.log" &
+	wait "$(cat "$STATE/primary.pid")" || true
+	kill %1 2>/dev/null || true
+	stop_all
+	;;
+*)
+	sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'
+	exit 2
+	;;
+esac

@@ -1,0 +1,304 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ *
+ * http.c - a small HTTP/1.1 responder: keep-alive, pipelined requests
+ * answered in order, Connection: close, GET and HEAD of "/" (a fixed body)
+ * and "/bytes/N" (an N-byte body, streamed as the send buffer allows),
+ * 404 for other paths, 405 for other methods, 400 for malformed requests
+ * (then the connection is closed).
+ */
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "apps.h"
+#include "worker.h"
+
+#define HDR_MAX 8192u          /* request line + headers */
+#define BODY_MAX (1u << 30)    /* /bytes/N limit */
+#define REQ_BODY_MAX 65536u    /* Content-Length we are willing to skip */
+
+static const char root_body[] = "Hello from mpstack\n";
+static const char notfound_body[] = "not found\n";
+static char fill[16384];
+
+extern struct mps_worker *mps_self;
+
+struct http_req {
+	int status;           /* 200, 400, 404, 405 */
+	int keep_alive;
+	int head;
+	uint32_t hdr_len;     /* through the blank line */
+	uint32_t content_len; /* request body to skip */
+	uint32_t body_len;    /* response body */
+	const char *body;     /* NULL: stream body_len bytes of fill */
+};
+
+/* Case-insensitive search for token in a header value. */
+static int
+value_has(const char *v, size_t n, const char *token)
+{
+	size_t t = strlen(token);
+
+	for (size_t i = 0; i + t <= n; i++)
+		if (strncasecmp(v + i, token, t) == 0)
+			return 1;
+	return 0;
+}
+
+static int
+parse_u32(const char *s, size_t n, uint32_t max, uint32_t *out)
+{
+	uint64_t v = 0;
+
+	if (n == 0 || n > 10)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (uint64_t)(s[i] - '0');
+	}
+	if (v > max)
+		return -1;
+	*out = (uint32_t)v;
+	return 0;
+}
+
+/* Sets the route's status and body from the request target. */
+static void
+route(struct http_req *r, const char *path, size_t n)
+{
+	uint32_t len;
+
+	if (n == 1 && path[0] == '/') {
+		r->status = 200;
+		r->body = root_body;
+		r->body_len = sizeof(root_body) - 1;
+	} else if (n > 7 && memcmp(path, "/bytes/", 7) == 0 &&
+		   parse_u32(path + 7, n - 7, BODY_MAX, &len) == 0) {
+		r->status = 200;
+		r->body = NULL;
+		r->body_len = len;
+	} else {
+		r->status = 404;
+		r->body = notfound_body;
+		r->body_len = sizeof(notfound_body) - 1;
+	}
+}
+
+/* Parses buf[0..hdr_len) (ends with CRLFCRLF). Returns 0, or -1 for 400. */
+static int
+parse_request(const char *buf, uint32_t hdr_len, struct http_req *r)
+{
+	const char *end = buf + hdr_len - 2; /* the final empty line */
+	const char *line = buf, *eol, *sp1, *sp2;
+	int http11;
+
+	eol = memchr(line, '\r', (size_t)(end - line));
+	if (eol == NULL || eol[1] != '\n')
+		return -1;
+	sp1 = memchr(line, ' ', (size_t)(eol - line));
+	if (sp1 == NULL || sp1 == line)
+		return -1;
+	sp2 = memchr(sp1 + 1, ' ', (size_t)(eol - sp1 - 1));
+	if (sp2 == NULL || sp2 == sp1 + 1 || sp1[1] != '/' ||
+	    eol - sp2 - 1 != 8 || memcmp(sp2 + 1, "HTTP/1.", 7) != 0 ||
+	    (sp2[8] != '0' && sp2[8] != '1'))
+		return -1;
+	for (const char *c = line; c < eol; c++)
+		if (*c < 0x21 && *c != ' ')
+			return -1;
+	http11 = sp2[8] == '1';
+	r->keep_alive = http11;
+	r->head = (sp1 - line == 4 && memcmp(line, "HEAD", 4) == 0);
+	if (!r->head && !(sp1 - line == 3 && memcmp(line, "GET", 3) == 0)) {
+		r->status = 405;
+		r->body = "method not allowed\n";
+		r->body_len = 19;
+	} else {
+		route(r, sp1 + 1, (size_t)(sp2 - sp1 - 1));
+	}
+
+	for (line = eol + 2; line < end; line = eol + 2) {
+		const char *colon, *v;
+		size_t vn;
+
+		eol = memchr(line, '\r', (size_t)(end - line) + 1);
+		if (eol == NULL || eol[1] != '\n')
+			return -1;
+		colon = memchr(line, ':', (size_t)(eol - line));
+		if (colon == NULL || colon == line)
+			return -1;
+		for (const char *c = line; c < colon; c++)
+			if (*c <= ' ' || *c >= 0x7f)
+				return -1;
+		for (v = colon + 1; v < eol && (*v == ' ' || *v == '\t'); v++)
+			;
+		vn = (size_t)(eol - v);
+		while (vn > 0 && (v[vn - 1] == ' ' || v[vn - 1] == '\t'))
+			vn--;
+		if (colon - line == 10 && strncasecmp(line, "connection", 10) == 0) {
+			if (value_has(v, vn, "close"))
+				r->keep_alive = 0;
+			else if (value_has(v, vn, "keep-alive"))
+				r->keep_alive = 1;
+		} else if (colon - line == 14 &&
+			   strncasecmp(line, "content-length", 14) == 0) {
+			if (parse_u32(v, vn, REQ_BODY_MAX, &r->content_len) != 0)
+				return -1;
+		} else if (colon - line == 17 &&
+			   strncasecmp(line, "transfer-encoding", 17) == 0) {
+			return -1; /* chunked request bodies are not supported */
+		}
+	}
+	return 0;
+}
+
+static const char *
+reason(int status)
+{
+	switch (status) {
+	case 200: return "OK";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	default: return "Bad Request";
+	}
+}
+
+/* Streams what fits of the current response body. */
+static void
+write_body(struct mps_conn *c)
+{
+	while (c->body_left > 0) {
+		tcpwnd_size_t room = tcp_sndbuf(c->pcb);
+		u16_t n = sizeof(fill);
+
+		if (room < n)
+			n = (u16_t)room;
+		if (c->body_left < n)
+			n = (u16_t)c->body_left;
+		if (n == 0 || tcp_sndqueuelen(c->pcb) >= TCP_SND_QUEUELEN - 1)
+			return;
+		if (tcp_write(c->pcb, fill, n, TCP_WRITE_FLAG_COPY |
+			      (c->body_left > n ? TCP_WRITE_FLAG_MORE : 0)) != ERR_OK)
+			return;
+		c->body_left -= n;
+	}
+}
+
+/* Queues status line, headers and (small) body in one write, or nothing. */
+static int
+respond(struct mps_conn *c, const struct http_req *r)
+{
+	char out[512];
+	int n;
+	int inline_body = r->body != NULL && !r->head;
+
+	n = snprintf(out, sizeof(out),
+		     "HTTP/1.1 %d %s\r\nServer: mpstack\r\n"
+		     "Content-Type: text/plain\r\nContent-Length: %u\r\n%s\r\n%s",
+		     r->status, reason(r->status), r->body_len,
+		     r->keep_alive ? "" : "Connection: close\r\n",
+		     inline_body ? r->body : "");
+	if (n < 0 || (size_t)n >= sizeof(out) || tcp_sndbuf(c->pcb) < (u32_t)n ||
+	    tcp_sndqueuelen(c->pcb) >= TCP_SND_QUEUELEN - 2)
+		return -1;
+	if (tcp_write(c->pcb, out, (u16_t)n, TCP_WRITE_FLAG_COPY) != ERR_OK)
+		return -1;
+	c->body_left = (r->body == NULL && !r->head) ? r->body_len : 0;
+	return 0;
+}
+
+static const char *
+find_hdr_end(const char *buf, uint32_t n)
+{
+	for (uint32_t i = 3; i < n; i++)
+		if (buf[i] == '\n' && buf[i - 1] == '\r' && buf[i - 2] == '\n' &&
+		    buf[i - 3] == '\r')
+			return buf + i + 1;
+	return NULL;
+}
+
+/* Reopens the window for consumed bytes (tcp_recved takes 16 bits). */
+static void
+recved(struct tcp_pcb *pcb, uint32_t n)
+{
+	while (n > 0) {
+		u16_t part = n > 0xffffu ? 0xffffu : (u16_t)n;
+
+		tcp_recved(pcb, part);
+		n -= part;
+	}
+}
+
+/* Answers every complete request in order while there is room. */
+void
+mps_http_flush(struct mps_conn *c)
+{
+	char buf[HDR_MAX];
+	int wrote = 0, blocked = 0;
+
+	if (fill[0] == 0)
+		memset(fill, 'x', sizeof(fill));
+	for (;;) {
+		struct http_req r;
+		const char *end;
+		uint32_t n;
+
+		if (c->body_left > 0) {
+			write_body(c);
+			wrote = 1;
+			if (c->body_left > 0) {
+				blocked = 1;
+				break;
+			}
+		}
+		if (c->close_after || c->rx.len == 0)
+			break;
+		n = mps_pbq_copy(&c->rx, buf, c->rx.len < HDR_MAX ? c->rx.len : HDR_MAX);
+		end = find_hdr_end(buf, n);
+		memset(&r, 0, sizeof(r));
+		if (end == NULL && n < HDR_MAX)
+			break; /* need more bytes */
+		if (end == NULL ||
+		    parse_request(buf, (uint32_t)(end - buf), &r) != 0) {
+			r = (struct http_req){ .status = 400, .keep_alive = 0,
+				.body = "bad request\n", .body_len = 12 };
+			if (respond(c, &r) != 0) {
+				blocked = 1;
+				break;
+			}
+			mps_self->stats->http_errors++;
+			recved(c->pcb, c->rx.len);
+			mps_pbq_free(&c->rx);
+			c->close_after = 1;
+			wrote = 1;
+			break;
+		}
+		r.hdr_len = (uint32_t)(end - buf);
+		if (c->rx.len < r.hdr_len + r.content_len)
+			break; /* request body still arriving */
+		if (respond(c, &r) != 0) {
+			blocked = 1; /* no room: retried from sent/poll */
+			break;
+		}
+		wrote = 1;
+		mps_pbq_consume(&c->rx, r.hdr_len + r.content_len);
+		recved(c->pcb, r.hdr_len + r.content_len);
+		mps_self->stats->http_requests++;
+		if (r.status != 200)
+			mps_self->stats->http_errors++;
+		if (!r.keep_alive)
+			c->close_after = 1;
+	}
+	if (wrote)
+		tcp_output(c->pcb);
+	if (!blocked && c->body_left == 0 && (c->close_after || c->peer_closed))
+		mps_conn_close(c);
+}
+
+err_t
+mps_http_recv(struct mps_conn *c)
+{
+	mps_http_flush(c);
+	return ERR_OK;
+}

@@ -1,0 +1,162 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ *
+ * attach.c - finds the primary's objects by name, checks the layout, and
+ * claims a worker slot atomically (a slot whose owner died may be taken).
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <rte_hash.h>
+#include <rte_lcore.h>
+#include <rte_mbuf.h>
+#include <rte_memzone.h>
+#include <rte_ring.h>
+
+#include "attach.h"
+#include "mps_log.h"
+#include "worker.h"
+
+static int
+pid_alive(int32_t pid)
+{
+	return pid > 0 && (kill(pid, 0) == 0 || errno != ESRCH);
+}
+
+int
+mps_attach(struct mps_worker *w, char *err, size_t errlen)
+{
+	const struct rte_memzone *mz = rte_memzone_lookup(MPS_MEMZONE_NAME);
+	struct mps_shared *sh;
+	char name[RTE_RING_NAMESIZE];
+
+	if (mz == NULL) {
+		snprintf(err, errlen, "no %s memzone: is mps-primary running with this --file-prefix?",
+			 MPS_MEMZONE_NAME);
+		return -ENOENT;
+	}
+	sh = mz->addr;
+	if (sh->magic != MPS_MAGIC || sh->layout_version != MPS_LAYOUT_VERSION) {
+		snprintf(err, errlen, "layout mismatch: primary has magic 0x%x version %u, this binary 0x%x version %u; rebuild both from one tree",
+			 sh->magic, sh->layout_version, MPS_MAGIC, MPS_LAYOUT_VERSION);
+		return -EPROTO;
+	}
+	w->shared = sh;
+	w->pool = rte_mempool_lookup(MPS_POOL_NAME);
+	w->neigh = rte_hash_find_existing(MPS_NEIGH_NAME);
+	if (w->pool == NULL || w->neigh == NULL) {
+		snprintf(err, errlen, "primary's %s or %s missing", MPS_POOL_NAME,
+			 MPS_NEIGH_NAME);
+		return -ENOENT;
+	}
+	if (rte_pktmbuf_priv_size(w->pool) < MPS_MBUF_PRIV_SIZE) {
+		snprintf(err, errlen, "mbuf private area too small");
+		return -EPROTO;
+	}
+	w->n_workers = (uint16_t)sh->cfg.n_workers;
+	for (uint16_t i = 0; i < w->n_workers; i++) {
+		snprintf(name, sizeof(name), MPS_RING_FMT, i);
+		w->rings[i] = rte_ring_lookup(name);
+		if (w->rings[i] == NULL) {
+			snprintf(err, errlen, "ring %s missing", name);
+			return -ENOENT;
+		}
+	}
+	w->n_ports = (uint16_t)sh->n_ports;
+	memcpy(w->port_ids, sh->port_ids, sizeof(w->port_ids));
+	w->tx_offloads = sh->tx_offloads;
+	return 0;
+}
+
+/* The EAL lcore id indexes the pool's caches and the hash's writer slots:
+ * two live processes must never share one. */
+static int
+lcore_in_use(const struct mps_shared *sh, uint32_t lcore, int32_t *by)
+{
+	if (pid_alive(sh->primary_pid) && sh->primary_lcore_id == lcore) {
+		*by = sh->primary_pid;
+		return 1;
+	}
+	for (uint32_t i = 0; i < sh->cfg.n_workers; i++) {
+		const struct mps_worker_slot *s = &sh->workers[i];
+
+		if (s->owner_pid != getpid() && pid_alive(s->owner_pid) &&
+		    s->lcore_id == lcore) {
+			*by = s->owner_pid;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* Takes slot id if free or owned by a dead process. */
+static int
+try_claim(struct mps_shared *sh, uint32_t id)
+{
+	struct mps_worker_slot *s = &sh->workers[id];
+	int32_t owner = s->owner_pid, me = getpid();
+
+	if (owner != 0 && pid_alive(owner))
+		return -EBUSY;
+	if (!__atomic_compare_exchange_n(&s->owner_pid, &owner, me, 0,
+					 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+		return -EBUSY;
+	if (owner != 0)
+		s->restarts++;
+	return 0;
+}
+
+int
+mps_claim_slot(struct mps_worker *w, int requested, char *err, size_t errlen)
+{
+	struct mps_shared *sh = w->shared;
+	uint32_t lcore = rte_lcore_id();
+	int32_t by;
+	int id = -1;
+
+	if (lcore_in_use(sh, lcore, &by)) {
+		snprintf(err, errlen, "EAL lcore id %u is already used by pid %d: give each process its own, e.g. --lcores %u@0",
+			 lcore, by, lcore + 1);
+		return -EBUSY;
+	}
+	if (requested >= 0) {
+		if ((uint32_t)requested >= sh->cfg.n_workers) {
+			snprintf(err, errlen, "--worker %d out of range: the primary has %u worker slot(s) (0..%u)",
+				 requested, sh->cfg.n_workers, sh->cfg.n_workers - 1);
+			return -ERANGE;
+		}
+		if (try_claim(sh, (uint32_t)requested) != 0) {
+			snprintf(err, errlen, "worker slot %d is held by live pid %d",
+				 requested, sh->workers[requested].owner_pid);
+			return -EBUSY;
+		}
+		id = requested;
+	} else {
+		for (uint32_t i = 0; i < sh->cfg.n_workers && id < 0; i++)
+			if (try_claim(sh, i) == 0)
+				id = (int)i;
+		if (id < 0) {
+			snprintf(err, errlen, "all %u worker slots are held by live workers",
+				 sh->cfg.n_workers);
+			return -EBUSY;
+		}
+	}
+	w->id = (uint16_t)id;
+	w->slot = &sh->workers[id];
+	w->stats = &w->slot->stats;
+	/* A restarted slot starts its gauges afresh; counters keep counting. */
+	w->stats->tcp_active = 0;
+	w->stats->mbufs_held = 0;
+	w->slot->lcore_id = lcore;
+	__atomic_store_n(&w->slot->state, MPS_WORKER_STARTING, __ATOMIC_RELEASE);
+	return 0;
+}
+
+void
+mps_release_slot(struct mps_worker *w)
+{
+	__atomic_store_n(&w->slot->state, MPS_WORKER_FREE, __ATOMIC_RELEASE);
+	__atomic_store_n(&w->slot->owner_pid, 0, __ATOMIC_RELEASE);
+}

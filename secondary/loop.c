@@ -1,0 +1,124 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ *
+ * loop.c - the worker's poll loop, one iteration at a time:
+ * peers' ring -> RX burst on every port -> lwIP timers -> TX flush ->
+ * heartbeat and stats; idle iterations back off to short sleeps so that a
+ * two-CPU machine still runs the primary, the tools and the clients.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <time.h>
+
+#include <rte_cycles.h>
+#include <rte_ethdev.h>
+#include <rte_mbuf.h>
+#include <rte_prefetch.h>
+#include <rte_ring.h>
+
+#include "lwip/timeouts.h"
+
+#include "loop.h"
+#include "mps_log.h"
+#include "worker.h"
+
+#define IDLE_SPIN 64u          /* empty iterations before sleeping */
+#define IDLE_SLEEP_MIN_US 10u
+#define IDLE_SLEEP_MAX_US 500u
+#define CHECK_PRIMARY_MS 200u
+
+static unsigned int
+drain_ring(struct mps_worker *w)
+{
+	void *objs[MPS_RX_BURST];
+	unsigned int n = rte_ring_sc_dequeue_burst(w->rings[w->id], objs,
+						   MPS_RX_BURST, NULL);
+
+	for (unsigned int i = 0; i < n; i++)
+		mps_netif_input(w, objs[i], 1);
+	w->stats->ring_rx += n;
+	return n;
+}
+
+static unsigned int
+rx_port(struct mps_worker *w, uint16_t port)
+{
+	struct rte_mbuf *pkts[MPS_RX_BURST];
+	uint16_t n = rte_eth_rx_burst(port, w->id, pkts, MPS_RX_BURST);
+
+	for (uint16_t i = 0; i < n && i < MPS_PREFETCH; i++)
+		rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void *));
+	for (uint16_t i = 0; i < n; i++) {
+		if (i + MPS_PREFETCH < n)
+			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + MPS_PREFETCH], void *));
+		w->stats->rx_bytes += rte_pktmbuf_pkt_len(pkts[i]);
+		mps_netif_input(w, pkts[i], 0);
+	}
+	w->stats->rx_pkts += n;
+	return n;
+}
+
+static void
+idle_sleep(unsigned int us)
+{
+	struct timespec ts = { .tv_sec = 0, .tv_nsec = (long)us * 1000 };
+
+	nanosleep(&ts, NULL);
+}
+
+static int
+primary_alive(const struct mps_shared *sh)
+{
+	return kill(sh->primary_pid, 0) == 0 || errno != ESRCH;
+}
+
+int
+mps_loop_run(struct mps_worker *w, volatile int *quit)
+{
+	struct mps_shared *sh = w->shared;
+	uint64_t hz = rte_get_tsc_hz(), ms_cycles = hz / 1000;
+	uint64_t last_timer = 0, next_check = 0;
+	unsigned int idle = 0, sleep_us = IDLE_SLEEP_MIN_US;
+
+	__atomic_store_n(&w->slot->state, MPS_WORKER_RUNNING, __ATOMIC_RELEASE);
+	while (!*quit && !__atomic_load_n(&sh->stop, __ATOMIC_ACQUIRE)) {
+		uint64_t t0 = rte_get_tsc_cycles();
+		unsigned int work = drain_ring(w);
+
+		w->now_s = (uint32_t)(t0 / hz);
+		for (uint16_t i = 0; i < w->n_ports; i++)
+			work += rx_port(w, w->port_ids[i]);
+		if (t0 - last_timer >= ms_cycles) {
+			sys_check_timeouts();
+			last_timer = t0;
+		}
+		work += w->tx_n;
+		mps_tx_flush(w);
+
+		w->slot->heartbeat_tsc = t0;
+		w->stats->iterations++;
+		if (t0 >= next_check) {
+			if (!primary_alive(sh)) {
+				MPS_LOG(ERR, "primary (pid %d) is gone; stopping",
+					sh->primary_pid);
+				return -ESRCH;
+			}
+			next_check = t0 + CHECK_PRIMARY_MS * ms_cycles;
+		}
+		if (work != 0) {
+			w->stats->busy_iterations++;
+			w->stats->busy_cycles += rte_get_tsc_cycles() - t0;
+			idle = 0;
+			sleep_us = IDLE_SLEEP_MIN_US;
+			continue;
+		}
+		if (++idle < IDLE_SPIN) {
+			rte_pause();
+			continue;
+		}
+		idle_sleep(sleep_us);
+		w->stats->idle_sleeps++;
+		if (sleep_us < IDLE_SLEEP_MAX_US)
+			sleep_us *= 2;
+	}
+	return 0;
+}

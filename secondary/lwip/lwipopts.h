@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ *
+ * lwipopts.h - lwIP configured for one mpstack worker: NO_SYS raw API, one
+ * Ethernet netif on DPDK mbufs, no libc malloc (lwIP's own static heap and
+ * pools), window scaling, pools sized for ~10k connections per worker.
+ */
+#ifndef MPS_LWIPOPTS_H
+#define MPS_LWIPOPTS_H
+
+/* ---- system ---- */
+#define NO_SYS                      1
+#define SYS_LIGHTWEIGHT_PROT        0 /* one thread per lwIP instance */
+#define LWIP_SOCKET                 0
+#define LWIP_NETCONN                0
+#define LWIP_TIMERS                 1
+#define LWIP_DONT_PROVIDE_BYTEORDER_FUNCTIONS 1 /* libc has them */
+
+/* ---- memory: static heap and pools, never libc malloc ---- */
+#define MEM_LIBC_MALLOC             0
+#define MEMP_MEM_MALLOC             0
+#define MEM_ALIGNMENT               8
+#define MEM_SIZE                    (48 * 1024 * 1024) /* TX data queued by TCP */
+#define MEMP_NUM_TCP_PCB            10240
+#define MEMP_NUM_TCP_PCB_LISTEN     16
+#define MEMP_NUM_TCP_SEG            32768
+#define MEMP_NUM_PBUF               1024
+#define MEMP_NUM_ARP_QUEUE          256
+#define MEMP_NUM_UDP_PCB            4
+#define MEMP_NUM_RAW_PCB            0
+#define PBUF_POOL_SIZE              64  /* RX uses mbufs, not this pool */
+#define LWIP_SUPPORT_CUSTOM_PBUF    1   /* zero-copy RX: mbuf as pbuf */
+
+/* ---- protocols ---- */
+#define LWIP_IPV4                   1
+#define LWIP_IPV6                   0
+#define LWIP_ARP                    1
+#define LWIP_ETHERNET               1
+#define ARP_TABLE_SIZE              128
+#define ARP_QUEUEING                1
+#define ETHARP_TABLE_MATCH_NETIF    0
+#define LWIP_ICMP                   1
+#define LWIP_RAW                    0
+#define LWIP_UDP                    1
+#define LWIP_TCP                    1
+#define LWIP_DHCP                   0
+#define LWIP_AUTOIP                 0
+#define LWIP_IGMP                   0
+#define LWIP_DNS                    0
+#define IP_REASSEMBLY               0 /* fragments are dropped */
+#define IP_FRAG                     0 /* we never send more than the MTU */
+#define IP_OPTIONS_ALLOWED          1
+
+/* ---- TCP ---- */
+#define TCP_MSS                     1460
+#define LWIP_WND_SCALE              1
+#define TCP_RCV_SCALE               2
+#define TCP_WND                     (128 * 1024)
+#define TCP_SND_BUF                 (128 * 1024)
+#define TCP_SND_QUEUELEN            ((4 * TCP_SND_BUF) / TCP_MSS)
+#define TCP_SNDLOWAT                (32 * 1024) /* must stay below 64K - 4*MSS */
+/* The window is backed by mbufs (RX is zero-copy), not by PBUF_POOL, which
+ * lwIP's sanity check assumes. */
+#define LWIP_DISABLE_TCP_SANITY_CHECKS 1
+#define TCP_OVERSIZE                TCP_MSS
+#define TCP_QUEUE_OOSEQ             1
+#define TCP_OOSEQ_MAX_PBUFS         64
+#define TCP_LISTEN_BACKLOG          1
+#define TCP_DEFAULT_LISTEN_BACKLOG  255
+#define LWIP_TCP_KEEPALIVE          1
+#define TCP_TMR_INTERVAL            100 /* ms: delayed ACK and RTO granularity */
+#define LWIP_TCP_TIMESTAMPS         0
+
+/* ---- netif ---- */
+#define LWIP_NETIF_TX_SINGLE_PBUF   1 /* one segment = one pbuf = one copy */
+#define LWIP_CHECKSUM_CTRL_PER_NETIF 1
+#define LWIP_NETIF_STATUS_CALLBACK  0
+#define LWIP_NETIF_LINK_CALLBACK    0
+#define LWIP_SINGLE_NETIF           1
+
+/* ---- statistics and debug: counters are ours, in the memzone ---- */
+#define LWIP_STATS                  0
+#define LWIP_DEBUG                  0
+
+#endif /* MPS_LWIPOPTS_H */

@@ -1,0 +1,197 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ *
+ * mps-secondary: one worker. Attaches to the primary's objects, claims a
+ * worker slot (= the RX/TX queue pair it polls on every port), runs its own
+ * lwIP stack until told to stop, then closes its connections, frees every
+ * mbuf it holds and releases the slot.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <rte_cycles.h>
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_mbuf.h>
+#include <rte_ring.h>
+
+#include "lwip/init.h"
+#include "lwip/timeouts.h"
+
+#include "attach.h"
+#include "loop.h"
+#include "mps_log.h"
+#include "worker.h"
+
+#define DRAIN_MS 100u
+
+static volatile int quit;
+static struct mps_worker worker;
+struct mps_worker *mps_self = &worker;
+
+static void
+on_signal(int sig __rte_unused)
+{
+	quit = 1;
+}
+
+static void
+usage(const char *prg)
+{
+	printf("usage: %s [EAL options] -- [--worker ID]\n"
+	       "Runs one mpstack worker on RX/TX queue ID of every port.\n"
+	       "EAL options: the primary's --file-prefix, and a distinct --lcores N@CPU\n"
+	       "(N unique per process; the primary uses 0).\n\n"
+	       "  --worker ID   claim slot ID (default: the lowest free slot)\n"
+	       "  --help        this text\n", prg);
+}
+
+static int
+wants_help(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++)
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+			return 1;
+	return 0;
+}
+
+/* App options after EAL's: --worker ID. Returns the id, -1, or -2 on error. */
+static int
+parse_args(int argc, char **argv, int max_id)
+{
+	static const struct option opts[] = {
+		{ "worker", required_argument, NULL, 'w' },
+		{ NULL, 0, NULL, 0 },
+	};
+	uint32_t id;
+	int opt, requested = -1;
+
+	optind = 1;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (opt != 'w' || mps_parse_u32(optarg, 0, (uint32_t)max_id, &id) != 0) {
+			fprintf(stderr, "mps-secondary: invalid %s%s%s (see --help)\n",
+				opt == 'w' ? "--worker " : "option ",
+				opt == 'w' ? optarg : argv[optind - 1],
+				"");
+			return -2;
+		}
+		requested = (int)id;
+	}
+	if (optind < argc) {
+		fprintf(stderr, "mps-secondary: unexpected argument '%s'\n", argv[optind]);
+		return -2;
+	}
+	return requested;
+}
+
+/* EAL argv with --proc-type=secondary added unless the user gave one. */
+static char **
+eal_argv(int argc, char **argv, int *out_argc)
+{
+	char **v = calloc((size_t)argc + 2, sizeof(*v));
+	int has = 0;
+
+	if (v == NULL)
+		return NULL;
+	for (int i = 0; i < argc && strcmp(argv[i], "--") != 0; i++)
+		if (strncmp(argv[i], "--proc-type", 11) == 0)
+			has = 1;
+	v[0] = argv[0];
+	*out_argc = 1;
+	if (!has)
+		v[(*out_argc)++] = (char *)"--proc-type=secondary";
+	for (int i = 1; i < argc; i++)
+		v[(*out_argc)++] = argv[i];
+	return v;
+}
+
+/* Closes every connection, sends what that produced, frees what we hold. */
+static void
+worker_teardown(struct mps_worker *w)
+{
+	uint64_t until = rte_get_tsc_cycles() + DRAIN_MS * rte_get_tsc_hz() / 1000;
+	void *obj = NULL;
+
+	__atomic_store_n(&w->slot->state, MPS_WORKER_STOPPING, __ATOMIC_RELEASE);
+	mps_apps_close_all();
+	while (w->tx_n > 0 && rte_get_tsc_cycles() < until)
+		mps_tx_flush(w);
+	mps_tx_drop_all(w);
+	while (rte_ring_sc_dequeue(w->rings[w->id], &obj) == 0)
+		rte_pktmbuf_free(obj);
+	if (w->stats->mbufs_held != 0)
+		MPS_LOG(WARNING, "worker %u: %" PRIu64 " mbufs still held by lwIP at exit",
+			w->id, w->stats->mbufs_held);
+	w->stats->tcp_active = 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct mps_worker *w = &worker;
+	char err[256], **eargv;
+	int eargc, n, requested, ret;
+
+	if (wants_help(argc, argv)) {
+		usage(argv[0]);
+		return 0;
+	}
+	if (geteuid() != 0) {
+		fprintf(stderr, "mps-secondary: must run as root (hugepages)\n");
+		return 1;
+	}
+	eargv = eal_argv(argc, argv, &eargc);
+	if (eargv == NULL)
+		return 1;
+	n = rte_eal_init(eargc, eargv);
+	if (n < 0) {
+		fprintf(stderr, "mps-secondary: cannot attach: no primary running with this --file-prefix (EAL: %s)\n",
+			rte_strerror(rte_errno));
+		return 1;
+	}
+	eargc -= n;
+	eargv += n;
+	eargv[0] = argv[0];
+
+	requested = parse_args(eargc, eargv, 65535);
+	ret = requested == -2 ? -EINVAL : mps_attach(w, err, sizeof(err));
+	if (ret == 0)
+		ret = mps_claim_slot(w, requested, err, sizeof(err));
+	if (ret != 0) {
+		if (requested != -2)
+			fprintf(stderr, "mps-secondary: %s\n", err);
+		rte_eal_cleanup();
+		return 1;
+	}
+
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	srandom((unsigned int)(rte_get_tsc_cycles() ^ (uint64_t)getpid()));
+	lwip_init();
+	ret = mps_netif_init(w);
+	if (ret == 0)
+		ret = mps_apps_listen(w);
+	if (ret != 0) {
+		fprintf(stderr, "mps-secondary: worker %u: stack set-up failed: %s\n",
+			w->id, strerror(-ret));
+		goto out_release;
+	}
+	MPS_LOG(INFO, "worker %u (pid %d) running on queue %u of %u port(s)",
+		w->id, getpid(), w->id, w->n_ports);
+	printf("mps-secondary: worker %u ready\n", w->id);
+	fflush(stdout);
+
+	ret = mps_loop_run(w, &quit);
+	worker_teardown(w);
+	MPS_LOG(INFO, "worker %u stopped", w->id);
+
+out_release:
+	mps_release_slot(w);
+	rte_eal_cleanup();
+	return ret == 0 ? 0 : 1;
+}

@@ -1,0 +1,278 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ *
+ * netif.c - lwIP's netif on DPDK mbufs.
+ *
+ * RX is zero-copy: each mbuf's private area holds a struct pbuf_custom whose
+ * payload is the mbuf's data, and freeing the pbuf frees the mbuf. Before a
+ * frame reaches lwIP it is parsed with bounds checks, its sender is learned
+ * into the shared neighbour table and ARP replies are copied to the other
+ * workers. TX copies each pbuf chain into one mbuf and batches it; the
+ * batch is flushed once per loop iteration and what the NIC refuses stays
+ * for the next one.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include <rte_branch_prediction.h>
+#include <rte_ethdev.h>
+#include <rte_mbuf.h>
+#include <rte_ring.h>
+
+/* netinet/ip.h (via rte_ip.h) and lwIP both define these, identically. */
+#undef IP_RF
+#undef IP_DF
+#undef IP_MF
+#undef IP_OFFMASK
+
+#include "lwip/etharp.h"
+#include "lwip/ip4_addr.h"
+#include "lwip/pbuf.h"
+#include "netif/ethernet.h"
+
+#include "mps_log.h"
+#include "mps_neigh.h"
+#include "mps_parse.h"
+#include "worker.h"
+
+_Static_assert(sizeof(struct pbuf_custom) <= MPS_MBUF_PRIV_SIZE,
+	       "struct pbuf_custom does not fit the mbuf private area");
+
+static struct mps_worker *self; /* for the pbuf free callback */
+
+static inline struct rte_mbuf *
+pbuf_to_mbuf(struct pbuf *p)
+{
+	return (struct rte_mbuf *)(void *)((char *)p - sizeof(struct rte_mbuf));
+}
+
+/* lwIP released the last reference to an RX pbuf: give the mbuf back. */
+static void
+mps_pbuf_free(struct pbuf *p)
+{
+	self->stats->mbufs_held--;
+	rte_pktmbuf_free(pbuf_to_mbuf(p));
+}
+
+static inline int
+on_link(const struct mps_worker *w, uint32_t ip_be)
+{
+	const struct mps_config *cfg = &w->shared->cfg;
+
+	return ip_be != 0 && (ip_be & cfg->netmask) == (cfg->ip & cfg->netmask) &&
+	       ip_be != cfg->ip && (ip_be | cfg->netmask) != 0xffffffffu;
+}
+
+/* Records ip -> mac in the shared table; a repeating peer costs nothing. */
+static void
+learn(struct mps_worker *w, uint32_t ip_be, const uint8_t mac[6])
+{
+	if (!on_link(w, ip_be) || !mps_mac_is_unicast(mac))
+		return;
+	if (ip_be == w->last_learned_ip && w->now_s == w->last_learned_s)
+		return;
+	switch (mps_neigh_learn(w->neigh, ip_be, mac, w->now_s)) {
+	case MPS_NEIGH_ADDED:
+		w->stats->neigh_learned++;
+		break;
+	case MPS_NEIGH_REFRESHED:
+		w->stats->neigh_refreshed++;
+		break;
+	case MPS_NEIGH_FULL:
+		w->stats->neigh_full++;
+		return;
+	case MPS_NEIGH_UNCHANGED:
+		break;
+	}
+	w->last_learned_ip = ip_be;
+	w->last_learned_s = w->now_s;
+}
+
+/* An ARP reply (or gratuitous ARP) may answer a question another worker's
+ * lwIP asked: every peer gets its own copy, never the same mbuf. */
+static void
+fan_out_arp(struct mps_worker *w, struct rte_mbuf *m)
+{
+	for (uint16_t peer = 0; peer < w->n_workers; peer++) {
+		struct rte_mbuf *copy;
+
+		if (peer == w->id ||
+		    w->shared->workers[peer].state != MPS_WORKER_RUNNING)
+			continue;
+		copy = rte_pktmbuf_copy(m, w->pool, 0, UINT32_MAX);
+		if (copy == NULL || rte_ring_mp_enqueue(w->rings[peer], copy) != 0) {
+			rte_pktmbuf_free(copy);
+			w->stats->ring_drop++;
+			continue;
+		}
+		w->stats->ring_tx++;
+	}
+}
+
+/* Learns from a parsed frame addressed to us (or broadcast). */
+static void
+learn_from_frame(struct mps_worker *w, const struct mps_frame_info *fi,
+		 struct rte_mbuf *m, int from_peer)
+{
+	if (fi->kind == MPS_FRAME_ARP) {
+		learn(w, fi->arp_spa, fi->arp_sha);
+		if (!from_peer && (fi->arp_op == MPS_ARP_REPLY ||
+				   fi->arp_spa == fi->arp_tpa))
+			fan_out_arp(w, m);
+	} else if (fi->kind == MPS_FRAME_IPV4 &&
+		   memcmp(fi->dst_mac, w->netif.hwaddr, 6) == 0) {
+		learn(w, fi->ip_src, fi->src_mac);
+	}
+}
+
+void
+mps_netif_input(struct mps_worker *w, struct rte_mbuf *m, int from_peer)
+{
+	struct mps_frame_info fi;
+	struct pbuf_custom *pc;
+	struct pbuf *p;
+	uint8_t *data = rte_pktmbuf_mtod(m, uint8_t *);
+	uint16_t len = rte_pktmbuf_data_len(m);
+
+	if (unlikely(m->nb_segs != 1)) {
+		w->stats->rx_drop_multiseg++;
+		rte_pktmbuf_free(m);
+		return;
+	}
+	if (unlikely(mps_parse_frame(data, len, &fi) == MPS_FRAME_MALFORMED)) {
+		w->stats->rx_drop_malformed++;
+		rte_pktmbuf_free(m);
+		return;
+	}
+	learn_from_frame(w, &fi, m, from_peer);
+
+	pc = rte_mbuf_to_priv(m);
+	pc->custom_free_function = mps_pbuf_free;
+	p = pbuf_alloced_custom(PBUF_RAW, len, PBUF_REF, pc, data, len);
+	w->stats->mbufs_held++;
+	if (w->netif.input(p, &w->netif) != ERR_OK) {
+		w->stats->rx_drop_lwip++;
+		pbuf_free(p);
+	}
+}
+
+/* Next hop from the shared table first, then lwIP's own ARP (which asks
+ * and queues). Broadcast and multicast go straight to etharp_output. */
+static err_t
+mps_netif_output(struct netif *netif, struct pbuf *p, const ip4_addr_t *dst)
+{
+	struct mps_worker *w = netif->state;
+	uint32_t nh = ip4_addr_get_u32(dst);
+	struct eth_addr mac;
+
+	if (!ip4_addr_isbroadcast(dst, netif) && !ip4_addr_ismulticast(dst)) {
+		if (!ip4_addr_netcmp(dst, netif_ip4_addr(netif),
+				     netif_ip4_netmask(netif)))
+			nh = w->shared->cfg.gateway;
+		if (nh != 0 && mps_neigh_lookup(w->neigh, nh, w->now_s,
+						MPS_NEIGH_TTL_S, mac.addr) == 0) {
+			w->stats->neigh_hit++;
+			return ethernet_output(netif, p,
+					       (const struct eth_addr *)netif->hwaddr,
+					       &mac, ETHTYPE_IP);
+		}
+		w->stats->neigh_miss++;
+	}
+	return etharp_output(netif, p, dst);
+}
+
+/* Copies the frame into one mbuf and appends it to the TX batch. */
+static err_t
+mps_linkoutput(struct netif *netif, struct pbuf *p)
+{
+	struct mps_worker *w = netif->state;
+	struct rte_mbuf *m;
+	char *data;
+
+	m = rte_pktmbuf_alloc(w->pool);
+	if (unlikely(m == NULL)) {
+		w->stats->tx_drop_nombuf++;
+		return ERR_MEM;
+	}
+	data = rte_pktmbuf_append(m, p->tot_len);
+	if (unlikely(data == NULL)) {
+		w->stats->tx_drop_toolong++;
+		rte_pktmbuf_free(m);
+		return ERR_IF;
+	}
+	pbuf_copy_partial(p, data, p->tot_len, 0);
+	if (unlikely(w->tx_n == MPS_TX_BATCH))
+		mps_tx_flush(w);
+	if (unlikely(w->tx_n == MPS_TX_BATCH)) {
+		w->stats->tx_drop_full++;
+		rte_pktmbuf_free(m);
+		return ERR_MEM;
+	}
+	w->tx_batch[w->tx_n++] = m;
+	w->stats->tx_bytes += p->tot_len;
+	return ERR_OK;
+}
+
+void
+mps_tx_flush(struct mps_worker *w)
+{
+	uint16_t sent;
+
+	if (w->tx_n == 0)
+		return;
+	sent = rte_eth_tx_burst(w->port_ids[0], w->id, w->tx_batch, w->tx_n);
+	w->stats->tx_pkts += sent;
+	if (sent < w->tx_n) {
+		/* Keep the rest, in order, for the next iteration. */
+		memmove(w->tx_batch, w->tx_batch + sent,
+			(size_t)(w->tx_n - sent) * sizeof(w->tx_batch[0]));
+		w->stats->tx_retries++;
+	}
+	w->tx_n = (uint16_t)(w->tx_n - sent);
+}
+
+void
+mps_tx_drop_all(struct mps_worker *w)
+{
+	rte_pktmbuf_free_bulk(w->tx_batch, w->tx_n);
+	w->tx_n = 0;
+}
+
+/* lwIP's netif init callback: MAC of the first port, MTU, our outputs. */
+static err_t
+netif_setup(struct netif *netif)
+{
+	struct mps_worker *w = netif->state;
+	struct rte_ether_addr mac;
+
+	if (rte_eth_macaddr_get(w->port_ids[0], &mac) != 0)
+		return ERR_IF;
+	memcpy(netif->hwaddr, mac.addr_bytes, ETH_HWADDR_LEN);
+	netif->hwaddr_len = ETH_HWADDR_LEN;
+	netif->mtu = w->shared->cfg.mtu;
+	netif->name[0] = 'd';
+	netif->name[1] = 'p';
+	netif->flags = NETIF_FLAG_BROADCAST | NETIF_FLAG_ETHARP |
+		       NETIF_FLAG_ETHERNET | NETIF_FLAG_LINK_UP;
+	netif->output = mps_netif_output;
+	netif->linkoutput = mps_linkoutput;
+	return ERR_OK;
+}
+
+int
+mps_netif_init(struct mps_worker *w)
+{
+	const struct mps_config *cfg = &w->shared->cfg;
+	ip4_addr_t ip, mask, gw;
+
+	self = w;
+	ip4_addr_set_u32(&ip, cfg->ip);
+	ip4_addr_set_u32(&mask, cfg->netmask);
+	ip4_addr_set_u32(&gw, cfg->gateway);
+	if (netif_add(&w->netif, &ip, &mask, &gw, w, netif_setup,
+		      ethernet_input) == NULL)
+		return -ENODEV;
+	netif_set_default(&w->netif);
+	netif_set_link_up(&w->netif);
+	netif_set_up(&w->netif);
+	return 0;
+}

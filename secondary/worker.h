@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ *
+ * worker.h - one mps-secondary process: its view of the shared objects, its
+ * lwIP netif and its TX batch. Process-private; one instance per process.
+ */
+#ifndef MPS_WORKER_H
+#define MPS_WORKER_H
+
+#include <stdint.h>
+
+#include "lwip/netif.h"
+
+#include "mps_shared.h"
+
+#define MPS_RX_BURST 32u
+#define MPS_TX_BATCH 512u    /* frames kept for the NIC, bounded */
+#define MPS_PREFETCH 4u
+
+struct rte_mbuf;
+struct rte_mempool;
+struct rte_hash;
+struct rte_ring;
+
+struct mps_worker {
+	struct mps_shared *shared;
+	struct mps_worker_slot *slot;
+	struct mps_worker_stats *stats;
+	struct rte_mempool *pool;
+	struct rte_hash *neigh;
+	struct rte_ring *rings[MPS_MAX_WORKERS]; /* rings[id] is ours */
+	uint16_t id;                  /* worker id == queue id on every port */
+	uint16_t n_workers;
+	uint16_t n_ports;
+	uint16_t port_ids[MPS_MAX_PORTS];
+	uint64_t tx_offloads;
+	uint32_t now_s;               /* coarse clock for the neighbour table */
+	uint32_t last_learned_ip;     /* skips the table for a repeating peer */
+	uint32_t last_learned_s;
+	struct netif netif;
+	uint16_t tx_n;
+	struct rte_mbuf *tx_batch[MPS_TX_BATCH];
+};
+
+/* netif.c: lwIP's netif on DPDK. */
+int mps_netif_init(struct mps_worker *w);
+void mps_netif_input(struct mps_worker *w, struct rte_mbuf *m, int from_peer);
+void mps_tx_flush(struct mps_worker *w);
+void mps_tx_drop_all(struct mps_worker *w);
+
+/* apps/: listeners from the shared config, and closing everything. */
+int mps_apps_listen(struct mps_worker *w);
+void mps_apps_close_all(void);
+
+#endif /* MPS_WORKER_H */
