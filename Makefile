@@ -42,6 +42,9 @@ SECONDARY_SRCS := secondary/main.c secondary/attach.c secondary/loop.c \
 UNIT_SRCS := test/unit/main.c test/unit/test_config.c test/unit/test_parse.c \
 	test/unit/test_neigh.c
 
+# V=1 shows the compiler command lines.
+Q := $(if $(V),,@)
+
 obj = $(addprefix $(BUILD)/obj/,$(1:.c=.o))
 
 .PHONY: all deps lwip hugepages run demo test unit integration bench clean help
@@ -71,11 +74,11 @@ $(BUILD)/unit-tests: $(call obj,$(UNIT_SRCS) $(COMMON_SRCS))
 
 $(BUILD)/obj/%.o: %.c | $(LWIP_SRC)/src/core/tcp.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_APP) -c -o $@ $<
+	$(Q)$(CC) $(CFLAGS_APP) -c -o $@ $<
 
 $(BUILD)/lwip/%.o: $(LWIP_SRC)/src/%.c secondary/lwip/lwipopts.h
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_LWIP) -c -o $@ $<
+	$(Q)$(CC) $(CFLAGS_LWIP) -c -o $@ $<
 
 run: all
 	scripts/mps-run.sh foreground $(WORKERS)

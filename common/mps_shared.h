@@ -23,7 +23,9 @@
 #define MPS_RING_FMT       "mps_ring_%u"
 
 #define MPS_MAGIC          0x6d707374u /* "mpst" */
+#ifndef MPS_LAYOUT_VERSION /* overridden only to build the mismatch test */
 #define MPS_LAYOUT_VERSION 1u
+#endif
 
 /* The mbuf private area holds lwIP's struct pbuf_custom (zero-copy RX).
  * The secondary checks sizeof(struct pbuf_custom) fits at compile time. */

@@ -37,6 +37,8 @@ int mps_pbq_push(struct mps_pbq *q, struct pbuf *p);
 uint32_t mps_pbq_copy(const struct mps_pbq *q, void *buf, uint32_t len);
 void mps_pbq_consume(struct mps_pbq *q, uint32_t len);
 void mps_pbq_free(struct mps_pbq *q);
+/* tcp_recved for any length (lwIP's takes 16 bits). */
+void mps_tcp_recved(struct tcp_pcb *pcb, uint32_t n);
 /* Closes gracefully (FIN) when lwIP can; retried from poll otherwise. */
 void mps_conn_close(struct mps_conn *c);
 

@@ -96,11 +96,26 @@ conn_free(struct mps_conn *c)
 }
 
 void
+mps_tcp_recved(struct tcp_pcb *pcb, uint32_t n)
+{
+	while (n > 0) {
+		u16_t part = n > 0xffffu ? 0xffffu : (u16_t)n;
+
+		tcp_recved(pcb, part);
+		n -= part;
+	}
+}
+
+void
 mps_conn_close(struct mps_conn *c)
 {
 	struct tcp_pcb *pcb = c->pcb;
 
 	c->close_after = 1;
+	/* Unread data would turn lwIP's FIN into a RST that can destroy the
+	 * response still in flight: account it as read. */
+	mps_tcp_recved(pcb, c->rx.len);
+	mps_pbq_free(&c->rx);
 	if (tcp_close(pcb) != ERR_OK)
 		return; /* out of memory for the FIN: poll retries */
 	tcp_arg(pcb, NULL);
@@ -135,7 +150,9 @@ app_flush(struct mps_conn *c)
 	case MPS_APP_HTTP:
 		mps_http_flush(c);
 		break;
-	default:
+	default: /* discard: nothing to send; close when the peer does */
+		if (c->peer_closed)
+			mps_conn_close(c);
 		break;
 	}
 }

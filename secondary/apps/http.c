@@ -218,18 +218,6 @@ find_hdr_end(const char *buf, uint32_t n)
 	return NULL;
 }
 
-/* Reopens the window for consumed bytes (tcp_recved takes 16 bits). */
-static void
-recved(struct tcp_pcb *pcb, uint32_t n)
-{
-	while (n > 0) {
-		u16_t part = n > 0xffffu ? 0xffffu : (u16_t)n;
-
-		tcp_recved(pcb, part);
-		n -= part;
-	}
-}
-
 /* Answers every complete request in order while there is room. */
 void
 mps_http_flush(struct mps_conn *c)
@@ -268,7 +256,7 @@ mps_http_flush(struct mps_conn *c)
 				break;
 			}
 			mps_self->stats->http_errors++;
-			recved(c->pcb, c->rx.len);
+			mps_tcp_recved(c->pcb, c->rx.len);
 			mps_pbq_free(&c->rx);
 			c->close_after = 1;
 			wrote = 1;
@@ -283,7 +271,7 @@ mps_http_flush(struct mps_conn *c)
 		}
 		wrote = 1;
 		mps_pbq_consume(&c->rx, r.hdr_len + r.content_len);
-		recved(c->pcb, r.hdr_len + r.content_len);
+		mps_tcp_recved(c->pcb, r.hdr_len + r.content_len);
 		mps_self->stats->http_requests++;
 		if (r.status != 200)
 			mps_self->stats->http_errors++;

@@ -1,0 +1,24 @@
+"""Fixtures: one mpstack (primary + 2 workers) shared by the session."""
+import os
+
+import pytest
+
+from mps import BUILD, Stack
+
+
+def pytest_sessionstart(session):
+    if os.geteuid() != 0:
+        pytest.exit("integration tests need root (netns, tap, hugepages)", 2)
+    for b in ("mps-primary", "mps-secondary"):
+        if not (BUILD / b).exists():
+            pytest.exit(f"{BUILD / b} missing: run make", 2)
+
+
+@pytest.fixture(scope="session")
+def stack():
+    s = Stack("mpstest", workers=2,
+              primary_args="--listen 7:echo,80:http,9:discard")
+    s.stop()  # a previous run that was cut off
+    s.start()
+    yield s
+    s.stop()

@@ -1,0 +1,130 @@
+"""Helpers for the integration tests: a running mpstack (netns + tap +
+primary + workers, started through scripts/mps-run.sh), sockets inside its
+namespace, telemetry, and condition waits (never fixed sleeps)."""
+import contextlib
+import ctypes
+import json
+import os
+import pathlib
+import socket
+import subprocess
+import time
+
+REPO = pathlib.Path(__file__).resolve().parents[2]
+RUN = REPO / "scripts" / "mps-run.sh"
+BUILD = REPO / "build"
+STACK_IP = "198.18.0.2"
+PEER_IP = "198.18.0.1"
+CLONE_NEWNET = 0x40000000
+
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+def wait_until(pred, timeout, what, interval=0.05):
+    """Polls pred() until it returns a true value; fails after timeout s."""
+    deadline = time.monotonic() + timeout
+    while True:
+        v = pred()
+        if v:
+            return v
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(interval)
+
+
+def pid_alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A zombie still answers kill(0); look at its state.
+    try:
+        return pathlib.Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+@contextlib.contextmanager
+def netns(name):
+    """Runs the block (this thread) inside network namespace `name`. Sockets
+    created inside stay in it afterwards; threads started inside inherit it."""
+    with open("/proc/thread-self/ns/net") as orig, open(f"/run/netns/{name}") as ns:
+        if _libc.setns(ns.fileno(), CLONE_NEWNET) != 0:
+            raise OSError(ctypes.get_errno(), "setns")
+        try:
+            yield
+        finally:
+            _libc.setns(orig.fileno(), CLONE_NEWNET)
+
+
+def free_hugepages():
+    return int(pathlib.Path(
+        "/sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages").read_text())
+
+
+class Stack:
+    """One mpstack instance with its own netns and --file-prefix."""
+
+    def __init__(self, name, workers=2, primary_args=""):
+        self.name = self.ns = self.prefix = name
+        self.workers = workers
+        self.env = dict(os.environ, MPS_NS=name, MPS_PREFIX=name,
+                        MPS_PRIMARY_ARGS=primary_args)
+        self.state = pathlib.Path("/run/mpstack") / name
+
+    def script(self, *args, check=True, timeout=90):
+        r = subprocess.run([str(RUN), *args], env=self.env, capture_output=True,
+                           text=True, timeout=timeout)
+        if check and r.returncode != 0:
+            raise AssertionError(f"mps-run.sh {' '.join(args)} failed:\n{r.stdout}{r.stderr}")
+        return r
+
+    def start(self):
+        self.script("start", str(self.workers))
+        return self
+
+    def stop(self):
+        return self.script("stop", check=False)
+
+    def start_worker(self, wid):
+        self.script("worker", str(wid))
+
+    def pid(self, name):
+        return int((self.state / f"{name}.pid").read_text())
+
+    def log(self, name):
+        return (self.state / f"{name}.log").read_text()
+
+    def telemetry(self, cmd):
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        try:
+            s.settimeout(5)
+            s.connect(f"/var/run/dpdk/{self.prefix}/dpdk_telemetry.v2")
+            s.recv(4096)  # greeting
+            s.send(cmd.encode())
+            return json.loads(s.recv(1 << 20).decode())[cmd]
+        finally:
+            s.close()
+
+    def workers_info(self):
+        return self.telemetry("/mps/workers")
+
+    def exec(self, *cmd, timeout=60, check=False):
+        return subprocess.run(["ip", "netns", "exec", self.ns, *cmd],
+                              capture_output=True, text=True, timeout=timeout,
+                              check=check)
+
+    def connect(self, port, timeout=10):
+        with netns(self.ns):
+            return socket.create_connection((STACK_IP, port), timeout=timeout)
+
+    def netns(self):
+        return netns(self.ns)
+
+    def secondary(self, *app_args, lcore=9, prefix=None, binary="mps-secondary",
+                  timeout=30):
+        """Runs a secondary to completion (for the refusal cases)."""
+        cmd = ["ip", "netns", "exec", self.ns, str(BUILD / binary),
+               "--file-prefix", prefix or self.prefix, "--no-pci", "--no-telemetry",
+               "--lcores", f"{lcore}@0", "--log-level=lib.eal:error", "--", *app_args]
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
