@@ -47,7 +47,7 @@ Q := $(if $(V),,@)
 
 obj = $(addprefix $(BUILD)/obj/,$(1:.c=.o))
 
-.PHONY: all deps lwip hugepages run demo test unit integration bench clean help
+.PHONY: all deps lwip hugepages run demo test test-bins unit integration bench clean help
 all: $(BUILD)/mps-primary $(BUILD)/mps-secondary
 
 help:
@@ -80,6 +80,12 @@ $(BUILD)/lwip/%.o: $(LWIP_SRC)/src/%.c secondary/lwip/lwipopts.h
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(CFLAGS_LWIP) -c -o $@ $<
 
+# A secondary built from another layout, for the refusal test.
+test-bins: $(BUILD)/layout999/mps-secondary
+$(BUILD)/layout999/mps-secondary: $(SECONDARY_SRCS) $(COMMON_SRCS) common/mps_shared.h
+	$(Q)$(MAKE) --no-print-directory BUILD=$(BUILD)/layout999 \
+		EXTRA_CFLAGS=-DMPS_LAYOUT_VERSION=999 $(BUILD)/layout999/mps-secondary
+
 run: all
 	scripts/mps-run.sh foreground $(WORKERS)
 
@@ -92,7 +98,7 @@ unit: $(BUILD)/unit-tests
 integration: all
 	$(PYTHON) -m pytest -q test/integration
 
-test: deps all $(BUILD)/unit-tests
+test: deps all $(BUILD)/unit-tests test-bins
 	scripts/run-tests.sh
 
 clean:

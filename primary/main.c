@@ -3,7 +3,10 @@
  * mps-primary: initialises EAL, the mbuf pool and the ports, creates the
  * objects the workers attach to, then monitors them until SIGINT/SIGTERM.
  */
+#include <dirent.h>
 #include <errno.h>
+#include <limits.h>
+#include <mntent.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -73,6 +76,62 @@ free_hugepages(void)
 	return total;
 }
 
+/* The value of EAL's --file-prefix (default "rte"). */
+static const char *
+file_prefix(int argc, char **argv)
+{
+	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
+		if (strncmp(argv[i], "--file-prefix=", 14) == 0)
+			return argv[i] + 14;
+		if (strcmp(argv[i], "--file-prefix") == 0 && i + 1 < argc)
+			return argv[i + 1];
+	}
+	return "rte";
+}
+
+/* After rte_eal_cleanup: EAL leaves its runtime dir and, in every hugetlbfs
+ * mount, the files backing our memory (which keep the pages allocated).
+ * The primary owns both for its prefix; remove them so nothing is left. */
+static void
+remove_runtime_files(const char *prefix, const char *runtime_dir)
+{
+	struct mntent *me;
+	FILE *mounts;
+	DIR *d;
+	struct dirent *de;
+	char path[PATH_MAX];
+	size_t plen = strlen(prefix);
+
+	d = opendir(runtime_dir);
+	if (d != NULL) {
+		while ((de = readdir(d)) != NULL)
+			if (de->d_name[0] != '.' &&
+			    snprintf(path, sizeof(path), "%s/%s", runtime_dir,
+				     de->d_name) < (int)sizeof(path))
+				unlink(path);
+		closedir(d);
+		rmdir(runtime_dir);
+	}
+	mounts = setmntent("/proc/mounts", "r");
+	if (mounts == NULL)
+		return;
+	while ((me = getmntent(mounts)) != NULL) {
+		if (strcmp(me->mnt_type, "hugetlbfs") != 0)
+			continue;
+		d = opendir(me->mnt_dir);
+		if (d == NULL)
+			continue;
+		while ((de = readdir(d)) != NULL)
+			if (strncmp(de->d_name, prefix, plen) == 0 &&
+			    strncmp(de->d_name + plen, "map_", 4) == 0 &&
+			    snprintf(path, sizeof(path), "%s/%s", me->mnt_dir,
+				     de->d_name) < (int)sizeof(path))
+				unlink(path);
+		closedir(d);
+	}
+	endmntent(mounts);
+}
+
 static int
 has_arg(int argc, char **argv, const char *prefix)
 {
@@ -87,7 +146,8 @@ main(int argc, char **argv)
 {
 	struct mps_primary pp;
 	struct mps_config cfg;
-	char err[256];
+	char err[256], runtime_dir[PATH_MAX];
+	const char *prefix;
 	int ret, n;
 
 	if (wants_help(argc, argv)) {
@@ -109,6 +169,8 @@ main(int argc, char **argv)
 			 rte_strerror(rte_errno));
 	if (rte_eal_process_type() != RTE_PROC_PRIMARY)
 		rte_exit(EXIT_FAILURE, "must run as the primary process\n");
+	prefix = file_prefix(argc, argv);
+	snprintf(runtime_dir, sizeof(runtime_dir), "%s", rte_eal_get_runtime_dir());
 	argc -= n;
 	argv += n;
 	argv[0] = (char *)"mps-primary";
@@ -117,8 +179,8 @@ main(int argc, char **argv)
 	ret = mps_config_parse_args(&cfg, argc, argv, err, sizeof(err));
 	if (ret != 0) {
 		fprintf(stderr, "mps-primary: %s (see --help)\n", err);
-		rte_eal_cleanup();
-		return 1;
+		ret = -EINVAL;
+		goto out_eal;
 	}
 
 	ret = mps_ports_probe(&pp, &cfg);
@@ -151,7 +213,6 @@ out_shared:
 	mps_shared_destroy(&pp);
 out_eal:
 	rte_eal_cleanup();
-	if (ret != 0)
-		fprintf(stderr, "mps-primary: start-up failed: %s\n", strerror(-ret));
+	remove_runtime_files(prefix, runtime_dir);
 	return ret == 0 ? 0 : 1;
 }

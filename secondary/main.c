@@ -150,8 +150,9 @@ main(int argc, char **argv)
 		return 1;
 	n = rte_eal_init(eargc, eargv);
 	if (n < 0) {
-		fprintf(stderr, "mps-secondary: cannot attach: no primary running with this --file-prefix (EAL: %s)\n",
-			rte_strerror(rte_errno));
+		/* EAL made an empty runtime dir for the prefix: leave nothing. */
+		rmdir(rte_eal_get_runtime_dir());
+		fprintf(stderr, "mps-secondary: cannot attach: no primary running with this --file-prefix\n");
 		return 1;
 	}
 	eargc -= n;

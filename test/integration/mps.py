@@ -57,9 +57,16 @@ def netns(name):
             _libc.setns(orig.fileno(), CLONE_NEWNET)
 
 
+HUGE = pathlib.Path("/sys/kernel/mm/hugepages/hugepages-2048kB")
+
+
 def free_hugepages():
-    return int(pathlib.Path(
-        "/sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages").read_text())
+    return int((HUGE / "free_hugepages").read_text())
+
+
+def used_hugepages():
+    """Pages in use (the pool itself may grow when a stack starts)."""
+    return int((HUGE / "nr_hugepages").read_text()) - free_hugepages()
 
 
 class Stack:
