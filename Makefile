@@ -89,7 +89,9 @@ $(BUILD)/layout999/mps-secondary: $(SECONDARY_SRCS) $(COMMON_SRCS) common/mps_sh
 run: all
 	scripts/mps-run.sh foreground $(WORKERS)
 
-demo: deps all
+# deps first, then a fresh make: pkg-config libdpdk must see the new install.
+demo: deps
+	$(Q)$(MAKE) --no-print-directory all
 	scripts/demo.sh
 
 unit: $(BUILD)/unit-tests
@@ -98,7 +100,8 @@ unit: $(BUILD)/unit-tests
 integration: all
 	$(PYTHON) -m pytest -q test/integration
 
-test: deps all $(BUILD)/unit-tests test-bins
+test: deps
+	$(Q)$(MAKE) --no-print-directory all $(BUILD)/unit-tests test-bins
 	scripts/run-tests.sh
 
 clean:

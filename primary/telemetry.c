@@ -56,6 +56,9 @@ tel_workers(const char *cmd __rte_unused, const char *params __rte_unused,
 		ADD_STAT(c, s, tx_drop_full);
 		ADD_STAT(c, s, tx_drop_nombuf);
 		ADD_STAT(c, s, tx_drop_toolong);
+		ADD_STAT(c, s, ring_rx);
+		ADD_STAT(c, s, ring_tx);
+		ADD_STAT(c, s, ring_drop);
 		ADD_STAT(c, s, neigh_learned);
 		ADD_STAT(c, s, neigh_refreshed);
 		ADD_STAT(c, s, neigh_hit);
