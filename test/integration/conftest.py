@@ -3,7 +3,7 @@ import os
 
 import pytest
 
-from mps import BUILD, Stack
+from mps import BUILD, TEST_NAME, Stack
 
 
 def pytest_sessionstart(session):
@@ -16,7 +16,7 @@ def pytest_sessionstart(session):
 
 @pytest.fixture(scope="session")
 def stack():
-    s = Stack("mpstest", workers=2,
+    s = Stack(TEST_NAME, workers=2,
               primary_args="--listen 7:echo,80:http,9:discard")
     s.stop()  # a previous run that was cut off
     s.start()

@@ -16,6 +16,9 @@ BUILD = REPO / "build"
 STACK_IP = "198.18.0.2"
 PEER_IP = "198.18.0.1"
 CLONE_NEWNET = 0x40000000
+# netns and --file-prefix of the test stacks; set MPS_TEST_NAME to run two
+# checkouts' suites side by side.
+TEST_NAME = os.environ.get("MPS_TEST_NAME", "mpstest")
 
 _libc = ctypes.CDLL(None, use_errno=True)
 

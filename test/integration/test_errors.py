@@ -6,7 +6,7 @@ import subprocess
 
 import pytest
 
-from mps import BUILD, free_hugepages, used_hugepages
+from mps import BUILD, TEST_NAME, free_hugepages, used_hugepages
 
 NR = pathlib.Path("/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages")
 
@@ -26,12 +26,12 @@ def _no_runtime_dir(prefix):
 
 
 def test_secondary_without_primary():
-    r = subprocess.run([str(BUILD / "mps-secondary"), "--file-prefix", "mpsnone",
+    r = subprocess.run([str(BUILD / "mps-secondary"), "--file-prefix", TEST_NAME + "none",
                         "--lcores", "9@0", "--log-level=lib.eal:error", "--"],
                        capture_output=True, text=True, timeout=30)
     assert r.returncode != 0
     assert "no primary running with this --file-prefix" in r.stderr
-    assert _no_runtime_dir("mpsnone")
+    assert _no_runtime_dir(TEST_NAME + "none")
 
 
 def test_worker_out_of_range(stack):
@@ -85,13 +85,13 @@ def test_bad_worker_argument(stack):
     (["--bogus"], "invalid option"),
 ])
 def test_primary_bad_arguments(args, msg):
-    r = subprocess.run([str(BUILD / "mps-primary"), "--file-prefix", "mpsbadarg",
+    r = subprocess.run([str(BUILD / "mps-primary"), "--file-prefix", TEST_NAME + "badarg",
                         "--no-pci", "--no-huge", "-m", "64", "--lcores", "0@0",
                         "--log-level=lib.eal:error", "--", *args],
                        capture_output=True, text=True, timeout=30)
     assert r.returncode != 0
     assert msg in r.stderr
-    assert _no_runtime_dir("mpsbadarg")
+    assert _no_runtime_dir(TEST_NAME + "badarg")
 
 
 def _throwaway_netns(name):
@@ -100,7 +100,7 @@ def _throwaway_netns(name):
 
 
 def test_too_many_queues_for_tap():
-    ns = "mpsqueues"
+    ns = TEST_NAME + "queues"
     _throwaway_netns(ns)
     before = used_hugepages()
     try:
@@ -121,7 +121,7 @@ def test_too_many_queues_for_tap():
 def test_not_root():
     for b in ("mps-primary", "mps-secondary"):
         r = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
-                            str(BUILD / b), "--file-prefix", "mpsnotroot", "--no-pci"],
+                            str(BUILD / b), "--file-prefix", TEST_NAME + "notroot", "--no-pci"],
                            capture_output=True, text=True, timeout=30)
         assert r.returncode != 0
         assert "must run as root" in r.stderr
@@ -134,12 +134,12 @@ def test_no_hugepages(stack):
     try:
         NR.write_text("0")
         assert free_hugepages() == 0
-        r = subprocess.run([str(BUILD / "mps-primary"), "--file-prefix", "mpsnohuge",
+        r = subprocess.run([str(BUILD / "mps-primary"), "--file-prefix", TEST_NAME + "nohuge",
                             "--no-pci", "--lcores", "0@0", "--"],
                            capture_output=True, text=True, timeout=30)
         assert r.returncode != 0
         assert "no free hugepages" in r.stderr
-        assert _no_runtime_dir("mpsnohuge")
+        assert _no_runtime_dir(TEST_NAME + "nohuge")
     finally:
         NR.write_text(str(old))
     assert int(NR.read_text()) == old

@@ -4,7 +4,7 @@ import pathlib
 import signal
 import subprocess
 
-from mps import Stack, pid_alive, used_hugepages, wait_until
+from mps import TEST_NAME, Stack, pid_alive, used_hugepages, wait_until
 
 
 def test_killed_worker_restarts_on_same_slot(stack):
@@ -40,7 +40,7 @@ def _hugepage_files(prefix):
 
 
 def test_clean_stop_leaves_nothing():
-    s = Stack("mpsstop", workers=2)
+    s = Stack(TEST_NAME + "stop", workers=2)
     s.stop()
     used_before = used_hugepages()
     s.start()
@@ -62,7 +62,7 @@ def test_clean_stop_leaves_nothing():
     assert "worker 0 stopped" in s.log("worker-0")
     assert "worker 1 stopped" in s.log("worker-1")
     ns = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
-    assert "mpsstop" not in ns
-    assert not pathlib.Path("/var/run/dpdk/mpsstop").exists()
-    assert not _hugepage_files("mpsstop")
+    assert s.ns not in ns.split()
+    assert not pathlib.Path(f"/var/run/dpdk/{s.prefix}").exists()
+    assert not _hugepage_files(s.prefix)
     assert used_hugepages() == used_before
