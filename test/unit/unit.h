@@ -50,6 +50,7 @@
 	X(neigh_age_wrap)                 \
 	X(neigh_same_mac)                 \
 	X(neigh_sig_stable)               \
+	X(neigh_table_create)             \
 	X(neigh_table_learn)              \
 	X(neigh_table_expire)             \
 	X(neigh_table_static)             \
