@@ -30,7 +30,7 @@ LWIP_FILES := core/init.c core/def.c core/inet_chksum.c core/ip.c core/mem.c \
 	core/memp.c core/netif.c core/pbuf.c core/stats.c core/sys.c core/tcp.c \
 	core/tcp_in.c core/tcp_out.c core/timeouts.c core/udp.c \
 	core/ipv4/etharp.c core/ipv4/icmp.c core/ipv4/ip4.c core/ipv4/ip4_addr.c \
-	core/ipv4/ip4_frag.c netif/ethernet.c
+	core/ipv4/ip4_frag.c netif/ethernet.c apps/lwiperf/lwiperf.c
 LWIP_OBJS  := $(addprefix $(BUILD)/lwip/,$(LWIP_FILES:.c=.o))
 
 COMMON_SRCS := common/mps_config.c common/mps_parse.c common/mps_neigh.c common/mps_log.c
@@ -103,6 +103,17 @@ integration: all
 test: deps
 	$(Q)$(MAKE) --no-print-directory all $(BUILD)/unit-tests test-bins
 	scripts/run-tests.sh
+
+# Side by side with the kernel stack; numbers, never pass/fail.
+BENCH_TOOLS := $(BUILD)/bench/pingpong $(BUILD)/bench/epoll_echo
+$(BUILD)/bench/%: test/bench/%.c
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(OPT) $(WARN) -o $@ $<
+
+bench:
+	@scripts/deps.sh bench
+	$(Q)$(MAKE) --no-print-directory all $(BENCH_TOOLS)
+	$(PYTHON) scripts/bench.py
 
 clean:
 	rm -rf $(BUILD)

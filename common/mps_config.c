@@ -18,6 +18,7 @@ static const char *const app_names[] = {
 	[MPS_APP_ECHO] = "echo",
 	[MPS_APP_HTTP] = "http",
 	[MPS_APP_DISCARD] = "discard",
+	[MPS_APP_IPERF] = "iperf",
 };
 
 /* Defaults a user gets with no options: see the README. */
@@ -175,10 +176,11 @@ mps_config_usage(void)
 	return "  --workers N              worker processes = RX/TX queue pairs per port (default 1)\n"
 	       "  --ip ADDR/PREFIX         the stack's address (default 198.18.0.2/24)\n"
 	       "  --gateway ADDR           next hop for off-link destinations\n"
-	       "  --listen PORT:APP[,...]  listeners; APP is echo, http or discard\n"
+	       "  --listen PORT:APP[,...]  listeners; APP is echo, http, discard or iperf\n"
 	       "                           (default 7:echo,80:http)\n"
 	       "  --mtu BYTES              IP MTU, 576..9000 (default 1500)\n"
 	       "  --stats SECONDS          print one line per worker every SECONDS\n"
+	       "  --idle MODE              backoff (default: sleep when idle) or spin\n"
 	       "  --help                   this text\n";
 }
 
@@ -190,6 +192,7 @@ enum {
 	OPT_MTU,
 	OPT_STATS,
 	OPT_HELP,
+	OPT_IDLE,
 };
 
 static const struct option long_opts[] = {
@@ -200,6 +203,7 @@ static const struct option long_opts[] = {
 	{ "mtu", required_argument, NULL, OPT_MTU },
 	{ "stats", required_argument, NULL, OPT_STATS },
 	{ "help", no_argument, NULL, OPT_HELP },
+	{ "idle", required_argument, NULL, OPT_IDLE },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -240,7 +244,7 @@ mps_config_parse_args(struct mps_config *cfg, int argc, char **argv,
 		case OPT_LISTEN:
 			if (mps_parse_listen(optarg, cfg) != 0)
 				return fail(err, errlen,
-					    "--listen (PORT:APP[,PORT:APP...], APP echo|http|discard)",
+					    "--listen (PORT:APP[,PORT:APP...], APP echo|http|discard|iperf)",
 					    optarg);
 			break;
 		case OPT_MTU:
@@ -255,6 +259,14 @@ mps_config_parse_args(struct mps_config *cfg, int argc, char **argv,
 			break;
 		case OPT_HELP:
 			return 1;
+		case OPT_IDLE:
+			if (strcmp(optarg, "backoff") == 0)
+				cfg->idle_mode = MPS_IDLE_BACKOFF;
+			else if (strcmp(optarg, "spin") == 0)
+				cfg->idle_mode = MPS_IDLE_SPIN;
+			else
+				return fail(err, errlen, "--idle (backoff|spin)", optarg);
+			break;
 		default:
 			return fail(err, errlen, "option",
 				    argv[optind - 1]);

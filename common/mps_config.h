@@ -20,6 +20,13 @@ enum mps_app {
 	MPS_APP_ECHO,
 	MPS_APP_HTTP,
 	MPS_APP_DISCARD,
+	MPS_APP_IPERF,   /* lwIP's lwiperf: an iperf 2 server */
+};
+
+/* What a worker does when a poll finds nothing (issue 5). */
+enum mps_idle_mode {
+	MPS_IDLE_BACKOFF = 0, /* pause, then sleeps growing to 500 us */
+	MPS_IDLE_SPIN,        /* never sleep: dedicated cores, lowest latency */
 };
 
 struct mps_listener {
@@ -38,6 +45,8 @@ struct mps_config {
 	uint32_t stats_interval; /* seconds, 0 = quiet */
 	uint32_t n_listeners;
 	struct mps_listener listeners[MPS_MAX_LISTENERS];
+	/* issue 5: performance */
+	uint32_t idle_mode;      /* enum mps_idle_mode */
 };
 
 /* Fills the documented defaults: 1 worker, 198.18.0.2/24, 7:echo,80:http. */

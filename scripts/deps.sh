@@ -2,6 +2,8 @@
 # deps.sh - install what mpstack needs from Debian's archive (as root), then
 # make sure lwIP's source is there (scripts/fetch-lwip.sh).
 # Only missing packages are installed; `apt-get update` runs only then.
+# `deps.sh bench` also installs what make bench compares against (wrk,
+# nginx-light, iperf), without letting the packages start their services.
 # Env: APT_LOCK_TIMEOUT (seconds to wait for another apt/dpkg, default 600).
 set -euo pipefail
 
@@ -9,10 +11,12 @@ PROG=deps.sh
 die() { printf '%s: error: %s\n' "$PROG" "$*" >&2; exit 1; }
 info() { printf '%s: %s\n' "$PROG" "$*"; }
 
+BENCH=0
 case "${1:-}" in
     "") ;;
-    -h|--help) sed -n '2,5p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-    *) die "usage: $PROG (no arguments)" ;;
+    bench) BENCH=1 ;;
+    -h|--help) sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) die "usage: $PROG [bench]" ;;
 esac
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -38,6 +42,9 @@ installed() {
 [ "$(id -u)" = 0 ] || die "must run as root (it installs Debian packages): sudo $0"
 command -v dpkg-query >/dev/null || die "dpkg-query not found: this script needs Debian (12, bookworm)"
 
+# make bench: the kernel-stack side of the comparison.
+[ $BENCH -eq 0 ] || PACKAGES+=(wrk nginx-light iperf)
+
 missing=()
 for p in "${PACKAGES[@]}"; do
     installed "$p" || missing+=("$p")
@@ -52,6 +59,13 @@ if [ ${#missing[@]} -gt 0 ]; then
     if ! apt-get "${lock[@]}" -q update >"$log" 2>&1; then
         tail -n 20 "$log" >&2
         die "apt-get update failed"
+    fi
+    # nginx must not start serving on the host: Debian's policy-rc.d hook
+    # stops maintainer scripts from starting services (only if none exists).
+    if [ $BENCH -eq 1 ] && [ ! -e /usr/sbin/policy-rc.d ]; then
+        printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+        chmod +x /usr/sbin/policy-rc.d
+        trap 'rm -f "$log" /usr/sbin/policy-rc.d' EXIT
     fi
     if ! apt-get "${lock[@]}" -q -y -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold \
             install "${missing[@]}" >"$log" 2>&1; then

@@ -111,7 +111,7 @@ mps_loop_run(struct mps_worker *w, volatile int *quit)
 			sleep_us = IDLE_SLEEP_MIN_US;
 			continue;
 		}
-		if (++idle < IDLE_SPIN) {
+		if (sh->cfg.idle_mode == MPS_IDLE_SPIN || ++idle < IDLE_SPIN) {
 			rte_pause();
 			continue;
 		}

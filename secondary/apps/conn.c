@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "lwip/apps/lwiperf.h"
 #include "lwip/memp.h"
 #include "lwip/priv/tcp_priv.h"
 #include "lwip/tcp.h"
@@ -248,9 +249,16 @@ mps_apps_listen(struct mps_worker *w)
 	self = w;
 	LWIP_MEMPOOL_INIT(MPS_CONN);
 	for (uint32_t i = 0; i < cfg->n_listeners; i++) {
-		struct tcp_pcb *pcb = tcp_new();
-		struct tcp_pcb *lpcb;
+		struct tcp_pcb *pcb, *lpcb;
 
+		if (cfg->listeners[i].app == MPS_APP_IPERF) {
+			/* lwiperf listens and serves on its own. */
+			if (lwiperf_start_tcp_server(IP4_ADDR_ANY, cfg->listeners[i].port,
+						     NULL, NULL) == NULL)
+				return -ENOMEM;
+			continue;
+		}
+		pcb = tcp_new();
 		if (pcb == NULL)
 			return -ENOMEM;
 		if (tcp_bind(pcb, IP4_ADDR_ANY, cfg->listeners[i].port) != ERR_OK) {

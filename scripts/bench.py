@@ -1,0 +1,244 @@
+#!/usr/bin/python3
+"""bench.py - mpstack side by side with the Linux kernel stack, one run.
+
+Topology (all inside namespaces this script makes and deletes):
+  netns mpsbench   : the client side. Kernel end of mpstack's tap (198.18.0.1)
+                     and one end of a veth pair (198.18.1.1).
+  netns mpsbenchk  : the kernel-stack server on the veth's far end
+                     (198.18.1.2): nginx-light, an epoll echo, iperf -s.
+mpstack (198.18.0.2) runs with 1 and then 2 workers. The same wrk, ping-pong
+client and iperf client run in netns mpsbench against both servers.
+
+Prints one table per section and writes build/bench.json.
+Environment: BENCH_DURATION (s per wrk point, default 5), BENCH_CONNS
+("1,8,64,256"), BENCH_WORKERS ("1,2"), BENCH_IDLE ("backoff,spin"),
+BENCH_PINGS (round trips, default 20000).
+"""
+import json
+import os
+import pathlib
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+REPO = pathlib.Path(__file__).resolve().parents[1]
+BUILD = REPO / "build"
+NS, KNS = "mpsbench", "mpsbenchk"
+MPS_IP, K_IP = "198.18.0.2", "198.18.1.2"
+DURATION = int(os.environ.get("BENCH_DURATION", "5"))
+CONNS = [int(c) for c in os.environ.get("BENCH_CONNS", "1,8,64,256").split(",")]
+WORKERS = [int(w) for w in os.environ.get("BENCH_WORKERS", "1,2").split(",")]
+IDLES = os.environ.get("BENCH_IDLE", "backoff,spin").split(",")
+PINGS = int(os.environ.get("BENCH_PINGS", "20000"))
+BODY = "x" * 64
+started = []  # pids of kernel-side servers we started
+
+
+def sh(*cmd, check=True, timeout=120, ns=None):
+    if ns:
+        cmd = ("ip", "netns", "exec", ns) + cmd
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    if check and r.returncode != 0:
+        sys.exit(f"bench: {' '.join(cmd)} failed:\n{r.stdout}{r.stderr}")
+    return r
+
+
+def wait_port(ns, ip, port, timeout=10):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if sh("bash", "-c", f"exec 3<>/dev/tcp/{ip}/{port}", ns=ns, check=False).returncode == 0:
+            return
+        time.sleep(0.05)
+    sys.exit(f"bench: {ip}:{port} in {ns} did not answer")
+
+
+def mps_env(workers, idle):
+    return dict(os.environ, MPS_NS=NS, MPS_PREFIX=NS,
+                MPS_PRIMARY_ARGS=f"--listen 7:echo,80:http,5001:iperf --idle {idle}")
+
+
+def mps_start(workers, idle):
+    subprocess.run([str(REPO / "scripts/mps-run.sh"), "start", str(workers)],
+                   env=mps_env(workers, idle), check=True, capture_output=True)
+
+
+def mps_stop():
+    subprocess.run([str(REPO / "scripts/mps-run.sh"), "stop"], env=mps_env(1, "backoff"),
+                   capture_output=True)
+
+
+def telemetry():
+    import socket
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    s.connect(f"/var/run/dpdk/{NS}/dpdk_telemetry.v2")
+    s.recv(4096)
+    s.send(b"/mps/workers")
+    r = json.loads(s.recv(1 << 20).decode())["/mps/workers"]
+    s.close()
+    return r
+
+
+def kernel_setup():
+    """veth to a second namespace running nginx-light, epoll echo, iperf -s."""
+    sh("ip", "netns", "add", KNS)
+    sh("ip", "link", "add", "mpsbk0", "netns", NS, "type", "veth", "peer",
+       "name", "mpsbk1", "netns", KNS)
+    sh("ip", "addr", "add", "198.18.1.1/24", "dev", "mpsbk0", ns=NS)
+    sh("ip", "link", "set", "mpsbk0", "up", ns=NS)
+    sh("ip", "addr", "add", "198.18.1.2/24", "dev", "mpsbk1", ns=KNS)
+    sh("ip", "link", "set", "mpsbk1", "up", ns=KNS)
+    sh("ip", "link", "set", "lo", "up", ns=KNS)
+    conf = BUILD / "bench" / "nginx.conf"
+    conf.parent.mkdir(parents=True, exist_ok=True)
+    conf.write_text(f"""
+worker_processes 1;
+daemon off;
+pid {conf.parent}/nginx.pid;
+error_log stderr error;
+events {{ worker_connections 4096; }}
+http {{
+  access_log off;
+  keepalive_requests 10000000;
+  server {{
+    listen {K_IP}:80 reuseport;
+    location / {{ default_type text/plain; return 200 "{BODY}"; }}
+  }}
+}}
+""")
+    for cmd in (["nginx", "-c", str(conf), "-e", "stderr"],
+                [str(BUILD / "bench/epoll_echo"), "7"],
+                ["iperf", "-s", "-p", "5001"]):
+        p = subprocess.Popen(["ip", "netns", "exec", KNS, *cmd],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        started.append(p)
+    for port in (80, 7, 5001):
+        wait_port(NS, K_IP, port)
+
+
+def cleanup():
+    for p in started:
+        if p.poll() is None:
+            p.send_signal(signal.SIGTERM)
+            try:
+                p.wait(5)
+            except subprocess.TimeoutExpired:
+                p.kill()
+    # nginx's own workers: only those of our config's pid file.
+    pidf = BUILD / "bench" / "nginx.pid"
+    if pidf.exists():
+        try:
+            os.kill(int(pidf.read_text()), signal.SIGQUIT)
+        except (ValueError, ProcessLookupError):
+            pass
+    mps_stop()
+    sh("ip", "netns", "del", KNS, check=False)
+
+
+def parse_wrk(out):
+    def lat(pct):
+        m = re.search(rf"^\s+{pct}%\s+([\d.]+)(us|ms|s)", out, re.M)
+        if not m:
+            return None
+        v, u = float(m.group(1)), m.group(2)
+        return v * {"us": 1, "ms": 1e3, "s": 1e6}[u]
+    rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    errs = re.search(r"Non-2xx or 3xx responses: (\d+)|Socket errors: (.*)", out)
+    return {"rps": float(rps.group(1)) if rps else 0.0, "p50_us": lat(50),
+            "p99_us": lat(99), "errors": errs.group(0) if errs else ""}
+
+
+def wrk(url, conns):
+    threads = 1 if conns < 2 else 2
+    r = sh("wrk", f"-t{threads}", f"-c{conns}", f"-d{DURATION}s", "--latency", url,
+           ns=NS, timeout=DURATION + 60)
+    return parse_wrk(r.stdout)
+
+
+def pingpong(ip):
+    r = sh(str(BUILD / "bench/pingpong"), ip, "7", str(PINGS), ns=NS, timeout=300)
+    return json.loads(r.stdout)
+
+
+def iperf(ip):
+    r = sh("iperf", "-c", ip, "-p", "5001", "-t", str(DURATION), "-f", "m", "-y", "C",
+           ns=NS, timeout=DURATION + 60, check=False)
+    rows = [l.split(",") for l in r.stdout.strip().splitlines() if l.count(",") >= 8]
+    return round(float(rows[-1][8]) / 1e9, 3) if rows else None
+
+
+def cost(before, after):
+    """Busy cycles per HTTP request and packets per busy iteration."""
+    d = {k: sum(after[w][k] - before[w][k] for w in after)
+         for k in ("busy_cycles", "http_requests", "rx_pkts", "busy_iterations")}
+    return {"cycles_per_req": round(d["busy_cycles"] / d["http_requests"]) if d["http_requests"] else None,
+            "pkts_per_iter": round(d["rx_pkts"] / d["busy_iterations"], 2) if d["busy_iterations"] else None}
+
+
+def fmt(v, spec="{:.0f}"):
+    return "-" if v is None else spec.format(v)
+
+
+def main():
+    if os.geteuid() != 0:
+        sys.exit("bench: must run as root")
+    for tool in ("wrk", "nginx", "iperf"):
+        if not shutil.which(tool):
+            sys.exit(f"bench: {tool} missing: run scripts/deps.sh bench")
+    results = {"duration_s": DURATION, "http": [], "pingpong": {}, "iperf": {}}
+    mps_stop()
+    sh("ip", "netns", "del", KNS, check=False)
+    try:
+        mps_start(1, "backoff")
+        kernel_setup()
+        for conns in CONNS:
+            results["http"].append({"stack": "kernel", "workers": 1, "idle": "-",
+                                    "conns": conns, **wrk(f"http://{K_IP}/", conns)})
+        results["pingpong"]["kernel"] = pingpong(K_IP)
+        results["iperf"]["kernel"] = iperf(K_IP)
+        mps_stop()
+        for idle in IDLES:
+            for workers in WORKERS:
+                mps_start(workers, idle)
+                for conns in CONNS:
+                    before = telemetry()
+                    res = wrk(f"http://{MPS_IP}/bytes/64", conns)
+                    res.update(cost(before, telemetry()))
+                    results["http"].append({"stack": "mpstack", "workers": workers,
+                                            "idle": idle, "conns": conns, **res})
+                if workers == 1:
+                    results["pingpong"][f"mpstack-{idle}"] = pingpong(MPS_IP)
+                    if idle == IDLES[0]:
+                        results["iperf"]["mpstack"] = iperf(MPS_IP)
+                mps_stop()
+    finally:
+        cleanup()
+
+    kern = {r["conns"]: r for r in results["http"] if r["stack"] == "kernel"}
+    print(f"\nHTTP GET, 64-byte body, keep-alive, wrk {DURATION}s per point "
+          f"(kernel = nginx-light, 1 worker, over veth)")
+    print(f"{'stack':8} {'wrk':>3} {'idle':>7} {'conns':>5} {'req/s':>9} {'p50us':>7} "
+          f"{'p99us':>7} {'x kern':>6} {'cyc/req':>8} {'pkt/it':>6}")
+    for r in results["http"]:
+        ratio = r["rps"] / kern[r["conns"]]["rps"] if kern[r["conns"]]["rps"] else 0
+        r["ratio_vs_kernel"] = round(ratio, 2)
+        print(f"{r['stack']:8} {r['workers']:>3} {r['idle']:>7} {r['conns']:>5} "
+              f"{r['rps']:>9.0f} {fmt(r['p50_us']):>7} {fmt(r['p99_us']):>7} "
+              f"{ratio:>6.2f} {fmt(r.get('cycles_per_req')):>8} "
+              f"{fmt(r.get('pkts_per_iter'), '{:.1f}'):>6}")
+    print(f"\n1-byte echo ping-pong, {PINGS} round trips on one connection (us)")
+    print(f"{'server':18} {'p50':>7} {'p99':>7} {'p99.9':>7}")
+    for k, v in results["pingpong"].items():
+        print(f"{k:18} {v['p50_us']:>7.1f} {v['p99_us']:>7.1f} {v['p999_us']:>7.1f}")
+    print(f"\niperf 2 client -> server, {DURATION}s (Gbit/s)")
+    for k, v in results["iperf"].items():
+        print(f"{k:18} {fmt(v, '{:.3f}'):>7}")
+    out = BUILD / "bench.json"
+    out.write_text(json.dumps(results, indent=1))
+    print(f"\nwritten {out}")
+
+
+if __name__ == "__main__":
+    main()
