@@ -180,7 +180,8 @@ mps_config_usage(void)
 	       "                           (default 7:echo,80:http)\n"
 	       "  --mtu BYTES              IP MTU, 576..9000 (default 1500)\n"
 	       "  --stats SECONDS          print one line per worker every SECONDS\n"
-	       "  --idle MODE              backoff (default: sleep when idle) or spin\n"
+	       "  --idle MODE              backoff (default: sleep when idle), spin, or\n"
+	       "                           intr (wait for RX interrupts where the port has them)\n"
 	       "  --help                   this text\n";
 }
 
@@ -264,8 +265,10 @@ mps_config_parse_args(struct mps_config *cfg, int argc, char **argv,
 				cfg->idle_mode = MPS_IDLE_BACKOFF;
 			else if (strcmp(optarg, "spin") == 0)
 				cfg->idle_mode = MPS_IDLE_SPIN;
+			else if (strcmp(optarg, "intr") == 0)
+				cfg->idle_mode = MPS_IDLE_INTR;
 			else
-				return fail(err, errlen, "--idle (backoff|spin)", optarg);
+				return fail(err, errlen, "--idle (backoff|spin|intr)", optarg);
 			break;
 		default:
 			return fail(err, errlen, "option",

@@ -27,6 +27,7 @@ enum mps_app {
 enum mps_idle_mode {
 	MPS_IDLE_BACKOFF = 0, /* pause, then sleeps growing to 500 us */
 	MPS_IDLE_SPIN,        /* never sleep: dedicated cores, lowest latency */
+	MPS_IDLE_INTR,        /* sleep in epoll on the queues' RX interrupts */
 };
 
 struct mps_listener {

@@ -126,6 +126,8 @@ port_init(struct mps_primary *pp, uint16_t port, uint64_t *tx_off,
 		MPS_LOG(INFO, "port %u (%s): no RSS; the device spreads flows itself",
 			port, info.driver_name);
 	}
+	if (cfg->idle_mode == MPS_IDLE_INTR)
+		conf.intr_conf.rxq = 1;
 	conf.txmode.offloads = WANT_TX_OFFLOADS & info.tx_offload_capa;
 	conf.rxmode.offloads = WANT_RX_OFFLOADS & info.rx_offload_capa;
 	*tx_off &= conf.txmode.offloads;

@@ -10,6 +10,8 @@
 #include <time.h>
 
 #include <rte_cycles.h>
+#include <rte_epoll.h>
+#include <rte_errno.h>
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
 #include <rte_prefetch.h>
@@ -65,6 +67,36 @@ idle_sleep(unsigned int us)
 	nanosleep(&ts, NULL);
 }
 
+/* Registers every port's queue with this thread's epoll set. */
+static int
+intr_setup(struct mps_worker *w)
+{
+	for (uint16_t i = 0; i < w->n_ports; i++) {
+		int ret = rte_eth_dev_rx_intr_ctl_q(w->port_ids[i], w->id,
+						    RTE_EPOLL_PER_THREAD,
+						    RTE_INTR_EVENT_ADD, NULL);
+		if (ret != 0) {
+			MPS_LOG(WARNING, "worker %u: RX interrupts unavailable on port %u (%s); idling with back-off",
+				w->id, w->port_ids[i], rte_strerror(-ret));
+			return ret;
+		}
+	}
+	return 0;
+}
+
+/* Arms the interrupts, sleeps until a frame or timeout_ms, disarms. */
+static void
+intr_wait(struct mps_worker *w, int timeout_ms)
+{
+	struct rte_epoll_event ev[MPS_MAX_PORTS];
+
+	for (uint16_t i = 0; i < w->n_ports; i++)
+		rte_eth_dev_rx_intr_enable(w->port_ids[i], w->id);
+	rte_epoll_wait(RTE_EPOLL_PER_THREAD, ev, MPS_MAX_PORTS, timeout_ms);
+	for (uint16_t i = 0; i < w->n_ports; i++)
+		rte_eth_dev_rx_intr_disable(w->port_ids[i], w->id);
+}
+
 static int
 primary_alive(const struct mps_shared *sh)
 {
@@ -78,6 +110,8 @@ mps_loop_run(struct mps_worker *w, volatile int *quit)
 	uint64_t hz = rte_get_tsc_hz(), ms_cycles = hz / 1000;
 	uint64_t last_timer = 0, next_check = 0;
 	unsigned int idle = 0, sleep_us = IDLE_SLEEP_MIN_US;
+
+	int use_intr = sh->cfg.idle_mode == MPS_IDLE_INTR && intr_setup(w) == 0;
 
 	__atomic_store_n(&w->slot->state, MPS_WORKER_RUNNING, __ATOMIC_RELEASE);
 	while (!*quit && !__atomic_load_n(&sh->stop, __ATOMIC_ACQUIRE)) {
@@ -115,7 +149,10 @@ mps_loop_run(struct mps_worker *w, volatile int *quit)
 			rte_pause();
 			continue;
 		}
-		idle_sleep(sleep_us);
+		if (use_intr)
+			intr_wait(w, 1);
+		else
+			idle_sleep(sleep_us);
 		w->stats->idle_sleeps++;
 		if (sleep_us < IDLE_SLEEP_MAX_US)
 			sleep_us *= 2;
