@@ -119,14 +119,13 @@ mps_parse_listen(const char *s, struct mps_config *cfg)
 {
 	struct mps_listener list[MPS_MAX_LISTENERS];
 	char buf[512];
-	char *save = NULL, *tok;
+	char *rest = buf, *tok;
 	uint32_t n = 0;
 
 	if (s == NULL || s[0] == '\0' || strlen(s) >= sizeof(buf))
 		return -EINVAL;
 	strcpy(buf, s);
-	for (tok = strtok_r(buf, ",", &save); tok != NULL;
-	     tok = strtok_r(NULL, ",", &save)) {
+	while ((tok = strsep(&rest, ",")) != NULL) { /* empty items are errors */
 		char *colon = strchr(tok, ':');
 		uint32_t port;
 		enum mps_app app;
@@ -154,18 +153,24 @@ mps_parse_listen(const char *s, struct mps_config *cfg)
 	return 0;
 }
 
+/* Exactly six pairs of hex digits separated by colons. */
 int
 mps_parse_mac(const char *s, uint8_t mac[6])
 {
-	unsigned int b[6];
-	char tail;
+	uint8_t out[6];
 
-	if (s == NULL || strlen(s) != 17 ||
-	    sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3],
-		   &b[4], &b[5], &tail) != 6)
+	if (s == NULL || strlen(s) != 17)
 		return -EINVAL;
-	for (int i = 0; i < 6; i++)
-		mac[i] = (uint8_t)b[i];
+	for (int i = 0; i < 6; i++) {
+		const char *p = s + 3 * i;
+		char hex[3] = { p[0], p[1], '\0' };
+
+		if (!isxdigit((unsigned char)p[0]) || !isxdigit((unsigned char)p[1]) ||
+		    (i < 5 && p[2] != ':'))
+			return -EINVAL;
+		out[i] = (uint8_t)strtoul(hex, NULL, 16);
+	}
+	memcpy(mac, out, 6);
 	return 0;
 }
 
@@ -219,9 +224,9 @@ mps_config_parse_args(struct mps_config *cfg, int argc, char **argv,
 	int opt;
 
 	mps_config_defaults(cfg);
-	optind = 1;
+	optind = 0; /* glibc: 0 also resets the scan inside a "-xy" cluster */
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, "", long_opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, ":", long_opts, NULL)) != -1) {
 		switch (opt) {
 		case OPT_WORKERS:
 			if (mps_parse_u32(optarg, 1, MPS_MAX_WORKERS, &v) != 0)
@@ -255,9 +260,15 @@ mps_config_parse_args(struct mps_config *cfg, int argc, char **argv,
 			break;
 		case OPT_HELP:
 			return 1;
-		default:
-			return fail(err, errlen, "option",
+		case ':':
+			return fail(err, errlen, "option (value missing)",
 				    argv[optind - 1]);
+		default: {
+			char shortopt[3] = { '-', (char)optopt, '\0' };
+
+			return fail(err, errlen, "option",
+				    optopt > 0 && optopt < 256 ? shortopt : argv[optind - 1]);
+		}
 		}
 	}
 	if (optind < argc)
