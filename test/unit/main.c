@@ -72,7 +72,7 @@ eal_start(void)
 {
 	char *eal_args[] = {
 		"unit-tests", "--no-huge", "-m", "256", "--no-pci",
-		"--in-memory", "--no-telemetry", "--log-level=lib.eal:error",
+		"--no-shconf", "--no-telemetry", "--log-level=lib.eal:error",
 		"--lcores", "0@0",
 	};
 	char buf[sizeof(eal_args) / sizeof(eal_args[0])][64];
