@@ -119,31 +119,30 @@ tel_config(const char *cmd __rte_unused, const char *params __rte_unused,
 
 #define TEL_NEIGH_MAX 128u /* telemetry replies are limited to 16 KiB */
 
-/* issue 3: one entry as {mac, age_s, learned_by, static}; learned_by is the
- * worker that last wrote it, -1 for a static entry. */
-static int
-tel_neigh_entry(struct rte_tel_data *d, uint32_t ip_be, uint64_t w, uint32_t now)
+/* issue 3: one entry's fields into dict c: ip, mac, age_s, learned_by (the
+ * worker that last wrote it, -1 for a static entry), static. */
+static void
+tel_neigh_fields(struct rte_tel_data *c, uint32_t ip_be, uint64_t w, uint32_t now)
 {
-	struct rte_tel_data *c = rte_tel_data_alloc();
 	struct rte_ether_addr mac;
 	char ip[INET_ADDRSTRLEN], macs[RTE_ETHER_ADDR_FMT_SIZE];
 
-	if (c == NULL)
-		return -1;
 	mps_neigh_unpack_mac(w, mac.addr_bytes);
 	rte_ether_format_addr(macs, sizeof(macs), &mac);
-	rte_tel_data_start_dict(c);
+	rte_tel_data_add_dict_string(c, "ip", ip_str(ip_be, ip));
 	rte_tel_data_add_dict_string(c, "mac", macs);
-	rte_tel_data_add_dict_u64(c, "age_s", mps_neigh_age(w, now));
+	rte_tel_data_add_dict_u64(c, "age_s", mps_neigh_is_static(w) ? 0 :
+				  mps_neigh_age(w, now));
 	rte_tel_data_add_dict_int(c, "learned_by", mps_neigh_is_static(w) ? -1 :
 				  (int)mps_neigh_worker(w));
 	rte_tel_data_add_dict_int(c, "static", mps_neigh_is_static(w));
-	return rte_tel_data_add_dict_container(d, ip_str(ip_be, ip), c, 0);
 }
 
-/* Live entries, ip -> entry: the first TEL_NEIGH_MAX, or the one given as
- * parameter ("/mps/neigh,198.18.0.1"; an absent or expired one gives {}).
- * Iterating is safe against the workers' lock-free adds. */
+/* Live entries. Without a parameter: the first TEL_NEIGH_MAX as
+ * {"0": {ip, mac, ...}, "1": ...} (telemetry dict keys cannot hold dots).
+ * With an address ("/mps/neigh,198.18.0.1"): that entry's fields, or {}
+ * when it is absent or expired. Iterating is safe against the workers'
+ * lock-free adds. */
 static int
 tel_neigh(const char *cmd __rte_unused, const char *params,
 	  struct rte_tel_data *d)
@@ -162,17 +161,24 @@ tel_neigh(const char *cmd __rte_unused, const char *params,
 			return -1;
 		if (mps_neigh_get(tel_pp->neigh, ip_be, &w) == 0 &&
 		    !mps_neigh_expired(w, now, ttl))
-			return tel_neigh_entry(d, ip_be, w, now);
+			tel_neigh_fields(d, ip_be, w, now);
 		return 0;
 	}
 	while (n < TEL_NEIGH_MAX &&
 	       rte_hash_iterate(tel_pp->neigh, &key, &data, &iter) >= 0) {
+		struct rte_tel_data *c;
+		char idx[16];
+
 		w = (uint64_t)(uintptr_t)data;
 		if (mps_neigh_expired(w, now, ttl))
 			continue;
-		if (tel_neigh_entry(d, *(const uint32_t *)key, w, now) != 0)
+		c = rte_tel_data_alloc();
+		if (c == NULL)
 			return -1;
-		n++;
+		rte_tel_data_start_dict(c);
+		tel_neigh_fields(c, *(const uint32_t *)key, w, now);
+		snprintf(idx, sizeof(idx), "%u", n++);
+		rte_tel_data_add_dict_container(d, idx, c, 0);
 	}
 	return 0;
 }
