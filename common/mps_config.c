@@ -33,6 +33,8 @@ mps_config_defaults(struct mps_config *cfg)
 	cfg->n_listeners = 2;
 	cfg->listeners[0] = (struct mps_listener){ .port = 7, .app = MPS_APP_ECHO };
 	cfg->listeners[1] = (struct mps_listener){ .port = 80, .app = MPS_APP_HTTP };
+	cfg->neigh_ttl_s = 300;         /* issue 3 */
+	cfg->neigh_entries = 65536;
 }
 
 /* Decimal only, whole string, within [min, max]. */
@@ -174,6 +176,37 @@ mps_parse_mac(const char *s, uint8_t mac[6])
 	return 0;
 }
 
+/* issue 3: unicast MACs only; a repeated address replaces its MAC. */
+int
+mps_parse_static_neigh(const char *s, struct mps_config *cfg)
+{
+	char buf[INET_ADDRSTRLEN + 20];
+	char *eq;
+	uint32_t ip, i;
+	uint8_t mac[6];
+
+	if (s == NULL || strlen(s) >= sizeof(buf))
+		return -EINVAL;
+	strcpy(buf, s);
+	eq = strchr(buf, '=');
+	if (eq == NULL)
+		return -EINVAL;
+	*eq = '\0';
+	if (mps_parse_ipv4(buf, &ip) != 0 || ip == 0 ||
+	    mps_parse_mac(eq + 1, mac) != 0 || (mac[0] & 1) != 0)
+		return -EINVAL;
+	for (i = 0; i < cfg->n_static_neigh; i++)
+		if (cfg->static_neigh[i].ip == ip)
+			break;
+	if (i == MPS_MAX_STATIC_NEIGH)
+		return -E2BIG;
+	cfg->static_neigh[i].ip = ip;
+	memcpy(cfg->static_neigh[i].mac, mac, 6);
+	if (i == cfg->n_static_neigh)
+		cfg->n_static_neigh++;
+	return 0;
+}
+
 const char *
 mps_config_usage(void)
 {
@@ -184,6 +217,9 @@ mps_config_usage(void)
 	       "                           (default 7:echo,80:http)\n"
 	       "  --mtu BYTES              IP MTU, 576..9000 (default 1500)\n"
 	       "  --stats SECONDS          print one line per worker every SECONDS\n"
+	       "  --neigh-ttl SECONDS      learned neighbours expire after this, 1..1800 (default 300)\n"
+	       "  --neigh-entries N        neighbour table size, 64..1048576 (default 65536)\n"
+	       "  --neigh ADDR=MAC         static neighbour, never aged (repeatable, up to 16)\n"
 	       "  --help                   this text\n";
 }
 
@@ -195,6 +231,9 @@ enum {
 	OPT_MTU,
 	OPT_STATS,
 	OPT_HELP,
+	OPT_NEIGH_TTL, /* issue 3 */
+	OPT_NEIGH_ENTRIES,
+	OPT_NEIGH,
 };
 
 static const struct option long_opts[] = {
@@ -205,6 +244,9 @@ static const struct option long_opts[] = {
 	{ "mtu", required_argument, NULL, OPT_MTU },
 	{ "stats", required_argument, NULL, OPT_STATS },
 	{ "help", no_argument, NULL, OPT_HELP },
+	{ "neigh-ttl", required_argument, NULL, OPT_NEIGH_TTL }, /* issue 3 */
+	{ "neigh-entries", required_argument, NULL, OPT_NEIGH_ENTRIES },
+	{ "neigh", required_argument, NULL, OPT_NEIGH },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -260,6 +302,22 @@ mps_config_parse_args(struct mps_config *cfg, int argc, char **argv,
 			break;
 		case OPT_HELP:
 			return 1;
+		case OPT_NEIGH_TTL: /* issue 3: neighbour table options */
+			if (mps_parse_u32(optarg, 1, 1800, &v) != 0)
+				return fail(err, errlen, "--neigh-ttl (1..1800)", optarg);
+			cfg->neigh_ttl_s = v;
+			break;
+		case OPT_NEIGH_ENTRIES:
+			if (mps_parse_u32(optarg, 64, 1u << 20, &v) != 0)
+				return fail(err, errlen, "--neigh-entries (64..1048576)", optarg);
+			cfg->neigh_entries = v;
+			break;
+		case OPT_NEIGH:
+			if (mps_parse_static_neigh(optarg, cfg) != 0)
+				return fail(err, errlen,
+					    "--neigh (ADDR=MAC, unicast MAC, at most 16)",
+					    optarg);
+			break;
 		case ':':
 			return fail(err, errlen, "option (value missing)",
 				    argv[optind - 1]);

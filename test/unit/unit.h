@@ -55,7 +55,11 @@
 	X(neigh_table_learn)              \
 	X(neigh_table_expire)             \
 	X(neigh_table_static)             \
-	X(neigh_table_full)
+	X(neigh_table_full)               \
+	X(neigh_worker_field)             \
+	X(neigh_table_learner_refresh)    \
+	X(neigh_table_add_static)         \
+	X(neigh_table_reclaim)
 
 #define UNIT_DECLARE(name) void test_##name(void);
 UNIT_TESTS(UNIT_DECLARE)
