@@ -34,6 +34,8 @@ mps_config_defaults(struct mps_config *cfg)
 	cfg->n_listeners = 2;
 	cfg->listeners[0] = (struct mps_listener){ .port = 7, .app = MPS_APP_ECHO };
 	cfg->listeners[1] = (struct mps_listener){ .port = 80, .app = MPS_APP_HTTP };
+	cfg->neigh_ttl_s = 300;         /* issue 3 */
+	cfg->neigh_entries = 65536;
 }
 
 /* Decimal only, whole string, within [min, max]. */
@@ -120,14 +122,13 @@ mps_parse_listen(const char *s, struct mps_config *cfg)
 {
 	struct mps_listener list[MPS_MAX_LISTENERS];
 	char buf[512];
-	char *save = NULL, *tok;
+	char *rest = buf, *tok;
 	uint32_t n = 0;
 
 	if (s == NULL || s[0] == '\0' || strlen(s) >= sizeof(buf))
 		return -EINVAL;
 	strcpy(buf, s);
-	for (tok = strtok_r(buf, ",", &save); tok != NULL;
-	     tok = strtok_r(NULL, ",", &save)) {
+	while ((tok = strsep(&rest, ",")) != NULL) { /* empty items are errors */
 		char *colon = strchr(tok, ':');
 		uint32_t port;
 		enum mps_app app;
@@ -155,18 +156,55 @@ mps_parse_listen(const char *s, struct mps_config *cfg)
 	return 0;
 }
 
+/* Exactly six pairs of hex digits separated by colons. */
 int
 mps_parse_mac(const char *s, uint8_t mac[6])
 {
-	unsigned int b[6];
-	char tail;
+	uint8_t out[6];
 
-	if (s == NULL || strlen(s) != 17 ||
-	    sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3],
-		   &b[4], &b[5], &tail) != 6)
+	if (s == NULL || strlen(s) != 17)
 		return -EINVAL;
-	for (int i = 0; i < 6; i++)
-		mac[i] = (uint8_t)b[i];
+	for (int i = 0; i < 6; i++) {
+		const char *p = s + 3 * i;
+		char hex[3] = { p[0], p[1], '\0' };
+
+		if (!isxdigit((unsigned char)p[0]) || !isxdigit((unsigned char)p[1]) ||
+		    (i < 5 && p[2] != ':'))
+			return -EINVAL;
+		out[i] = (uint8_t)strtoul(hex, NULL, 16);
+	}
+	memcpy(mac, out, 6);
+	return 0;
+}
+
+/* issue 3: unicast MACs only; a repeated address replaces its MAC. */
+int
+mps_parse_static_neigh(const char *s, struct mps_config *cfg)
+{
+	char buf[INET_ADDRSTRLEN + 20];
+	char *eq;
+	uint32_t ip, i;
+	uint8_t mac[6];
+
+	if (s == NULL || strlen(s) >= sizeof(buf))
+		return -EINVAL;
+	strcpy(buf, s);
+	eq = strchr(buf, '=');
+	if (eq == NULL)
+		return -EINVAL;
+	*eq = '\0';
+	if (mps_parse_ipv4(buf, &ip) != 0 || ip == 0 ||
+	    mps_parse_mac(eq + 1, mac) != 0 || (mac[0] & 1) != 0)
+		return -EINVAL;
+	for (i = 0; i < cfg->n_static_neigh; i++)
+		if (cfg->static_neigh[i].ip == ip)
+			break;
+	if (i == MPS_MAX_STATIC_NEIGH)
+		return -E2BIG;
+	cfg->static_neigh[i].ip = ip;
+	memcpy(cfg->static_neigh[i].mac, mac, 6);
+	if (i == cfg->n_static_neigh)
+		cfg->n_static_neigh++;
 	return 0;
 }
 
@@ -182,6 +220,9 @@ mps_config_usage(void)
 	       "  --stats SECONDS          print one line per worker every SECONDS\n"
 	       "  --idle MODE              backoff (default: sleep when idle), spin, or\n"
 	       "                           intr (wait for RX interrupts where the port has them)\n"
+	       "  --neigh-ttl SECONDS      learned neighbours expire after this, 1..1800 (default 300)\n"
+	       "  --neigh-entries N        neighbour table size, 64..1048576 (default 65536)\n"
+	       "  --neigh ADDR=MAC         static neighbour, never aged (repeatable, up to 16)\n"
 	       "  --help                   this text\n";
 }
 
@@ -194,6 +235,9 @@ enum {
 	OPT_STATS,
 	OPT_HELP,
 	OPT_IDLE,
+	OPT_NEIGH_TTL, /* issue 3 */
+	OPT_NEIGH_ENTRIES,
+	OPT_NEIGH,
 };
 
 static const struct option long_opts[] = {
@@ -205,6 +249,9 @@ static const struct option long_opts[] = {
 	{ "stats", required_argument, NULL, OPT_STATS },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ "idle", required_argument, NULL, OPT_IDLE },
+	{ "neigh-ttl", required_argument, NULL, OPT_NEIGH_TTL }, /* issue 3 */
+	{ "neigh-entries", required_argument, NULL, OPT_NEIGH_ENTRIES },
+	{ "neigh", required_argument, NULL, OPT_NEIGH },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -224,9 +271,9 @@ mps_config_parse_args(struct mps_config *cfg, int argc, char **argv,
 	int opt;
 
 	mps_config_defaults(cfg);
-	optind = 1;
+	optind = 0; /* glibc: 0 also resets the scan inside a "-xy" cluster */
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, "", long_opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, ":", long_opts, NULL)) != -1) {
 		switch (opt) {
 		case OPT_WORKERS:
 			if (mps_parse_u32(optarg, 1, MPS_MAX_WORKERS, &v) != 0)
@@ -270,9 +317,31 @@ mps_config_parse_args(struct mps_config *cfg, int argc, char **argv,
 			else
 				return fail(err, errlen, "--idle (backoff|spin|intr)", optarg);
 			break;
-		default:
-			return fail(err, errlen, "option",
+		case OPT_NEIGH_TTL: /* issue 3: neighbour table options */
+			if (mps_parse_u32(optarg, 1, 1800, &v) != 0)
+				return fail(err, errlen, "--neigh-ttl (1..1800)", optarg);
+			cfg->neigh_ttl_s = v;
+			break;
+		case OPT_NEIGH_ENTRIES:
+			if (mps_parse_u32(optarg, 64, 1u << 20, &v) != 0)
+				return fail(err, errlen, "--neigh-entries (64..1048576)", optarg);
+			cfg->neigh_entries = v;
+			break;
+		case OPT_NEIGH:
+			if (mps_parse_static_neigh(optarg, cfg) != 0)
+				return fail(err, errlen,
+					    "--neigh (ADDR=MAC, unicast MAC, at most 16)",
+					    optarg);
+			break;
+		case ':':
+			return fail(err, errlen, "option (value missing)",
 				    argv[optind - 1]);
+		default: {
+			char shortopt[3] = { '-', (char)optopt, '\0' };
+
+			return fail(err, errlen, "option",
+				    optopt > 0 && optopt < 256 ? shortopt : argv[optind - 1]);
+		}
 		}
 	}
 	if (optind < argc)

@@ -14,6 +14,7 @@
 #define MPS_MAX_PORTS     4u
 #define MPS_MAX_LISTENERS 16u
 #define MPS_TAP_MAX_QUEUES 4u /* net_tap crashes with more in multi-process */
+#define MPS_MAX_STATIC_NEIGH 16u /* issue 3: --neigh ADDR=MAC entries */
 
 enum mps_app {
 	MPS_APP_NONE = 0,
@@ -48,6 +49,14 @@ struct mps_config {
 	struct mps_listener listeners[MPS_MAX_LISTENERS];
 	/* issue 5: performance */
 	uint32_t idle_mode;      /* enum mps_idle_mode */
+	/* issue 3: neighbour table */
+	uint32_t neigh_ttl_s;    /* learned entries older than this are missing */
+	uint32_t neigh_entries;  /* table capacity */
+	uint32_t n_static_neigh;
+	struct mps_static_neigh {
+		uint32_t ip;     /* network byte order */
+		uint8_t mac[6];
+	} static_neigh[MPS_MAX_STATIC_NEIGH];
 };
 
 /* Fills the documented defaults: 1 worker, 198.18.0.2/24, 7:echo,80:http. */
@@ -67,6 +76,10 @@ uint32_t mps_prefix_to_mask(uint8_t prefix_len);
 
 /* "PORT:APP[,PORT:APP...]" replaces cfg's listeners. 0 or -EINVAL/-E2BIG. */
 int mps_parse_listen(const char *s, struct mps_config *cfg);
+
+/* issue 3: "ADDR=MAC" appended to cfg's static neighbours (an address
+ * given twice keeps the last MAC). 0, -EINVAL or -E2BIG. */
+int mps_parse_static_neigh(const char *s, struct mps_config *cfg);
 
 /* "aa:bb:cc:dd:ee:ff" to 6 bytes. 0 or -EINVAL. */
 int mps_parse_mac(const char *s, uint8_t mac[6]);

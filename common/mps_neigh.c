@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdint.h>
 
+#include <rte_common.h>
 #include <rte_hash.h>
 #include <rte_hash_crc.h>
 
@@ -17,7 +18,9 @@ mps_neigh_sig(uint32_t ip_be)
 }
 
 /* Lock-free readers and multi-writer adds: workers learn concurrently while
- * others look up; only the primary deletes. */
+ * others look up; only the primary deletes. RW_CONCURRENCY_LF implies
+ * NO_FREE_ON_DEL: a deleted key's slot is reused only once the primary
+ * frees it after a grace period (see mps_neigh_expire). */
 struct rte_hash *
 mps_neigh_create(const char *name, uint32_t entries, int socket_id)
 {
@@ -35,8 +38,8 @@ mps_neigh_create(const char *name, uint32_t entries, int socket_id)
 	return rte_hash_create(&p);
 }
 
-static int
-lookup_word(const struct rte_hash *h, uint32_t ip_be, uint64_t *w)
+int
+mps_neigh_get(const struct rte_hash *h, uint32_t ip_be, uint64_t *w)
 {
 	void *data;
 
@@ -53,9 +56,7 @@ mps_neigh_lookup(const struct rte_hash *h, uint32_t ip_be, uint32_t now_s,
 {
 	uint64_t w;
 
-	if (lookup_word(h, ip_be, &w) != 0)
-		return -ENOENT;
-	if (!mps_neigh_is_static(w) && mps_neigh_age(w, now_s) >= ttl_s)
+	if (mps_neigh_get(h, ip_be, &w) != 0 || mps_neigh_expired(w, now_s, ttl_s))
 		return -ENOENT;
 	mps_neigh_unpack_mac(w, mac);
 	return 0;
@@ -63,16 +64,18 @@ mps_neigh_lookup(const struct rte_hash *h, uint32_t ip_be, uint32_t now_s,
 
 enum mps_neigh_result
 mps_neigh_learn(struct rte_hash *h, uint32_t ip_be, const uint8_t mac[6],
-		uint32_t now_s)
+		uint32_t now_s, uint32_t ttl_s, unsigned int worker)
 {
-	uint64_t old, w = mps_neigh_pack(mac, now_s, 0);
+	uint64_t old, w = mps_neigh_pack(mac, now_s, 0, worker);
+	uint32_t half = RTE_MAX(ttl_s / 2, 1u);
+	uint32_t refresh = RTE_MIN(MPS_NEIGH_REFRESH_S, half);
 	enum mps_neigh_result res = MPS_NEIGH_ADDED;
 
-	if (lookup_word(h, ip_be, &old) == 0) {
+	if (mps_neigh_get(h, ip_be, &old) == 0) {
 		if (mps_neigh_is_static(old))
 			return MPS_NEIGH_UNCHANGED;
 		if (mps_neigh_same_mac(old, w)) {
-			if (mps_neigh_age(old, now_s) < MPS_NEIGH_REFRESH_S)
+			if (mps_neigh_age(old, now_s) < refresh)
 				return MPS_NEIGH_UNCHANGED;
 			res = MPS_NEIGH_REFRESHED;
 		}
@@ -82,4 +85,48 @@ mps_neigh_learn(struct rte_hash *h, uint32_t ip_be, const uint8_t mac[6],
 					    (void *)(uintptr_t)w) < 0)
 		return MPS_NEIGH_FULL;
 	return res;
+}
+
+int
+mps_neigh_add_static(struct rte_hash *h, uint32_t ip_be, const uint8_t mac[6])
+{
+	uint64_t w = mps_neigh_pack(mac, 0, 1, 0);
+
+	if (rte_hash_add_key_with_hash_data(h, &ip_be, mps_neigh_sig(ip_be),
+					    (void *)(uintptr_t)w) < 0)
+		return -ENOSPC;
+	return 0;
+}
+
+#define EXPIRE_BATCH 256u
+
+/* Keys are collected first and deleted after the walk, so the iteration
+ * never runs over a bucket it is changing. Each word is read again just
+ * before its delete: a worker that refreshed it meanwhile keeps it (the
+ * remaining window only costs that worker one miss and a re-learn). */
+unsigned int
+mps_neigh_expire(struct rte_hash *h, uint32_t now_s, uint32_t ttl_s,
+		 int32_t *pos, unsigned int max)
+{
+	uint32_t keys[EXPIRE_BATCH], iter = 0;
+	unsigned int n_keys = 0, n = 0;
+	const void *key;
+	void *data;
+
+	max = RTE_MIN(max, EXPIRE_BATCH);
+	while (n_keys < max && rte_hash_iterate(h, &key, &data, &iter) >= 0)
+		if (mps_neigh_expired((uint64_t)(uintptr_t)data, now_s, ttl_s))
+			keys[n_keys++] = *(const uint32_t *)key;
+	for (unsigned int i = 0; i < n_keys; i++) {
+		uint64_t w;
+		int32_t p;
+
+		if (mps_neigh_get(h, keys[i], &w) != 0 ||
+		    !mps_neigh_expired(w, now_s, ttl_s))
+			continue;
+		p = rte_hash_del_key_with_hash(h, &keys[i], mps_neigh_sig(keys[i]));
+		if (p >= 0)
+			pos[n++] = p;
+	}
+	return n;
 }

@@ -21,10 +21,11 @@
 #define MPS_POOL_NAME      "mps_mbuf_pool"
 #define MPS_NEIGH_NAME     "mps_neigh"
 #define MPS_RING_FMT       "mps_ring_%u"
+#define MPS_NEIGH_QS_NAME  "mps_neigh_qs" /* issue 3: rte_rcu_qsbr of the readers */
 
 #define MPS_MAGIC          0x6d707374u /* "mpst" */
 #ifndef MPS_LAYOUT_VERSION /* overridden only to build the mismatch test */
-#define MPS_LAYOUT_VERSION 1u
+#define MPS_LAYOUT_VERSION 2u
 #endif
 
 /* The mbuf private area holds lwIP's struct pbuf_custom (zero-copy RX).
@@ -104,6 +105,10 @@ struct mps_shared {
 	uint64_t rx_offloads;
 	struct mps_config cfg;     /* the single source of network config */
 	struct mps_worker_slot workers[MPS_MAX_WORKERS];
+	/* issue 3: neighbour aging, written by the primary only */
+	uint64_t neigh_expired;     /* learned entries deleted after the TTL */
+	uint64_t neigh_freed;       /* their slots freed after a grace period */
+	uint64_t neigh_static_full; /* --neigh entries that did not fit */
 } __rte_cache_aligned;
 
 #endif /* MPS_SHARED_H */

@@ -2,7 +2,8 @@
  *
  * monitor.c - the primary's main loop. It sleeps between checks (never
  * busy-polls): worker liveness by pid and heartbeat, the optional per-worker
- * stats line, and the orderly stop of the workers at shutdown.
+ * stats line, neighbour aging, and the orderly stop of the workers at
+ * shutdown.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -10,6 +11,10 @@
 #include <stdio.h>
 
 #include <rte_cycles.h>
+#include <rte_hash.h>
+#include <rte_rcu_qsbr.h>
+
+#include "mps_neigh.h"
 
 #include "mps_log.h"
 #include "primary.h"
@@ -31,6 +36,15 @@ mps_worker_state_name(uint32_t state)
 	return state < RTE_DIM(state_names) ? state_names[state] : "?";
 }
 
+#define NEIGH_GC_BATCH 256u  /* entries deleted per aging pass */
+
+/* issue 3: expired neighbours deleted, waiting for their grace period. */
+struct neigh_gc {
+	int32_t pos[NEIGH_GC_BATCH];
+	unsigned int n;
+	uint64_t token;
+};
+
 static int
 pid_alive(int32_t pid)
 {
@@ -39,8 +53,9 @@ pid_alive(int32_t pid)
 
 /* Marks slots whose owner died; warns once per stall. */
 static void
-check_workers(struct mps_shared *sh, uint8_t *stalled)
+check_workers(struct mps_primary *pp, uint8_t *stalled)
 {
+	struct mps_shared *sh = pp->shared;
 	uint64_t now = rte_get_tsc_cycles();
 
 	for (uint32_t w = 0; w < sh->cfg.n_workers; w++) {
@@ -55,6 +70,9 @@ check_workers(struct mps_shared *sh, uint8_t *stalled)
 				w, pid, w, w);
 			slot->state = MPS_WORKER_DEAD;
 			stalled[w] = 0;
+			/* It cannot report quiescent states any more. */
+			rte_rcu_qsbr_thread_offline(pp->neigh_qs, w);
+			rte_rcu_qsbr_thread_unregister(pp->neigh_qs, w);
 			continue;
 		}
 		age_ms = (now - slot->heartbeat_tsc) * 1000 / sh->tsc_hz;
@@ -89,16 +107,54 @@ print_stats(const struct mps_shared *sh)
 	fflush(stdout);
 }
 
+/* issue 3: reclaims expired neighbours, safely against lock-free readers.
+ *
+ * Why not rte_hash_rcu_qsbr_add: in its DQ mode a worker's add may run the
+ * reclaim callback, a function pointer of the primary's binary (the
+ * secondaries are another binary: a crash); in its SYNC mode every delete
+ * blocks for a full grace period. So the table keeps the default of
+ * RW_CONCURRENCY_LF (NO_FREE_ON_DEL) and the primary drives an
+ * rte_rcu_qsbr variable in shared memory itself: delete a batch of expired
+ * keys (new lookups no longer find them), take a token, and free the key
+ * slots with rte_hash_free_key_with_position only once every registered
+ * worker has reported a quiescent state past the token. Workers report one
+ * per poll-loop iteration and never hold a lookup result across one; a dead
+ * worker is taken offline by check_workers. The telemetry thread may still
+ * show a reused slot for one call, which is harmless. */
+static void
+neigh_age(struct mps_primary *pp, struct neigh_gc *gc)
+{
+	struct mps_shared *sh = pp->shared;
+	uint32_t now_s = (uint32_t)(rte_get_tsc_cycles() / sh->tsc_hz);
+
+	if (gc->n != 0) {
+		if (rte_rcu_qsbr_check(pp->neigh_qs, gc->token, false) != 1)
+			return;
+		for (unsigned int i = 0; i < gc->n; i++)
+			rte_hash_free_key_with_position(pp->neigh, gc->pos[i]);
+		sh->neigh_freed += gc->n;
+		gc->n = 0;
+	}
+	gc->n = mps_neigh_expire(pp->neigh, now_s, sh->cfg.neigh_ttl_s, gc->pos,
+				 NEIGH_GC_BATCH);
+	if (gc->n != 0) {
+		sh->neigh_expired += gc->n;
+		gc->token = rte_rcu_qsbr_start(pp->neigh_qs);
+	}
+}
+
 void
 mps_monitor_run(struct mps_primary *pp, volatile int *quit)
 {
 	struct mps_shared *sh = pp->shared;
 	uint8_t stalled[MPS_MAX_WORKERS] = { 0 };
+	static struct neigh_gc gc;
 	uint64_t next_stats = 0, hz = rte_get_tsc_hz();
 
 	while (!*quit) {
 		rte_delay_us_sleep(TICK_US);
-		check_workers(sh, stalled);
+		check_workers(pp, stalled);
+		neigh_age(pp, &gc);
 		if (sh->cfg.stats_interval != 0 && rte_get_tsc_cycles() >= next_stats) {
 			if (next_stats != 0)
 				print_stats(sh);

@@ -12,6 +12,8 @@
 struct rte_mempool;
 struct rte_hash;
 struct rte_ring;
+struct rte_memzone;
+struct rte_rcu_qsbr;
 
 /* Everything the primary owns, for setup and teardown. */
 struct mps_primary {
@@ -23,6 +25,9 @@ struct mps_primary {
 	uint16_t n_ports;
 	uint16_t port_ids[MPS_MAX_PORTS];
 	uint16_t ports_started;
+	/* issue 3: readers' quiescent states, for neighbour reclaim */
+	const struct rte_memzone *qs_mz;
+	struct rte_rcu_qsbr *neigh_qs;
 };
 
 /* shared_objs.c: memzone, mbuf pool, neighbour hash, rings. */

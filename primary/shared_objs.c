@@ -16,6 +16,7 @@
 #include <rte_lcore.h>
 #include <rte_mbuf.h>
 #include <rte_memzone.h>
+#include <rte_rcu_qsbr.h>
 #include <rte_ring.h>
 
 #include "mps_log.h"
@@ -37,6 +38,37 @@ pool_size(unsigned int n_ports, unsigned int n_workers)
 			 n_workers * (LWIP_HELD_PER_WORKER + MPS_RING_SIZE);
 
 	return rte_align32pow2(n) - 1;
+}
+
+/* issue 3: the readers' QSBR variable lives in its own memzone: plain
+ * shared data (no pointers), one thread id per worker slot. */
+static int
+neigh_qs_create(struct mps_primary *pp, int socket)
+{
+	size_t sz = rte_rcu_qsbr_get_memsize(MPS_MAX_WORKERS);
+
+	pp->qs_mz = rte_memzone_reserve_aligned(MPS_NEIGH_QS_NAME, sz, socket, 0,
+						RTE_CACHE_LINE_SIZE);
+	if (pp->qs_mz == NULL) {
+		MPS_LOG(ERR, "cannot reserve memzone %s: %s", MPS_NEIGH_QS_NAME,
+			rte_strerror(rte_errno));
+		return -rte_errno;
+	}
+	pp->neigh_qs = pp->qs_mz->addr;
+	return rte_rcu_qsbr_init(pp->neigh_qs, MPS_MAX_WORKERS);
+}
+
+/* issue 3: --neigh entries, before any worker runs. */
+static void
+neigh_add_static(struct mps_primary *pp, const struct mps_config *cfg)
+{
+	for (uint32_t i = 0; i < cfg->n_static_neigh; i++) {
+		if (mps_neigh_add_static(pp->neigh, cfg->static_neigh[i].ip,
+					 cfg->static_neigh[i].mac) != 0) {
+			MPS_LOG(WARNING, "static neighbour %u does not fit the table", i);
+			pp->shared->neigh_static_full++;
+		}
+	}
 }
 
 int
@@ -79,12 +111,15 @@ mps_shared_create(struct mps_primary *pp, const struct mps_config *cfg)
 	MPS_LOG(INFO, "mbuf pool %s: %u mbufs, data room %u", MPS_POOL_NAME,
 		n_mbufs, data_room);
 
-	pp->neigh = mps_neigh_create(MPS_NEIGH_NAME, MPS_NEIGH_ENTRIES, socket);
+	pp->neigh = mps_neigh_create(MPS_NEIGH_NAME, cfg->neigh_entries, socket);
 	if (pp->neigh == NULL) {
 		MPS_LOG(ERR, "cannot create hash %s: %s", MPS_NEIGH_NAME,
 			rte_strerror(rte_errno));
 		return -rte_errno;
 	}
+	if (neigh_qs_create(pp, socket) != 0)
+		return -rte_errno;
+	neigh_add_static(pp, cfg);
 
 	for (unsigned int w = 0; w < cfg->n_workers; w++) {
 		snprintf(name, sizeof(name), MPS_RING_FMT, w);
@@ -115,6 +150,10 @@ mps_shared_destroy(struct mps_primary *pp)
 	}
 	rte_hash_free(pp->neigh);
 	pp->neigh = NULL;
+	if (pp->qs_mz != NULL)
+		rte_memzone_free(pp->qs_mz);
+	pp->qs_mz = NULL;
+	pp->neigh_qs = NULL;
 	rte_mempool_free(pp->pool);
 	pp->pool = NULL;
 	if (pp->mz != NULL)

@@ -12,6 +12,7 @@
 #include <rte_hash.h>
 #include <rte_telemetry.h>
 
+#include "mps_config.h"
 #include "mps_neigh.h"
 #include "primary.h"
 
@@ -116,37 +117,108 @@ tel_config(const char *cmd __rte_unused, const char *params __rte_unused,
 	return 0;
 }
 
-/* Every entry: ip -> {mac, age_s, static}. Iterating is safe against the
- * workers' lock-free adds. */
+#define TEL_NEIGH_MAX 128u /* telemetry replies are limited to 16 KiB */
+
+/* issue 3: one entry's fields into dict c: ip, mac, age_s, learned_by (the
+ * worker that last wrote it, -1 for a static entry), static. */
+static void
+tel_neigh_fields(struct rte_tel_data *c, uint32_t ip_be, uint64_t w, uint32_t now)
+{
+	struct rte_ether_addr mac;
+	char ip[INET_ADDRSTRLEN], macs[RTE_ETHER_ADDR_FMT_SIZE];
+
+	mps_neigh_unpack_mac(w, mac.addr_bytes);
+	rte_ether_format_addr(macs, sizeof(macs), &mac);
+	rte_tel_data_add_dict_string(c, "ip", ip_str(ip_be, ip));
+	rte_tel_data_add_dict_string(c, "mac", macs);
+	rte_tel_data_add_dict_u64(c, "age_s", mps_neigh_is_static(w) ? 0 :
+				  mps_neigh_age(w, now));
+	rte_tel_data_add_dict_int(c, "learned_by", mps_neigh_is_static(w) ? -1 :
+				  (int)mps_neigh_worker(w));
+	rte_tel_data_add_dict_int(c, "static", mps_neigh_is_static(w));
+}
+
+/* Live entries. Without a parameter: the first TEL_NEIGH_MAX as
+ * {"0": {ip, mac, ...}, "1": ...} (telemetry dict keys cannot hold dots).
+ * With an address ("/mps/neigh,198.18.0.1"): that entry's fields, or {}
+ * when it is absent or expired. Iterating is safe against the workers'
+ * lock-free adds. */
 static int
-tel_neigh(const char *cmd __rte_unused, const char *params __rte_unused,
+tel_neigh(const char *cmd __rte_unused, const char *params,
 	  struct rte_tel_data *d)
 {
-	uint32_t now = (uint32_t)(rte_get_tsc_cycles() / tel_pp->shared->tsc_hz);
+	const struct mps_shared *sh = tel_pp->shared;
+	uint32_t now = (uint32_t)(rte_get_tsc_cycles() / sh->tsc_hz);
+	uint32_t ttl = sh->cfg.neigh_ttl_s, iter = 0, ip_be;
+	unsigned int n = 0;
 	const void *key;
 	void *data;
-	uint32_t iter = 0;
-	int n = 0;
+	uint64_t w;
 
 	rte_tel_data_start_dict(d);
-	while (rte_hash_iterate(tel_pp->neigh, &key, &data, &iter) >= 0 && n < 256) {
-		uint64_t w = (uint64_t)(uintptr_t)data;
-		struct rte_tel_data *c = rte_tel_data_alloc();
-		struct rte_ether_addr mac;
-		char ip[INET_ADDRSTRLEN], macs[RTE_ETHER_ADDR_FMT_SIZE];
+	if (params != NULL && params[0] != '\0') {
+		if (mps_parse_ipv4(params, &ip_be) != 0)
+			return -1;
+		if (mps_neigh_get(tel_pp->neigh, ip_be, &w) == 0 &&
+		    !mps_neigh_expired(w, now, ttl))
+			tel_neigh_fields(d, ip_be, w, now);
+		return 0;
+	}
+	while (n < TEL_NEIGH_MAX &&
+	       rte_hash_iterate(tel_pp->neigh, &key, &data, &iter) >= 0) {
+		struct rte_tel_data *c;
+		char idx[16];
 
+		w = (uint64_t)(uintptr_t)data;
+		if (mps_neigh_expired(w, now, ttl))
+			continue;
+		c = rte_tel_data_alloc();
 		if (c == NULL)
 			return -1;
-		mps_neigh_unpack_mac(w, mac.addr_bytes);
-		rte_ether_format_addr(macs, sizeof(macs), &mac);
 		rte_tel_data_start_dict(c);
-		rte_tel_data_add_dict_string(c, "mac", macs);
-		rte_tel_data_add_dict_u64(c, "age_s", mps_neigh_age(w, now));
-		rte_tel_data_add_dict_int(c, "static", mps_neigh_is_static(w));
-		rte_tel_data_add_dict_container(d, ip_str(*(const uint32_t *)key, ip),
-						c, 0);
-		n++;
+		tel_neigh_fields(c, *(const uint32_t *)key, w, now);
+		snprintf(idx, sizeof(idx), "%u", n++);
+		rte_tel_data_add_dict_container(d, idx, c, 0);
 	}
+	return 0;
+}
+
+/* issue 3: table size and aging counters, and the workers' sums. */
+static int
+tel_neigh_stats(const char *cmd __rte_unused, const char *params __rte_unused,
+		struct rte_tel_data *d)
+{
+	const struct mps_shared *sh = tel_pp->shared;
+	struct mps_worker_stats sum = { 0 };
+
+	for (uint32_t i = 0; i < sh->cfg.n_workers; i++) {
+		const struct mps_worker_stats *s = &sh->workers[i].stats;
+
+		sum.neigh_learned += s->neigh_learned;
+		sum.neigh_refreshed += s->neigh_refreshed;
+		sum.neigh_full += s->neigh_full;
+		sum.neigh_hit += s->neigh_hit;
+		sum.neigh_miss += s->neigh_miss;
+		sum.ring_tx += s->ring_tx;
+		sum.ring_rx += s->ring_rx;
+		sum.ring_drop += s->ring_drop;
+	}
+	rte_tel_data_start_dict(d);
+	rte_tel_data_add_dict_u64(d, "count", (uint64_t)rte_hash_count(tel_pp->neigh));
+	rte_tel_data_add_dict_u64(d, "capacity", sh->cfg.neigh_entries);
+	rte_tel_data_add_dict_u64(d, "ttl_s", sh->cfg.neigh_ttl_s);
+	rte_tel_data_add_dict_u64(d, "static", sh->cfg.n_static_neigh);
+	rte_tel_data_add_dict_u64(d, "static_full", sh->neigh_static_full);
+	rte_tel_data_add_dict_u64(d, "expired", sh->neigh_expired);
+	rte_tel_data_add_dict_u64(d, "freed", sh->neigh_freed);
+	ADD_STAT(d, &sum, neigh_learned);
+	ADD_STAT(d, &sum, neigh_refreshed);
+	ADD_STAT(d, &sum, neigh_full);
+	ADD_STAT(d, &sum, neigh_hit);
+	ADD_STAT(d, &sum, neigh_miss);
+	ADD_STAT(d, &sum, ring_tx);
+	ADD_STAT(d, &sum, ring_rx);
+	ADD_STAT(d, &sum, ring_drop);
 	return 0;
 }
 
@@ -163,6 +235,9 @@ mps_telemetry_register(struct mps_primary *pp)
 			"The network and listener config. Takes no parameters");
 	if (ret == 0)
 		ret = rte_telemetry_register_cmd("/mps/neigh", tel_neigh,
-			"Shared neighbour table (first 256). Takes no parameters");
+			"Shared neighbour table (first 128 live entries). Parameters: optional IPv4 address");
+	if (ret == 0) /* issue 3 */
+		ret = rte_telemetry_register_cmd("/mps/neigh_stats", tel_neigh_stats,
+			"Neighbour table size, aging and worker counters. Takes no parameters");
 	return ret;
 }

@@ -30,6 +30,7 @@ PACKAGES=(
     python3-scapy python3-pytest  # pcaps and integration tests
     curl iproute2 iputils-ping procps  # test clients, netns/tap topology
     util-linux                  # setpriv (the not-root test)
+    tcpdump                     # issue 3: scapy compiles capture filters with it
     xz-utils dpkg-dev           # fetch-lwip.sh: unpack Debian's lwip source package
 )
 

@@ -13,6 +13,7 @@
 #include <rte_lcore.h>
 #include <rte_mbuf.h>
 #include <rte_memzone.h>
+#include <rte_rcu_qsbr.h>
 #include <rte_ring.h>
 
 #include "attach.h"
@@ -64,6 +65,13 @@ mps_attach(struct mps_worker *w, char *err, size_t errlen)
 			return -ENOENT;
 		}
 	}
+	/* issue 3: quiescent states for the primary's neighbour reclaim. */
+	mz = rte_memzone_lookup(MPS_NEIGH_QS_NAME);
+	if (mz == NULL) {
+		snprintf(err, errlen, "memzone %s missing", MPS_NEIGH_QS_NAME);
+		return -ENOENT;
+	}
+	w->neigh_qs = mz->addr;
 	w->n_ports = (uint16_t)sh->n_ports;
 	memcpy(w->port_ids, sh->port_ids, sizeof(w->port_ids));
 	w->tx_offloads = sh->tx_offloads;
@@ -157,6 +165,9 @@ mps_claim_slot(struct mps_worker *w, int requested, char *err, size_t errlen)
 void
 mps_release_slot(struct mps_worker *w)
 {
+	/* issue 3: no lookups from here on; never block the reclaim. */
+	rte_rcu_qsbr_thread_offline(w->neigh_qs, w->id);
+	rte_rcu_qsbr_thread_unregister(w->neigh_qs, w->id);
 	__atomic_store_n(&w->slot->state, MPS_WORKER_FREE, __ATOMIC_RELEASE);
 	__atomic_store_n(&w->slot->owner_pid, 0, __ATOMIC_RELEASE);
 }

@@ -15,6 +15,7 @@
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
 #include <rte_prefetch.h>
+#include <rte_rcu_qsbr.h>
 #include <rte_ring.h>
 
 #include "lwip/timeouts.h"
@@ -113,10 +114,17 @@ mps_loop_run(struct mps_worker *w, volatile int *quit)
 
 	int use_intr = sh->cfg.idle_mode == MPS_IDLE_INTR && intr_setup(w) == 0;
 
+	/* issue 3: a neighbour-table reader until mps_release_slot. */
+	rte_rcu_qsbr_thread_register(w->neigh_qs, w->id);
+	rte_rcu_qsbr_thread_online(w->neigh_qs, w->id);
 	__atomic_store_n(&w->slot->state, MPS_WORKER_RUNNING, __ATOMIC_RELEASE);
 	while (!*quit && !__atomic_load_n(&sh->stop, __ATOMIC_ACQUIRE)) {
 		uint64_t t0 = rte_get_tsc_cycles();
-		unsigned int work = drain_ring(w);
+		unsigned int work;
+
+		/* No table entry read before this point is used after it. */
+		rte_rcu_qsbr_quiescent(w->neigh_qs, w->id);
+		work = drain_ring(w);
 
 		w->now_s = (uint32_t)(t0 / hz);
 		for (uint16_t i = 0; i < w->n_ports; i++)

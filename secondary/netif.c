@@ -70,7 +70,8 @@ learn(struct mps_worker *w, uint32_t ip_be, const uint8_t mac[6])
 		return;
 	if (ip_be == w->last_learned_ip && w->now_s == w->last_learned_s)
 		return;
-	switch (mps_neigh_learn(w->neigh, ip_be, mac, w->now_s)) {
+	switch (mps_neigh_learn(w->neigh, ip_be, mac, w->now_s,
+				w->shared->cfg.neigh_ttl_s, w->id)) {
 	case MPS_NEIGH_ADDED:
 		w->stats->neigh_learned++;
 		break;
@@ -108,14 +109,17 @@ fan_out_arp(struct mps_worker *w, struct rte_mbuf *m)
 	}
 }
 
-/* Learns from a parsed frame addressed to us (or broadcast). */
+/* Learns from a parsed frame addressed to us (or broadcast). ARP replies to
+ * us and gratuitous ARP go to the peers too; requests do not: the worker
+ * that received one answers it, once. */
 static void
 learn_from_frame(struct mps_worker *w, const struct mps_frame_info *fi,
 		 struct rte_mbuf *m, int from_peer)
 {
 	if (fi->kind == MPS_FRAME_ARP) {
 		learn(w, fi->arp_spa, fi->arp_sha);
-		if (!from_peer && (fi->arp_op == MPS_ARP_REPLY ||
+		if (!from_peer && ((fi->arp_op == MPS_ARP_REPLY &&
+				    fi->arp_tpa == w->shared->cfg.ip) ||
 				   fi->arp_spa == fi->arp_tpa))
 			fan_out_arp(w, m);
 	} else if (fi->kind == MPS_FRAME_IPV4 &&
@@ -169,7 +173,8 @@ mps_netif_output(struct netif *netif, struct pbuf *p, const ip4_addr_t *dst)
 				     netif_ip4_netmask(netif)))
 			nh = w->shared->cfg.gateway;
 		if (nh != 0 && mps_neigh_lookup(w->neigh, nh, w->now_s,
-						MPS_NEIGH_TTL_S, mac.addr) == 0) {
+						w->shared->cfg.neigh_ttl_s,
+						mac.addr) == 0) {
 			w->stats->neigh_hit++;
 			return ethernet_output(netif, p,
 					       (const struct eth_addr *)netif->hwaddr,

@@ -20,6 +20,7 @@ struct rte_mbuf;
 struct rte_mempool;
 struct rte_hash;
 struct rte_ring;
+struct rte_rcu_qsbr;
 
 struct mps_worker {
 	struct mps_shared *shared;
@@ -39,6 +40,7 @@ struct mps_worker {
 	struct netif netif;
 	uint16_t tx_n;
 	struct rte_mbuf *tx_batch[MPS_TX_BATCH];
+	struct rte_rcu_qsbr *neigh_qs; /* issue 3: reported once per iteration */
 };
 
 /* netif.c: lwIP's netif on DPDK. */

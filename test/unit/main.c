@@ -6,8 +6,10 @@
  * EAL is initialised once, without hugepages or devices, because the
  * neighbour table tests need a real rte_hash.
  */
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <rte_eal.h>
 
@@ -65,15 +67,18 @@ unit_argv_build(struct unit_argv *a, const char *const *args)
 	return a->argc;
 }
 
-/* No hugepages, no PCI, no files: works as root or not, with or without
- * reserved hugepages, and under ASan. One lcore on CPU 0. */
+/* No hugepages, no PCI, no shared files: works with or without reserved
+ * hugepages, next to a running mps-primary, and under ASan. --in-memory is
+ * refused with --no-huge (which implies legacy memory); --no-shconf does the
+ * same job here. Our own --file-prefix keeps clear of the default "rte"
+ * runtime directory a primary may own. One lcore on CPU 0. */
 static int
 eal_start(void)
 {
-	char *eal_args[] = {
+	const char *eal_args[] = {
 		"unit-tests", "--no-huge", "-m", "256", "--no-pci",
-		"--in-memory", "--no-telemetry", "--log-level=lib.eal:error",
-		"--lcores", "0@0",
+		"--no-shconf", "--file-prefix", "mps-unit", "--no-telemetry",
+		"--log-level=lib.eal:error", "--lcores", "0@0",
 	};
 	char buf[sizeof(eal_args) / sizeof(eal_args[0])][64];
 	char *argv[sizeof(eal_args) / sizeof(eal_args[0]) + 1];
@@ -115,8 +120,14 @@ main(int argc, char **argv)
 	}
 	cur_test = "(none)";
 
-	if (unit_eal_ok)
+	if (unit_eal_ok) {
+		char dir[PATH_MAX];
+
+		/* EAL leaves its (empty, with --no-shconf) runtime directory. */
+		snprintf(dir, sizeof(dir), "%s", rte_eal_get_runtime_dir());
 		rte_eal_cleanup();
+		(void)rmdir(dir);
+	}
 	printf("%u passed, %u failed\n", passed, failed);
 	return failed == 0 ? 0 : 1;
 }

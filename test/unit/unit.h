@@ -26,13 +26,14 @@
 	X(config_listen_too_many)         \
 	X(config_listen_empty_item)       \
 	X(config_parse_mac)               \
+	X(config_parse_mac_strict)        \
 	X(config_args_none)               \
 	X(config_args_good)               \
 	X(config_args_bad)                \
 	X(config_args_help)               \
 	X(config_args_unknown_and_stray)  \
 	X(config_args_gateway)            \
-	X(config_args_repeat_after_cluster) \
+	X(config_args_short_options)      \
 	/* test_parse.c */                \
 	X(parse_arp_valid)                \
 	X(parse_arp_bad_fields)           \
@@ -54,7 +55,11 @@
 	X(neigh_table_learn)              \
 	X(neigh_table_expire)             \
 	X(neigh_table_static)             \
-	X(neigh_table_full)
+	X(neigh_table_full)               \
+	X(neigh_worker_field)             \
+	X(neigh_table_learner_refresh)    \
+	X(neigh_table_add_static)         \
+	X(neigh_table_reclaim)
 
 #define UNIT_DECLARE(name) void test_##name(void);
 UNIT_TESTS(UNIT_DECLARE)
