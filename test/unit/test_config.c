@@ -191,9 +191,11 @@ test_config_app_names(void)
 	CHECK(strcmp(mps_app_name(MPS_APP_HTTP), "http") == 0);
 	CHECK(strcmp(mps_app_name(MPS_APP_DISCARD), "discard") == 0);
 	CHECK(strcmp(mps_app_name(MPS_APP_NONE), "none") == 0);
-	CHECK(strcmp(mps_app_name((enum mps_app)4), "?") == 0);
+	CHECK(strcmp(mps_app_name(MPS_APP_IPERF), "iperf") == 0);
+	CHECK_EQ(mps_app_from_name("iperf"), MPS_APP_IPERF);
+	CHECK(strcmp(mps_app_name((enum mps_app)(MPS_APP_IPERF + 1)), "?") == 0);
 	CHECK(strcmp(mps_app_name((enum mps_app)1000), "?") == 0);
-	for (int a = MPS_APP_ECHO; a <= MPS_APP_DISCARD; a++)
+	for (int a = MPS_APP_ECHO; a <= MPS_APP_IPERF; a++)
 		CHECK_EQ(mps_app_from_name(mps_app_name((enum mps_app)a)), a);
 }
 
@@ -467,6 +469,17 @@ test_config_args_good(void)
 			  ARGS("--workers", "2", "--workers", "3")),
 		 0);
 	CHECK_EQ(cfg.n_workers, 3);
+
+	/* Idle strategies (issue 5). */
+	CHECK_EQ(cfg.idle_mode, MPS_IDLE_BACKOFF);
+	CHECK_EQ(run_args(&cfg, err, sizeof(err), ARGS("--idle", "spin")), 0);
+	CHECK_EQ(cfg.idle_mode, MPS_IDLE_SPIN);
+	CHECK_EQ(run_args(&cfg, err, sizeof(err), ARGS("--idle=intr")), 0);
+	CHECK_EQ(cfg.idle_mode, MPS_IDLE_INTR);
+	CHECK_EQ(run_args(&cfg, err, sizeof(err), ARGS("--idle", "nap")), -EINVAL);
+	CHECK(strstr(err, "--idle") != NULL);
+	CHECK_EQ(run_args(&cfg, err, sizeof(err), ARGS("--listen", "5001:iperf")), 0);
+	CHECK_EQ(cfg.listeners[0].app, MPS_APP_IPERF);
 }
 
 struct bad_case {
