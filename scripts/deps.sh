@@ -30,6 +30,7 @@ PACKAGES=(
     python3-scapy python3-pytest  # pcaps and integration tests
     curl iproute2 iputils-ping procps  # test clients, netns/tap topology
     util-linux                  # setpriv (the not-root test)
+    iperf                       # the iperf app's test and make bench
     tcpdump                     # issue 3: scapy compiles capture filters with it
     xz-utils dpkg-dev           # fetch-lwip.sh: unpack Debian's lwip source package
 )
@@ -44,7 +45,7 @@ installed() {
 command -v dpkg-query >/dev/null || die "dpkg-query not found: this script needs Debian (12, bookworm)"
 
 # make bench: the kernel-stack side of the comparison.
-[ $BENCH -eq 0 ] || PACKAGES+=(wrk nginx-light iperf)
+[ $BENCH -eq 0 ] || PACKAGES+=(wrk nginx-light)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

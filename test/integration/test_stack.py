@@ -202,7 +202,7 @@ def test_http_curl_keepalive(stack):
 
 
 def test_discard(stack):
-    assert stack.telemetry("/mps/config")["listen"] == "7:echo,80:http,9:discard"
+    assert stack.telemetry("/mps/config")["listen"] == "7:echo,80:http,9:discard,5001:iperf"
     before = sum(w["rx_bytes"] for w in stack.workers_info().values())
     s = stack.connect(9)
     s.sendall(os.urandom(1 << 20))
