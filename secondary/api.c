@@ -29,8 +29,8 @@
 #define MAX_CONNS MEMP_NUM_TCP_PCB
 #define IDX_BITS 14
 #define IDX_MASK ((1u << IDX_BITS) - 1)
-#define EPHEMERAL_LO 32768u
-#define EPHEMERAL_N 28232u    /* 32768..60999, Linux's default range */
+#define EPHEMERAL_LO MPS_EPHEMERAL_LO
+#define EPHEMERAL_N MPS_EPHEMERAL_N
 
 _Static_assert(MAX_CONNS <= IDX_MASK, "handle index bits too few");
 
@@ -620,11 +620,30 @@ mps_api_pick_port(uint32_t local_ip, uint32_t remote_ip, uint16_t remote_port)
 	const struct mps_shared *sh = self->shared;
 	uint16_t start = (uint16_t)(EPHEMERAL_LO + (uint32_t)random() % EPHEMERAL_N);
 
-	if (sh->reta_size == 0)
+	if (sh->reta_size == 0) {
+		/* net_tap: the port names the worker; strays are steered back. */
+		uint16_t n = self->n_workers;
+
+		start = (uint16_t)(start - (start % n) + self->id);
+		if (start >= EPHEMERAL_LO + EPHEMERAL_N)
+			start = (uint16_t)(start - n);
 		return start;
+	}
 	return mps_rss_pick_port(sh->rss_key, sh->reta, sh->reta_size, self->id,
 				 remote_ip, local_ip, remote_port, start,
 				 EPHEMERAL_LO, EPHEMERAL_N);
+}
+
+int
+mps_api_port_owner(uint16_t dport)
+{
+	if (self == NULL || self->shared->reta_size != 0 || self->n_workers < 2 ||
+	    dport < EPHEMERAL_LO || dport >= EPHEMERAL_LO + EPHEMERAL_N)
+		return -1;
+	for (uint32_t i = 0; i < n_listeners; i++)
+		if (listeners[i].port == dport)
+			return -1;
+	return dport % self->n_workers;
 }
 
 /* Binds pcb to a local port from the picker; retries a port in use. */
@@ -778,6 +797,14 @@ mps_recv_consume(mps_conn_t h, uint32_t len)
 	if (len > c->rx.len)
 		len = c->rx.len;
 	mps_pbq_consume(&c->rx, len);
+	if (c->rcvbuf != 0) {
+		/* lwIP floors its window at 0 when the peer uses what the
+		 * handshake granted: return only what keeps window + unread
+		 * within rcvbuf. */
+		uint32_t used = c->pcb->rcv_wnd + c->rx.len;
+
+		len = used >= c->rcvbuf ? 0 : RTE_MIN(len, c->rcvbuf - used);
+	}
 	mps_tcp_recved(c->pcb, len);
 	return 0;
 }

@@ -100,6 +100,15 @@ int mps_abort(mps_conn_t h);
 /* Listeners closed, every connection aborted, TIME_WAIT dropped. */
 void mps_api_shutdown(void);
 
+/* Local ports of active opens: Linux's default ephemeral range. Without a
+ * RETA (net_tap) a worker takes ports with port % n_workers == its id, so
+ * a reply that lands on another queue is passed to it (mps_api_steer). */
+#define MPS_EPHEMERAL_LO 32768u
+#define MPS_EPHEMERAL_N 28232u
+
+/* The worker that owns TCP destination port dport, or -1 if any may. */
+int mps_api_port_owner(uint16_t dport);
+
 /* issue 6: RSS-aware local ports (common/mps_rss.c does the hashing). */
 uint16_t mps_api_pick_port(uint32_t local_ip, uint32_t remote_ip,
 			   uint16_t remote_port);

@@ -158,6 +158,13 @@ def _peer_window(sock):
     return struct.unpack_from("I", raw, 228)[0]
 
 
+def _all_acked(sock):
+    """Nothing unsent (tcpi_notsent_bytes) and nothing unacked."""
+    raw = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 232)
+    return (struct.unpack_from("I", raw, 24)[0] == 0 and
+            struct.unpack_from("I", raw, 144)[0] == 0)
+
+
 def test_listener_rcvbuf(api_stack):
     """Per-listener receive buffer: once the window the handshake granted is
     used up (a window never shrinks), port 9 advertises at most 8 KiB, port
@@ -166,7 +173,7 @@ def test_listener_rcvbuf(api_stack):
     for port in (9, 10):
         s = api_stack.connect(port)
         s.sendall(b"z" * 400000)
-        wait_until(lambda: _peer_window(s) > 0, 10, "a window update")
+        wait_until(lambda: _all_acked(s), 20, "everything sent to be acked")
         wins[port] = _peer_window(s)
         s.close()
     assert wins[9] <= 8192, wins
