@@ -25,7 +25,7 @@
 
 #define MPS_MAGIC          0x6d707374u /* "mpst" */
 #ifndef MPS_LAYOUT_VERSION /* overridden only to build the mismatch test */
-#define MPS_LAYOUT_VERSION 2u
+#define MPS_LAYOUT_VERSION 3u
 #endif
 
 /* The mbuf private area holds lwIP's struct pbuf_custom (zero-copy RX).
@@ -78,6 +78,17 @@ struct mps_worker_stats {
 	uint64_t busy_cycles;
 	uint64_t idle_sleeps;
 	uint64_t mbufs_held;        /* RX mbufs lwIP holds now (gauge) */
+	/* issue 6: worker API, active opens, send-queue limits */
+	uint64_t tcp_sndq_drop;     /* connections dropped: over their send limit */
+	uint64_t sndq_bytes;        /* bytes queued above lwIP, all conns (gauge) */
+	uint64_t sndq_max;          /* most bytes one connection had queued */
+	uint64_t api_bad_handle;    /* calls with a stale or closed handle */
+	uint64_t tcp_connect_ok;    /* active opens established */
+	uint64_t tcp_connect_fail;  /* active opens refused, reset or timed out */
+	uint64_t client_rtts;       /* echo client round trips completed */
+	uint64_t client_rtt_us_sum;
+	uint64_t client_rtt_us_max;
+	uint64_t client_done;       /* echo client connections that finished */
 };
 
 /* One worker slot: owner pid and state, heartbeat, stats. */
@@ -109,6 +120,10 @@ struct mps_shared {
 	uint64_t neigh_expired;     /* learned entries deleted after the TTL */
 	uint64_t neigh_freed;       /* their slots freed after a grace period */
 	uint64_t neigh_static_full; /* --neigh entries that did not fit */
+	/* issue 6: what the workers need to pick RSS-aware local ports */
+	uint8_t rss_key[40];       /* the Toeplitz key every port uses */
+	uint16_t reta_size;        /* 0: no programmable RETA (e.g. net_tap) */
+	uint16_t reta[512];        /* port 0's queue for each RETA entry */
 } __rte_cache_aligned;
 
 #endif /* MPS_SHARED_H */

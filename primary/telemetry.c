@@ -77,6 +77,17 @@ tel_workers(const char *cmd __rte_unused, const char *params __rte_unused,
 		ADD_STAT(c, s, busy_iterations);
 		ADD_STAT(c, s, busy_cycles);
 		ADD_STAT(c, s, idle_sleeps);
+		/* issue 6 */
+		ADD_STAT(c, s, tcp_sndq_drop);
+		ADD_STAT(c, s, sndq_bytes);
+		ADD_STAT(c, s, sndq_max);
+		ADD_STAT(c, s, api_bad_handle);
+		ADD_STAT(c, s, tcp_connect_ok);
+		ADD_STAT(c, s, tcp_connect_fail);
+		ADD_STAT(c, s, client_rtts);
+		ADD_STAT(c, s, client_rtt_us_sum);
+		ADD_STAT(c, s, client_rtt_us_max);
+		ADD_STAT(c, s, client_done);
 		snprintf(key, sizeof(key), "%u", w);
 		rte_tel_data_add_dict_container(d, key, c, 0);
 	}

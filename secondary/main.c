@@ -186,6 +186,7 @@ main(int argc, char **argv)
 		w->id, getpid(), w->id, w->n_ports);
 	printf("mps-secondary: worker %u ready\n", w->id);
 	fflush(stdout);
+	mps_apps_connect(w);
 
 	ret = mps_loop_run(w, &quit);
 	worker_teardown(w);

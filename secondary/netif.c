@@ -29,6 +29,7 @@
 #include "lwip/pbuf.h"
 #include "netif/ethernet.h"
 
+#include "api.h"
 #include "mps_log.h"
 #include "mps_neigh.h"
 #include "mps_parse.h"
@@ -128,6 +129,31 @@ learn_from_frame(struct mps_worker *w, const struct mps_frame_info *fi,
 	}
 }
 
+/* issue 6: a TCP segment for another worker's active open (net_tap has no
+ * RETA to aim replies with) goes to that worker's ring. 1 if handed on. */
+static int
+steer_to_owner(struct mps_worker *w, const struct mps_frame_info *fi,
+	       struct rte_mbuf *m, const uint8_t *data, uint16_t len)
+{
+	uint32_t l4 = RTE_ETHER_HDR_LEN + fi->ip_hlen;
+	int owner;
+
+	if (fi->kind != MPS_FRAME_IPV4 || fi->ip_proto != IPPROTO_TCP ||
+	    fi->ip_dst != w->shared->cfg.ip || len < l4 + 4)
+		return 0;
+	owner = mps_api_port_owner((uint16_t)(data[l4 + 2] << 8 | data[l4 + 3]));
+	if (owner < 0 || owner == w->id)
+		return 0;
+	if (w->shared->workers[owner].state != MPS_WORKER_RUNNING ||
+	    rte_ring_mp_enqueue(w->rings[owner], m) != 0) {
+		w->stats->ring_drop++;
+		rte_pktmbuf_free(m);
+		return 1;
+	}
+	w->stats->ring_tx++;
+	return 1;
+}
+
 void
 mps_netif_input(struct mps_worker *w, struct rte_mbuf *m, int from_peer)
 {
@@ -148,6 +174,8 @@ mps_netif_input(struct mps_worker *w, struct rte_mbuf *m, int from_peer)
 		return;
 	}
 	learn_from_frame(w, &fi, m, from_peer);
+	if (!from_peer && steer_to_owner(w, &fi, m, data, len))
+		return;
 
 	pc = rte_mbuf_to_priv(m);
 	pc->custom_free_function = mps_pbuf_free;

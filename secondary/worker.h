@@ -51,6 +51,7 @@ void mps_tx_drop_all(struct mps_worker *w);
 
 /* apps/: listeners from the shared config, and closing everything. */
 int mps_apps_listen(struct mps_worker *w);
+void mps_apps_connect(struct mps_worker *w); /* issue 6: --connect */
 void mps_apps_close_all(void);
 
 #endif /* MPS_WORKER_H */

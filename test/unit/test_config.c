@@ -191,7 +191,7 @@ test_config_app_names(void)
 	CHECK(strcmp(mps_app_name(MPS_APP_HTTP), "http") == 0);
 	CHECK(strcmp(mps_app_name(MPS_APP_DISCARD), "discard") == 0);
 	CHECK(strcmp(mps_app_name(MPS_APP_NONE), "none") == 0);
-	CHECK(strcmp(mps_app_name((enum mps_app)4), "?") == 0);
+	CHECK(strcmp(mps_app_name((enum mps_app)5), "?") == 0);
 	CHECK(strcmp(mps_app_name((enum mps_app)1000), "?") == 0);
 	for (int a = MPS_APP_ECHO; a <= MPS_APP_DISCARD; a++)
 		CHECK_EQ(mps_app_from_name(mps_app_name((enum mps_app)a)), a);
