@@ -5,6 +5,8 @@
 #   make run        primary + WORKERS secondaries in the netns, foreground
 #   make demo       set up, start 2 workers, exercise them, print stats, stop
 #   make test       set up, then unit tests and integration tests
+#   make replay     replay pcaps/ (or PCAP=file) into the running stack, check
+#   make pcaps      regenerate pcaps/*.pcap and pcaps/manifest.json
 #
 # lwIP is compiled from LWIP_SRC (default: fetched into third_party/lwip).
 
@@ -35,7 +37,7 @@ LWIP_OBJS  := $(addprefix $(BUILD)/lwip/,$(LWIP_FILES:.c=.o))
 
 COMMON_SRCS := common/mps_config.c common/mps_parse.c common/mps_neigh.c common/mps_log.c
 PRIMARY_SRCS := primary/main.c primary/ports.c primary/shared_objs.c \
-	primary/telemetry.c primary/monitor.c
+	primary/telemetry.c primary/monitor.c primary/metrics.c
 SECONDARY_SRCS := secondary/main.c secondary/attach.c secondary/loop.c \
 	secondary/netif.c secondary/lwip/sys_arch.c secondary/apps/conn.c \
 	secondary/apps/echo.c secondary/apps/http.c
@@ -47,11 +49,12 @@ Q := $(if $(V),,@)
 
 obj = $(addprefix $(BUILD)/obj/,$(1:.c=.o))
 
-.PHONY: all deps lwip hugepages run demo test test-bins unit integration bench clean help
+.PHONY: all deps lwip hugepages run demo test test-bins unit integration bench clean help \
+	replay pcaps
 all: $(BUILD)/mps-primary $(BUILD)/mps-secondary
 
 help:
-	@sed -n '2,10p' Makefile
+	@sed -n '2,12p' Makefile
 
 deps:
 	@scripts/deps.sh
@@ -103,6 +106,15 @@ integration: all
 test: deps
 	$(Q)$(MAKE) --no-print-directory all $(BUILD)/unit-tests test-bins
 	scripts/run-tests.sh
+
+# issue 7: pcaps replayed with scapy inside the stack's namespace.
+MPS_NS     ?= mpstack
+MPS_PREFIX ?= $(MPS_NS)
+replay:
+	ip netns exec $(MPS_NS) $(PYTHON) scripts/replay.py --prefix $(MPS_PREFIX) $(PCAP)
+
+pcaps:
+	$(PYTHON) pcaps/gen_pcaps.py
 
 clean:
 	rm -rf $(BUILD)

@@ -16,6 +16,7 @@
 #include <rte_common.h>
 
 #include "mps_config.h"
+#include "mps_parse.h"
 
 #define MPS_MEMZONE_NAME   "mps_shared"
 #define MPS_POOL_NAME      "mps_mbuf_pool"
@@ -24,7 +25,7 @@
 
 #define MPS_MAGIC          0x6d707374u /* "mpst" */
 #ifndef MPS_LAYOUT_VERSION /* overridden only to build the mismatch test */
-#define MPS_LAYOUT_VERSION 1u
+#define MPS_LAYOUT_VERSION 2u
 #endif
 
 /* The mbuf private area holds lwIP's struct pbuf_custom (zero-copy RX).
@@ -77,6 +78,12 @@ struct mps_worker_stats {
 	uint64_t busy_cycles;
 	uint64_t idle_sleeps;
 	uint64_t mbufs_held;        /* RX mbufs lwIP holds now (gauge) */
+	/* issue 7: drops by reason, and the capture mirror */
+	uint64_t rx_drop_unsupported; /* well-formed, not served (VLAN, ...) */
+	uint64_t rx_drop_reason[MPS_DROP_REASONS]; /* enum mps_drop_reason */
+	uint64_t capture_pkts;      /* copies put on the capture ring */
+	uint64_t capture_drop;      /* capture ring full or no mbuf: skipped */
+	uint64_t idle_cycles;       /* cycles of iterations that found no work */
 };
 
 /* One worker slot: owner pid and state, heartbeat, stats. */

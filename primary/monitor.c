@@ -94,11 +94,15 @@ mps_monitor_run(struct mps_primary *pp, volatile int *quit)
 {
 	struct mps_shared *sh = pp->shared;
 	uint8_t stalled[MPS_MAX_WORKERS] = { 0 };
-	uint64_t next_stats = 0, hz = rte_get_tsc_hz();
+	uint64_t next_stats = 0, next_metrics = 0, hz = rte_get_tsc_hz();
 
 	while (!*quit) {
 		rte_delay_us_sleep(TICK_US);
 		check_workers(sh, stalled);
+		if (rte_get_tsc_cycles() >= next_metrics) {
+			mps_metrics_update(pp);
+			next_metrics = rte_get_tsc_cycles() + hz;
+		}
 		if (sh->cfg.stats_interval != 0 && rte_get_tsc_cycles() >= next_stats) {
 			if (next_stats != 0)
 				print_stats(sh);

@@ -42,6 +42,18 @@ int mps_telemetry_register(struct mps_primary *pp);
 void mps_monitor_run(struct mps_primary *pp, volatile int *quit);
 void mps_monitor_stop_workers(struct mps_primary *pp, unsigned int timeout_ms);
 
+/* metrics.c (issue 7): the workers' counters by name, summed, and
+ * published through rte_metrics once a second by the monitor. */
+#define MPS_STATS_MAX_FIELDS 64u
+unsigned int mps_stats_n_fields(void);
+const char *mps_stats_field_name(unsigned int i);
+uint64_t mps_stats_field(const struct mps_worker_stats *s, unsigned int i);
+uint64_t mps_stats_rx_drops(const struct mps_worker_stats *s);
+void mps_stats_sum(const struct mps_shared *sh, uint64_t *out); /* n_fields */
+int mps_metrics_init(struct mps_primary *pp);
+void mps_metrics_update(struct mps_primary *pp);
+void mps_metrics_deinit(void);
+
 /* Human name of a slot state. */
 const char *mps_worker_state_name(uint32_t state);
 

@@ -19,6 +19,22 @@ static struct mps_primary *tel_pp;
 
 #define ADD_STAT(d, s, f) rte_tel_data_add_dict_u64(d, #f, (s)->f)
 
+/* issue 7: drops by reason, capture and idle counters of one worker. */
+static void
+add_issue7_stats(struct rte_tel_data *c, const struct mps_worker_stats *s)
+{
+	char key[RTE_TEL_MAX_STRING_LEN];
+
+	ADD_STAT(c, s, rx_drop_unsupported);
+	for (unsigned int r = 1; r < MPS_DROP_REASONS; r++) {
+		snprintf(key, sizeof(key), "rx_drop_%s", mps_drop_reason_name(r));
+		rte_tel_data_add_dict_u64(c, key, s->rx_drop_reason[r]);
+	}
+	ADD_STAT(c, s, capture_pkts);
+	ADD_STAT(c, s, capture_drop);
+	ADD_STAT(c, s, idle_cycles);
+}
+
 /* One dict per claimed-or-used slot, keyed by worker id. */
 static int
 tel_workers(const char *cmd __rte_unused, const char *params __rte_unused,
@@ -76,6 +92,7 @@ tel_workers(const char *cmd __rte_unused, const char *params __rte_unused,
 		ADD_STAT(c, s, busy_iterations);
 		ADD_STAT(c, s, busy_cycles);
 		ADD_STAT(c, s, idle_sleeps);
+		add_issue7_stats(c, s);
 		snprintf(key, sizeof(key), "%u", w);
 		rte_tel_data_add_dict_container(d, key, c, 0);
 	}
@@ -116,8 +133,10 @@ tel_config(const char *cmd __rte_unused, const char *params __rte_unused,
 	return 0;
 }
 
-/* Every entry: ip -> {mac, age_s, static}. Iterating is safe against the
- * workers' lock-free adds. */
+/* Every entry as {ip, mac, age_s, static}, keyed "0", "1", ...: DPDK 22.11
+ * telemetry refuses dictionary keys with '.' (so an address cannot be a
+ * key: the table came out empty) and arrays of dicts (issue 7). Iterating
+ * is safe against the workers' lock-free adds. */
 static int
 tel_neigh(const char *cmd __rte_unused, const char *params __rte_unused,
 	  struct rte_tel_data *d)
@@ -133,20 +152,41 @@ tel_neigh(const char *cmd __rte_unused, const char *params __rte_unused,
 		uint64_t w = (uint64_t)(uintptr_t)data;
 		struct rte_tel_data *c = rte_tel_data_alloc();
 		struct rte_ether_addr mac;
-		char ip[INET_ADDRSTRLEN], macs[RTE_ETHER_ADDR_FMT_SIZE];
+		char ip[INET_ADDRSTRLEN], macs[RTE_ETHER_ADDR_FMT_SIZE], idx[16];
 
 		if (c == NULL)
 			return -1;
 		mps_neigh_unpack_mac(w, mac.addr_bytes);
 		rte_ether_format_addr(macs, sizeof(macs), &mac);
 		rte_tel_data_start_dict(c);
+		rte_tel_data_add_dict_string(c, "ip", ip_str(*(const uint32_t *)key, ip));
 		rte_tel_data_add_dict_string(c, "mac", macs);
 		rte_tel_data_add_dict_u64(c, "age_s", mps_neigh_age(w, now));
 		rte_tel_data_add_dict_int(c, "static", mps_neigh_is_static(w));
-		rte_tel_data_add_dict_container(d, ip_str(*(const uint32_t *)key, ip),
-						c, 0);
+		snprintf(idx, sizeof(idx), "%d", n);
+		rte_tel_data_add_dict_container(d, idx, c, 0);
 		n++;
 	}
+	return 0;
+}
+
+/* issue 7: every counter summed over the workers, plus how many run. */
+static int
+tel_stats(const char *cmd __rte_unused, const char *params __rte_unused,
+	  struct rte_tel_data *d)
+{
+	const struct mps_shared *sh = tel_pp->shared;
+	unsigned int n = mps_stats_n_fields();
+	uint64_t v[MPS_STATS_MAX_FIELDS], running = 0;
+
+	mps_stats_sum(sh, v);
+	for (uint32_t w = 0; w < sh->cfg.n_workers; w++)
+		running += sh->workers[w].state == MPS_WORKER_RUNNING;
+	rte_tel_data_start_dict(d);
+	rte_tel_data_add_dict_u64(d, "workers", sh->cfg.n_workers);
+	rte_tel_data_add_dict_u64(d, "workers_running", running);
+	for (unsigned int i = 0; i < n; i++)
+		rte_tel_data_add_dict_u64(d, mps_stats_field_name(i), v[i]);
 	return 0;
 }
 
@@ -164,5 +204,8 @@ mps_telemetry_register(struct mps_primary *pp)
 	if (ret == 0)
 		ret = rte_telemetry_register_cmd("/mps/neigh", tel_neigh,
 			"Shared neighbour table (first 256). Takes no parameters");
+	if (ret == 0)
+		ret = rte_telemetry_register_cmd("/mps/stats", tel_stats,
+			"Every worker counter summed over the workers. Takes no parameters");
 	return ret;
 }

@@ -113,12 +113,13 @@ mps_loop_run(struct mps_worker *w, volatile int *quit)
 		}
 		if (++idle < IDLE_SPIN) {
 			rte_pause();
-			continue;
+		} else {
+			idle_sleep(sleep_us);
+			w->stats->idle_sleeps++;
+			if (sleep_us < IDLE_SLEEP_MAX_US)
+				sleep_us *= 2;
 		}
-		idle_sleep(sleep_us);
-		w->stats->idle_sleeps++;
-		if (sleep_us < IDLE_SLEEP_MAX_US)
-			sleep_us *= 2;
+		w->stats->idle_cycles += rte_get_tsc_cycles() - t0;
 	}
 	return 0;
 }
