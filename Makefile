@@ -37,12 +37,16 @@ LWIP_OBJS  := $(addprefix $(BUILD)/lwip/,$(LWIP_FILES:.c=.o))
 
 COMMON_SRCS := common/mps_config.c common/mps_parse.c common/mps_neigh.c common/mps_log.c
 PRIMARY_SRCS := primary/main.c primary/ports.c primary/shared_objs.c \
-	primary/telemetry.c primary/monitor.c primary/metrics.c
+	primary/telemetry.c primary/monitor.c primary/metrics.c \
+	primary/capture.c
 SECONDARY_SRCS := secondary/main.c secondary/attach.c secondary/loop.c \
 	secondary/netif.c secondary/lwip/sys_arch.c secondary/apps/conn.c \
-	secondary/apps/echo.c secondary/apps/http.c
+	secondary/apps/echo.c secondary/apps/http.c secondary/mirror.c
 UNIT_SRCS := test/unit/main.c test/unit/test_config.c test/unit/test_parse.c \
 	test/unit/test_neigh.c
+
+# issue 7: mps-capture, a small secondary that writes what the workers mirror.
+CAPTURE_SRCS := secondary/capture/main.c
 
 # V=1 shows the compiler command lines.
 Q := $(if $(V),,@)
@@ -51,7 +55,7 @@ obj = $(addprefix $(BUILD)/obj/,$(1:.c=.o))
 
 .PHONY: all deps lwip hugepages run demo test test-bins unit integration bench clean help \
 	replay pcaps
-all: $(BUILD)/mps-primary $(BUILD)/mps-secondary
+all: $(BUILD)/mps-primary $(BUILD)/mps-secondary $(BUILD)/mps-capture
 
 help:
 	@sed -n '2,12p' Makefile
@@ -71,6 +75,13 @@ $(BUILD)/mps-primary: $(call obj,$(PRIMARY_SRCS) $(COMMON_SRCS))
 
 $(BUILD)/mps-secondary: $(call obj,$(SECONDARY_SRCS) $(COMMON_SRCS)) $(LWIP_OBJS)
 	$(CC) -o $@ $^ $(LDFLAGS_APP)
+
+$(BUILD)/mps-capture: $(call obj,$(CAPTURE_SRCS) $(COMMON_SRCS))
+	$(CC) -o $@ $^ $(LDFLAGS_APP)
+
+# rte_pcapng (and rte_pdump's header) are experimental in DPDK 22.11.
+$(call obj,$(CAPTURE_SRCS) secondary/mirror.c primary/capture.c): \
+	CFLAGS_APP += -DALLOW_EXPERIMENTAL_API
 
 $(BUILD)/unit-tests: $(call obj,$(UNIT_SRCS) $(COMMON_SRCS))
 	$(CC) -o $@ $^ $(LDFLAGS_APP)

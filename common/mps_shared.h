@@ -22,6 +22,12 @@
 #define MPS_POOL_NAME      "mps_mbuf_pool"
 #define MPS_NEIGH_NAME     "mps_neigh"
 #define MPS_RING_FMT       "mps_ring_%u"
+/* issue 7: mps-capture's mirror: copies from the workers (rte_pcapng
+ * blocks in mbufs of their own pool), one ring, multi-producer. */
+#define MPS_CAPTURE_RING   "mps_capture"
+#define MPS_CAPTURE_POOL   "mps_capture_pool"
+#define MPS_CAPTURE_RING_SIZE 2048u
+#define MPS_CAPTURE_POOL_SIZE 4095u
 
 #define MPS_MAGIC          0x6d707374u /* "mpst" */
 #ifndef MPS_LAYOUT_VERSION /* overridden only to build the mismatch test */
@@ -111,6 +117,10 @@ struct mps_shared {
 	uint64_t rx_offloads;
 	struct mps_config cfg;     /* the single source of network config */
 	struct mps_worker_slot workers[MPS_MAX_WORKERS];
+	/* issue 7: capture mirror, switched on by mps-capture */
+	volatile uint32_t capture_mask;   /* bit w: worker w mirrors RX and TX */
+	volatile int32_t capture_pid;     /* the capture holding the mirror, 0 = none */
+	volatile uint32_t capture_snaplen; /* bytes kept per frame */
 } __rte_cache_aligned;
 
 #endif /* MPS_SHARED_H */

@@ -115,6 +115,7 @@ mps_monitor_run(struct mps_primary *pp, volatile int *quit)
 	while (!*quit) {
 		rte_delay_us_sleep(TICK_US);
 		check_workers(sh, stalled);
+		mps_capture_check(pp);
 		if (rte_get_tsc_cycles() >= next_metrics) {
 			mps_metrics_update(pp);
 			next_metrics = rte_get_tsc_cycles() + hz;

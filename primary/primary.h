@@ -23,6 +23,10 @@ struct mps_primary {
 	uint16_t n_ports;
 	uint16_t port_ids[MPS_MAX_PORTS];
 	uint16_t ports_started;
+	/* issue 7: mps-capture's ring and pool, pdump */
+	struct rte_ring *capture_ring;
+	struct rte_mempool *capture_pool;
+	int pdump_ready;
 };
 
 /* shared_objs.c: memzone, mbuf pool, neighbour hash, rings. */
@@ -53,6 +57,12 @@ void mps_stats_sum(const struct mps_shared *sh, uint64_t *out); /* n_fields */
 int mps_metrics_init(struct mps_primary *pp);
 void mps_metrics_update(struct mps_primary *pp);
 void mps_metrics_deinit(void);
+
+/* capture.c (issue 7): the objects mps-capture and the workers' mirror use,
+ * rte_pdump for dpdk-dumpcap, and releasing a dead capture's mirror. */
+int mps_capture_create(struct mps_primary *pp);
+void mps_capture_destroy(struct mps_primary *pp);
+void mps_capture_check(struct mps_primary *pp);
 
 /* Human name of a slot state. */
 const char *mps_worker_state_name(uint32_t state);

@@ -18,6 +18,7 @@
 #include "lwip/timeouts.h"
 
 #include "loop.h"
+#include "mirror.h"
 #include "mps_log.h"
 #include "worker.h"
 
@@ -44,6 +45,9 @@ rx_port(struct mps_worker *w, uint16_t port)
 {
 	struct rte_mbuf *pkts[MPS_RX_BURST];
 	uint16_t n = rte_eth_rx_burst(port, w->id, pkts, MPS_RX_BURST);
+
+	if (n != 0 && mps_mirror_on(w))
+		mps_mirror_burst(w, port, pkts, n, 0);
 
 	for (uint16_t i = 0; i < n && i < MPS_PREFETCH; i++)
 		rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void *));

@@ -29,6 +29,7 @@
 #include "lwip/pbuf.h"
 #include "netif/ethernet.h"
 
+#include "mirror.h"
 #include "mps_log.h"
 #include "mps_neigh.h"
 #include "mps_parse.h"
@@ -235,6 +236,8 @@ mps_linkoutput(struct netif *netif, struct pbuf *p)
 		return ERR_MEM;
 	}
 	w->tx_batch[w->tx_n++] = m;
+	if (mps_mirror_on(w))
+		mps_mirror_burst(w, w->port_ids[0], &m, 1, 1);
 	w->stats->tx_bytes += p->tot_len;
 	return ERR_OK;
 }

@@ -39,6 +39,9 @@ struct mps_worker {
 	struct netif netif;
 	uint16_t tx_n;
 	struct rte_mbuf *tx_batch[MPS_TX_BATCH];
+	/* issue 7: mps-capture's ring and pool (NULL: no mirroring) */
+	struct rte_ring *capture_ring;
+	struct rte_mempool *capture_pool;
 };
 
 /* netif.c: lwIP's netif on DPDK. */
