@@ -5,6 +5,8 @@
 #   make run        primary + WORKERS secondaries in the netns, foreground
 #   make demo       set up, start 2 workers, exercise them, print stats, stop
 #   make test       set up, then unit tests and integration tests
+#   make replay     replay pcaps/ (or PCAP=file) into the running stack, check
+#   make pcaps      regenerate pcaps/*.pcap and pcaps/manifest.json
 #
 # lwIP is compiled from LWIP_SRC (default: fetched into third_party/lwip).
 
@@ -33,25 +35,32 @@ LWIP_FILES := core/init.c core/def.c core/inet_chksum.c core/ip.c core/mem.c \
 	core/ipv4/ip4_frag.c netif/ethernet.c apps/lwiperf/lwiperf.c
 LWIP_OBJS  := $(addprefix $(BUILD)/lwip/,$(LWIP_FILES:.c=.o))
 
-COMMON_SRCS := common/mps_config.c common/mps_parse.c common/mps_neigh.c common/mps_log.c
+COMMON_SRCS := common/mps_config.c common/mps_parse.c common/mps_neigh.c common/mps_log.c \
+	common/mps_rss.c
 PRIMARY_SRCS := primary/main.c primary/ports.c primary/shared_objs.c \
-	primary/telemetry.c primary/monitor.c
+	primary/telemetry.c primary/monitor.c primary/metrics.c \
+	primary/capture.c
 SECONDARY_SRCS := secondary/main.c secondary/attach.c secondary/loop.c \
-	secondary/netif.c secondary/lwip/sys_arch.c secondary/apps/conn.c \
-	secondary/apps/echo.c secondary/apps/http.c
+	secondary/netif.c secondary/lwip/sys_arch.c secondary/api.c \
+	secondary/apps/apps.c secondary/apps/echo.c secondary/apps/http.c \
+	secondary/mirror.c
 UNIT_SRCS := test/unit/main.c test/unit/test_config.c test/unit/test_parse.c \
-	test/unit/test_neigh.c
+	test/unit/test_neigh.c test/unit/test_drop.c
+
+# issue 7: mps-capture, a small secondary that writes what the workers mirror.
+CAPTURE_SRCS := secondary/capture/main.c
 
 # V=1 shows the compiler command lines.
 Q := $(if $(V),,@)
 
 obj = $(addprefix $(BUILD)/obj/,$(1:.c=.o))
 
-.PHONY: all deps lwip hugepages run demo test test-bins unit integration bench clean help
-all: $(BUILD)/mps-primary $(BUILD)/mps-secondary
+.PHONY: all deps lwip hugepages run demo test test-bins unit integration bench clean help \
+	replay pcaps
+all: $(BUILD)/mps-primary $(BUILD)/mps-secondary $(BUILD)/mps-capture
 
 help:
-	@sed -n '2,10p' Makefile
+	@sed -n '2,12p' Makefile
 
 deps:
 	@scripts/deps.sh
@@ -68,6 +77,13 @@ $(BUILD)/mps-primary: $(call obj,$(PRIMARY_SRCS) $(COMMON_SRCS))
 
 $(BUILD)/mps-secondary: $(call obj,$(SECONDARY_SRCS) $(COMMON_SRCS)) $(LWIP_OBJS)
 	$(CC) -o $@ $^ $(LDFLAGS_APP)
+
+$(BUILD)/mps-capture: $(call obj,$(CAPTURE_SRCS) $(COMMON_SRCS))
+	$(CC) -o $@ $^ $(LDFLAGS_APP)
+
+# rte_pcapng (and rte_pdump's header) are experimental in DPDK 22.11.
+$(call obj,$(CAPTURE_SRCS) secondary/mirror.c primary/capture.c): \
+	CFLAGS_APP += -DALLOW_EXPERIMENTAL_API
 
 $(BUILD)/unit-tests: $(call obj,$(UNIT_SRCS) $(COMMON_SRCS))
 	$(CC) -o $@ $^ $(LDFLAGS_APP)
@@ -114,6 +130,15 @@ bench:
 	@scripts/deps.sh bench
 	$(Q)$(MAKE) --no-print-directory all $(BENCH_TOOLS)
 	$(PYTHON) scripts/bench.py
+
+# issue 7: pcaps replayed with scapy inside the stack's namespace.
+MPS_NS     ?= mpstack
+MPS_PREFIX ?= $(MPS_NS)
+replay:
+	ip netns exec $(MPS_NS) $(PYTHON) scripts/replay.py --prefix $(MPS_PREFIX) $(PCAP)
+
+pcaps:
+	$(PYTHON) pcaps/gen_pcaps.py
 
 clean:
 	rm -rf $(BUILD)

@@ -19,6 +19,7 @@ static const char *const app_names[] = {
 	[MPS_APP_HTTP] = "http",
 	[MPS_APP_DISCARD] = "discard",
 	[MPS_APP_IPERF] = "iperf",
+	[MPS_APP_SOURCE] = "source",
 };
 
 /* Defaults a user gets with no options: see the README. */
@@ -36,6 +37,11 @@ mps_config_defaults(struct mps_config *cfg)
 	cfg->listeners[1] = (struct mps_listener){ .port = 80, .app = MPS_APP_HTTP };
 	cfg->neigh_ttl_s = 300;         /* issue 3 */
 	cfg->neigh_entries = 65536;
+	/* issue 6: low latency by default; a client that falls 1 MiB behind
+	 * is dropped. */
+	cfg->tune.nodelay = MPS_TUNE_ON;
+	cfg->tune.quickack = MPS_TUNE_OFF;
+	cfg->tune.sndq_limit = 1u << 20;
 }
 
 /* Decimal only, whole string, within [min, max]. */
@@ -116,6 +122,111 @@ mps_app_name(enum mps_app app)
 	return app_names[app];
 }
 
+/* issue 6: one "KEY=VALUE" tuning item (listener suffix or global flag). */
+static int
+parse_tune_item(const char *key, const char *val, struct mps_tcp_tune *t)
+{
+	uint32_t v;
+
+	if (strcmp(key, "nodelay") == 0 || strcmp(key, "quickack") == 0) {
+		if (mps_parse_u32(val, 0, 1, &v) != 0)
+			return -EINVAL;
+		*(key[0] == 'n' ? &t->nodelay : &t->quickack) =
+			v ? MPS_TUNE_ON : MPS_TUNE_OFF;
+		return 0;
+	}
+	if (strcmp(key, "rcvbuf") == 0 || strcmp(key, "sndbuf") == 0)
+		return mps_parse_u32(val, 4096, 128u * 1024, key[0] == 'r' ?
+				     &t->rcvbuf : &t->sndbuf) == 0 ? 0 : -EINVAL;
+	if (strcmp(key, "sndq") == 0)
+		return mps_parse_u32(val, 1024, 1u << 30, &t->sndq_limit) == 0 ?
+		       0 : -EINVAL;
+	if (mps_parse_u32(val, 1, 60000, &v) != 0)
+		return -EINVAL;
+	if (strcmp(key, "rto_min") == 0)
+		t->rto_min_ms = (uint16_t)v;
+	else if (strcmp(key, "rto_init") == 0)
+		t->rto_init_ms = (uint16_t)v;
+	else if (strcmp(key, "initcwnd") == 0 && v <= 64)
+		t->initcwnd = (uint16_t)v;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+/* issue 6: "KEY=VAL[:KEY=VAL...]" after a listener's app; NULL is none. */
+static int
+parse_tune_list(char *s, struct mps_tcp_tune *t)
+{
+	char *save = NULL, *item;
+
+	memset(t, 0, sizeof(*t));
+	if (s == NULL)
+		return 0;
+	for (item = strtok_r(s, ":", &save); item != NULL;
+	     item = strtok_r(NULL, ":", &save)) {
+		char *eq = strchr(item, '=');
+
+		if (eq == NULL)
+			return -EINVAL;
+		*eq = '\0';
+		if (parse_tune_item(item, eq + 1, t) != 0)
+			return -EINVAL;
+	}
+	return 0;
+}
+
+void
+mps_tune_resolve(const struct mps_tcp_tune *global,
+		 const struct mps_tcp_tune *own, struct mps_tcp_tune *out)
+{
+#define PICK(f) out->f = own->f ? own->f : global->f
+	PICK(rcvbuf);
+	PICK(sndbuf);
+	PICK(sndq_limit);
+	PICK(rto_min_ms);
+	PICK(rto_init_ms);
+	PICK(initcwnd);
+	PICK(nodelay);
+	PICK(quickack);
+#undef PICK
+}
+
+/* issue 6: parses into a scratch list first, so cfg is untouched on error. */
+int
+mps_parse_connect(const char *s, struct mps_config *cfg)
+{
+	struct mps_connect list[MPS_MAX_CONNECTS];
+	char buf[512];
+	char *save = NULL, *tok;
+	uint32_t n = 0;
+
+	if (s == NULL || s[0] == '\0' || strlen(s) >= sizeof(buf))
+		return -EINVAL;
+	strcpy(buf, s);
+	for (tok = strtok_r(buf, ",", &save); tok != NULL;
+	     tok = strtok_r(NULL, ",", &save)) {
+		char *c1 = strchr(tok, ':'), *c2;
+		uint32_t port;
+
+		if (c1 == NULL || (c2 = strchr(c1 + 1, ':')) == NULL)
+			return -EINVAL;
+		*c1 = *c2 = '\0';
+		if (n == MPS_MAX_CONNECTS)
+			return -E2BIG;
+		if (mps_parse_ipv4(tok, &list[n].ip) != 0 || list[n].ip == 0 ||
+		    mps_parse_u32(c1 + 1, 1, 65535, &port) != 0 ||
+		    mps_app_from_name(c2 + 1) != MPS_APP_ECHO)
+			return -EINVAL;
+		list[n].port = (uint16_t)port;
+		list[n].app = MPS_APP_ECHO;
+		n++;
+	}
+	memcpy(cfg->connects, list, n * sizeof(list[0]));
+	cfg->n_connects = n;
+	return 0;
+}
+
 /* Parses into a scratch list first, so cfg is untouched on error. */
 int
 mps_parse_listen(const char *s, struct mps_config *cfg)
@@ -129,7 +240,8 @@ mps_parse_listen(const char *s, struct mps_config *cfg)
 		return -EINVAL;
 	strcpy(buf, s);
 	while ((tok = strsep(&rest, ",")) != NULL) { /* empty items are errors */
-		char *colon = strchr(tok, ':');
+		char *colon = strchr(tok, ':'), *opts;
+		struct mps_tcp_tune tune;
 		uint32_t port;
 		enum mps_app app;
 
@@ -138,8 +250,13 @@ mps_parse_listen(const char *s, struct mps_config *cfg)
 		*colon = '\0';
 		if (mps_parse_u32(tok, 1, 65535, &port) != 0)
 			return -EINVAL;
+		opts = strchr(colon + 1, ':');
+		if (opts != NULL)
+			*opts++ = '\0';
 		app = mps_app_from_name(colon + 1);
 		if (app == MPS_APP_NONE)
+			return -EINVAL;
+		if (parse_tune_list(opts, &tune) != 0)
 			return -EINVAL;
 		for (uint32_t i = 0; i < n; i++)
 			if (list[i].port == port)
@@ -147,7 +264,8 @@ mps_parse_listen(const char *s, struct mps_config *cfg)
 		if (n == MPS_MAX_LISTENERS)
 			return -E2BIG;
 		list[n++] = (struct mps_listener){ .port = (uint16_t)port,
-						   .app = (uint16_t)app };
+						   .app = (uint16_t)app,
+						   .tune = tune };
 	}
 	if (n == 0)
 		return -EINVAL;
@@ -223,6 +341,19 @@ mps_config_usage(void)
 	       "  --neigh-ttl SECONDS      learned neighbours expire after this, 1..1800 (default 300)\n"
 	       "  --neigh-entries N        neighbour table size, 64..1048576 (default 65536)\n"
 	       "  --neigh ADDR=MAC         static neighbour, never aged (repeatable, up to 16)\n"
+	       "  --connect ADDR:PORT:APP[,...]  each worker opens these (APP: echo,\n"
+	       "                           a client timing round trips)\n"
+	       "  --nodelay 0|1            Nagle off (default 1)\n"
+	       "  --quickack 0|1           ACK every segment at once (default 0)\n"
+	       "  --rto-min MS             floor under the retransmission timeout\n"
+	       "  --rto-init MS            RTO before the first RTT sample (lwIP: 3000)\n"
+	       "  --initcwnd SEGS          initial congestion window (lwIP: RFC 3390)\n"
+	       "  --rcvbuf BYTES           receive window per connection (4096..131072)\n"
+	       "  --sndbuf BYTES           lwIP send buffer per connection (4096..131072)\n"
+	       "  --sndq BYTES             bytes an app may queue per connection; over it\n"
+	       "                           the connection is dropped (default 1048576)\n"
+	       "  listener suffix :KEY=VAL (KEY nodelay, quickack, rto_min, rto_init,\n"
+	       "                           initcwnd, rcvbuf, sndbuf, sndq) tunes one listener\n"
 	       "  --help                   this text\n";
 }
 
@@ -238,6 +369,9 @@ enum {
 	OPT_NEIGH_TTL, /* issue 3 */
 	OPT_NEIGH_ENTRIES,
 	OPT_NEIGH,
+	/* issue 6 */
+	OPT_CONNECT,
+	OPT_TUNE,
 };
 
 static const struct option long_opts[] = {
@@ -252,6 +386,16 @@ static const struct option long_opts[] = {
 	{ "neigh-ttl", required_argument, NULL, OPT_NEIGH_TTL }, /* issue 3 */
 	{ "neigh-entries", required_argument, NULL, OPT_NEIGH_ENTRIES },
 	{ "neigh", required_argument, NULL, OPT_NEIGH },
+	/* issue 6: TCP tuning (the option name is the tuning key) and connects */
+	{ "connect", required_argument, NULL, OPT_CONNECT },
+	{ "nodelay", required_argument, NULL, OPT_TUNE },
+	{ "quickack", required_argument, NULL, OPT_TUNE },
+	{ "rto-min", required_argument, NULL, OPT_TUNE },
+	{ "rto-init", required_argument, NULL, OPT_TUNE },
+	{ "initcwnd", required_argument, NULL, OPT_TUNE },
+	{ "rcvbuf", required_argument, NULL, OPT_TUNE },
+	{ "sndbuf", required_argument, NULL, OPT_TUNE },
+	{ "sndq", required_argument, NULL, OPT_TUNE },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -268,13 +412,30 @@ mps_config_parse_args(struct mps_config *cfg, int argc, char **argv,
 		      char *err, size_t errlen)
 {
 	uint32_t v;
-	int opt;
+	int opt, idx;
 
 	mps_config_defaults(cfg);
 	optind = 0; /* glibc: 0 also resets the scan inside a "-xy" cluster */
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, ":", long_opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, ":", long_opts, &idx)) != -1) {
 		switch (opt) {
+		/* issue 6 */
+		case OPT_CONNECT:
+			if (mps_parse_connect(optarg, cfg) != 0)
+				return fail(err, errlen,
+					    "--connect (ADDR:PORT:echo[,...])", optarg);
+			break;
+		case OPT_TUNE: {
+			char key[16];
+
+			snprintf(key, sizeof(key), "%s", long_opts[idx].name);
+			for (char *k = key; *k; k++)
+				if (*k == '-')
+					*k = '_';
+			if (parse_tune_item(key, optarg, &cfg->tune) != 0)
+				return fail(err, errlen, long_opts[idx].name, optarg);
+			break;
+		}
 		case OPT_WORKERS:
 			if (mps_parse_u32(optarg, 1, MPS_MAX_WORKERS, &v) != 0)
 				return fail(err, errlen, "--workers (1..16)", optarg);

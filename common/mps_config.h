@@ -22,6 +22,7 @@ enum mps_app {
 	MPS_APP_HTTP,
 	MPS_APP_DISCARD,
 	MPS_APP_IPERF,   /* lwIP's lwiperf: an iperf 2 server */
+	MPS_APP_SOURCE, /* issue 6: pushes 64 KiB per byte received */
 };
 
 /* What a worker does when a poll finds nothing (issue 5). */
@@ -31,9 +32,35 @@ enum mps_idle_mode {
 	MPS_IDLE_INTR,        /* sleep in epoll on the queues' RX interrupts */
 };
 
+/* issue 6: TCP tuning, global and per listener. A listener's zero field
+ * (or MPS_TUNE_INHERIT flag) takes the global value. */
+#define MPS_MAX_CONNECTS 8u
+#define MPS_TUNE_INHERIT 0u
+#define MPS_TUNE_OFF 1u
+#define MPS_TUNE_ON 2u
+
+struct mps_tcp_tune {
+	uint32_t rcvbuf;      /* receive window bytes, 0 = lwIP's TCP_WND */
+	uint32_t sndbuf;      /* lwIP send buffer bytes, 0 = TCP_SND_BUF */
+	uint32_t sndq_limit;  /* bytes queued per connection before it is dropped */
+	uint16_t rto_min_ms;  /* floor under lwIP's computed RTO, 0 = none */
+	uint16_t rto_init_ms; /* RTO before the first sample, 0 = lwIP's 3 s */
+	uint16_t initcwnd;    /* initial cwnd in segments, 0 = lwIP's RFC 3390 */
+	uint8_t nodelay;      /* MPS_TUNE_*: Nagle off when ON */
+	uint8_t quickack;     /* MPS_TUNE_*: ACK every segment when ON */
+};
+
+/* issue 6: an active open each worker makes at start-up. */
+struct mps_connect {
+	uint32_t ip;   /* network byte order */
+	uint16_t port;
+	uint16_t app;  /* enum mps_app: the client side of it */
+};
+
 struct mps_listener {
 	uint16_t port;
 	uint16_t app; /* enum mps_app */
+	struct mps_tcp_tune tune; /* issue 6: per-listener overrides */
 };
 
 /* Everything here is plain data: it is copied into the shared memzone. */
@@ -57,6 +84,10 @@ struct mps_config {
 		uint32_t ip;     /* network byte order */
 		uint8_t mac[6];
 	} static_neigh[MPS_MAX_STATIC_NEIGH];
+	/* issue 6: global TCP tuning and active opens */
+	struct mps_tcp_tune tune;
+	uint32_t n_connects;
+	struct mps_connect connects[MPS_MAX_CONNECTS];
 };
 
 /* Fills the documented defaults: 1 worker, 198.18.0.2/24, 7:echo,80:http. */
@@ -80,6 +111,12 @@ int mps_parse_listen(const char *s, struct mps_config *cfg);
 /* issue 3: "ADDR=MAC" appended to cfg's static neighbours (an address
  * given twice keeps the last MAC). 0, -EINVAL or -E2BIG. */
 int mps_parse_static_neigh(const char *s, struct mps_config *cfg);
+/* issue 6: "ADDR:PORT:APP[,...]" replaces cfg's active opens. */
+int mps_parse_connect(const char *s, struct mps_config *cfg);
+
+/* issue 6: the effective tuning of a listener (its fields over the global). */
+void mps_tune_resolve(const struct mps_tcp_tune *global,
+		      const struct mps_tcp_tune *own, struct mps_tcp_tune *out);
 
 /* "aa:bb:cc:dd:ee:ff" to 6 bytes. 0 or -EINVAL. */
 int mps_parse_mac(const char *s, uint8_t mac[6]);

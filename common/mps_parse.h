@@ -39,6 +39,9 @@ struct mps_frame_info {
 	uint8_t ip_proto;
 	uint8_t ip_hlen;     /* bytes */
 	uint16_t ip_len;     /* total length from the header */
+	/* issue 7: why a frame is dropped (enum mps_drop_reason), set by
+	 * mps_parse_frame for MALFORMED and by mps_frame_check otherwise. */
+	uint8_t drop_reason;
 };
 
 /* Classifies data[0..len). Never reads past len. Returns fi->kind. */
@@ -47,5 +50,36 @@ enum mps_frame_kind mps_parse_frame(const uint8_t *data, uint32_t len,
 
 /* A source MAC worth learning: unicast, not all-zero. */
 int mps_mac_is_unicast(const uint8_t mac[6]);
+
+/* ---- issue 7: drop reasons, one counter each (rx_drop_<name>) ---- */
+
+/* Why a received frame never reached lwIP. The first group is malformed
+ * (counted in rx_drop_malformed too), the second well-formed but not served
+ * (counted in rx_drop_unsupported). Append only: the values index the
+ * shared rx_drop_reason[] counters. */
+enum mps_drop_reason {
+	MPS_DROP_NONE = 0,
+	MPS_DROP_TRUNCATED,   /* shorter than its own headers say */
+	MPS_DROP_BAD_IP_HDR,  /* IPv4 version, IHL or total length wrong */
+	MPS_DROP_BAD_CSUM,    /* IPv4 header checksum, or L4 as the NIC flagged */
+	MPS_DROP_BAD_TCP,     /* TCP data offset, impossible flag combinations */
+	MPS_DROP_BAD_ARP,     /* not Ethernet/IPv4 ARP, unknown opcode */
+	MPS_DROP_MALFORMED_END, /* marker: reasons below are "unsupported" */
+	MPS_DROP_IP_OPTIONS = MPS_DROP_MALFORMED_END, /* IPv4 options */
+	MPS_DROP_FRAGMENT,    /* IPv4 fragment (no reassembly) */
+	MPS_DROP_VLAN,        /* 802.1Q/802.1ad tag still on the frame */
+	MPS_DROP_ETHERTYPE,   /* neither IPv4 nor ARP */
+	MPS_DROP_REASONS,
+};
+
+/* Stable name of a reason ("truncated", "bad_csum", ...), for counters. */
+const char *mps_drop_reason_name(unsigned int reason);
+
+/* The policy on a frame mps_parse_frame accepted (ARP, IPV4, OTHER): what
+ * the stack does not serve (options, fragments, VLAN, other ethertypes) and
+ * what lwIP would drop silently (IPv4 header checksum, TCP header). Never
+ * reads past len. Returns MPS_DROP_NONE or the reason (also in fi). */
+enum mps_drop_reason mps_frame_check(const uint8_t *data, uint32_t len,
+				     struct mps_frame_info *fi);
 
 #endif /* MPS_PARSE_H */

@@ -16,6 +16,7 @@
 #include <rte_common.h>
 
 #include "mps_config.h"
+#include "mps_parse.h"
 
 #define MPS_MEMZONE_NAME   "mps_shared"
 #define MPS_POOL_NAME      "mps_mbuf_pool"
@@ -23,9 +24,16 @@
 #define MPS_RING_FMT       "mps_ring_%u"
 #define MPS_NEIGH_QS_NAME  "mps_neigh_qs" /* issue 3: rte_rcu_qsbr of the readers */
 
+/* issue 7: mps-capture's mirror: copies from the workers (rte_pcapng
+ * blocks in mbufs of their own pool), one ring, multi-producer. */
+#define MPS_CAPTURE_RING   "mps_capture"
+#define MPS_CAPTURE_POOL   "mps_capture_pool"
+#define MPS_CAPTURE_RING_SIZE 2048u
+#define MPS_CAPTURE_POOL_SIZE 4095u
+
 #define MPS_MAGIC          0x6d707374u /* "mpst" */
 #ifndef MPS_LAYOUT_VERSION /* overridden only to build the mismatch test */
-#define MPS_LAYOUT_VERSION 2u
+#define MPS_LAYOUT_VERSION 4u
 #endif
 
 /* The mbuf private area holds lwIP's struct pbuf_custom (zero-copy RX).
@@ -78,6 +86,23 @@ struct mps_worker_stats {
 	uint64_t busy_cycles;
 	uint64_t idle_sleeps;
 	uint64_t mbufs_held;        /* RX mbufs lwIP holds now (gauge) */
+	/* issue 6: worker API, active opens, send-queue limits */
+	uint64_t tcp_sndq_drop;     /* connections dropped: over their send limit */
+	uint64_t sndq_bytes;        /* bytes queued above lwIP, all conns (gauge) */
+	uint64_t sndq_max;          /* most bytes one connection had queued */
+	uint64_t api_bad_handle;    /* calls with a stale or closed handle */
+	uint64_t tcp_connect_ok;    /* active opens established */
+	uint64_t tcp_connect_fail;  /* active opens refused, reset or timed out */
+	uint64_t client_rtts;       /* echo client round trips completed */
+	uint64_t client_rtt_us_sum;
+	uint64_t client_rtt_us_max;
+	uint64_t client_done;       /* echo client connections that finished */
+	/* issue 7: drops by reason, and the capture mirror */
+	uint64_t rx_drop_unsupported; /* well-formed, not served (VLAN, ...) */
+	uint64_t rx_drop_reason[MPS_DROP_REASONS]; /* enum mps_drop_reason */
+	uint64_t capture_pkts;      /* copies put on the capture ring */
+	uint64_t capture_drop;      /* capture ring full or no mbuf: skipped */
+	uint64_t idle_cycles;       /* cycles of iterations that found no work */
 };
 
 /* One worker slot: owner pid and state, heartbeat, stats. */
@@ -109,6 +134,14 @@ struct mps_shared {
 	uint64_t neigh_expired;     /* learned entries deleted after the TTL */
 	uint64_t neigh_freed;       /* their slots freed after a grace period */
 	uint64_t neigh_static_full; /* --neigh entries that did not fit */
+	/* issue 6: what the workers need to pick RSS-aware local ports */
+	uint8_t rss_key[40];       /* the Toeplitz key every port uses */
+	uint16_t reta_size;        /* 0: no programmable RETA (e.g. net_tap) */
+	uint16_t reta[512];        /* port 0's queue for each RETA entry */
+	/* issue 7: capture mirror, switched on by mps-capture */
+	volatile uint32_t capture_mask;   /* bit w: worker w mirrors RX and TX */
+	volatile int32_t capture_pid;     /* the capture holding the mirror, 0 = none */
+	volatile uint32_t capture_snaplen; /* bytes kept per frame */
 } __rte_cache_aligned;
 
 #endif /* MPS_SHARED_H */

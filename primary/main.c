@@ -192,6 +192,12 @@ main(int argc, char **argv)
 	ret = mps_ports_init(&pp);
 	if (ret != 0)
 		goto out_ports;
+	ret = mps_capture_create(&pp);
+	if (ret != 0)
+		goto out_capture;
+	ret = mps_metrics_init(&pp);
+	if (ret != 0)
+		MPS_LOG(WARNING, "rte_metrics not available (%d): dpdk-proc-info --metrics shows nothing", ret);
 	ret = mps_telemetry_register(&pp);
 	if (ret != 0)
 		MPS_LOG(WARNING, "telemetry commands not registered (%d)", ret);
@@ -207,7 +213,10 @@ main(int argc, char **argv)
 	mps_monitor_stop_workers(&pp, STOP_TIMEOUT_MS);
 	ret = 0;
 
+out_capture:
+	mps_capture_destroy(&pp);
 out_ports:
+	mps_metrics_deinit();
 	mps_ports_close(&pp);
 out_shared:
 	mps_shared_destroy(&pp);

@@ -9,6 +9,7 @@
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
+#include <string.h>
 
 #include <rte_cycles.h>
 #include <rte_hash.h>
@@ -87,22 +88,36 @@ check_workers(struct mps_primary *pp, uint8_t *stalled)
 	}
 }
 
+/* One compact line per worker, rates over the last interval:
+ * "w0 running pid 1234 rx 812/s 0.5Mb/s tx 790/s 9.1Mb/s drop 3 tcp 4/120/1
+ * neigh 3 ring 0 busy 12%" (tcp: active/accepted/reset; drop: RX drops). */
 static void
-print_stats(const struct mps_shared *sh)
+print_stats(const struct mps_shared *sh, struct mps_worker_stats *prev,
+	    double secs)
 {
 	for (uint32_t w = 0; w < sh->cfg.n_workers; w++) {
 		const struct mps_worker_slot *slot = &sh->workers[w];
-		const struct mps_worker_stats *s = &slot->stats;
+		struct mps_worker_stats s = slot->stats, *p = &prev[w];
+		uint64_t busy = s.busy_cycles - p->busy_cycles;
+		uint64_t all = busy + s.idle_cycles - p->idle_cycles;
 
-		printf("worker %u pid %d %-8s rx %" PRIu64 " tx %" PRIu64
-		       " drop %" PRIu64 " accepted %" PRIu64 " active %" PRIu64
-		       " http %" PRIu64 " neigh +%" PRIu64 "/hit %" PRIu64 "\n",
-		       w, slot->owner_pid, mps_worker_state_name(slot->state),
-		       s->rx_pkts, s->tx_pkts,
-		       s->rx_drop_malformed + s->rx_drop_multiseg + s->rx_drop_lwip +
-			       s->tx_drop_full + s->tx_drop_nombuf,
-		       s->tcp_accepted, s->tcp_active, s->http_requests,
-		       s->neigh_learned, s->neigh_hit);
+		if (slot->owner_pid == 0 && s.rx_pkts == 0)
+			continue;
+		if (s.iterations < p->iterations) /* slot reset by a restart */
+			memset(p, 0, sizeof(*p));
+		printf("w%u %-8s pid %d rx %.0f/s %.1fMb/s tx %.0f/s %.1fMb/s drop %" PRIu64
+		       " tcp %" PRIu64 "/%" PRIu64 "/%" PRIu64 " neigh %" PRIu64
+		       " ring %" PRIu64 " busy %.0f%%\n",
+		       w, mps_worker_state_name(slot->state), slot->owner_pid,
+		       (double)(s.rx_pkts - p->rx_pkts) / secs,
+		       (double)(s.rx_bytes - p->rx_bytes) * 8 / secs / 1e6,
+		       (double)(s.tx_pkts - p->tx_pkts) / secs,
+		       (double)(s.tx_bytes - p->tx_bytes) * 8 / secs / 1e6,
+		       mps_stats_rx_drops(&s) + s.tx_drop_full + s.tx_drop_nombuf,
+		       s.tcp_active, s.tcp_accepted, s.tcp_reset,
+		       s.neigh_learned, s.ring_tx,
+		       all == 0 ? 0.0 : 100.0 * (double)busy / (double)all);
+		*p = s;
 	}
 	fflush(stdout);
 }
@@ -149,15 +164,21 @@ mps_monitor_run(struct mps_primary *pp, volatile int *quit)
 	struct mps_shared *sh = pp->shared;
 	uint8_t stalled[MPS_MAX_WORKERS] = { 0 };
 	static struct neigh_gc gc;
-	uint64_t next_stats = 0, hz = rte_get_tsc_hz();
+	static struct mps_worker_stats prev[MPS_MAX_WORKERS];
+	uint64_t next_stats = 0, next_metrics = 0, hz = rte_get_tsc_hz();
 
 	while (!*quit) {
 		rte_delay_us_sleep(TICK_US);
 		check_workers(pp, stalled);
 		neigh_age(pp, &gc);
+		mps_capture_check(pp);
+		if (rte_get_tsc_cycles() >= next_metrics) {
+			mps_metrics_update(pp);
+			next_metrics = rte_get_tsc_cycles() + hz;
+		}
 		if (sh->cfg.stats_interval != 0 && rte_get_tsc_cycles() >= next_stats) {
 			if (next_stats != 0)
-				print_stats(sh);
+				print_stats(sh, prev, (double)sh->cfg.stats_interval);
 			next_stats = rte_get_tsc_cycles() + sh->cfg.stats_interval * hz;
 		}
 	}

@@ -94,6 +94,37 @@ program_reta(uint16_t port, uint16_t reta_size, uint16_t n_queues)
 			rte_strerror(-ret));
 }
 
+/* issue 6: publishes the first port's key and RETA so workers can pick
+ * local ports whose replies come back to them. net_tap's RSS is the
+ * kernel's queue choice (the queue that sent the flow), not its RETA, so
+ * it publishes none and workers take any port. */
+static void
+share_reta(struct mps_primary *pp, uint16_t port, const struct rte_eth_dev_info *info)
+{
+	struct rte_eth_rss_reta_entry64 reta[RTE_ETH_RSS_RETA_SIZE_512 /
+					     RTE_ETH_RETA_GROUP_SIZE];
+	struct mps_shared *sh = pp->shared;
+	uint16_t size = info->reta_size;
+
+	memcpy(sh->rss_key, rss_key, sizeof(sh->rss_key));
+	sh->reta_size = 0;
+	if (size == 0 || size > RTE_ETH_RSS_RETA_SIZE_512 ||
+	    strcmp(info->driver_name, "net_tap") == 0)
+		return;
+	memset(reta, 0, sizeof(reta));
+	for (uint16_t i = 0; i < size; i++)
+		reta[i / RTE_ETH_RETA_GROUP_SIZE].mask |=
+			1ull << (i % RTE_ETH_RETA_GROUP_SIZE);
+	if (rte_eth_dev_rss_reta_query(port, reta, size) != 0) {
+		MPS_LOG(INFO, "port %u: RETA unreadable: active opens take any local port",
+			port);
+		return;
+	}
+	for (uint16_t i = 0; i < size; i++)
+		sh->reta[i] = reta[i / RTE_ETH_RETA_GROUP_SIZE].reta[i % RTE_ETH_RETA_GROUP_SIZE];
+	sh->reta_size = size;
+}
+
 /* Configures one port; records the offloads it will use in tx/rx. */
 static int
 port_init(struct mps_primary *pp, uint16_t port, uint64_t *tx_off,
@@ -167,8 +198,11 @@ port_init(struct mps_primary *pp, uint16_t port, uint64_t *tx_off,
 			return ret;
 		}
 	}
-	if (conf.rxmode.mq_mode == RTE_ETH_MQ_RX_RSS)
+	if (conf.rxmode.mq_mode == RTE_ETH_MQ_RX_RSS) {
 		program_reta(port, info.reta_size, nq);
+		if (port == pp->port_ids[0])
+			share_reta(pp, port, &info); /* issue 6 */
+	}
 	ret = rte_eth_dev_start(port);
 	if (ret != 0) {
 		MPS_LOG(ERR, "port %u: start: %s", port, rte_strerror(-ret));

@@ -28,6 +28,10 @@ struct mps_primary {
 	/* issue 3: readers' quiescent states, for neighbour reclaim */
 	const struct rte_memzone *qs_mz;
 	struct rte_rcu_qsbr *neigh_qs;
+	/* issue 7: mps-capture's ring and pool, pdump */
+	struct rte_ring *capture_ring;
+	struct rte_mempool *capture_pool;
+	int pdump_ready;
 };
 
 /* shared_objs.c: memzone, mbuf pool, neighbour hash, rings. */
@@ -46,6 +50,24 @@ int mps_telemetry_register(struct mps_primary *pp);
 /* monitor.c: the sleeping loop until SIGINT/SIGTERM, then stop workers. */
 void mps_monitor_run(struct mps_primary *pp, volatile int *quit);
 void mps_monitor_stop_workers(struct mps_primary *pp, unsigned int timeout_ms);
+
+/* metrics.c (issue 7): the workers' counters by name, summed, and
+ * published through rte_metrics once a second by the monitor. */
+#define MPS_STATS_MAX_FIELDS 96u
+unsigned int mps_stats_n_fields(void);
+const char *mps_stats_field_name(unsigned int i);
+uint64_t mps_stats_field(const struct mps_worker_stats *s, unsigned int i);
+uint64_t mps_stats_rx_drops(const struct mps_worker_stats *s);
+void mps_stats_sum(const struct mps_shared *sh, uint64_t *out); /* n_fields */
+int mps_metrics_init(struct mps_primary *pp);
+void mps_metrics_update(struct mps_primary *pp);
+void mps_metrics_deinit(void);
+
+/* capture.c (issue 7): the objects mps-capture and the workers' mirror use,
+ * rte_pdump for dpdk-dumpcap, and releasing a dead capture's mirror. */
+int mps_capture_create(struct mps_primary *pp);
+void mps_capture_destroy(struct mps_primary *pp);
+void mps_capture_check(struct mps_primary *pp);
 
 /* Human name of a slot state. */
 const char *mps_worker_state_name(uint32_t state);

@@ -20,6 +20,22 @@ static struct mps_primary *tel_pp;
 
 #define ADD_STAT(d, s, f) rte_tel_data_add_dict_u64(d, #f, (s)->f)
 
+/* issue 7: drops by reason, capture and idle counters of one worker. */
+static void
+add_issue7_stats(struct rte_tel_data *c, const struct mps_worker_stats *s)
+{
+	char key[RTE_TEL_MAX_STRING_LEN];
+
+	ADD_STAT(c, s, rx_drop_unsupported);
+	for (unsigned int r = 1; r < MPS_DROP_REASONS; r++) {
+		snprintf(key, sizeof(key), "rx_drop_%s", mps_drop_reason_name(r));
+		rte_tel_data_add_dict_u64(c, key, s->rx_drop_reason[r]);
+	}
+	ADD_STAT(c, s, capture_pkts);
+	ADD_STAT(c, s, capture_drop);
+	ADD_STAT(c, s, idle_cycles);
+}
+
 /* One dict per claimed-or-used slot, keyed by worker id. */
 static int
 tel_workers(const char *cmd __rte_unused, const char *params __rte_unused,
@@ -77,6 +93,18 @@ tel_workers(const char *cmd __rte_unused, const char *params __rte_unused,
 		ADD_STAT(c, s, busy_iterations);
 		ADD_STAT(c, s, busy_cycles);
 		ADD_STAT(c, s, idle_sleeps);
+		/* issue 6 */
+		ADD_STAT(c, s, tcp_sndq_drop);
+		ADD_STAT(c, s, sndq_bytes);
+		ADD_STAT(c, s, sndq_max);
+		ADD_STAT(c, s, api_bad_handle);
+		ADD_STAT(c, s, tcp_connect_ok);
+		ADD_STAT(c, s, tcp_connect_fail);
+		ADD_STAT(c, s, client_rtts);
+		ADD_STAT(c, s, client_rtt_us_sum);
+		ADD_STAT(c, s, client_rtt_us_max);
+		ADD_STAT(c, s, client_done);
+		add_issue7_stats(c, s);
 		snprintf(key, sizeof(key), "%u", w);
 		rte_tel_data_add_dict_container(d, key, c, 0);
 	}
@@ -222,6 +250,26 @@ tel_neigh_stats(const char *cmd __rte_unused, const char *params __rte_unused,
 	return 0;
 }
 
+/* issue 7: every counter summed over the workers, plus how many run. */
+static int
+tel_stats(const char *cmd __rte_unused, const char *params __rte_unused,
+	  struct rte_tel_data *d)
+{
+	const struct mps_shared *sh = tel_pp->shared;
+	unsigned int n = mps_stats_n_fields();
+	uint64_t v[MPS_STATS_MAX_FIELDS], running = 0;
+
+	mps_stats_sum(sh, v);
+	for (uint32_t w = 0; w < sh->cfg.n_workers; w++)
+		running += sh->workers[w].state == MPS_WORKER_RUNNING;
+	rte_tel_data_start_dict(d);
+	rte_tel_data_add_dict_u64(d, "workers", sh->cfg.n_workers);
+	rte_tel_data_add_dict_u64(d, "workers_running", running);
+	for (unsigned int i = 0; i < n; i++)
+		rte_tel_data_add_dict_u64(d, mps_stats_field_name(i), v[i]);
+	return 0;
+}
+
 int
 mps_telemetry_register(struct mps_primary *pp)
 {
@@ -239,5 +287,8 @@ mps_telemetry_register(struct mps_primary *pp)
 	if (ret == 0) /* issue 3 */
 		ret = rte_telemetry_register_cmd("/mps/neigh_stats", tel_neigh_stats,
 			"Neighbour table size, aging and worker counters. Takes no parameters");
+	if (ret == 0)
+		ret = rte_telemetry_register_cmd("/mps/stats", tel_stats,
+			"Every worker counter summed over the workers. Takes no parameters");
 	return ret;
 }

@@ -28,6 +28,7 @@ PACKAGES=(
     libclang-rt-14-dev          # libFuzzer and sanitizer runtimes for clang 14
     python3-pyelftools          # dpdk-pmdinfo.py (only a Recommends of dpdk)
     python3-scapy python3-pytest  # pcaps and integration tests
+    tshark                      # reads mps-capture pcapng files (tests)
     curl iproute2 iputils-ping procps  # test clients, netns/tap topology
     util-linux                  # setpriv (the not-root test)
     iperf                       # the iperf app's test and make bench

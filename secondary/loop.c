@@ -21,6 +21,7 @@
 #include "lwip/timeouts.h"
 
 #include "loop.h"
+#include "mirror.h"
 #include "mps_log.h"
 #include "worker.h"
 
@@ -47,6 +48,9 @@ rx_port(struct mps_worker *w, uint16_t port)
 {
 	struct rte_mbuf *pkts[MPS_RX_BURST];
 	uint16_t n = rte_eth_rx_burst(port, w->id, pkts, MPS_RX_BURST);
+
+	if (n != 0 && mps_mirror_on(w))
+		mps_mirror_burst(w, port, pkts, n, 0);
 
 	for (uint16_t i = 0; i < n && i < MPS_PREFETCH; i++)
 		rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void *));
@@ -155,15 +159,16 @@ mps_loop_run(struct mps_worker *w, volatile int *quit)
 		}
 		if (sh->cfg.idle_mode == MPS_IDLE_SPIN || ++idle < IDLE_SPIN) {
 			rte_pause();
-			continue;
+		} else {
+			if (use_intr)
+				intr_wait(w, 1);
+			else
+				idle_sleep(sleep_us);
+			w->stats->idle_sleeps++;
+			if (sleep_us < IDLE_SLEEP_MAX_US)
+				sleep_us *= 2;
 		}
-		if (use_intr)
-			intr_wait(w, 1);
-		else
-			idle_sleep(sleep_us);
-		w->stats->idle_sleeps++;
-		if (sleep_us < IDLE_SLEEP_MAX_US)
-			sleep_us *= 2;
+		w->stats->idle_cycles += rte_get_tsc_cycles() - t0;
 	}
 	return 0;
 }

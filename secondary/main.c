@@ -24,6 +24,7 @@
 
 #include "attach.h"
 #include "loop.h"
+#include "mirror.h"
 #include "mps_log.h"
 #include "worker.h"
 
@@ -173,6 +174,8 @@ main(int argc, char **argv)
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	srandom((unsigned int)(rte_get_tsc_cycles() ^ (uint64_t)getpid()));
+	if (mps_mirror_init(w) != 0)
+		MPS_LOG(NOTICE, "worker %u: no capture ring; mps-capture unavailable", w->id);
 	lwip_init();
 	ret = mps_netif_init(w);
 	if (ret == 0)
@@ -186,6 +189,7 @@ main(int argc, char **argv)
 		w->id, getpid(), w->id, w->n_ports);
 	printf("mps-secondary: worker %u ready\n", w->id);
 	fflush(stdout);
+	mps_apps_connect(w);
 
 	ret = mps_loop_run(w, &quit);
 	worker_teardown(w);

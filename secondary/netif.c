@@ -29,6 +29,8 @@
 #include "lwip/pbuf.h"
 #include "netif/ethernet.h"
 
+#include "api.h"
+#include "mirror.h"
 #include "mps_log.h"
 #include "mps_neigh.h"
 #include "mps_parse.h"
@@ -128,6 +130,57 @@ learn_from_frame(struct mps_worker *w, const struct mps_frame_info *fi,
 	}
 }
 
+/* issue 6: a TCP segment for another worker's active open (net_tap has no
+ * RETA to aim replies with) goes to that worker's ring. 1 if handed on. */
+static int
+steer_to_owner(struct mps_worker *w, const struct mps_frame_info *fi,
+	       struct rte_mbuf *m, const uint8_t *data, uint16_t len)
+{
+	uint32_t l4 = RTE_ETHER_HDR_LEN + fi->ip_hlen;
+	int owner;
+
+	if (fi->kind != MPS_FRAME_IPV4 || fi->ip_proto != IPPROTO_TCP ||
+	    fi->ip_dst != w->shared->cfg.ip || len < l4 + 4)
+		return 0;
+	owner = mps_api_port_owner((uint16_t)(data[l4 + 2] << 8 | data[l4 + 3]));
+	if (owner < 0 || owner == w->id)
+		return 0;
+	if (w->shared->workers[owner].state != MPS_WORKER_RUNNING ||
+	    rte_ring_mp_enqueue(w->rings[owner], m) != 0) {
+		w->stats->ring_drop++;
+		rte_pktmbuf_free(m);
+		return 1;
+	}
+	w->stats->ring_tx++;
+	return 1;
+}
+
+/* Why this frame must not reach lwIP, if it must not: the parser's and the
+ * policy's verdict, then the L4 checksum the port verified. */
+static inline enum mps_drop_reason
+frame_drop_reason(const struct rte_mbuf *m, const uint8_t *data, uint16_t len,
+		  struct mps_frame_info *fi)
+{
+	if (mps_frame_check(data, len, fi) != MPS_DROP_NONE)
+		return fi->drop_reason;
+	if (unlikely((m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK) ==
+		     RTE_MBUF_F_RX_L4_CKSUM_BAD))
+		fi->drop_reason = MPS_DROP_BAD_CSUM;
+	return fi->drop_reason;
+}
+
+/* Counts a dropped frame under its reason and its group. */
+static void
+count_drop(struct mps_worker *w, uint8_t reason)
+{
+	if (reason < MPS_DROP_MALFORMED_END)
+		w->stats->rx_drop_malformed++;
+	else
+		w->stats->rx_drop_unsupported++;
+	if (reason < MPS_DROP_REASONS)
+		w->stats->rx_drop_reason[reason]++;
+}
+
 void
 mps_netif_input(struct mps_worker *w, struct rte_mbuf *m, int from_peer)
 {
@@ -142,12 +195,15 @@ mps_netif_input(struct mps_worker *w, struct rte_mbuf *m, int from_peer)
 		rte_pktmbuf_free(m);
 		return;
 	}
-	if (unlikely(mps_parse_frame(data, len, &fi) == MPS_FRAME_MALFORMED)) {
-		w->stats->rx_drop_malformed++;
+	mps_parse_frame(data, len, &fi);
+	if (unlikely(frame_drop_reason(m, data, len, &fi) != MPS_DROP_NONE)) {
+		count_drop(w, fi.drop_reason);
 		rte_pktmbuf_free(m);
 		return;
 	}
 	learn_from_frame(w, &fi, m, from_peer);
+	if (!from_peer && steer_to_owner(w, &fi, m, data, len))
+		return;
 
 	pc = rte_mbuf_to_priv(m);
 	pc->custom_free_function = mps_pbuf_free;
@@ -213,6 +269,8 @@ mps_linkoutput(struct netif *netif, struct pbuf *p)
 		return ERR_MEM;
 	}
 	w->tx_batch[w->tx_n++] = m;
+	if (mps_mirror_on(w))
+		mps_mirror_burst(w, w->port_ids[0], &m, 1, 1);
 	w->stats->tx_bytes += p->tot_len;
 	return ERR_OK;
 }

@@ -41,6 +41,9 @@ struct mps_worker {
 	uint16_t tx_n;
 	struct rte_mbuf *tx_batch[MPS_TX_BATCH];
 	struct rte_rcu_qsbr *neigh_qs; /* issue 3: reported once per iteration */
+	/* issue 7: mps-capture's ring and pool (NULL: no mirroring) */
+	struct rte_ring *capture_ring;
+	struct rte_mempool *capture_pool;
 };
 
 /* netif.c: lwIP's netif on DPDK. */
@@ -51,6 +54,7 @@ void mps_tx_drop_all(struct mps_worker *w);
 
 /* apps/: listeners from the shared config, and closing everything. */
 int mps_apps_listen(struct mps_worker *w);
+void mps_apps_connect(struct mps_worker *w); /* issue 6: --connect */
 void mps_apps_close_all(void);
 
 #endif /* MPS_WORKER_H */

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause
  *
- * apps.h - the built-in applications on lwIP's raw TCP API, and the
- * per-connection state they share.
+ * apps.h - the built-in applications, written on the worker API (api.h),
+ * and the received-data queue the API keeps per connection.
  */
 #ifndef MPS_APPS_H
 #define MPS_APPS_H
@@ -11,6 +11,7 @@
 #include "lwip/pbuf.h"
 #include "lwip/tcp.h"
 
+#include "api.h"
 #include "mps_config.h"
 
 #define MPS_PBQ_SLOTS 8u /* received chains held, each at most 64 KiB */
@@ -23,29 +24,23 @@ struct mps_pbq {
 	uint32_t len;
 };
 
-struct mps_conn {
-	struct tcp_pcb *pcb;
-	uint16_t app;          /* enum mps_app */
-	uint8_t peer_closed;   /* FIN received */
-	uint8_t close_after;   /* close once everything is queued */
-	uint32_t body_left;    /* http: response body bytes still to queue */
-	struct mps_pbq rx;
-};
-
-/* conn.c */
+/* api.c */
 int mps_pbq_push(struct mps_pbq *q, struct pbuf *p);
 uint32_t mps_pbq_copy(const struct mps_pbq *q, void *buf, uint32_t len);
 void mps_pbq_consume(struct mps_pbq *q, uint32_t len);
 void mps_pbq_free(struct mps_pbq *q);
 /* tcp_recved for any length (lwIP's takes 16 bits). */
 void mps_tcp_recved(struct tcp_pcb *pcb, uint32_t n);
-/* Closes gracefully (FIN) when lwIP can; retried from poll otherwise. */
-void mps_conn_close(struct mps_conn *c);
 
-/* Each app: what to do with new data / room to send / poll. */
-err_t mps_echo_recv(struct mps_conn *c);
-void mps_echo_flush(struct mps_conn *c);
-err_t mps_http_recv(struct mps_conn *c);
-void mps_http_flush(struct mps_conn *c);
+/* Each built-in app's callbacks (servers) and the echo client. */
+extern const struct mps_api_ops mps_echo_ops;
+extern const struct mps_api_ops mps_http_ops;
+extern const struct mps_api_ops mps_discard_ops;
+extern const struct mps_api_ops mps_source_ops;
+extern const struct mps_api_ops mps_echo_client_ops;
+
+#define MPS_ECHO_CLIENT_ROUNDS 100u /* round trips, then the client closes */
+#define MPS_ECHO_CLIENT_MSG 64u     /* bytes per round trip */
+#define MPS_SOURCE_BLOCK 65536u     /* source: bytes pushed per byte received */
 
 #endif /* MPS_APPS_H */

@@ -1,43 +1,61 @@
 /* SPDX-License-Identifier: BSD-3-Clause
  *
- * echo.c - RFC 862 echo. Received bytes are written back in order; the
- * receive window is only reopened (tcp_recved) for bytes already queued for
- * sending, so a peer that reads slowly is slowed down instead of filling our
- * memory. What does not fit now is retried from the sent and poll callbacks.
+ * echo.c - RFC 862 echo, and discard, on the worker API. Echo writes back
+ * only what fits in the send buffer and consumes (reopening the receive
+ * window) only what it wrote, so a peer that reads slowly is slowed down
+ * instead of filling our memory.
  */
 #include "apps.h"
 
-void
-mps_echo_flush(struct mps_conn *c)
+#define ECHO_CHUNK 16384u
+
+/* Moves received bytes to the send side while there is room. */
+static void
+echo_pump(mps_conn_t h, void *arg)
 {
-	struct tcp_pcb *pcb = c->pcb;
-	int wrote = 0;
+	uint8_t buf[ECHO_CHUNK];
 
-	while (c->rx.n > 0) {
-		struct pbuf *q = c->rx.chain[0];
-		tcpwnd_size_t room = tcp_sndbuf(pcb);
-		u16_t len = q->len;
+	(void)arg;
+	for (;;) {
+		uint32_t n = mps_recv_len(h), room = mps_send_room(h);
 
-		if (room < len)
-			len = (u16_t)room;
-		if (len == 0 || tcp_sndqueuelen(pcb) >= TCP_SND_QUEUELEN - 1)
+		if (n > room)
+			n = room;
+		if (n > sizeof(buf))
+			n = sizeof(buf);
+		if (n == 0)
 			break;
-		if (tcp_write(pcb, q->payload, len,
-			      TCP_WRITE_FLAG_COPY | TCP_WRITE_FLAG_MORE) != ERR_OK)
-			break; /* ERR_MEM: retried from sent/poll */
-		mps_pbq_consume(&c->rx, len);
-		tcp_recved(pcb, len);
-		wrote = 1;
+		n = mps_recv_peek(h, buf, n);
+		if (mps_send(h, buf, n) != 0)
+			return;
+		mps_recv_consume(h, n);
 	}
-	if (wrote)
-		tcp_output(pcb);
-	if (c->rx.n == 0 && (c->peer_closed || c->close_after))
-		mps_conn_close(c);
 }
 
-err_t
-mps_echo_recv(struct mps_conn *c)
+/* Room again: echo more; once the peer's FIN came and everything it sent
+ * went back, close. */
+static void
+echo_writable(mps_conn_t h, void *arg)
 {
-	mps_echo_flush(c);
-	return ERR_OK;
+	echo_pump(h, arg);
+	if (mps_peer_closed(h) == 1 && mps_recv_len(h) == 0)
+		mps_close(h);
 }
+
+const struct mps_api_ops mps_echo_ops = {
+	.on_recv = echo_pump,
+	.on_writable = echo_writable,
+	.on_peer_closed = echo_writable,
+};
+
+/* discard: every byte is consumed at once; close when the peer does. */
+static void
+discard_recv(mps_conn_t h, void *arg)
+{
+	(void)arg;
+	mps_recv_consume(h, mps_recv_len(h));
+}
+
+const struct mps_api_ops mps_discard_ops = {
+	.on_recv = discard_recv,
+};

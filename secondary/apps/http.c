@@ -164,30 +164,38 @@ reason(int status)
 	}
 }
 
-/* Streams what fits of the current response body. */
-static void
-write_body(struct mps_conn *c)
-{
-	while (c->body_left > 0) {
-		tcpwnd_size_t room = tcp_sndbuf(c->pcb);
-		u16_t n = sizeof(fill);
+/* Per-connection state in the API's scratch area. */
+struct http_conn {
+	uint32_t body_left;   /* response body bytes still to queue */
+	uint8_t close_after;  /* close once everything is queued */
+};
+_Static_assert(sizeof(struct http_conn) <= MPS_CONN_CTX, "http state too big");
 
-		if (room < n)
-			n = (u16_t)room;
-		if (c->body_left < n)
-			n = (u16_t)c->body_left;
-		if (n == 0 || tcp_sndqueuelen(c->pcb) >= TCP_SND_QUEUELEN - 1)
-			return;
-		if (tcp_write(c->pcb, fill, n, TCP_WRITE_FLAG_COPY |
-			      (c->body_left > n ? TCP_WRITE_FLAG_MORE : 0)) != ERR_OK)
-			return;
-		c->body_left -= n;
+/* Streams what fits of the current response body. 0, or -1 if the
+ * connection is gone. */
+static int
+write_body(mps_conn_t h, struct http_conn *hc)
+{
+	while (hc->body_left > 0) {
+		uint32_t n = mps_send_room(h);
+
+		if (n > sizeof(fill))
+			n = sizeof(fill);
+		if (n > hc->body_left)
+			n = hc->body_left;
+		if (n == 0)
+			return 0;
+		if (mps_send(h, fill, n) != 0)
+			return -1;
+		hc->body_left -= n;
 	}
+	return 0;
 }
 
-/* Queues status line, headers and (small) body in one write, or nothing. */
+/* Queues status line, headers and (small) body in one write, or nothing:
+ * 0 sent, 1 no room yet, -1 connection gone. */
 static int
-respond(struct mps_conn *c, const struct http_req *r)
+respond(mps_conn_t h, struct http_conn *hc, const struct http_req *r)
 {
 	char out[512];
 	int n;
@@ -199,12 +207,11 @@ respond(struct mps_conn *c, const struct http_req *r)
 		     r->status, reason(r->status), r->body_len,
 		     r->keep_alive ? "" : "Connection: close\r\n",
 		     inline_body ? r->body : "");
-	if (n < 0 || (size_t)n >= sizeof(out) || tcp_sndbuf(c->pcb) < (u32_t)n ||
-	    tcp_sndqueuelen(c->pcb) >= TCP_SND_QUEUELEN - 2)
+	if (n < 0 || (size_t)n >= sizeof(out) || mps_send_room(h) < (uint32_t)n)
+		return 1;
+	if (mps_send(h, out, (uint32_t)n) != 0)
 		return -1;
-	if (tcp_write(c->pcb, out, (u16_t)n, TCP_WRITE_FLAG_COPY) != ERR_OK)
-		return -1;
-	c->body_left = (r->body == NULL && !r->head) ? r->body_len : 0;
+	hc->body_left = (r->body == NULL && !r->head) ? r->body_len : 0;
 	return 0;
 }
 
@@ -218,31 +225,36 @@ find_hdr_end(const char *buf, uint32_t n)
 	return NULL;
 }
 
-/* Answers every complete request in order while there is room. */
-void
-mps_http_flush(struct mps_conn *c)
+/* Answers every complete request in order while there is room; closes
+ * when asked to and everything is queued. */
+static void
+http_flush(mps_conn_t h, void *arg)
 {
+	struct http_conn *hc = mps_conn_ctx(h);
 	char buf[HDR_MAX];
-	int wrote = 0, blocked = 0;
+	int blocked = 0, ret;
 
+	(void)arg;
+	if (hc == NULL)
+		return;
 	if (fill[0] == 0)
 		memset(fill, 'x', sizeof(fill));
 	for (;;) {
 		struct http_req r;
 		const char *end;
-		uint32_t n;
+		uint32_t n, len = mps_recv_len(h);
 
-		if (c->body_left > 0) {
-			write_body(c);
-			wrote = 1;
-			if (c->body_left > 0) {
+		if (hc->body_left > 0) {
+			if (write_body(h, hc) != 0)
+				return;
+			if (hc->body_left > 0) {
 				blocked = 1;
 				break;
 			}
 		}
-		if (c->close_after || c->rx.len == 0)
+		if (hc->close_after || len == 0)
 			break;
-		n = mps_pbq_copy(&c->rx, buf, c->rx.len < HDR_MAX ? c->rx.len : HDR_MAX);
+		n = mps_recv_peek(h, buf, len < HDR_MAX ? len : HDR_MAX);
 		end = find_hdr_end(buf, n);
 		memset(&r, 0, sizeof(r));
 		if (end == NULL && n < HDR_MAX)
@@ -251,42 +263,42 @@ mps_http_flush(struct mps_conn *c)
 		    parse_request(buf, (uint32_t)(end - buf), &r) != 0) {
 			r = (struct http_req){ .status = 400, .keep_alive = 0,
 				.body = "bad request\n", .body_len = 12 };
-			if (respond(c, &r) != 0) {
+			ret = respond(h, hc, &r);
+			if (ret < 0)
+				return;
+			if (ret > 0) {
 				blocked = 1;
 				break;
 			}
 			mps_self->stats->http_errors++;
-			mps_tcp_recved(c->pcb, c->rx.len);
-			mps_pbq_free(&c->rx);
-			c->close_after = 1;
-			wrote = 1;
+			mps_recv_consume(h, len);
+			hc->close_after = 1;
 			break;
 		}
 		r.hdr_len = (uint32_t)(end - buf);
-		if (c->rx.len < r.hdr_len + r.content_len)
+		if (len < r.hdr_len + r.content_len)
 			break; /* request body still arriving */
-		if (respond(c, &r) != 0) {
-			blocked = 1; /* no room: retried from sent/poll */
+		ret = respond(h, hc, &r);
+		if (ret < 0)
+			return;
+		if (ret > 0) {
+			blocked = 1; /* no room: retried when writable */
 			break;
 		}
-		wrote = 1;
-		mps_pbq_consume(&c->rx, r.hdr_len + r.content_len);
-		mps_tcp_recved(c->pcb, r.hdr_len + r.content_len);
+		mps_recv_consume(h, r.hdr_len + r.content_len);
 		mps_self->stats->http_requests++;
 		if (r.status != 200)
 			mps_self->stats->http_errors++;
 		if (!r.keep_alive)
-			c->close_after = 1;
+			hc->close_after = 1;
 	}
-	if (wrote)
-		tcp_output(c->pcb);
-	if (!blocked && c->body_left == 0 && (c->close_after || c->peer_closed))
-		mps_conn_close(c);
+	if (!blocked && hc->body_left == 0 &&
+	    (hc->close_after || mps_peer_closed(h) == 1))
+		mps_close(h);
 }
 
-err_t
-mps_http_recv(struct mps_conn *c)
-{
-	mps_http_flush(c);
-	return ERR_OK;
-}
+const struct mps_api_ops mps_http_ops = {
+	.on_recv = http_flush,
+	.on_writable = http_flush,
+	.on_peer_closed = http_flush,
+};

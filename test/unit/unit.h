@@ -45,6 +45,9 @@
 	X(parse_other_ethertypes)         \
 	X(parse_short_and_null)           \
 	X(parse_mac_is_unicast)           \
+	/* test_drop.c (issue 7) */       \
+	X(drop_reasons)                   \
+	X(drop_ip_options_and_names)      \
 	/* test_neigh.c */                \
 	X(neigh_pack_roundtrip)           \
 	X(neigh_static_bit)               \

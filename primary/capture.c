@@ -1,0 +1,99 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ *
+ * capture.c - what packet capture needs from the primary (issue 7).
+ *
+ * dpdk-dumpcap/dpdk-pdump attach through rte_pdump, which in DPDK 22.11
+ * only sees packets the primary itself receives or sends (rte_pdump_init
+ * fails in an application secondary), so it shows none of the workers'
+ * traffic. mps-capture covers that: the workers mirror into the capture
+ * ring created here, with mbufs from the capture pool created here, so a
+ * capture can never take mbufs from the data path. If a capture dies
+ * without switching the mirror off, the monitor does it.
+ */
+#include <errno.h>
+#include <signal.h>
+
+#include <rte_errno.h>
+#include <rte_lcore.h>
+#include <rte_mbuf.h>
+#include <rte_pcapng.h>
+#include <rte_pdump.h>
+#include <rte_ring.h>
+
+#include "mps_log.h"
+#include "primary.h"
+
+#define CAPTURE_POOL_CACHE 32u
+
+int
+mps_capture_create(struct mps_primary *pp)
+{
+	int socket = (int)rte_socket_id();
+	uint32_t frame = pp->shared->cfg.mtu + 22u; /* Ethernet + one VLAN tag */
+
+	pp->capture_pool = rte_pktmbuf_pool_create(MPS_CAPTURE_POOL,
+		MPS_CAPTURE_POOL_SIZE, CAPTURE_POOL_CACHE, 0,
+		(uint16_t)rte_pcapng_mbuf_size(frame), socket);
+	if (pp->capture_pool == NULL) {
+		MPS_LOG(ERR, "cannot create %s: %s", MPS_CAPTURE_POOL,
+			rte_strerror(rte_errno));
+		return -rte_errno;
+	}
+	pp->capture_ring = rte_ring_create(MPS_CAPTURE_RING, MPS_CAPTURE_RING_SIZE,
+					   socket, RING_F_SC_DEQ);
+	if (pp->capture_ring == NULL) {
+		MPS_LOG(ERR, "cannot create ring %s: %s", MPS_CAPTURE_RING,
+			rte_strerror(rte_errno));
+		return -rte_errno;
+	}
+	pp->shared->capture_snaplen = frame;
+	if (rte_pdump_init() == 0)
+		pp->pdump_ready = 1;
+	else
+		MPS_LOG(WARNING, "rte_pdump_init failed: %s; dpdk-dumpcap cannot attach",
+			rte_strerror(rte_errno));
+	return 0;
+}
+
+/* Frees whatever copies are left on the ring. */
+static void
+drain(struct rte_ring *r)
+{
+	void *obj = NULL;
+
+	while (r != NULL && rte_ring_sc_dequeue(r, &obj) == 0)
+		rte_pktmbuf_free(obj);
+}
+
+void
+mps_capture_destroy(struct mps_primary *pp)
+{
+	if (pp->pdump_ready)
+		rte_pdump_uninit();
+	pp->pdump_ready = 0;
+	if (pp->shared != NULL)
+		pp->shared->capture_mask = 0;
+	drain(pp->capture_ring);
+	rte_ring_free(pp->capture_ring);
+	pp->capture_ring = NULL;
+	rte_mempool_free(pp->capture_pool);
+	pp->capture_pool = NULL;
+}
+
+/* A capture that died holding the mirror: switch it off and empty the ring
+ * (its single consumer is gone, so the primary may dequeue). */
+void
+mps_capture_check(struct mps_primary *pp)
+{
+	struct mps_shared *sh = pp->shared;
+	int32_t pid = sh->capture_pid;
+
+	if (pid == 0 || kill(pid, 0) == 0 || errno != ESRCH)
+		return;
+	__atomic_store_n(&sh->capture_mask, 0, __ATOMIC_RELEASE);
+	if (__atomic_compare_exchange_n(&sh->capture_pid, &pid, 0, 0,
+					__ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+		MPS_LOG(WARNING, "capture pid %d died; mirror switched off", pid);
+		drain(pp->capture_ring);
+	}
+}

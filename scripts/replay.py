@@ -1,0 +1,263 @@
+#!/usr/bin/python3
+"""Replays pcaps into a running mpstack and checks the answers against
+pcaps/manifest.json. Run it inside the stack's network namespace (make
+replay does):
+
+    ip netns exec mpstack scripts/replay.py --prefix mpstack [PCAP ...]
+
+Each pcap's frames addressed to the manifest's placeholder MAC are rewritten
+to the stack's MAC (learned from the kernel after one ping), sent with
+scapy's sendp on the tap, and what the stack sends back is captured with an
+AsyncSniffer. Counters come from the primary's telemetry socket. Prints a
+table (pcap, check, expected, seen, result); exits 1 if any check failed.
+--json prints the same rows as JSON.
+"""
+import argparse
+import ipaddress
+import json
+import logging
+import pathlib
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+logging.getLogger("scapy.runtime").setLevel(logging.ERROR)
+
+from scapy.all import AsyncSniffer, conf, rdpcap, sendp  # noqa: E402
+from scapy.layers.inet import ICMP, IP, TCP  # noqa: E402
+from scapy.layers.l2 import ARP, Ether  # noqa: E402
+from scapy.packet import Raw  # noqa: E402
+
+REPO = pathlib.Path(__file__).resolve().parents[1]
+PCAPS = REPO / "pcaps"
+
+
+def telemetry(prefix, cmd):
+    """One dpdk-telemetry command over the primary's v2 socket."""
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    try:
+        s.settimeout(5)
+        s.connect(f"/var/run/dpdk/{prefix}/dpdk_telemetry.v2")
+        s.recv(4096)
+        s.send(cmd.encode())
+        return json.loads(s.recv(1 << 20).decode())[cmd]
+    finally:
+        s.close()
+
+
+def wait_until(pred, timeout, interval=0.05):
+    """pred()'s value once true, or its last (false) value after timeout."""
+    deadline = time.monotonic() + timeout
+    while True:
+        v = pred()
+        if v or time.monotonic() > deadline:
+            return v
+        time.sleep(interval)
+
+
+def stack_mac(stack_ip, iface):
+    """The stack's MAC as the kernel in this namespace resolved it."""
+    subprocess.run(["ping", "-c", "1", "-W", "2", "-I", iface, stack_ip],
+                   capture_output=True, check=False)
+    out = subprocess.run(["ip", "-j", "neigh", "show", stack_ip, "dev", iface],
+                         capture_output=True, text=True, check=False).stdout
+    for n in json.loads(out or "[]"):
+        if n.get("lladdr"):
+            return n["lladdr"]
+    raise SystemExit(f"replay: {stack_ip} does not answer on {iface}: is the stack running?")
+
+
+def rewrite(frames, placeholder, mac):
+    """Raw frame bytes with the placeholder destination MAC replaced."""
+    ph = bytes.fromhex(placeholder.replace(":", ""))
+    real = bytes.fromhex(mac.replace(":", ""))
+    out = []
+    for f in frames:
+        b = bytes(f)
+        out.append(real + b[6:] if b[:6] == ph else b)
+    return out
+
+
+def reply_key(p, proto):
+    """(destination, flow) of a frame the stack sent if it is a `proto`
+    answer, else None."""
+    if proto == "arp_reply" and ARP in p and p[ARP].op == 2:
+        return p[ARP].pdst, p[ARP].hwsrc
+    if IP not in p:
+        return None
+    dst = p[IP].dst
+    if proto == "icmp_echo_reply" and ICMP in p and p[ICMP].type == 0:
+        return dst, (p[ICMP].id, p[ICMP].seq)
+    if TCP in p:
+        fl = int(p[TCP].flags)
+        if proto == "tcp_synack" and fl & 0x12 == 0x12:
+            return dst, p[TCP].dport
+        if proto == "tcp_rst" and fl & 0x04:
+            return dst, p[TCP].dport
+    return None
+
+
+def sum_stats(stats, key):
+    return stats.get(key, 0)
+
+
+class Run:
+    """One pcap's replay: counters before, sniffed answers, checks."""
+
+    def __init__(self, args, name, entry, mac):
+        self.args, self.name, self.entry, self.mac = args, name, entry, mac
+        self.sniffed = []
+
+    def stats(self):
+        return telemetry(self.args.prefix, "/mps/stats")
+
+    def workers(self):
+        return telemetry(self.args.prefix, "/mps/workers")
+
+    def replies(self, chk):
+        """Distinct flows answered, and frames, for a replies check."""
+        flows, frames = set(), 0
+        for p in self.sniffed:
+            k = reply_key(p, chk["proto"])
+            if k is None or k[0] not in chk["to"]:
+                continue
+            if chk.get("from_stack_mac") and chk["proto"] == "arp_reply" and k[1] != self.mac:
+                continue
+            flows.add(k)
+            frames += 1
+        return len(flows), frames
+
+    def evaluate(self, chk, final):
+        """(expected, seen, ok) of one check."""
+        kind = chk["check"]
+        if kind == "replies":
+            flows, frames = self.replies(chk)
+            exp = f"{chk['count']} {chk['proto']}" + (" exactly" if chk.get("exact") else "")
+            ok = flows >= chk["count"] and (not chk.get("exact") or frames == chk["count"])
+            return exp, f"{flows} flows, {frames} frames", ok
+        if kind == "spread":
+            w0, w1 = self.w_before, self.workers()
+            running = [k for k, v in w1.items() if v["state"] == "running"]
+            deltas = {k: w1[k][chk["counter"]] - w0.get(k, {}).get(chk["counter"], 0)
+                      for k in running}
+            ok = len(running) < 2 or all(d >= chk["min_per_worker"] for d in deltas.values())
+            return (f"{chk['counter']} >= {chk['min_per_worker']} on each worker",
+                    " ".join(f"w{k}:+{d}" for k, d in sorted(deltas.items())), ok)
+        if kind == "neigh":
+            table = {e["ip"]: e["mac"].lower()
+                     for e in telemetry(self.args.prefix, "/mps/neigh").values()}
+            got = sum(1 for ip, mac in zip(chk["ips"], chk["macs"])
+                      if table.get(ip) == mac)
+            return f"{len(chk['ips'])} neighbours", f"{got} in /mps/neigh", got == len(chk["ips"])
+        if kind == "drops":
+            after = self.stats()
+            bad = []
+            parts = []
+            for key, n in sorted(chk["counters"].items()):
+                d = sum_stats(after, key) - sum_stats(self.s_before, key)
+                parts.append(f"{key[8:]}:+{d}")
+                if d < n:
+                    bad.append(key)
+            exp = " ".join(f"{k[8:]}:{n}" for k, n in sorted(chk["counters"].items()))
+            return exp, " ".join(parts), not bad
+        if kind == "no_replies":
+            n = sum(1 for p in self.sniffed if Ether in p and p[Ether].dst in chk["to_macs"])
+            return "no answer", f"{n} frames", n == 0 and final
+        if kind == "alive":
+            w = self.workers()
+            running = sum(1 for v in w.values() if v["state"] == "running")
+            pids = {k: v["pid"] for k, v in w.items()}
+            before = sum(1 for v in self.w_before.values() if v["state"] == "running")
+            same = all(pids[k] == v["pid"] for k, v in self.w_before.items()
+                       if v["state"] == "running")
+            return (f"{before} workers running, same pids",
+                    f"{running} running" + ("" if same else ", pids changed"),
+                    running == before and same)
+        return "?", f"unknown check {kind}", False
+
+    def all_ok(self, final=False):
+        return all(self.evaluate(c, final)[2] for c in self.entry["expect"]
+                   if c["check"] != "no_replies")
+
+    def cleanup(self):
+        """Resets the half-open connections the SYN pcaps left (RST with
+        the sequence number the stack expects), so replays do not pile up."""
+        rsts = []
+        for p in self.sniffed:
+            if TCP in p and int(p[TCP].flags) & 0x12 == 0x12 and IP in p:
+                rsts.append(Ether(src=p[Ether].dst, dst=p[Ether].src) /
+                            IP(src=p[IP].dst, dst=p[IP].src) /
+                            TCP(sport=p[TCP].dport, dport=p[TCP].sport, flags="R",
+                                seq=p[TCP].ack))
+        if rsts:
+            sendp(rsts, iface=self.args.iface, verbose=0)
+
+    def run(self):
+        frames = rewrite(rdpcap(str(PCAPS / self.name)),
+                         self.args.manifest["stack_mac_placeholder"], self.mac)
+        started = threading.Event()
+        mac = self.mac
+        live = []
+        sn = AsyncSniffer(iface=self.args.iface, store=False,
+                          lfilter=lambda p: Ether in p and p[Ether].src == mac,
+                          prn=live.append, started_callback=started.set)
+        self.s_before, self.w_before = self.stats(), self.workers()
+        sn.start()
+        started.wait(5)
+        rx0 = self.s_before["rx_pkts"]
+        # Raw bytes: re-dissecting a malformed frame could rebuild it differently.
+        sendp([Raw(f) for f in frames], iface=self.args.iface, verbose=0)
+        # Every frame reached a worker (rx_pkts counts drops too) ...
+        wait_until(lambda: self.stats()["rx_pkts"] - rx0 >= len(frames), self.args.timeout)
+        # ... then the answers and counters the manifest asks for ...
+        self.sniffed = live
+        wait_until(self.all_ok, self.args.timeout, interval=0.1)
+        # ... and a short grace so that an answer that must not come would.
+        time.sleep(0.3)
+        sn.stop()
+        self.sniffed = list(live)
+        rows = []
+        for c in self.entry["expect"]:
+            exp, seen, ok = self.evaluate(c, True)
+            rows.append({"pcap": self.name, "check": c["check"], "expected": exp,
+                         "seen": seen, "pass": bool(ok)})
+        self.cleanup()
+        return rows
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("pcaps", nargs="*", help="pcap names in pcaps/ (default: all)")
+    ap.add_argument("--prefix", default="mpstack", help="the primary's --file-prefix")
+    ap.add_argument("--iface", default="mps0", help="the tap, inside this namespace")
+    ap.add_argument("--timeout", type=float, default=10.0, help="seconds per pcap")
+    ap.add_argument("--json", action="store_true", help="rows as JSON")
+    args = ap.parse_args()
+    args.manifest = json.loads((PCAPS / "manifest.json").read_text())
+    names = [pathlib.Path(p).name for p in args.pcaps] or list(args.manifest["pcaps"])
+    for n in names:
+        if n not in args.manifest["pcaps"]:
+            ap.error(f"{n} is not in pcaps/manifest.json")
+    conf.verb = 0
+    mac = stack_mac(args.manifest["stack_ip"], args.iface)
+    rows = []
+    for n in names:
+        rows += Run(args, n, args.manifest["pcaps"][n], mac).run()
+    if args.json:
+        print(json.dumps(rows, indent=1))
+    else:
+        w = [max(len(r[k]) for r in rows + [{"pcap": "pcap", "check": "check",
+                                             "expected": "expected", "seen": "seen"}])
+             for k in ("pcap", "check", "expected", "seen")]
+        fmt = f"%-{w[0]}s  %-{w[1]}s  %-{w[2]}s  %-{w[3]}s  %s"
+        print(fmt % ("pcap", "check", "expected", "seen", "result"))
+        for r in rows:
+            print(fmt % (r["pcap"], r["check"], r["expected"], r["seen"],
+                         "pass" if r["pass"] else "FAIL"))
+    sys.exit(0 if all(r["pass"] for r in rows) else 1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,116 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ *
+ * api.h - the worker-side TCP API (issue 6). The built-in apps use it, and
+ * a user's app would: listeners with their own buffer sizes, send-queue
+ * limit and tuning; accept and connect events carrying the addresses;
+ * active opens; sends that queue beyond lwIP's window up to a per-connection
+ * limit (over it the connection is dropped and counted, so a client that
+ * falls behind cannot eat the worker's memory); close.
+ *
+ * Connections are named by handles that carry a generation: a stale or
+ * closed handle makes every call return -EBADF, never crash. Everything
+ * runs inside the worker's poll loop (one thread, lwIP's raw API).
+ */
+#ifndef MPS_API_H
+#define MPS_API_H
+
+#include <stdint.h>
+
+#include "mps_config.h"
+
+/* A connection handle; negative values are errors (-errno). */
+typedef int32_t mps_conn_t;
+
+/* What a new connection knows about itself. Addresses in network order,
+ * ports in host order. listen_port is 0 for active opens. */
+struct mps_conn_info {
+	uint32_t peer_ip;
+	uint16_t peer_port;
+	uint16_t local_port;
+	uint16_t listen_port;
+	uint8_t active;
+};
+
+/* An app's callbacks; any may be NULL. arg is what listen/connect got. */
+struct mps_api_ops {
+	/* Accepted, or an active open completed. Return non-zero to refuse
+	 * (the connection is aborted). */
+	int (*on_open)(mps_conn_t h, const struct mps_conn_info *ci, void *arg);
+	/* New bytes can be read (mps_recv_len/peek/consume). */
+	void (*on_recv)(mps_conn_t h, void *arg);
+	/* Queued data was acknowledged: room to send again. Also called
+	 * periodically while anything is queued. */
+	void (*on_writable)(mps_conn_t h, void *arg);
+	/* The peer sent FIN: nothing more will arrive. */
+	void (*on_peer_closed)(mps_conn_t h, void *arg);
+	/* The handle is dead: 0 after mps_close completed, else -errno
+	 * (-ECONNRESET, -ECONNREFUSED, -ENOBUFS over the send limit, ...). */
+	void (*on_closed)(mps_conn_t h, int err, void *arg);
+};
+
+/* Sets up the API for worker w (connection table, counters). */
+struct mps_worker;
+int mps_api_init(struct mps_worker *w);
+
+/* Listens on port with the given tuning (fields resolved already, see
+ * mps_tune_resolve). Returns 0 or -errno. */
+int mps_listen(uint16_t port, const struct mps_tcp_tune *tune,
+	       const struct mps_api_ops *ops, void *arg);
+
+/* Opens a connection to ip:port (network-order ip). The local port is
+ * picked so that the reply hashes to this worker's queue. on_open (or
+ * on_closed with an error) reports the outcome. Returns the handle. */
+mps_conn_t mps_connect(uint32_t ip, uint16_t port, const struct mps_tcp_tune *tune,
+		       const struct mps_api_ops *ops, void *arg);
+
+/* Queues len bytes: what lwIP's window takes goes now, the rest waits in
+ * the connection's send queue. 0, -EBADF, -EPIPE (closing), or -ENOBUFS:
+ * over the connection's limit, the connection was dropped (RST). */
+int mps_send(mps_conn_t h, const void *buf, uint32_t len);
+
+/* Bytes mps_send would take now without going over the limit. */
+uint32_t mps_send_room(mps_conn_t h);
+
+/* Bytes sent but not yet acknowledged, plus those still queued. */
+uint32_t mps_send_pending(mps_conn_t h);
+
+/* Received bytes not yet consumed. */
+uint32_t mps_recv_len(mps_conn_t h);
+
+/* Copies up to len received bytes without consuming them; returns how many. */
+uint32_t mps_recv_peek(mps_conn_t h, void *buf, uint32_t len);
+
+/* Drops len received bytes and reopens the window by as much. */
+int mps_recv_consume(mps_conn_t h, uint32_t len);
+
+/* A zeroed per-connection scratch area for the app (MPS_CONN_CTX bytes,
+ * 8-byte aligned), or NULL for a stale handle. */
+#define MPS_CONN_CTX 16u
+void *mps_conn_ctx(mps_conn_t h);
+
+/* 1 if the peer sent FIN, 0 if not, -EBADF for a stale handle. */
+int mps_peer_closed(mps_conn_t h);
+
+/* Graceful close: queued data goes first, then FIN. on_closed(0) follows. */
+int mps_close(mps_conn_t h);
+
+/* Immediate close: RST, queued data dropped. on_closed(-ECONNABORTED). */
+int mps_abort(mps_conn_t h);
+
+/* Listeners closed, every connection aborted, TIME_WAIT dropped. */
+void mps_api_shutdown(void);
+
+/* Local ports of active opens: Linux's default ephemeral range. Without a
+ * RETA (net_tap) a worker takes ports with port % n_workers == its id, so
+ * a reply that lands on another queue is passed to it (mps_api_steer). */
+#define MPS_EPHEMERAL_LO 32768u
+#define MPS_EPHEMERAL_N 28232u
+
+/* The worker that owns TCP destination port dport, or -1 if any may. */
+int mps_api_port_owner(uint16_t dport);
+
+/* issue 6: RSS-aware local ports (common/mps_rss.c does the hashing). */
+uint16_t mps_api_pick_port(uint32_t local_ip, uint32_t remote_ip,
+			   uint16_t remote_port);
+
+#endif /* MPS_API_H */

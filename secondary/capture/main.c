@@ -1,0 +1,350 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ *
+ * mps-capture: records what the workers receive and send into a pcapng
+ * file, in the spirit of dpdk-dumpcap (issue 7).
+ *
+ * dpdk-dumpcap cannot see the workers' traffic in DPDK 22.11 (rte_pdump
+ * only works in the primary). mps-capture is a secondary that switches on
+ * the mirror of the chosen workers through the memzone (capture_mask), takes
+ * their copies (rte_pcapng packet blocks, port, queue and direction set by
+ * the worker) off the capture ring and writes them with rte_pcapng. The
+ * workers never wait for it: what does not fit is counted (capture_drop).
+ * Stops on SIGINT/SIGTERM, after --duration or --count, or when the
+ * primary stops; always switches the mirror off on the way out.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <rte_cycles.h>
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_mbuf.h>
+#include <rte_memzone.h>
+#include <rte_pcapng.h>
+#include <rte_ring.h>
+
+#include "mps_config.h"
+#include "mps_shared.h"
+
+#define BURST 64u
+#define IDLE_US 1000u
+#define DEFAULT_LCORES "--lcores=127@0" /* clear of the primary's and workers' ids */
+
+struct capture_opts {
+	const char *file;
+	uint32_t worker_mask;
+	uint32_t duration_s; /* 0 = until stopped */
+	uint64_t count;      /* 0 = unlimited */
+	uint32_t snaplen;    /* 0 = whole frames */
+};
+
+static volatile int quit;
+
+/* Only sets the flag; main does the work. */
+static void
+on_signal(int sig __rte_unused)
+{
+	quit = 1;
+}
+
+static void
+usage(const char *prg)
+{
+	printf("usage: %s [EAL options] -- -w FILE [options]\n"
+	       "Captures what mpstack's workers receive and send into a pcapng file.\n"
+	       "EAL options: the primary's --file-prefix (default lcore: 127@0).\n\n"
+	       "  -w, --write FILE      pcapng file to write (as dpdk-dumpcap -w)\n"
+	       "      --worker ID       capture worker ID; repeat for more (default: all)\n"
+	       "  -a, --duration SECS   stop after SECS seconds\n"
+	       "  -c, --count N         stop after N packets\n"
+	       "  -s, --snaplen BYTES   keep at most BYTES of each frame\n"
+	       "  -h, --help            this text\n"
+	       "Stops on SIGINT/SIGTERM (Ctrl-C) and when the primary stops.\n", prg);
+}
+
+static int
+wants_help(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++)
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+			return 1;
+	return 0;
+}
+
+/* Application options after EAL's. 0 or -EINVAL (message printed). */
+static int
+parse_args(int argc, char **argv, struct capture_opts *o)
+{
+	static const struct option opts[] = {
+		{ "write", required_argument, NULL, 'w' },
+		{ "worker", required_argument, NULL, 'W' },
+		{ "duration", required_argument, NULL, 'a' },
+		{ "count", required_argument, NULL, 'c' },
+		{ "snaplen", required_argument, NULL, 's' },
+		{ NULL, 0, NULL, 0 },
+	};
+	uint32_t v;
+	int opt;
+
+	memset(o, 0, sizeof(*o));
+	optind = 1;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, "w:a:c:s:", opts, NULL)) != -1) {
+		int bad = 0;
+
+		switch (opt) {
+		case 'w':
+			o->file = optarg;
+			break;
+		case 'W':
+			bad = mps_parse_u32(optarg, 0, MPS_MAX_WORKERS - 1, &v);
+			if (!bad)
+				o->worker_mask |= 1u << v;
+			break;
+		case 'a':
+			bad = mps_parse_u32(optarg, 1, 86400, &o->duration_s);
+			break;
+		case 'c':
+			bad = mps_parse_u32(optarg, 1, UINT32_MAX, &v);
+			o->count = v;
+			break;
+		case 's':
+			bad = mps_parse_u32(optarg, 64, 65535, &o->snaplen);
+			break;
+		default:
+			bad = 1;
+		}
+		if (bad) {
+			fprintf(stderr, "mps-capture: invalid option %s (see --help)\n",
+				argv[optind - 1]);
+			return -EINVAL;
+		}
+	}
+	if (optind < argc || o->file == NULL) {
+		fprintf(stderr, "mps-capture: %s (see --help)\n",
+			o->file == NULL ? "-w FILE is required" : "unexpected argument");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* EAL argv: --proc-type=secondary, and a default lcore unless one is given. */
+static char **
+eal_argv(int argc, char **argv, int *out_argc)
+{
+	char **v = calloc((size_t)argc + 3, sizeof(*v));
+	int has_type = 0, has_lcores = 0;
+
+	if (v == NULL)
+		return NULL;
+	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
+		has_type |= strncmp(argv[i], "--proc-type", 11) == 0;
+		has_lcores |= strncmp(argv[i], "--lcores", 8) == 0 ||
+			      strcmp(argv[i], "-l") == 0 || strcmp(argv[i], "-c") == 0;
+	}
+	v[0] = argv[0];
+	*out_argc = 1;
+	if (!has_type)
+		v[(*out_argc)++] = (char *)"--proc-type=secondary";
+	if (!has_lcores)
+		v[(*out_argc)++] = (char *)DEFAULT_LCORES;
+	for (int i = 1; i < argc; i++)
+		v[(*out_argc)++] = argv[i];
+	return v;
+}
+
+static int
+pid_alive(int32_t pid)
+{
+	return pid > 0 && (kill(pid, 0) == 0 || errno != ESRCH);
+}
+
+/* Takes the mirror: one capture at a time; a dead holder's claim lapses. */
+static int
+claim_mirror(struct mps_shared *sh)
+{
+	int32_t cur = sh->capture_pid;
+
+	if (cur != 0 && pid_alive(cur)) {
+		fprintf(stderr, "mps-capture: another capture (pid %d) is running\n", cur);
+		return -EBUSY;
+	}
+	if (!__atomic_compare_exchange_n(&sh->capture_pid, &cur, getpid(), 0,
+					 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+		fprintf(stderr, "mps-capture: another capture (pid %d) is starting\n", cur);
+		return -EBUSY;
+	}
+	return 0;
+}
+
+/* Frees copies nobody will write (left by an earlier capture). */
+static void
+drop_stale(struct rte_ring *r)
+{
+	void *obj = NULL;
+
+	while (rte_ring_sc_dequeue(r, &obj) == 0)
+		rte_pktmbuf_free(obj);
+}
+
+static uint64_t
+mirror_drops(const struct mps_shared *sh, uint32_t mask)
+{
+	uint64_t n = 0;
+
+	for (uint32_t w = 0; w < sh->cfg.n_workers; w++)
+		if (mask & (1u << w))
+			n += sh->workers[w].stats.capture_drop;
+	return n;
+}
+
+/* Writes up to what --count still allows, frees the burst. */
+static uint64_t
+write_burst(rte_pcapng_t *pcapng, struct rte_mbuf **pkts, unsigned int n,
+	    uint64_t written, uint64_t count, int *err)
+{
+	unsigned int k = n;
+
+	if (count != 0 && written + k > count)
+		k = (unsigned int)(count - written);
+	if (k != 0 && rte_pcapng_write_packets(pcapng, pkts, (uint16_t)k) < 0)
+		*err = -errno;
+	rte_pktmbuf_free_bulk(pkts, n);
+	return k;
+}
+
+static void
+idle_sleep(void)
+{
+	struct timespec ts = { .tv_sec = 0, .tv_nsec = IDLE_US * 1000L };
+
+	nanosleep(&ts, NULL);
+}
+
+/* Until a stop condition: ring -> file. Returns packets written. */
+static uint64_t
+capture_loop(struct mps_shared *sh, struct rte_ring *ring, rte_pcapng_t *pcapng,
+	     const struct capture_opts *o, int *err)
+{
+	struct rte_mbuf *pkts[BURST];
+	uint64_t written = 0, hz = rte_get_tsc_hz();
+	uint64_t deadline = o->duration_s ? rte_get_tsc_cycles() + o->duration_s * hz : 0;
+	unsigned int n;
+
+	while (!quit && *err == 0 && (o->count == 0 || written < o->count)) {
+		if (deadline != 0 && rte_get_tsc_cycles() >= deadline)
+			break;
+		if (sh->stop || !pid_alive(sh->primary_pid))
+			break;
+		n = rte_ring_sc_dequeue_burst(ring, (void **)pkts, BURST, NULL);
+		if (n == 0) {
+			idle_sleep();
+			continue;
+		}
+		written += write_burst(pcapng, pkts, n, written, o->count, err);
+	}
+	/* Mirror off, then what was already copied (bounded by the ring). */
+	__atomic_store_n(&sh->capture_mask, 0, __ATOMIC_RELEASE);
+	while ((n = rte_ring_sc_dequeue_burst(ring, (void **)pkts, BURST, NULL)) != 0)
+		written += write_burst(pcapng, pkts, n, written, o->count, err);
+	return written;
+}
+
+int
+main(int argc, char **argv)
+{
+	const struct rte_memzone *mz;
+	struct capture_opts o;
+	struct mps_shared *sh;
+	struct rte_ring *ring;
+	rte_pcapng_t *pcapng;
+	uint64_t drops0, written;
+	char **eargv;
+	int eargc, n, fd, err = 0;
+
+	if (wants_help(argc, argv)) {
+		usage(argv[0]);
+		return 0;
+	}
+	eargv = eal_argv(argc, argv, &eargc);
+	if (eargv == NULL)
+		return 1;
+	n = rte_eal_init(eargc, eargv);
+	if (n < 0) {
+		rmdir(rte_eal_get_runtime_dir());
+		fprintf(stderr, "mps-capture: cannot attach: no primary running with this --file-prefix\n");
+		return 1;
+	}
+	eargc -= n;
+	eargv += n;
+	eargv[0] = argv[0];
+	if (parse_args(eargc, eargv, &o) != 0)
+		goto fail_eal;
+
+	mz = rte_memzone_lookup(MPS_MEMZONE_NAME);
+	ring = rte_ring_lookup(MPS_CAPTURE_RING);
+	if (mz == NULL || ring == NULL) {
+		fprintf(stderr, "mps-capture: no %s: is mps-primary running with this --file-prefix?\n",
+			mz == NULL ? MPS_MEMZONE_NAME : MPS_CAPTURE_RING);
+		goto fail_eal;
+	}
+	sh = mz->addr;
+	if (sh->magic != MPS_MAGIC || sh->layout_version != MPS_LAYOUT_VERSION) {
+		fprintf(stderr, "mps-capture: layout mismatch with the primary; rebuild both from one tree\n");
+		goto fail_eal;
+	}
+	if (o.worker_mask == 0)
+		o.worker_mask = (uint32_t)((1ull << sh->cfg.n_workers) - 1);
+	if (o.worker_mask >> sh->cfg.n_workers) {
+		fprintf(stderr, "mps-capture: --worker out of range (the primary has %u)\n",
+			sh->cfg.n_workers);
+		goto fail_eal;
+	}
+	fd = open(o.file, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	if (fd < 0) {
+		fprintf(stderr, "mps-capture: cannot open %s: %s\n", o.file, strerror(errno));
+		goto fail_eal;
+	}
+	pcapng = rte_pcapng_fdopen(fd, NULL, NULL, "mps-capture", NULL);
+	if (pcapng == NULL) {
+		fprintf(stderr, "mps-capture: cannot start pcapng: %s\n", rte_strerror(rte_errno));
+		close(fd);
+		goto fail_eal;
+	}
+	if (claim_mirror(sh) != 0)
+		goto fail_file;
+
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	drop_stale(ring);
+	if (o.snaplen != 0 && o.snaplen < sh->capture_snaplen)
+		sh->capture_snaplen = o.snaplen;
+	drops0 = mirror_drops(sh, o.worker_mask);
+	__atomic_store_n(&sh->capture_mask, o.worker_mask, __ATOMIC_RELEASE);
+	printf("mps-capture: capturing workers 0x%x into %s\n", o.worker_mask, o.file);
+	fflush(stdout);
+
+	written = capture_loop(sh, ring, pcapng, &o, &err);
+	__atomic_store_n(&sh->capture_pid, 0, __ATOMIC_RELEASE);
+	rte_pcapng_close(pcapng);
+	fprintf(stderr, "mps-capture: %lu packets written to %s, %lu dropped by the mirror\n",
+		(unsigned long)written, o.file,
+		(unsigned long)(mirror_drops(sh, o.worker_mask) - drops0));
+	if (err != 0)
+		fprintf(stderr, "mps-capture: write failed: %s\n", strerror(-err));
+	rte_eal_cleanup();
+	return err == 0 ? 0 : 1;
+
+fail_file:
+	rte_pcapng_close(pcapng);
+fail_eal:
+	rte_eal_cleanup();
+	return 1;
+}

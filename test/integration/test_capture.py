@@ -1,0 +1,145 @@
+"""mps-capture: a pcapng of an echo exchange spread over 2 workers holds both
+directions of every connection, from both workers (queue = worker), readable
+by tshark and scapy; --count, the mirror switched off afterwards; and
+dpdk-dumpcap attaches to the primary (rte_pdump_init)."""
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+
+import pytest
+
+from mps import BUILD, STACK_IP, wait_until
+
+ECHO = 7
+
+
+def start_capture(stack, path, *args):
+    p = subprocess.Popen(["ip", "netns", "exec", stack.ns, str(BUILD / "mps-capture"),
+                          "--file-prefix", stack.prefix, "--no-pci",
+                          "--log-level=lib.eal:error", "--", "-w", path, *args],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    line = p.stdout.readline()
+    assert "capturing" in line, line + p.stderr.read()
+    return p
+
+
+def echo(stack, payload):
+    s = stack.connect(ECHO)
+    port = s.getsockname()[1]
+    s.sendall(payload)
+    got = b""
+    while len(got) < len(payload):
+        chunk = s.recv(4096)
+        assert chunk
+        got += chunk
+    s.close()
+    assert got == payload
+    return port
+
+
+def accepted(stack):
+    return {k: v["tcp_accepted"] for k, v in stack.workers_info().items()}
+
+
+def tshark_rows(path):
+    r = subprocess.run(["tshark", "-r", path, "-T", "fields", "-E", "separator=,",
+                        "-e", "frame.packet_flags_direction", "-e", "frame.interface_queue",
+                        "-e", "tcp.srcport", "-e", "tcp.dstport", "-e", "tcp.len"],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    rows = []
+    for line in r.stdout.splitlines():
+        d, q, sp, dp, ln = (line.split(",") + [""] * 5)[:5]
+        if sp:
+            rows.append((int(d, 16), int(q or 0), int(sp), int(dp), int(ln or 0)))
+    return rows
+
+
+@pytest.fixture
+def tmpdir_():
+    d = tempfile.mkdtemp(prefix="mpso-cap-")
+    yield d
+    shutil.rmtree(d, ignore_errors=True)
+
+
+@pytest.mark.skipif(shutil.which("tshark") is None, reason="tshark missing: make deps")
+def test_capture_echo_both_workers_both_directions(stack, tmpdir_):
+    path = os.path.join(tmpdir_, "echo.pcapng")
+    before = accepted(stack)
+    cap = start_capture(stack, path, "--duration", "120")
+    ports = []
+    try:
+        # Connections until both workers accepted some (the tap spreads flows).
+        def both():
+            ports.append(echo(stack, b"mpstack %d" % len(ports)))
+            now = accepted(stack)
+            return len(ports) >= 4 and all(now[k] > before.get(k, 0) for k in now)
+        wait_until(both, 60, "echo connections on both workers", interval=0)
+    finally:
+        cap.send_signal(signal.SIGINT)
+        out, err = cap.communicate(timeout=30)
+    assert cap.returncode == 0, err
+    assert "packets written" in err
+
+    rows = tshark_rows(path)
+    queues = set()
+    for port in ports:
+        inn = [r for r in rows if r[0] == 1 and r[2] == port and r[3] == ECHO]
+        out_ = [r for r in rows if r[0] == 2 and r[2] == ECHO and r[3] == port]
+        assert inn and out_, f"connection from port {port}: in {len(inn)} out {len(out_)}"
+        assert any(r[4] > 0 for r in inn) and any(r[4] > 0 for r in out_), \
+            f"payload both ways on port {port}"
+        q = {r[1] for r in inn + out_}
+        assert len(q) == 1, f"one worker per connection, got queues {q}"
+        queues |= q
+    assert queues == {0, 1}, queues
+
+    # scapy reads the same file.
+    from scapy.utils import PcapNgReader
+    with PcapNgReader(path) as rd:
+        assert sum(1 for _ in rd) == len(subprocess.run(
+            ["tshark", "-r", path], capture_output=True, text=True).stdout.splitlines())
+
+
+def test_capture_count_and_mirror_off(stack, tmpdir_):
+    path = os.path.join(tmpdir_, "five.pcapng")
+    cap = start_capture(stack, path, "--count", "5", "--duration", "60")
+    wait_until(lambda: stack.exec("ping", "-c", "1", "-W", "1", STACK_IP).returncode == 0
+               and cap.poll() is not None, 60, "5 packets captured", interval=0)
+    out, err = cap.communicate(timeout=30)
+    assert cap.returncode == 0 and "5 packets written" in err, err
+    from scapy.utils import PcapNgReader
+    with PcapNgReader(path) as rd:
+        assert sum(1 for _ in rd) == 5
+    # The mirror is off: no more copies after more traffic.
+    n0 = sum(w["capture_pkts"] for w in stack.workers_info().values())
+    assert stack.exec("ping", "-c", "3", "-i", "0.2", STACK_IP).returncode == 0
+    assert sum(w["capture_pkts"] for w in stack.workers_info().values()) == n0
+
+
+def test_capture_refuses_second_and_bad_args(stack, tmpdir_):
+    cap = start_capture(stack, os.path.join(tmpdir_, "a.pcapng"), "--duration", "60")
+    try:
+        r = stack.exec(str(BUILD / "mps-capture"), "--file-prefix", stack.prefix, "--no-pci",
+                       "--lcores", "126@0", "--log-level=lib.eal:error", "--",
+                       "-w", os.path.join(tmpdir_, "b.pcapng"))
+        assert r.returncode != 0 and "another capture" in r.stderr
+    finally:
+        cap.send_signal(signal.SIGINT)
+        cap.communicate(timeout=30)
+    assert cap.returncode == 0
+    r = stack.exec(str(BUILD / "mps-capture"), "--file-prefix", stack.prefix, "--no-pci",
+                   "--log-level=lib.eal:error", "--", "-w", "/dev/null", "--worker", "9")
+    assert r.returncode != 0 and "out of range" in r.stderr
+
+
+def test_dpdk_dumpcap_attaches(stack, tmpdir_):
+    """rte_pdump_init in the primary: dpdk-dumpcap attaches and stops cleanly
+    (it sees only the primary's own packets, none of the workers')."""
+    path = os.path.join(tmpdir_, "dumpcap.pcapng")
+    r = subprocess.run(["dpdk-dumpcap", "--file-prefix", stack.prefix, "-a", "duration:1",
+                        "-w", path], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "Packets received/dropped on interface" in r.stdout + r.stderr
