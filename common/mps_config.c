@@ -20,6 +20,7 @@ static const char *const app_names[] = {
 	[MPS_APP_DISCARD] = "discard",
 	[MPS_APP_IPERF] = "iperf",
 	[MPS_APP_SOURCE] = "source",
+	[MPS_APP_LOAD] = "load",
 };
 
 /* Defaults a user gets with no options: see the README. */
@@ -206,20 +207,29 @@ mps_parse_connect(const char *s, struct mps_config *cfg)
 	strcpy(buf, s);
 	for (tok = strtok_r(buf, ",", &save); tok != NULL;
 	     tok = strtok_r(NULL, ",", &save)) {
-		char *c1 = strchr(tok, ':'), *c2;
-		uint32_t port;
+		char *c1 = strchr(tok, ':'), *c2, *star;
+		uint32_t port, count = 1;
+		enum mps_app app;
 
 		if (c1 == NULL || (c2 = strchr(c1 + 1, ':')) == NULL)
 			return -EINVAL;
 		*c1 = *c2 = '\0';
 		if (n == MPS_MAX_CONNECTS)
 			return -E2BIG;
+		star = strchr(c2 + 1, '*'); /* issue 5: APP*N, N per worker */
+		if (star != NULL) {
+			*star = '\0';
+			if (mps_parse_u32(star + 1, 1, 1024, &count) != 0)
+				return -EINVAL;
+		}
+		app = mps_app_from_name(c2 + 1);
 		if (mps_parse_ipv4(tok, &list[n].ip) != 0 || list[n].ip == 0 ||
 		    mps_parse_u32(c1 + 1, 1, 65535, &port) != 0 ||
-		    mps_app_from_name(c2 + 1) != MPS_APP_ECHO)
+		    (app != MPS_APP_ECHO && app != MPS_APP_LOAD))
 			return -EINVAL;
 		list[n].port = (uint16_t)port;
-		list[n].app = MPS_APP_ECHO;
+		list[n].app = (uint16_t)app;
+		list[n].count = (uint16_t)count;
 		n++;
 	}
 	memcpy(cfg->connects, list, n * sizeof(list[0]));
@@ -423,7 +433,7 @@ mps_config_parse_args(struct mps_config *cfg, int argc, char **argv,
 		case OPT_CONNECT:
 			if (mps_parse_connect(optarg, cfg) != 0)
 				return fail(err, errlen,
-					    "--connect (ADDR:PORT:echo[,...])", optarg);
+					    "--connect (ADDR:PORT:echo|load[*N][,...])", optarg);
 			break;
 		case OPT_TUNE: {
 			char key[16];

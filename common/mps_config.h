@@ -23,6 +23,7 @@ enum mps_app {
 	MPS_APP_DISCARD,
 	MPS_APP_IPERF,   /* lwIP's lwiperf: an iperf 2 server */
 	MPS_APP_SOURCE, /* issue 6: pushes 64 KiB per byte received */
+	MPS_APP_LOAD,   /* issue 5: --connect only: closed-loop 64-byte echoes */
 };
 
 /* What a worker does when a poll finds nothing (issue 5). */
@@ -55,6 +56,7 @@ struct mps_connect {
 	uint32_t ip;   /* network byte order */
 	uint16_t port;
 	uint16_t app;  /* enum mps_app: the client side of it */
+	uint16_t count; /* connections per worker (issue 5: "*N" suffix) */
 };
 
 struct mps_listener {

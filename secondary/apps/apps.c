@@ -81,7 +81,9 @@ client_recv(mps_conn_t h, void *arg)
 		st->client_rtt_us_sum += us;
 		if (us > st->client_rtt_us_max)
 			st->client_rtt_us_max = us;
-		if (++ec->rounds == MPS_ECHO_CLIENT_ROUNDS) {
+		/* issue 5: the load client never stops on its own. */
+		if (arg != (void *)(uintptr_t)MPS_APP_LOAD &&
+		    ++ec->rounds == MPS_ECHO_CLIENT_ROUNDS) {
 			st->client_done++;
 			mps_close(h);
 			return;
@@ -151,13 +153,18 @@ mps_apps_connect(struct mps_worker *w)
 	const struct mps_config *cfg = &w->shared->cfg;
 
 	for (uint32_t i = 0; i < cfg->n_connects; i++) {
-		mps_conn_t h = mps_connect(cfg->connects[i].ip, cfg->connects[i].port,
-					   &cfg->tune, &mps_echo_client_ops, NULL);
+		const struct mps_connect *c = &cfg->connects[i];
 
-		if (h < 0) {
-			w->stats->tcp_connect_fail++;
-			MPS_LOG(WARNING, "worker %u: connect %u: %s", w->id, i,
-				strerror(-h));
+		for (uint32_t k = 0; k < RTE_MAX(c->count, 1u); k++) {
+			mps_conn_t h = mps_connect(c->ip, c->port, &cfg->tune,
+						   &mps_echo_client_ops,
+						   (void *)(uintptr_t)c->app);
+
+			if (h < 0) {
+				w->stats->tcp_connect_fail++;
+				MPS_LOG(WARNING, "worker %u: connect %u: %s", w->id, i,
+					strerror(-h));
+			}
 		}
 	}
 }

@@ -193,7 +193,7 @@ test_config_app_names(void)
 	CHECK(strcmp(mps_app_name(MPS_APP_NONE), "none") == 0);
 	CHECK(strcmp(mps_app_name(MPS_APP_IPERF), "iperf") == 0);
 	CHECK_EQ(mps_app_from_name("iperf"), MPS_APP_IPERF);
-	CHECK(strcmp(mps_app_name((enum mps_app)(MPS_APP_SOURCE + 1)), "?") == 0);
+	CHECK(strcmp(mps_app_name((enum mps_app)(MPS_APP_LOAD + 1)), "?") == 0);
 	CHECK(strcmp(mps_app_name((enum mps_app)1000), "?") == 0);
 	for (int a = MPS_APP_ECHO; a <= MPS_APP_IPERF; a++)
 		CHECK_EQ(mps_app_from_name(mps_app_name((enum mps_app)a)), a);
