@@ -33,12 +33,13 @@ LWIP_FILES := core/init.c core/def.c core/inet_chksum.c core/ip.c core/mem.c \
 	core/ipv4/ip4_frag.c netif/ethernet.c
 LWIP_OBJS  := $(addprefix $(BUILD)/lwip/,$(LWIP_FILES:.c=.o))
 
-COMMON_SRCS := common/mps_config.c common/mps_parse.c common/mps_neigh.c common/mps_log.c
+COMMON_SRCS := common/mps_config.c common/mps_parse.c common/mps_neigh.c common/mps_log.c \
+	common/mps_proc.c
 PRIMARY_SRCS := primary/main.c primary/ports.c primary/shared_objs.c \
 	primary/telemetry.c primary/monitor.c
 SECONDARY_SRCS := secondary/main.c secondary/attach.c secondary/loop.c \
 	secondary/netif.c secondary/lwip/sys_arch.c secondary/apps/conn.c \
-	secondary/apps/echo.c secondary/apps/http.c
+	secondary/apps/echo.c secondary/apps/http.c secondary/pcb_guard.c
 UNIT_SRCS := test/unit/main.c test/unit/test_config.c test/unit/test_parse.c \
 	test/unit/test_neigh.c
 

@@ -179,6 +179,9 @@ mps_config_usage(void)
 	       "                           (default 7:echo,80:http)\n"
 	       "  --mtu BYTES              IP MTU, 576..9000 (default 1500)\n"
 	       "  --stats SECONDS          print one line per worker every SECONDS\n"
+	       /* issue 4 (reliability) */
+	       "  --mbufs N                mbuf pool size (default: sized from the\n"
+	       "                           ports and workers; small values force exhaustion)\n"
 	       "  --help                   this text\n";
 }
 
@@ -190,6 +193,7 @@ enum {
 	OPT_MTU,
 	OPT_STATS,
 	OPT_HELP,
+	OPT_MBUFS, /* issue 4 */
 };
 
 static const struct option long_opts[] = {
@@ -200,6 +204,7 @@ static const struct option long_opts[] = {
 	{ "mtu", required_argument, NULL, OPT_MTU },
 	{ "stats", required_argument, NULL, OPT_STATS },
 	{ "help", no_argument, NULL, OPT_HELP },
+	{ "mbufs", required_argument, NULL, OPT_MBUFS }, /* issue 4 */
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -255,6 +260,11 @@ mps_config_parse_args(struct mps_config *cfg, int argc, char **argv,
 			break;
 		case OPT_HELP:
 			return 1;
+		case OPT_MBUFS: /* issue 4 */
+			if (mps_parse_u32(optarg, MPS_MIN_MBUFS, MPS_MAX_MBUFS, &v) != 0)
+				return fail(err, errlen, "--mbufs (1024..4194304)", optarg);
+			cfg->n_mbufs = v;
+			break;
 		default:
 			return fail(err, errlen, "option",
 				    argv[optind - 1]);

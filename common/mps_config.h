@@ -14,6 +14,8 @@
 #define MPS_MAX_PORTS     4u
 #define MPS_MAX_LISTENERS 16u
 #define MPS_TAP_MAX_QUEUES 4u /* net_tap crashes with more in multi-process */
+#define MPS_MIN_MBUFS     1024u     /* issue 4: --mbufs range */
+#define MPS_MAX_MBUFS     4194304u
 
 enum mps_app {
 	MPS_APP_NONE = 0,
@@ -38,6 +40,8 @@ struct mps_config {
 	uint32_t stats_interval; /* seconds, 0 = quiet */
 	uint32_t n_listeners;
 	struct mps_listener listeners[MPS_MAX_LISTENERS];
+	/* issue 4 (reliability): */
+	uint32_t n_mbufs;     /* mbuf pool size, 0 = sized from the ports */
 };
 
 /* Fills the documented defaults: 1 worker, 198.18.0.2/24, 7:echo,80:http. */

@@ -77,6 +77,11 @@ struct mps_worker_stats {
 	uint64_t busy_cycles;
 	uint64_t idle_sleeps;
 	uint64_t mbufs_held;        /* RX mbufs lwIP holds now (gauge) */
+	/* issue 4 (reliability): */
+	uint64_t tcp_pcbs;          /* lwIP active PCBs incl. half-open (gauge) */
+	uint64_t tcp_syn_rcvd;      /* half-open PCBs (gauge) */
+	uint64_t syn_evicted;       /* half-open PCBs dropped: backlog full */
+	uint64_t tx_queued;         /* frames in the TX batch (gauge) */
 };
 
 /* One worker slot: owner pid and state, heartbeat, stats. */

@@ -12,6 +12,7 @@
 #include <rte_cycles.h>
 
 #include "mps_log.h"
+#include "mps_proc.h"
 #include "primary.h"
 
 #define TICK_US 100000u       /* 100 ms between checks */
@@ -34,13 +35,15 @@ mps_worker_state_name(uint32_t state)
 static int
 pid_alive(int32_t pid)
 {
-	return pid > 0 && (kill(pid, 0) == 0 || errno != ESRCH);
+	return mps_pid_alive(pid);
 }
 
-/* Marks slots whose owner died; warns once per stall. */
+/* Marks slots whose owner died, counting the mbufs it held (lost to the
+ * pool: see README "Reliability"); warns once per stall. */
 static void
-check_workers(struct mps_shared *sh, uint8_t *stalled)
+check_workers(struct mps_primary *pp, uint8_t *stalled)
 {
+	struct mps_shared *sh = pp->shared;
 	uint64_t now = rte_get_tsc_cycles();
 
 	for (uint32_t w = 0; w < sh->cfg.n_workers; w++) {
@@ -51,13 +54,19 @@ check_workers(struct mps_shared *sh, uint8_t *stalled)
 		if (pid == 0 || slot->state == MPS_WORKER_DEAD)
 			continue;
 		if (!pid_alive(pid)) {
-			MPS_LOG(WARNING, "worker %u (pid %d) died; slot %u can be restarted with --worker %u",
-				w, pid, w, w);
+			uint64_t held = slot->stats.mbufs_held + slot->stats.tx_queued;
+
+			MPS_LOG(WARNING, "worker %u (pid %d) died; slot %u can be restarted with --worker %u (it held %" PRIu64 " mbufs)",
+				w, pid, w, w, held);
+			pp->mbufs_lost += held;
+			pp->worker_deaths++;
 			slot->state = MPS_WORKER_DEAD;
 			stalled[w] = 0;
 			continue;
 		}
-		age_ms = (now - slot->heartbeat_tsc) * 1000 / sh->tsc_hz;
+		/* The worker may have beaten after we read the clock. */
+		age_ms = slot->heartbeat_tsc >= now ? 0 :
+			 (now - slot->heartbeat_tsc) * 1000 / sh->tsc_hz;
 		if (slot->state == MPS_WORKER_RUNNING && age_ms > STALL_MS) {
 			if (!stalled[w])
 				MPS_LOG(WARNING, "worker %u (pid %d) stalled: no heartbeat for %" PRIu64 " ms",
@@ -98,7 +107,7 @@ mps_monitor_run(struct mps_primary *pp, volatile int *quit)
 
 	while (!*quit) {
 		rte_delay_us_sleep(TICK_US);
-		check_workers(sh, stalled);
+		check_workers(pp, stalled);
 		if (sh->cfg.stats_interval != 0 && rte_get_tsc_cycles() >= next_stats) {
 			if (next_stats != 0)
 				print_stats(sh);

@@ -23,6 +23,9 @@ struct mps_primary {
 	uint16_t n_ports;
 	uint16_t port_ids[MPS_MAX_PORTS];
 	uint16_t ports_started;
+	/* issue 4 (reliability): mbufs the dead workers held when they died */
+	uint64_t mbufs_lost;
+	uint32_t worker_deaths;
 };
 
 /* shared_objs.c: memzone, mbuf pool, neighbour hash, rings. */

@@ -19,6 +19,7 @@
 
 #include "loop.h"
 #include "mps_log.h"
+#include "mps_proc.h"
 #include "worker.h"
 
 #define IDLE_SPIN 64u          /* empty iterations before sleeping */
@@ -68,7 +69,7 @@ idle_sleep(unsigned int us)
 static int
 primary_alive(const struct mps_shared *sh)
 {
-	return kill(sh->primary_pid, 0) == 0 || errno != ESRCH;
+	return mps_pid_alive(sh->primary_pid);
 }
 
 int
@@ -93,6 +94,8 @@ mps_loop_run(struct mps_worker *w, volatile int *quit)
 		}
 		work += w->tx_n;
 		mps_tx_flush(w);
+		w->stats->tx_queued = w->tx_n;
+		mps_pcb_guard(w, t0);
 
 		w->slot->heartbeat_tsc = t0;
 		w->stats->iterations++;
