@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "mps_proc.h"
 
@@ -36,4 +37,25 @@ mps_pid_alive(int32_t pid)
 	if (kill(pid, 0) != 0 && errno == ESRCH)
 		return 0;
 	return !pid_is_zombie(pid);
+}
+
+/* net_tap makes the kernel signal the process that opened the queues (the
+ * primary) for every received packet. A relative nanosleep restarted after
+ * each signal (rte_delay_us_sleep does that) rounds its remainder up and,
+ * under load, never ends: the primary's monitor stopped ticking. An absolute
+ * deadline is immune. */
+void
+mps_sleep_us(unsigned int us)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	t.tv_sec += us / 1000000u;
+	t.tv_nsec += (long)(us % 1000000u) * 1000;
+	if (t.tv_nsec >= 1000000000L) {
+		t.tv_sec++;
+		t.tv_nsec -= 1000000000L;
+	}
+	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &t, NULL) == EINTR)
+		;
 }

@@ -12,4 +12,8 @@
  * is a shell that went on, or an init that does not reap) counts as dead. */
 int mps_pid_alive(int32_t pid);
 
+/* Sleeps us microseconds against an absolute CLOCK_MONOTONIC deadline, so
+ * signals cannot stretch it (see mps_proc.c). */
+void mps_sleep_us(unsigned int us);
+
 #endif /* MPS_PROC_H */

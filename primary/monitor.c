@@ -106,7 +106,7 @@ mps_monitor_run(struct mps_primary *pp, volatile int *quit)
 	uint64_t next_stats = 0, hz = rte_get_tsc_hz();
 
 	while (!*quit) {
-		rte_delay_us_sleep(TICK_US);
+		mps_sleep_us(TICK_US);
 		check_workers(pp, stalled);
 		if (sh->cfg.stats_interval != 0 && rte_get_tsc_cycles() >= next_stats) {
 			if (next_stats != 0)
@@ -132,7 +132,7 @@ mps_monitor_stop_workers(struct mps_primary *pp, unsigned int timeout_ms)
 				left++;
 		if (left == 0)
 			break;
-		rte_delay_us_sleep(10000);
+		mps_sleep_us(10000);
 		waited += 10;
 	} while (waited < timeout_ms);
 	for (uint32_t w = 0; w < sh->cfg.n_workers && left != 0; w++)

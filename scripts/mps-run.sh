@@ -27,7 +27,15 @@ NCPU=$(nproc)
 die() { printf '%s: error: %s\n' "$PROG" "$*" >&2; exit 1; }
 info() { printf '%s: %s\n' "$PROG" "$*"; }
 
-alive() { [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null; }
+# alive PID: running and not a zombie (a killed process whose parent does
+# not reap it still answers kill -0).
+alive() {
+	[ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null || return 1
+	local st
+	st=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -c1)
+	[ "$st" != Z ] && [ "$st" != X ]
+}
+not_alive() { ! alive "$1"; }
 
 # wait_for SECONDS CMD... : polls CMD every 50 ms until it succeeds.
 wait_for() {
@@ -93,7 +101,7 @@ stop_all() {
 		pid=$(cat "$STATE/primary.pid")
 		if alive "$pid"; then
 			kill -INT "$pid"
-			wait_for 10 bash -c "! kill -0 $pid 2>/dev/null" ||
+			wait_for 10 not_alive "$pid" ||
 				{ info "primary $pid did not stop; killing"; kill -KILL "$pid" 2>/dev/null || true; }
 		fi
 	fi
@@ -102,7 +110,7 @@ stop_all() {
 		pid=$(cat "$f")
 		if alive "$pid"; then
 			kill -TERM "$pid" 2>/dev/null || true
-			wait_for 5 bash -c "! kill -0 $pid 2>/dev/null" || kill -KILL "$pid" 2>/dev/null || true
+			wait_for 5 not_alive "$pid" || kill -KILL "$pid" 2>/dev/null || true
 		fi
 	done
 	if [ -f "$STATE/netns.created" ]; then
