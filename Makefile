@@ -5,6 +5,10 @@
 #   make run        primary + WORKERS secondaries in the netns, foreground
 #   make demo       set up, start 2 workers, exercise them, print stats, stop
 #   make test       set up, then unit tests and integration tests
+#   make fuzz       libFuzzer on the RX path for FUZZ_SECONDS (default 60)
+#   make asan       ASan+UBSan builds of the programs and unit tests (build/asan)
+#   make soak       SOAK_MINUTES (default 30) of connection churn, figures
+#                   every minute, pass/fail on drift (not part of make test)
 #
 # lwIP is compiled from LWIP_SRC (default: fetched into third_party/lwip).
 
@@ -48,11 +52,12 @@ Q := $(if $(V),,@)
 
 obj = $(addprefix $(BUILD)/obj/,$(1:.c=.o))
 
-.PHONY: all deps lwip hugepages run demo test test-bins unit integration bench clean help
+.PHONY: all deps lwip hugepages run demo test test-bins unit integration bench clean help \
+	fuzz fuzz-bin asan soak
 all: $(BUILD)/mps-primary $(BUILD)/mps-secondary
 
 help:
-	@sed -n '2,10p' Makefile
+	@sed -n '2,14p' Makefile
 
 deps:
 	@scripts/deps.sh
@@ -104,6 +109,47 @@ integration: all
 test: deps
 	$(Q)$(MAKE) --no-print-directory all $(BUILD)/unit-tests test-bins
 	scripts/run-tests.sh
+
+# ---- issue 4 (reliability): fuzzing, sanitizer builds, soak ----
+# The fuzz target is built with clang (libFuzzer + ASan + UBSan), lwIP
+# included, against Debian's DPDK; it runs EAL in-process without hugepages.
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 60
+SAN_FLAGS    := -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+	-fno-omit-frame-pointer
+FUZZ_CFLAGS  := -O1 -g -D_GNU_SOURCE -MMD -MP $(SAN_FLAGS) -fsanitize=fuzzer-no-link \
+	$(INC) $(DPDK_CFLAGS)
+FUZZ_SRCS    := test/fuzz/fuzz_rx.c secondary/netif.c secondary/pcb_guard.c \
+	secondary/lwip/sys_arch.c secondary/apps/conn.c secondary/apps/echo.c \
+	secondary/apps/http.c $(COMMON_SRCS)
+FUZZ_OBJS    := $(addprefix $(BUILD)/fuzz/obj/,$(FUZZ_SRCS:.c=.o)) \
+	$(addprefix $(BUILD)/fuzz/lwip/,$(LWIP_FILES:.c=.o))
+
+$(BUILD)/fuzz/obj/%.o: %.c | $(LWIP_SRC)/src/core/tcp.c
+	@mkdir -p $(dir $@)
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) $(WARN) -c -o $@ $<
+
+$(BUILD)/fuzz/lwip/%.o: $(LWIP_SRC)/src/%.c secondary/lwip/lwipopts.h
+	@mkdir -p $(dir $@)
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -w -c -o $@ $<
+
+$(BUILD)/fuzz/fuzz-rx: $(FUZZ_OBJS)
+	$(FUZZ_CC) -fsanitize=fuzzer $(SAN_FLAGS) -o $@ $^ $(DPDK_LIBS)
+
+fuzz-bin: $(BUILD)/fuzz/fuzz-rx
+
+fuzz: $(BUILD)/fuzz/fuzz-rx
+	scripts/fuzz.sh $(BUILD)/fuzz/fuzz-rx $(FUZZ_SECONDS)
+
+# Programs and unit tests with ASan + UBSan (gcc), in $(BUILD)/asan.
+asan:
+	$(Q)$(MAKE) --no-print-directory BUILD=$(BUILD)/asan OPT="-O1 -g" \
+		EXTRA_CFLAGS="$(SAN_FLAGS)" EXTRA_LDFLAGS="$(SAN_FLAGS)" \
+		$(BUILD)/asan/mps-primary $(BUILD)/asan/mps-secondary $(BUILD)/asan/unit-tests
+
+SOAK_MINUTES ?= 30
+soak: all
+	$(PYTHON) scripts/soak.py --minutes $(SOAK_MINUTES)
 
 clean:
 	rm -rf $(BUILD)
