@@ -107,7 +107,7 @@ integration: all
 	$(PYTHON) -m pytest -q test/integration
 
 test: deps
-	$(Q)$(MAKE) --no-print-directory all $(BUILD)/unit-tests test-bins
+	$(Q)$(MAKE) --no-print-directory all $(BUILD)/unit-tests test-bins asan fuzz-bin
 	scripts/run-tests.sh
 
 # ---- issue 4 (reliability): fuzzing, sanitizer builds, soak ----
