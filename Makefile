@@ -7,6 +7,11 @@
 #   make test       set up, then unit tests and integration tests
 #   make replay     replay pcaps/ (or PCAP=file) into the running stack, check
 #   make pcaps      regenerate pcaps/*.pcap and pcaps/manifest.json
+#   make bench      side by side with the kernel stack (numbers, not pass/fail)
+#   make fuzz       libFuzzer on the RX path for FUZZ_SECONDS (default 60)
+#   make asan       ASan+UBSan builds of the programs and unit tests (build/asan)
+#   make soak       SOAK_MINUTES (default 30) of connection churn, figures
+#                   every minute, pass/fail on drift (not part of make test)
 #
 # lwIP is compiled from LWIP_SRC (default: fetched into third_party/lwip).
 
@@ -36,14 +41,15 @@ LWIP_FILES := core/init.c core/def.c core/inet_chksum.c core/ip.c core/mem.c \
 LWIP_OBJS  := $(addprefix $(BUILD)/lwip/,$(LWIP_FILES:.c=.o))
 
 COMMON_SRCS := common/mps_config.c common/mps_parse.c common/mps_neigh.c common/mps_log.c \
-	common/mps_rss.c
+	common/mps_rss.c common/mps_proc.c
 PRIMARY_SRCS := primary/main.c primary/ports.c primary/shared_objs.c \
 	primary/telemetry.c primary/monitor.c primary/metrics.c \
 	primary/capture.c
 SECONDARY_SRCS := secondary/main.c secondary/attach.c secondary/loop.c \
 	secondary/netif.c secondary/lwip/sys_arch.c secondary/api.c \
 	secondary/apps/apps.c secondary/apps/echo.c secondary/apps/http.c \
-	secondary/mirror.c
+	secondary/mirror.c \
+	secondary/pcb_guard.c
 UNIT_SRCS := test/unit/main.c test/unit/test_config.c test/unit/test_parse.c \
 	test/unit/test_neigh.c test/unit/test_drop.c
 
@@ -56,11 +62,11 @@ Q := $(if $(V),,@)
 obj = $(addprefix $(BUILD)/obj/,$(1:.c=.o))
 
 .PHONY: all deps lwip hugepages run demo test test-bins unit integration bench clean help \
-	replay pcaps
+	replay pcaps fuzz fuzz-bin asan soak
 all: $(BUILD)/mps-primary $(BUILD)/mps-secondary $(BUILD)/mps-capture
 
 help:
-	@sed -n '2,12p' Makefile
+	@sed -n '2,18p' Makefile
 
 deps:
 	@scripts/deps.sh
@@ -117,7 +123,7 @@ integration: all
 	$(PYTHON) -m pytest -q test/integration
 
 test: deps
-	$(Q)$(MAKE) --no-print-directory all $(BUILD)/unit-tests test-bins
+	$(Q)$(MAKE) --no-print-directory all $(BUILD)/unit-tests test-bins asan fuzz-bin
 	scripts/run-tests.sh
 
 # Side by side with the kernel stack; numbers, never pass/fail.
@@ -139,6 +145,49 @@ replay:
 
 pcaps:
 	$(PYTHON) pcaps/gen_pcaps.py
+
+# ---- issue 4 (reliability): fuzzing, sanitizer builds, soak ----
+# The fuzz target is built with clang (libFuzzer + ASan + UBSan), lwIP
+# included, against Debian's DPDK; it runs EAL in-process without hugepages.
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 60
+SAN_FLAGS    := -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+	-fno-omit-frame-pointer
+FUZZ_CFLAGS  := -O1 -g -D_GNU_SOURCE -MMD -MP $(SAN_FLAGS) -fsanitize=fuzzer-no-link \
+	$(INC) $(DPDK_CFLAGS)
+FUZZ_SRCS    := test/fuzz/fuzz_rx.c secondary/netif.c secondary/pcb_guard.c \
+	secondary/lwip/sys_arch.c secondary/api.c secondary/apps/apps.c \
+	secondary/apps/echo.c secondary/apps/http.c secondary/mirror.c $(COMMON_SRCS)
+FUZZ_OBJS    := $(addprefix $(BUILD)/fuzz/obj/,$(FUZZ_SRCS:.c=.o)) \
+	$(addprefix $(BUILD)/fuzz/lwip/,$(LWIP_FILES:.c=.o))
+
+$(BUILD)/fuzz/obj/%.o: %.c | $(LWIP_SRC)/src/core/tcp.c
+	@mkdir -p $(dir $@)
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) $(WARN) -c -o $@ $<
+
+$(BUILD)/fuzz/lwip/%.o: $(LWIP_SRC)/src/%.c secondary/lwip/lwipopts.h
+	@mkdir -p $(dir $@)
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -w -c -o $@ $<
+
+$(BUILD)/fuzz/obj/secondary/mirror.o: FUZZ_CFLAGS += -DALLOW_EXPERIMENTAL_API
+
+$(BUILD)/fuzz/fuzz-rx: $(FUZZ_OBJS)
+	$(FUZZ_CC) -fsanitize=fuzzer $(SAN_FLAGS) -o $@ $^ $(DPDK_LIBS)
+
+fuzz-bin: $(BUILD)/fuzz/fuzz-rx
+
+fuzz: $(BUILD)/fuzz/fuzz-rx
+	scripts/fuzz.sh $(BUILD)/fuzz/fuzz-rx $(FUZZ_SECONDS)
+
+# Programs and unit tests with ASan + UBSan (gcc), in $(BUILD)/asan.
+asan:
+	$(Q)$(MAKE) --no-print-directory BUILD=$(BUILD)/asan OPT="-O1 -g" \
+		EXTRA_CFLAGS="$(SAN_FLAGS)" EXTRA_LDFLAGS="$(SAN_FLAGS)" \
+		$(BUILD)/asan/mps-primary $(BUILD)/asan/mps-secondary $(BUILD)/asan/unit-tests
+
+SOAK_MINUTES ?= 30
+soak: all
+	$(PYTHON) scripts/soak.py --minutes $(SOAK_MINUTES)
 
 clean:
 	rm -rf $(BUILD)

@@ -364,6 +364,9 @@ mps_config_usage(void)
 	       "                           the connection is dropped (default 1048576)\n"
 	       "  listener suffix :KEY=VAL (KEY nodelay, quickack, rto_min, rto_init,\n"
 	       "                           initcwnd, rcvbuf, sndbuf, sndq) tunes one listener\n"
+	       /* issue 4 (reliability) */
+	       "  --mbufs N                mbuf pool size (default: sized from the\n"
+	       "                           ports and workers; small values force exhaustion)\n"
 	       "  --help                   this text\n";
 }
 
@@ -382,6 +385,7 @@ enum {
 	/* issue 6 */
 	OPT_CONNECT,
 	OPT_TUNE,
+	OPT_MBUFS, /* issue 4 */
 };
 
 static const struct option long_opts[] = {
@@ -406,6 +410,7 @@ static const struct option long_opts[] = {
 	{ "rcvbuf", required_argument, NULL, OPT_TUNE },
 	{ "sndbuf", required_argument, NULL, OPT_TUNE },
 	{ "sndq", required_argument, NULL, OPT_TUNE },
+	{ "mbufs", required_argument, NULL, OPT_MBUFS }, /* issue 4 */
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -503,6 +508,11 @@ mps_config_parse_args(struct mps_config *cfg, int argc, char **argv,
 				return fail(err, errlen,
 					    "--neigh (ADDR=MAC, unicast MAC, at most 16)",
 					    optarg);
+			break;
+		case OPT_MBUFS: /* issue 4 */
+			if (mps_parse_u32(optarg, MPS_MIN_MBUFS, MPS_MAX_MBUFS, &v) != 0)
+				return fail(err, errlen, "--mbufs (1024..4194304)", optarg);
+			cfg->n_mbufs = v;
 			break;
 		case ':':
 			return fail(err, errlen, "option (value missing)",

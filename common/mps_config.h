@@ -15,6 +15,8 @@
 #define MPS_MAX_LISTENERS 16u
 #define MPS_TAP_MAX_QUEUES 4u /* net_tap crashes with more in multi-process */
 #define MPS_MAX_STATIC_NEIGH 16u /* issue 3: --neigh ADDR=MAC entries */
+#define MPS_MIN_MBUFS     1024u     /* issue 4: --mbufs range */
+#define MPS_MAX_MBUFS     4194304u
 
 enum mps_app {
 	MPS_APP_NONE = 0,
@@ -90,6 +92,8 @@ struct mps_config {
 	struct mps_tcp_tune tune;
 	uint32_t n_connects;
 	struct mps_connect connects[MPS_MAX_CONNECTS];
+	/* issue 4 (reliability): */
+	uint32_t n_mbufs;     /* mbuf pool size, 0 = sized from the ports */
 };
 
 /* Fills the documented defaults: 1 worker, 198.18.0.2/24, 7:echo,80:http. */

@@ -103,6 +103,11 @@ struct mps_worker_stats {
 	uint64_t capture_pkts;      /* copies put on the capture ring */
 	uint64_t capture_drop;      /* capture ring full or no mbuf: skipped */
 	uint64_t idle_cycles;       /* cycles of iterations that found no work */
+	/* issue 4 (reliability): */
+	uint64_t tcp_pcbs;          /* lwIP active PCBs incl. half-open (gauge) */
+	uint64_t tcp_syn_rcvd;      /* half-open PCBs (gauge) */
+	uint64_t syn_evicted;       /* half-open PCBs dropped: backlog full */
+	uint64_t tx_queued;         /* frames in the TX batch (gauge) */
 };
 
 /* One worker slot: owner pid and state, heartbeat, stats. */

@@ -46,6 +46,7 @@ static const struct {
 	FIELD(api_bad_handle), FIELD(tcp_connect_ok), FIELD(tcp_connect_fail),
 	FIELD(client_rtts), FIELD(client_rtt_us_sum), FIELD(client_rtt_us_max),
 	FIELD(client_done),
+	FIELD(tcp_pcbs), FIELD(tcp_syn_rcvd), FIELD(syn_evicted), FIELD(tx_queued),
 };
 
 /* The compact per-worker set (names from the table above, plus rx_drop,

@@ -18,6 +18,7 @@
 #include "mps_neigh.h"
 
 #include "mps_log.h"
+#include "mps_proc.h"
 #include "primary.h"
 
 #define TICK_US 100000u       /* 100 ms between checks */
@@ -49,10 +50,11 @@ struct neigh_gc {
 static int
 pid_alive(int32_t pid)
 {
-	return pid > 0 && (kill(pid, 0) == 0 || errno != ESRCH);
+	return mps_pid_alive(pid);
 }
 
-/* Marks slots whose owner died; warns once per stall. */
+/* Marks slots whose owner died, counting the mbufs it held (lost to the
+ * pool: see README "Reliability"); warns once per stall. */
 static void
 check_workers(struct mps_primary *pp, uint8_t *stalled)
 {
@@ -67,8 +69,12 @@ check_workers(struct mps_primary *pp, uint8_t *stalled)
 		if (pid == 0 || slot->state == MPS_WORKER_DEAD)
 			continue;
 		if (!pid_alive(pid)) {
-			MPS_LOG(WARNING, "worker %u (pid %d) died; slot %u can be restarted with --worker %u",
-				w, pid, w, w);
+			uint64_t held = slot->stats.mbufs_held + slot->stats.tx_queued;
+
+			MPS_LOG(WARNING, "worker %u (pid %d) died; slot %u can be restarted with --worker %u (it held %" PRIu64 " mbufs)",
+				w, pid, w, w, held);
+			pp->mbufs_lost += held;
+			pp->worker_deaths++;
 			slot->state = MPS_WORKER_DEAD;
 			stalled[w] = 0;
 			/* It cannot report quiescent states any more. */
@@ -76,7 +82,9 @@ check_workers(struct mps_primary *pp, uint8_t *stalled)
 			rte_rcu_qsbr_thread_unregister(pp->neigh_qs, w);
 			continue;
 		}
-		age_ms = (now - slot->heartbeat_tsc) * 1000 / sh->tsc_hz;
+		/* The worker may have beaten after we read the clock. */
+		age_ms = slot->heartbeat_tsc >= now ? 0 :
+			 (now - slot->heartbeat_tsc) * 1000 / sh->tsc_hz;
 		if (slot->state == MPS_WORKER_RUNNING && age_ms > STALL_MS) {
 			if (!stalled[w])
 				MPS_LOG(WARNING, "worker %u (pid %d) stalled: no heartbeat for %" PRIu64 " ms",
@@ -168,7 +176,7 @@ mps_monitor_run(struct mps_primary *pp, volatile int *quit)
 	uint64_t next_stats = 0, next_metrics = 0, hz = rte_get_tsc_hz();
 
 	while (!*quit) {
-		rte_delay_us_sleep(TICK_US);
+		mps_sleep_us(TICK_US);
 		check_workers(pp, stalled);
 		neigh_age(pp, &gc);
 		mps_capture_check(pp);
@@ -200,7 +208,7 @@ mps_monitor_stop_workers(struct mps_primary *pp, unsigned int timeout_ms)
 				left++;
 		if (left == 0)
 			break;
-		rte_delay_us_sleep(10000);
+		mps_sleep_us(10000);
 		waited += 10;
 	} while (waited < timeout_ms);
 	for (uint32_t w = 0; w < sh->cfg.n_workers && left != 0; w++)

@@ -32,6 +32,9 @@ struct mps_primary {
 	struct rte_ring *capture_ring;
 	struct rte_mempool *capture_pool;
 	int pdump_ready;
+	/* issue 4 (reliability): mbufs the dead workers held when they died */
+	uint64_t mbufs_lost;
+	uint32_t worker_deaths;
 };
 
 /* shared_objs.c: memzone, mbuf pool, neighbour hash, rings. */

@@ -100,7 +100,8 @@ mps_shared_create(struct mps_primary *pp, const struct mps_config *cfg)
 	/* Room for one full frame (MTU + Ethernet + VLAN) after the headroom. */
 	data_room = (uint16_t)RTE_MAX((unsigned int)RTE_MBUF_DEFAULT_BUF_SIZE,
 				      RTE_PKTMBUF_HEADROOM + cfg->mtu + 18u);
-	n_mbufs = pool_size(pp->n_ports, cfg->n_workers);
+	n_mbufs = cfg->n_mbufs != 0 ? cfg->n_mbufs :
+				       pool_size(pp->n_ports, cfg->n_workers);
 	pp->pool = rte_pktmbuf_pool_create(MPS_POOL_NAME, n_mbufs, POOL_CACHE,
 					   MPS_MBUF_PRIV_SIZE, data_room, socket);
 	if (pp->pool == NULL) {

@@ -8,7 +8,9 @@
 #include <stdio.h>
 
 #include <rte_cycles.h>
+#include <rte_ethdev.h>
 #include <rte_ether.h>
+#include <rte_mempool.h>
 #include <rte_hash.h>
 #include <rte_telemetry.h>
 
@@ -60,7 +62,7 @@ tel_workers(const char *cmd __rte_unused, const char *params __rte_unused,
 		rte_tel_data_add_dict_u64(c, "lcore", slot->lcore_id);
 		rte_tel_data_add_dict_u64(c, "restarts", slot->restarts);
 		rte_tel_data_add_dict_u64(c, "heartbeat_age_ms",
-			slot->heartbeat_tsc == 0 ? 0 :
+			slot->heartbeat_tsc == 0 || slot->heartbeat_tsc >= now ? 0 :
 			(now - slot->heartbeat_tsc) * 1000 / sh->tsc_hz);
 		ADD_STAT(c, s, rx_pkts);
 		ADD_STAT(c, s, rx_bytes);
@@ -105,6 +107,11 @@ tel_workers(const char *cmd __rte_unused, const char *params __rte_unused,
 		ADD_STAT(c, s, client_rtt_us_max);
 		ADD_STAT(c, s, client_done);
 		add_issue7_stats(c, s);
+		/* issue 4 (reliability) */
+		ADD_STAT(c, s, tcp_pcbs);
+		ADD_STAT(c, s, tcp_syn_rcvd);
+		ADD_STAT(c, s, syn_evicted);
+		ADD_STAT(c, s, tx_queued);
 		snprintf(key, sizeof(key), "%u", w);
 		rte_tel_data_add_dict_container(d, key, c, 0);
 	}
@@ -270,6 +277,35 @@ tel_stats(const char *cmd __rte_unused, const char *params __rte_unused,
 	return 0;
 }
 
+/* issue 4: the mbuf pool (size, in use, free) and the ports' RX
+ * allocation failures, to see exhaustion and mbufs lost to dead workers. */
+static int
+tel_pool(const char *cmd __rte_unused, const char *params __rte_unused,
+	 struct rte_tel_data *d)
+{
+	const struct rte_mempool *mp = tel_pp->pool;
+	uint64_t rx_nombuf = 0, imissed = 0;
+
+	for (uint16_t i = 0; i < tel_pp->n_ports; i++) {
+		struct rte_eth_stats st;
+
+		if (rte_eth_stats_get(tel_pp->port_ids[i], &st) == 0) {
+			rx_nombuf += st.rx_nombuf;
+			imissed += st.imissed;
+		}
+	}
+	rte_tel_data_start_dict(d);
+	rte_tel_data_add_dict_u64(d, "size", mp->size);
+	rte_tel_data_add_dict_u64(d, "in_use", rte_mempool_in_use_count(mp));
+	rte_tel_data_add_dict_u64(d, "avail", rte_mempool_avail_count(mp));
+	rte_tel_data_add_dict_u64(d, "cache_size", mp->cache_size);
+	rte_tel_data_add_dict_u64(d, "rx_nombuf", rx_nombuf);
+	rte_tel_data_add_dict_u64(d, "imissed", imissed);
+	rte_tel_data_add_dict_u64(d, "worker_deaths", tel_pp->worker_deaths);
+	rte_tel_data_add_dict_u64(d, "mbufs_lost", tel_pp->mbufs_lost);
+	return 0;
+}
+
 int
 mps_telemetry_register(struct mps_primary *pp)
 {
@@ -290,5 +326,8 @@ mps_telemetry_register(struct mps_primary *pp)
 	if (ret == 0)
 		ret = rte_telemetry_register_cmd("/mps/stats", tel_stats,
 			"Every worker counter summed over the workers. Takes no parameters");
+	if (ret == 0)
+		ret = rte_telemetry_register_cmd("/mps/pool", tel_pool,
+			"mbuf pool use, RX nombuf, mbufs lost to dead workers. Takes no parameters");
 	return ret;
 }

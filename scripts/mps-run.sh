@@ -9,7 +9,8 @@
 #
 # Environment (defaults): MPS_NS=mpstack MPS_PREFIX=mpstack MPS_IFACE=mps0
 # MPS_PEER_IP=198.18.0.1/24 MPS_PRIMARY_ARGS="" (extra app options, e.g.
-# "--listen 7:echo --stats 2") MPS_BUILD=build. State (pids, logs) lives in
+# "--listen 7:echo --stats 2") MPS_BUILD=build MPS_PRIMARY_EAL_ARGS=""
+# (extra EAL options, e.g. --base-virtaddr for ASan builds). State (pids, logs) lives in
 # /run/mpstack/$MPS_PREFIX. Only the pids recorded there are ever signalled.
 set -euo pipefail
 
@@ -27,7 +28,15 @@ NCPU=$(nproc)
 die() { printf '%s: error: %s\n' "$PROG" "$*" >&2; exit 1; }
 info() { printf '%s: %s\n' "$PROG" "$*"; }
 
-alive() { [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null; }
+# alive PID: running and not a zombie (a killed process whose parent does
+# not reap it still answers kill -0).
+alive() {
+	[ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null || return 1
+	local st
+	st=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -c1)
+	[ "$st" != Z ] && [ "$st" != X ]
+}
+not_alive() { ! alive "$1"; }
 
 # wait_for SECONDS CMD... : polls CMD every 50 ms until it succeeds.
 wait_for() {
@@ -60,7 +69,8 @@ start_primary() {
 	# shellcheck disable=SC2086
 	ip netns exec "$NS" "$BUILD/mps-primary" --file-prefix "$PREFIX" \
 		--no-pci --lcores 0@0 --vdev "net_tap0,iface=$IFACE" \
-		--log-level=lib.eal:warning -- --workers "$n" ${MPS_PRIMARY_ARGS:-} \
+		--log-level=lib.eal:warning ${MPS_PRIMARY_EAL_ARGS:-} \
+		-- --workers "$n" ${MPS_PRIMARY_ARGS:-} \
 		>"$STATE/primary.log" 2>&1 &
 	echo $! >"$STATE/primary.pid"
 	if ! wait_for 30 log_has "$STATE/primary.log" "mps-primary: ready"; then
@@ -93,7 +103,7 @@ stop_all() {
 		pid=$(cat "$STATE/primary.pid")
 		if alive "$pid"; then
 			kill -INT "$pid"
-			wait_for 10 bash -c "! kill -0 $pid 2>/dev/null" ||
+			wait_for 10 not_alive "$pid" ||
 				{ info "primary $pid did not stop; killing"; kill -KILL "$pid" 2>/dev/null || true; }
 		fi
 	fi
@@ -102,7 +112,7 @@ stop_all() {
 		pid=$(cat "$f")
 		if alive "$pid"; then
 			kill -TERM "$pid" 2>/dev/null || true
-			wait_for 5 bash -c "! kill -0 $pid 2>/dev/null" || kill -KILL "$pid" 2>/dev/null || true
+			wait_for 5 not_alive "$pid" || kill -KILL "$pid" 2>/dev/null || true
 		fi
 	done
 	if [ -f "$STATE/netns.created" ]; then
@@ -139,7 +149,7 @@ foreground)
 	stop_all
 	;;
 *)
-	sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'
+	sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'
 	exit 2
 	;;
 esac

@@ -23,6 +23,7 @@
 #include "loop.h"
 #include "mirror.h"
 #include "mps_log.h"
+#include "mps_proc.h"
 #include "worker.h"
 
 #define IDLE_SPIN 64u          /* empty iterations before sleeping */
@@ -105,7 +106,7 @@ intr_wait(struct mps_worker *w, int timeout_ms)
 static int
 primary_alive(const struct mps_shared *sh)
 {
-	return kill(sh->primary_pid, 0) == 0 || errno != ESRCH;
+	return mps_pid_alive(sh->primary_pid);
 }
 
 int
@@ -139,6 +140,8 @@ mps_loop_run(struct mps_worker *w, volatile int *quit)
 		}
 		work += w->tx_n;
 		mps_tx_flush(w);
+		w->stats->tx_queued = w->tx_n;
+		mps_pcb_guard(w, t0);
 
 		w->slot->heartbeat_tsc = t0;
 		w->stats->iterations++;

@@ -151,6 +151,7 @@ main(int argc, char **argv)
 		return 1;
 	n = rte_eal_init(eargc, eargv);
 	if (n < 0) {
+		free(eargv);
 		/* EAL made an empty runtime dir for the prefix: leave nothing. */
 		rmdir(rte_eal_get_runtime_dir());
 		fprintf(stderr, "mps-secondary: cannot attach: no primary running with this --file-prefix\n");
@@ -161,6 +162,7 @@ main(int argc, char **argv)
 	eargv[0] = argv[0];
 
 	requested = parse_args(eargc, eargv, 65535);
+	free(eargv - n); /* the array only: nothing keeps a pointer to it */
 	ret = requested == -2 ? -EINVAL : mps_attach(w, err, sizeof(err));
 	if (ret == 0)
 		ret = mps_claim_slot(w, requested, err, sizeof(err));

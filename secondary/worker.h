@@ -52,6 +52,9 @@ void mps_netif_input(struct mps_worker *w, struct rte_mbuf *m, int from_peer);
 void mps_tx_flush(struct mps_worker *w);
 void mps_tx_drop_all(struct mps_worker *w);
 
+/* pcb_guard.c: half-open PCB eviction under SYN flood, PCB gauges. */
+void mps_pcb_guard(struct mps_worker *w, uint64_t now_tsc);
+
 /* apps/: listeners from the shared config, and closing everything. */
 int mps_apps_listen(struct mps_worker *w);
 void mps_apps_connect(struct mps_worker *w); /* issue 6: --connect */
