@@ -9,6 +9,13 @@ Topology (all inside namespaces this script makes and deletes):
 mpstack (198.18.0.2) runs with 1 and then 2 workers. The same wrk, ping-pong
 client and iperf client run in netns mpsbench against both servers.
 
+The stack's own ceiling, without the kernel: mpstack (server, echo) and a
+second mpstack acting as load generator (`--connect ADDR:7:load*N`: closed-loop
+64-byte request/response on N connections per worker) joined by net_memif.
+memif has no RSS: generator worker w sends on queue w, which is the server's
+queue w, so flows are spread over the server's queues by the generator's
+workers (each owns its connections), as a NIC's RSS would.
+
 Prints one table per section and writes build/bench.json.
 Environment: BENCH_DURATION (s per wrk point, default 5), BENCH_CONNS
 ("1,8,64,256"), BENCH_WORKERS ("1,2"), BENCH_IDLE ("backoff,spin"),
@@ -33,6 +40,8 @@ CONNS = [int(c) for c in os.environ.get("BENCH_CONNS", "1,8,64,256").split(",")]
 WORKERS = [int(w) for w in os.environ.get("BENCH_WORKERS", "1,2").split(",")]
 IDLES = os.environ.get("BENCH_IDLE", "backoff,spin").split(",")
 PINGS = int(os.environ.get("BENCH_PINGS", "20000"))
+MEMIF_CONNS = int(os.environ.get("BENCH_MEMIF_CONNS", "32"))
+MEMIF_SOCK = "/run/mpstack/bench/memif.sock"
 BODY = "x" * 64
 started = []  # pids of kernel-side servers we started
 
@@ -169,6 +178,83 @@ def iperf(ip):
     return round(float(rows[-1][8]) / 1e9, 3) if rows else None
 
 
+def memif_stack(prefix, role, mac, ip, workers, app_args, cpu0):
+    """A primary on a memif port plus its workers, outside any netns (memif
+    never touches the kernel's network). Returns the Popen objects."""
+    procs = [subprocess.Popen(
+        [str(BUILD / "mps-primary"), "--file-prefix", prefix, "--no-pci", "--lcores", "0@0",
+         "--vdev", f"net_memif0,role={role},socket={MEMIF_SOCK},socket-abstract=no,mac={mac}",
+         "--log-level=lib.eal:error", "--", "--workers", str(workers), "--ip", ip, *app_args],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)]
+    line = procs[0].stdout.readline()
+    while line and "ready" not in line:
+        line = procs[0].stdout.readline()
+    if not line:
+        sys.exit(f"bench: memif {role} primary did not start")
+    for w in range(workers):
+        procs.append(subprocess.Popen(
+            [str(BUILD / "mps-secondary"), "--file-prefix", prefix, "--no-pci",
+             "--no-telemetry", "--lcores", f"{w + 1}@{(cpu0 + w) % os.cpu_count()}",
+             "--log-level=lib.eal:error", "--", "--worker", str(w)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+    return procs
+
+
+def telemetry_of(prefix, cmd="/mps/workers"):
+    import socket
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    s.connect(f"/var/run/dpdk/{prefix}/dpdk_telemetry.v2")
+    s.recv(4096)
+    s.send(cmd.encode())
+    r = json.loads(s.recv(1 << 20).decode())[cmd]
+    s.close()
+    return r
+
+
+def stop_procs(procs):
+    for p in procs[1:] + procs[:1]:
+        if p.poll() is None:
+            p.send_signal(signal.SIGINT)
+    for p in procs:
+        try:
+            p.wait(10)
+        except subprocess.TimeoutExpired:
+            p.kill()
+
+
+def memif_run(workers):
+    """Server echo on one memif end, the load generator on the other."""
+    pathlib.Path(MEMIF_SOCK).parent.mkdir(parents=True, exist_ok=True)
+    server = memif_stack("mpsbenchm1", "server", "02:00:00:00:00:02", "198.18.2.2/24",
+                         workers, ["--listen", "7:echo", "--idle", "spin"], 1)
+    gen = []
+    try:
+        time.sleep(0.5)
+        gen = memif_stack("mpsbenchm2", "client", "02:00:00:00:00:01", "198.18.2.1/24",
+                          workers, ["--listen", "9:discard", "--connect",
+                                    f"198.18.2.2:7:load*{MEMIF_CONNS}"], 0)
+        want = workers * MEMIF_CONNS
+        deadline = time.monotonic() + 20
+        while sum(w["tcp_connect_ok"] for w in telemetry_of("mpsbenchm2").values()) < want:
+            if time.monotonic() > deadline:
+                sys.exit("bench: memif generator connections did not open")
+            time.sleep(0.1)
+        time.sleep(0.5)  # past the start-up transient
+        b_gen, b_srv, t0 = telemetry_of("mpsbenchm2"), telemetry_of("mpsbenchm1"), time.monotonic()
+        time.sleep(DURATION)
+        a_gen, a_srv, t1 = telemetry_of("mpsbenchm2"), telemetry_of("mpsbenchm1"), time.monotonic()
+    finally:
+        stop_procs(gen)
+        stop_procs(server)
+    reqs = sum(a_gen[w]["client_rtts"] - b_gen[w]["client_rtts"] for w in a_gen)
+    busy = sum(a_srv[w]["busy_cycles"] - b_srv[w]["busy_cycles"] for w in a_srv)
+    rps = reqs / (t1 - t0)
+    per_srv = {w: a_srv[w]["rx_pkts"] - b_srv[w]["rx_pkts"] for w in a_srv}
+    return {"workers": workers, "conns": workers * MEMIF_CONNS, "rps": round(rps),
+            "server_busy_cycles_per_req": round(busy / reqs) if reqs else None,
+            "server_rx_pkts_per_worker": per_srv}
+
+
 def cost(before, after):
     """Busy cycles per HTTP request and packets per busy iteration."""
     d = {k: sum(after[w][k] - before[w][k] for w in after)
@@ -213,6 +299,7 @@ def main():
                     if idle == IDLES[0]:
                         results["iperf"]["mpstack"] = iperf(MPS_IP)
                 mps_stop()
+        results["memif"] = [memif_run(w) for w in WORKERS]
     finally:
         cleanup()
 
@@ -235,6 +322,12 @@ def main():
     print(f"\niperf 2 client -> server, {DURATION}s (Gbit/s)")
     for k, v in results["iperf"].items():
         print(f"{k:18} {fmt(v, '{:.3f}'):>7}")
+    print(f"\nDPDK-to-DPDK over net_memif: generator mpstack --connect load*{MEMIF_CONNS}"
+          f" per worker -> mpstack echo, 64-byte request/response, {DURATION}s")
+    print(f"{'server workers':>14} {'conns':>6} {'req/s':>10} {'srv cyc/req':>11}  rx pkts per server queue")
+    for r in results.get("memif", []):
+        print(f"{r['workers']:>14} {r['conns']:>6} {r['rps']:>10} "
+              f"{fmt(r['server_busy_cycles_per_req']):>11}  {r['server_rx_pkts_per_worker']}")
     out = BUILD / "bench.json"
     out.write_text(json.dumps(results, indent=1))
     print(f"\nwritten {out}")
