@@ -19,7 +19,9 @@ workers (each owns its connections), as a NIC's RSS would.
 Prints one table per section and writes build/bench.json.
 Environment: BENCH_DURATION (s per wrk point, default 5), BENCH_CONNS
 ("1,8,64,256"), BENCH_WORKERS ("1,2"), BENCH_IDLE ("backoff,spin"),
-BENCH_PINGS (round trips, default 20000).
+BENCH_PINGS (round trips, default 20000), BENCH_MEMIF_CONNS (generator
+connections per worker, default 32), BENCH_SECTIONS ("kernel,memif": the
+tap/kernel comparison and the DPDK-to-DPDK run).
 """
 import json
 import os
@@ -42,6 +44,7 @@ IDLES = os.environ.get("BENCH_IDLE", "backoff,spin").split(",")
 PINGS = int(os.environ.get("BENCH_PINGS", "20000"))
 MEMIF_CONNS = int(os.environ.get("BENCH_MEMIF_CONNS", "32"))
 MEMIF_SOCK = "/run/mpstack/bench/memif.sock"
+SECTIONS = os.environ.get("BENCH_SECTIONS", "kernel,memif").split(",")
 BODY = "x" * 64
 started = []  # pids of kernel-side servers we started
 
@@ -277,39 +280,50 @@ def main():
     mps_stop()
     sh("ip", "netns", "del", KNS, check=False)
     try:
-        mps_start(1, "backoff")
-        kernel_setup()
-        for conns in CONNS:
-            results["http"].append({"stack": "kernel", "workers": 1, "idle": "-",
-                                    "conns": conns, **wrk(f"http://{K_IP}/", conns)})
-        results["pingpong"]["kernel"] = pingpong(K_IP)
-        results["iperf"]["kernel"] = iperf(K_IP)
-        mps_stop()
-        for idle in IDLES:
-            for workers in WORKERS:
-                mps_start(workers, idle)
-                for conns in CONNS:
-                    before = telemetry()
-                    res = wrk(f"http://{MPS_IP}/bytes/64", conns)
-                    res.update(cost(before, telemetry()))
-                    results["http"].append({"stack": "mpstack", "workers": workers,
-                                            "idle": idle, "conns": conns, **res})
-                if workers == 1:
-                    results["pingpong"][f"mpstack-{idle}"] = pingpong(MPS_IP)
-                    if idle == IDLES[0]:
-                        results["iperf"]["mpstack"] = iperf(MPS_IP)
-                mps_stop()
-        results["memif"] = [memif_run(w) for w in WORKERS]
+        if "kernel" in SECTIONS:
+            tap_vs_kernel(results)
+        if "memif" in SECTIONS:
+            results["memif"] = [memif_run(w) for w in WORKERS]
     finally:
         cleanup()
+    report(results)
 
+
+def tap_vs_kernel(results):
+    """HTTP, ping-pong and iperf: the kernel over veth, mpstack over its tap."""
+    mps_start(1, "backoff")
+    kernel_setup()
+    for conns in CONNS:
+        results["http"].append({"stack": "kernel", "workers": 1, "idle": "-",
+                                "conns": conns, **wrk(f"http://{K_IP}/", conns)})
+    results["pingpong"]["kernel"] = pingpong(K_IP)
+    results["iperf"]["kernel"] = iperf(K_IP)
+    mps_stop()
+    for idle in IDLES:
+        for workers in WORKERS:
+            mps_start(workers, idle)
+            for conns in CONNS:
+                before = telemetry()
+                res = wrk(f"http://{MPS_IP}/bytes/64", conns)
+                res.update(cost(before, telemetry()))
+                results["http"].append({"stack": "mpstack", "workers": workers,
+                                        "idle": idle, "conns": conns, **res})
+            if workers == 1:
+                results["pingpong"][f"mpstack-{idle}"] = pingpong(MPS_IP)
+                if idle == IDLES[0]:
+                    results["iperf"]["mpstack"] = iperf(MPS_IP)
+            mps_stop()
+
+
+def report(results):
     kern = {r["conns"]: r for r in results["http"] if r["stack"] == "kernel"}
     print(f"\nHTTP GET, 64-byte body, keep-alive, wrk {DURATION}s per point "
           f"(kernel = nginx-light, 1 worker, over veth)")
     print(f"{'stack':8} {'wrk':>3} {'idle':>7} {'conns':>5} {'req/s':>9} {'p50us':>7} "
           f"{'p99us':>7} {'x kern':>6} {'cyc/req':>8} {'pkt/it':>6}")
     for r in results["http"]:
-        ratio = r["rps"] / kern[r["conns"]]["rps"] if kern[r["conns"]]["rps"] else 0
+        k = kern.get(r["conns"], {}).get("rps")
+        ratio = r["rps"] / k if k else 0
         r["ratio_vs_kernel"] = round(ratio, 2)
         print(f"{r['stack']:8} {r['workers']:>3} {r['idle']:>7} {r['conns']:>5} "
               f"{r['rps']:>9.0f} {fmt(r['p50_us']):>7} {fmt(r['p99_us']):>7} "
