@@ -192,6 +192,7 @@ main(int argc, char **argv)
 	ret = mps_ports_init(&pp);
 	if (ret != 0)
 		goto out_ports;
+	mps_adopt_init(&pp); /* issue 8 */
 	ret = mps_capture_create(&pp);
 	if (ret != 0)
 		goto out_capture;

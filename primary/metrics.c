@@ -46,6 +46,9 @@ static const struct {
 	FIELD(api_bad_handle), FIELD(tcp_connect_ok), FIELD(tcp_connect_fail),
 	FIELD(client_rtts), FIELD(client_rtt_us_sum), FIELD(client_rtt_us_max),
 	FIELD(client_done),
+	/* issue 8 */
+	FIELD(adopt_rx), FIELD(adopt_handed), FIELD(adopt_drop),
+	FIELD(adopt_ring_rx), FIELD(adopt_rst), FIELD(adopt_queues),
 };
 
 /* The compact per-worker set (names from the table above, plus rx_drop,

@@ -16,6 +16,7 @@
 #include <rte_rcu_qsbr.h>
 
 #include "mps_neigh.h"
+#include "mps_pid.h"
 
 #include "mps_log.h"
 #include "primary.h"
@@ -49,7 +50,7 @@ struct neigh_gc {
 static int
 pid_alive(int32_t pid)
 {
-	return pid > 0 && (kill(pid, 0) == 0 || errno != ESRCH);
+	return mps_pid_alive(pid); /* issue 8: zombies count as dead */
 }
 
 /* Marks slots whose owner died; warns once per stall. */
@@ -170,6 +171,7 @@ mps_monitor_run(struct mps_primary *pp, volatile int *quit)
 	while (!*quit) {
 		rte_delay_us_sleep(TICK_US);
 		check_workers(pp, stalled);
+		mps_adopt_tick(pp); /* issue 8 */
 		neigh_age(pp, &gc);
 		mps_capture_check(pp);
 		if (rte_get_tsc_cycles() >= next_metrics) {

@@ -18,12 +18,13 @@
 
 #include "attach.h"
 #include "mps_log.h"
+#include "mps_pid.h"
 #include "worker.h"
 
 static int
 pid_alive(int32_t pid)
 {
-	return pid > 0 && (kill(pid, 0) == 0 || errno != ESRCH);
+	return mps_pid_alive(pid); /* issue 8: zombies count as dead */
 }
 
 int
