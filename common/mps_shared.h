@@ -130,6 +130,8 @@ struct mps_worker_slot {
  * at once; the returning worker polls q only once it is 0 (or its holder
  * is dead: the primary clears a dead holder too). poller is the holder's
  * worker id, for display. */
+#define MPS_ADOPT_DYNFLAG "mps_dynflag_adopted" /* on frames handed over */
+
 struct mps_adopt_queue {
 	volatile int32_t adopter;
 	volatile int32_t poller_pid;

@@ -15,6 +15,8 @@
 #include <signal.h>
 
 #include <rte_cycles.h>
+#include <rte_errno.h>
+#include <rte_mbuf_dyn.h>
 
 #include "mps_log.h"
 #include "mps_pid.h"
@@ -32,10 +34,14 @@ slot_state(const struct mps_shared *sh, int32_t w)
 	return __atomic_load_n(&sh->workers[w].state, __ATOMIC_SEQ_CST);
 }
 
-void
+/* Resets the adoption table; registers the mbuf dynflag the workers mark
+ * handed-over frames with (a secondary can only look it up). */
+int
 mps_adopt_init(struct mps_primary *pp)
 {
+	static const struct rte_mbuf_dynflag desc = { .name = MPS_ADOPT_DYNFLAG };
 	struct mps_shared *sh = pp->shared;
+	int bit = rte_mbuf_dynflag_register(&desc);
 
 	for (uint32_t q = 0; q < MPS_MAX_WORKERS; q++) {
 		sh->adopt[q].adopter = -1;
@@ -43,6 +49,7 @@ mps_adopt_init(struct mps_primary *pp)
 		sh->adopt[q].poller_pid = 0;
 	}
 	sh->reta_live_mask = (uint32_t)((1ull << sh->cfg.n_workers) - 1);
+	return bit < 0 ? -rte_errno : 0;
 }
 
 /* A poller that died holding a queue's RX lock cannot release it. */

@@ -71,7 +71,7 @@ void mps_capture_check(struct mps_primary *pp);
 
 /* adopt.c (issue 8): who serves the queues of absent or dead workers;
  * ports.c: RETA entries of those queues pointed at live queues. */
-void mps_adopt_init(struct mps_primary *pp);
+int mps_adopt_init(struct mps_primary *pp);
 void mps_adopt_tick(struct mps_primary *pp);
 void mps_ports_reta_live(struct mps_primary *pp, uint32_t live_mask);
 

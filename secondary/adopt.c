@@ -52,10 +52,7 @@ static int32_t self_pid;      /* our RX lock value */
 int
 mps_adopt_init(struct mps_worker *w __rte_unused)
 {
-	static const struct rte_mbuf_dynflag desc = {
-		.name = MPS_ADOPT_DYNFLAG_NAME,
-	};
-	int bit = rte_mbuf_dynflag_register(&desc);
+	int bit = rte_mbuf_dynflag_lookup(MPS_ADOPT_DYNFLAG, NULL);
 
 	self_pid = getpid();
 	if (bit < 0)

@@ -7,10 +7,9 @@
 
 #include "worker.h"
 
-/* mbuf dynflag marking a frame an adopter handed over a ring. */
-#define MPS_ADOPT_DYNFLAG_NAME "mps_dynflag_adopted"
-
-/* Registers the dynflag; without it the adopter serves every frame itself. */
+/* Looks up the dynflag marking a frame an adopter handed over a ring (the
+ * primary registers it: a secondary cannot create the dynflag memzone);
+ * without it the adopter serves every frame itself. */
 int mps_adopt_init(struct mps_worker *w);
 
 /* Our queue is ours again: clears its adoption, waits for the adopter to
