@@ -193,3 +193,26 @@ def test_restarted_worker_takes_queue_back(astack):
     assert after[0] > before[0] and after[1] > before[1], (before, after)
     info = astack.workers_info()
     assert info["0"]["adopts"] == "" and info["0"]["adopt_queues"] == 0
+
+
+def test_adopted_flows_handed_to_live_workers():
+    """3 slots, 2 workers: the adopter spreads queue 2's flows over both
+    live workers by flow hash; the other worker serves what it is handed."""
+    s = Stack(TEST_NAME + "b", workers=3)
+    s.stop()
+    try:
+        s.script("primary", "3")
+        s.start_worker(0)
+        s.start_worker(1)
+        assert many(s, 120) == []
+        info = s.workers_info()
+        adopter = info["2"]["adopted_by"]
+        assert adopter in (0, 1) and info["2"]["state"] == "free"
+        other = str(1 - adopter)
+        adopter = str(adopter)
+        assert info[adopter]["adopt_rx"] > 0
+        assert info[adopter]["adopt_handed"] > 0
+        assert info[other]["adopt_ring_rx"] > 0
+        assert info[adopter]["adopt_drop"] == 0
+    finally:
+        s.stop()
