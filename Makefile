@@ -44,11 +44,11 @@ COMMON_SRCS := common/mps_config.c common/mps_parse.c common/mps_neigh.c common/
 	common/mps_rss.c common/mps_proc.c
 PRIMARY_SRCS := primary/main.c primary/ports.c primary/shared_objs.c \
 	primary/telemetry.c primary/monitor.c primary/metrics.c \
-	primary/capture.c
+	primary/capture.c primary/adopt.c
 SECONDARY_SRCS := secondary/main.c secondary/attach.c secondary/loop.c \
 	secondary/netif.c secondary/lwip/sys_arch.c secondary/api.c \
 	secondary/apps/apps.c secondary/apps/echo.c secondary/apps/http.c \
-	secondary/mirror.c \
+	secondary/mirror.c secondary/adopt.c \
 	secondary/pcb_guard.c
 UNIT_SRCS := test/unit/main.c test/unit/test_config.c test/unit/test_parse.c \
 	test/unit/test_neigh.c test/unit/test_drop.c

@@ -33,7 +33,7 @@
 
 #define MPS_MAGIC          0x6d707374u /* "mpst" */
 #ifndef MPS_LAYOUT_VERSION /* overridden only to build the mismatch test */
-#define MPS_LAYOUT_VERSION 6u
+#define MPS_LAYOUT_VERSION 7u
 #endif
 
 /* The mbuf private area holds lwIP's struct pbuf_custom (zero-copy RX).
@@ -108,6 +108,13 @@ struct mps_worker_stats {
 	uint64_t tcp_syn_rcvd;      /* half-open PCBs (gauge) */
 	uint64_t syn_evicted;       /* half-open PCBs dropped: backlog full */
 	uint64_t tx_queued;         /* frames in the TX batch (gauge) */
+	/* issue 8: queues adopted from absent or dead workers */
+	uint64_t adopt_rx;          /* frames received on queues we adopted */
+	uint64_t adopt_handed;      /* of those, put on the chosen peer's ring */
+	uint64_t adopt_drop;        /* of those, dropped: peer ring full */
+	uint64_t adopt_ring_rx;     /* adopted frames a peer handed to us */
+	uint64_t adopt_rst;         /* RSTs answering adopted segments of dead connections */
+	uint64_t adopt_queues;      /* queues we poll besides our own (gauge) */
 };
 
 /* One worker slot: owner pid and state, heartbeat, stats. */
@@ -119,6 +126,24 @@ struct mps_worker_slot {
 	volatile uint64_t heartbeat_tsc; /* rte_get_tsc_cycles() of last loop */
 	struct mps_worker_stats stats;
 } __rte_cache_aligned;
+
+/* issue 8: adoption of queue q (index) whose worker is absent or dead.
+ * adopter is written by the primary (a RUNNING worker, or -1) and cleared
+ * by the worker returning to q. poller_pid is the lock on q's RX: the
+ * adopter takes it (compare-and-set 0 -> its pid) before its first
+ * rx_burst on q and stores 0 after its last, so two processes never poll q
+ * at once; the returning worker polls q only once it is 0 (or its holder
+ * is dead: the primary clears a dead holder too). poller is the holder's
+ * worker id, for display. */
+#define MPS_ADOPT_DYNFLAG "mps_dynflag_adopted" /* on frames handed over */
+
+struct mps_adopt_queue {
+	volatile int32_t adopter;
+	volatile int32_t poller_pid;
+	volatile int32_t poller;
+	uint32_t pad;
+	volatile uint64_t since_tsc; /* when the current adopter was chosen */
+};
 
 /* The memzone. The primary fills everything before starting the ports;
  * secondaries only read the config. */
@@ -147,6 +172,9 @@ struct mps_shared {
 	volatile uint32_t capture_mask;   /* bit w: worker w mirrors RX and TX */
 	volatile int32_t capture_pid;     /* the capture holding the mirror, 0 = none */
 	volatile uint32_t capture_snaplen; /* bytes kept per frame */
+	/* issue 8: who serves each queue whose worker is absent or dead */
+	struct mps_adopt_queue adopt[MPS_MAX_WORKERS];
+	uint32_t reta_live_mask;   /* queues the RETA spreads over (reta ports) */
 } __rte_cache_aligned;
 
 #endif /* MPS_SHARED_H */

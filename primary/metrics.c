@@ -47,6 +47,9 @@ static const struct {
 	FIELD(client_rtts), FIELD(client_rtt_us_sum), FIELD(client_rtt_us_max),
 	FIELD(client_done),
 	FIELD(tcp_pcbs), FIELD(tcp_syn_rcvd), FIELD(syn_evicted), FIELD(tx_queued),
+	/* issue 8 */
+	FIELD(adopt_rx), FIELD(adopt_handed), FIELD(adopt_drop),
+	FIELD(adopt_ring_rx), FIELD(adopt_rst), FIELD(adopt_queues),
 };
 
 /* The compact per-worker set (names from the table above, plus rx_drop,

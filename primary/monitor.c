@@ -16,9 +16,9 @@
 #include <rte_rcu_qsbr.h>
 
 #include "mps_neigh.h"
+#include "mps_proc.h"
 
 #include "mps_log.h"
-#include "mps_proc.h"
 #include "primary.h"
 
 #define TICK_US 100000u       /* 100 ms between checks */
@@ -178,6 +178,7 @@ mps_monitor_run(struct mps_primary *pp, volatile int *quit)
 	while (!*quit) {
 		mps_sleep_us(TICK_US);
 		check_workers(pp, stalled);
+		mps_adopt_tick(pp); /* issue 8 */
 		neigh_age(pp, &gc);
 		mps_capture_check(pp);
 		if (rte_get_tsc_cycles() >= next_metrics) {

@@ -251,3 +251,48 @@ mps_ports_close(struct mps_primary *pp)
 	pp->ports_started = 0;
 	pp->n_ports = 0;
 }
+
+/* issue 8: points the RETA entries of queues in no live worker's hands at
+ * live queues (round-robin over them), and every entry back at its own
+ * queue once that worker returns. Entries of live queues never move, so
+ * their flows stay put. Only for ports with a programmable RETA (not
+ * net_tap: its "RSS" is the kernel's queue choice). Untested here: no such
+ * port on the test machine. */
+void
+mps_ports_reta_live(struct mps_primary *pp, uint32_t live)
+{
+	struct rte_eth_rss_reta_entry64 reta[RTE_ETH_RSS_RETA_SIZE_512 /
+					     RTE_ETH_RETA_GROUP_SIZE];
+	uint16_t nq = (uint16_t)pp->shared->cfg.n_workers, ids[MPS_MAX_WORKERS], n = 0;
+
+	for (uint16_t q = 0; q < nq; q++)
+		if (live & (1u << q))
+			ids[n++] = q;
+	for (uint16_t i = 0; i < pp->n_ports && nq > 1; i++) {
+		uint16_t port = pp->port_ids[i];
+		struct rte_eth_dev_info info;
+		int ret;
+
+		if (rte_eth_dev_info_get(port, &info) != 0 || info.reta_size == 0 ||
+		    info.reta_size > RTE_ETH_RSS_RETA_SIZE_512 ||
+		    strcmp(info.driver_name, "net_tap") == 0)
+			continue;
+		memset(reta, 0, sizeof(reta));
+		for (uint16_t e = 0, k = 0; e < info.reta_size; e++) {
+			uint16_t q = e % nq;
+
+			if (n != 0 && !(live & (1u << q)))
+				q = ids[k++ % n];
+			reta[e / RTE_ETH_RETA_GROUP_SIZE].mask |=
+				1ull << (e % RTE_ETH_RETA_GROUP_SIZE);
+			reta[e / RTE_ETH_RETA_GROUP_SIZE].reta[e % RTE_ETH_RETA_GROUP_SIZE] = q;
+		}
+		ret = rte_eth_dev_rss_reta_update(port, reta, info.reta_size);
+		if (ret != 0)
+			MPS_LOG(WARNING, "port %u: RETA update for live queues 0x%x refused: %s",
+				port, live, rte_strerror(-ret));
+		else
+			MPS_LOG(INFO, "port %u: RETA spread over live queues 0x%x",
+				port, live);
+	}
+}

@@ -72,6 +72,12 @@ int mps_capture_create(struct mps_primary *pp);
 void mps_capture_destroy(struct mps_primary *pp);
 void mps_capture_check(struct mps_primary *pp);
 
+/* adopt.c (issue 8): who serves the queues of absent or dead workers;
+ * ports.c: RETA entries of those queues pointed at live queues. */
+int mps_adopt_init(struct mps_primary *pp);
+void mps_adopt_tick(struct mps_primary *pp);
+void mps_ports_reta_live(struct mps_primary *pp, uint32_t live_mask);
+
 /* Human name of a slot state. */
 const char *mps_worker_state_name(uint32_t state);
 

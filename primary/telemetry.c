@@ -38,6 +38,32 @@ add_issue7_stats(struct rte_tel_data *c, const struct mps_worker_stats *s)
 	ADD_STAT(c, s, idle_cycles);
 }
 
+/* issue 8: who serves this slot's queue while its worker cannot
+ * (adopter: named by the primary, adopted_by: polling it now, -1: nobody),
+ * the queues this worker polls for others ("1,3"), and the counters. */
+static void
+add_issue8_adopt(struct rte_tel_data *c, const struct mps_shared *sh, uint32_t w)
+{
+	const struct mps_worker_stats *s = &sh->workers[w].stats;
+	char adopts[64] = "";
+	size_t off = 0;
+
+	for (uint32_t q = 0; q < sh->cfg.n_workers && off < sizeof(adopts); q++)
+		if (sh->adopt[q].poller == (int32_t)w && sh->adopt[q].poller_pid != 0)
+			off += (size_t)snprintf(adopts + off, sizeof(adopts) - off,
+						"%s%u", off ? "," : "", q);
+	rte_tel_data_add_dict_int(c, "adopter", sh->adopt[w].adopter);
+	rte_tel_data_add_dict_int(c, "adopted_by", sh->adopt[w].poller_pid == 0 ? -1 :
+				  sh->adopt[w].poller);
+	rte_tel_data_add_dict_string(c, "adopts", adopts);
+	ADD_STAT(c, s, adopt_rx);
+	ADD_STAT(c, s, adopt_handed);
+	ADD_STAT(c, s, adopt_drop);
+	ADD_STAT(c, s, adopt_ring_rx);
+	ADD_STAT(c, s, adopt_rst);
+	ADD_STAT(c, s, adopt_queues);
+}
+
 /* One dict per claimed-or-used slot, keyed by worker id. */
 static int
 tel_workers(const char *cmd __rte_unused, const char *params __rte_unused,
@@ -112,6 +138,7 @@ tel_workers(const char *cmd __rte_unused, const char *params __rte_unused,
 		ADD_STAT(c, s, tcp_syn_rcvd);
 		ADD_STAT(c, s, syn_evicted);
 		ADD_STAT(c, s, tx_queued);
+		add_issue8_adopt(c, sh, w);
 		snprintf(key, sizeof(key), "%u", w);
 		rte_tel_data_add_dict_container(d, key, c, 0);
 	}

@@ -4,6 +4,7 @@
 #   mps-run.sh start N       netns + primary (tap inside it) + N workers, in
 #                            the background; returns when all are ready
 #   mps-run.sh worker ID     start (or restart) worker ID
+#   mps-run.sh primary N     netns + primary with N worker slots, no worker
 #   mps-run.sh stop          SIGINT the primary, wait, clean up everything
 #   mps-run.sh foreground N  start, wait for Ctrl-C, stop
 #
@@ -129,6 +130,10 @@ start)
 	start_primary "$n"
 	for ((i = 0; i < n; i++)); do start_worker "$i"; done
 	info "running: $n worker(s) in netns $NS, stack 198.18.0.2, logs in $STATE"
+	;;
+primary)
+	start_primary "${2:-2}"
+	info "primary running with ${2:-2} slot(s), no worker yet; logs in $STATE"
 	;;
 worker)
 	[ -n "${2:-}" ] || die "usage: $PROG worker ID"

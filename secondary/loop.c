@@ -20,6 +20,7 @@
 
 #include "lwip/timeouts.h"
 
+#include "adopt.h"
 #include "loop.h"
 #include "mirror.h"
 #include "mps_log.h"
@@ -39,7 +40,8 @@ drain_ring(struct mps_worker *w)
 						   MPS_RX_BURST, NULL);
 
 	for (unsigned int i = 0; i < n; i++)
-		mps_netif_input(w, objs[i], 1);
+		if (!mps_adopt_ring_input(w, objs[i])) /* issue 8 */
+			mps_netif_input(w, objs[i], 1);
 	w->stats->ring_rx += n;
 	return n;
 }
@@ -122,7 +124,8 @@ mps_loop_run(struct mps_worker *w, volatile int *quit)
 	/* issue 3: a neighbour-table reader until mps_release_slot. */
 	rte_rcu_qsbr_thread_register(w->neigh_qs, w->id);
 	rte_rcu_qsbr_thread_online(w->neigh_qs, w->id);
-	__atomic_store_n(&w->slot->state, MPS_WORKER_RUNNING, __ATOMIC_RELEASE);
+	__atomic_store_n(&w->slot->state, MPS_WORKER_RUNNING, __ATOMIC_SEQ_CST);
+	mps_adopt_handback(w); /* issue 8: before our first RX burst */
 	while (!*quit && !__atomic_load_n(&sh->stop, __ATOMIC_ACQUIRE)) {
 		uint64_t t0 = rte_get_tsc_cycles();
 		unsigned int work;
@@ -134,6 +137,7 @@ mps_loop_run(struct mps_worker *w, volatile int *quit)
 		w->now_s = (uint32_t)(t0 / hz);
 		for (uint16_t i = 0; i < w->n_ports; i++)
 			work += rx_port(w, w->port_ids[i]);
+		work += mps_adopt_poll(w); /* issue 8: orphan queues */
 		if (t0 - last_timer >= ms_cycles) {
 			sys_check_timeouts();
 			last_timer = t0;

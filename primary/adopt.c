@@ -1,0 +1,148 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ *
+ * adopt.c - no black holes (issue 8): the primary decides who serves a
+ * queue whose worker is absent (never started, cleanly gone), dead, or
+ * stopping. Every monitor tick (100 ms) it names an adopter among the
+ * RUNNING workers for each such queue (the one adopting the fewest queues
+ * so far), keeps a live adopter in place, and clears the RX lock of an
+ * adopter that died. The workers do the polling and hand-back (see
+ * secondary/adopt.c). On ports with a programmable RETA the primary also
+ * steers the orphan queues' RETA entries to live queues, and back when
+ * their worker returns.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <signal.h>
+
+#include <rte_cycles.h>
+#include <rte_errno.h>
+#include <rte_mbuf_dyn.h>
+
+#include "mps_log.h"
+#include "mps_proc.h"
+#include "primary.h"
+
+static int
+pid_alive(int32_t pid)
+{
+	return mps_pid_alive(pid); /* zombies count as dead */
+}
+
+static uint32_t
+slot_state(const struct mps_shared *sh, int32_t w)
+{
+	return __atomic_load_n(&sh->workers[w].state, __ATOMIC_SEQ_CST);
+}
+
+/* Resets the adoption table; registers the mbuf dynflag the workers mark
+ * handed-over frames with (a secondary can only look it up). */
+int
+mps_adopt_init(struct mps_primary *pp)
+{
+	static const struct rte_mbuf_dynflag desc = { .name = MPS_ADOPT_DYNFLAG };
+	struct mps_shared *sh = pp->shared;
+	int bit = rte_mbuf_dynflag_register(&desc);
+
+	for (uint32_t q = 0; q < MPS_MAX_WORKERS; q++) {
+		sh->adopt[q].adopter = -1;
+		sh->adopt[q].poller = -1;
+		sh->adopt[q].poller_pid = 0;
+	}
+	sh->reta_live_mask = (uint32_t)((1ull << sh->cfg.n_workers) - 1);
+	return bit < 0 ? -rte_errno : 0;
+}
+
+/* A poller that died holding a queue's RX lock cannot release it. */
+static void
+clear_dead_poller(struct mps_adopt_queue *aq, uint32_t q)
+{
+	int32_t pid = aq->poller_pid;
+
+	if (pid == 0 || pid_alive(pid))
+		return;
+	if (__atomic_compare_exchange_n(&aq->poller_pid, &pid, 0, 0,
+					__ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+		aq->poller = -1;
+		MPS_LOG(WARNING, "queue %u: adopter pid %d died polling it; lock cleared",
+			q, pid);
+	}
+}
+
+/* The RUNNING worker adopting the fewest queues, or -1. */
+static int32_t
+pick_adopter(const struct mps_shared *sh)
+{
+	unsigned int load[MPS_MAX_WORKERS] = { 0 };
+	int32_t best = -1;
+
+	for (uint32_t q = 0; q < sh->cfg.n_workers; q++)
+		if (sh->adopt[q].adopter >= 0)
+			load[sh->adopt[q].adopter]++;
+	for (uint32_t w = 0; w < sh->cfg.n_workers; w++)
+		if (slot_state(sh, (int32_t)w) == MPS_WORKER_RUNNING &&
+		    (best < 0 || load[w] < load[best]))
+			best = (int32_t)w;
+	return best;
+}
+
+/* Names an adopter for queue q if its worker is not serving it. The
+ * returning worker sets its state (STARTING) before it clears adopter, and
+ * we read adopter before the state and swap it by compare-and-set, so a
+ * cleared adoption is never re-established behind its back. */
+static void
+adopt_queue(struct mps_shared *sh, uint32_t q)
+{
+	struct mps_adopt_queue *aq = &sh->adopt[q];
+	int32_t cur = __atomic_load_n(&aq->adopter, __ATOMIC_SEQ_CST), next;
+	uint32_t st = slot_state(sh, (int32_t)q);
+
+	if (st == MPS_WORKER_STARTING || st == MPS_WORKER_RUNNING)
+		return; /* its worker clears the adoption itself */
+	if (cur >= 0 && slot_state(sh, cur) == MPS_WORKER_RUNNING)
+		return;
+	next = pick_adopter(sh);
+	if (next == cur || next == (int32_t)q)
+		return;
+	if (!__atomic_compare_exchange_n(&aq->adopter, &cur, next, 0,
+					 __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+		return;
+	aq->since_tsc = rte_get_tsc_cycles();
+	if (next >= 0)
+		MPS_LOG(NOTICE, "queue %u (worker %s) adopted by worker %d",
+			q, mps_worker_state_name(st), next);
+	else
+		MPS_LOG(WARNING, "queue %u (worker %s): no running worker to adopt it",
+			q, mps_worker_state_name(st));
+}
+
+/* Queues whose worker is RUNNING or about to be (RETA targets). */
+static uint32_t
+live_mask(const struct mps_shared *sh)
+{
+	uint32_t mask = 0;
+
+	for (uint32_t q = 0; q < sh->cfg.n_workers; q++) {
+		uint32_t st = slot_state(sh, (int32_t)q);
+
+		if (st == MPS_WORKER_RUNNING || st == MPS_WORKER_STARTING)
+			mask |= 1u << q;
+	}
+	return mask;
+}
+
+void
+mps_adopt_tick(struct mps_primary *pp)
+{
+	struct mps_shared *sh = pp->shared;
+	uint32_t mask;
+
+	for (uint32_t q = 0; q < sh->cfg.n_workers; q++) {
+		clear_dead_poller(&sh->adopt[q], q);
+		adopt_queue(sh, q);
+	}
+	mask = live_mask(sh);
+	if (mask != sh->reta_live_mask) {
+		sh->reta_live_mask = mask;
+		mps_ports_reta_live(pp, mask);
+	}
+}

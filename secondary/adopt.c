@@ -1,0 +1,278 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ *
+ * adopt.c - no black holes (issue 8): the worker's side of adopting queues
+ * whose own worker is absent, dead or not yet started.
+ *
+ * The primary names an adopter for every orphan queue in the memzone
+ * (shared->adopt[q].adopter). The adopter takes the queue's RX lock
+ * (poller_pid), polls it alongside its own queue, and spreads what it
+ * receives over the live workers by a stable flow hash: TCP/UDP by the
+ * symmetric Toeplitz hash of the 4-tuple (the key the ports use), so every
+ * frame of one flow reaches the same worker; that worker's lwIP answers on
+ * its own TX queue (on net_tap the kernel then steers the flow to that
+ * queue by itself). ARP, ICMP and anything else any worker can answer is
+ * served by the adopter itself, so ARP replies are still fanned out.
+ * Segments of connections that died with their worker reach an lwIP that
+ * has no PCB for them, which answers with a RST: counted as adopt_rst.
+ *
+ * A returning worker clears its queue's adopter and waits (bounded) until
+ * the adopter has released the RX lock before it polls its own queue: a
+ * concurrent rx_burst on one queue corrupts the PMD's queue state.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <string.h>
+#include <time.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <rte_bitops.h>
+#include <rte_cycles.h>
+#include <rte_errno.h>
+#include <rte_ethdev.h>
+#include <rte_mbuf.h>
+#include <rte_mbuf_dyn.h>
+#include <rte_ring.h>
+
+#include "adopt.h"
+#include "mirror.h"
+#include "mps_log.h"
+#include "mps_proc.h"
+#include "mps_parse.h"
+#include "mps_rss.h"
+
+#define HANDBACK_TIMEOUT_MS 1000u
+#define TCP_FLAG_SYN 0x02u
+#define TCP_FLAG_RST 0x04u
+
+static uint64_t adopted_flag; /* mbuf dynflag: "an adopted frame" */
+static int32_t self_pid;      /* our RX lock value */
+
+int
+mps_adopt_init(struct mps_worker *w __rte_unused)
+{
+	int bit = rte_mbuf_dynflag_lookup(MPS_ADOPT_DYNFLAG, NULL);
+
+	self_pid = getpid();
+	if (bit < 0)
+		return -rte_errno;
+	adopted_flag = RTE_BIT64(bit);
+	return 0;
+}
+
+static int
+pid_alive(int32_t pid)
+{
+	return mps_pid_alive(pid); /* zombies count as dead */
+}
+
+/* The queue is ours again: stop its adoption and wait until the adopter
+ * has let go of its RX lock (or died), at most HANDBACK_TIMEOUT_MS. */
+void
+mps_adopt_handback(struct mps_worker *w)
+{
+	struct mps_adopt_queue *aq = &w->shared->adopt[w->id];
+	uint64_t hz = rte_get_tsc_hz(), t0 = rte_get_tsc_cycles();
+	uint64_t until = t0 + HANDBACK_TIMEOUT_MS * hz / 1000;
+	int32_t adopter = __atomic_exchange_n(&aq->adopter, -1, __ATOMIC_SEQ_CST);
+	int32_t holder;
+	struct timespec ts = { .tv_sec = 0, .tv_nsec = 100000 };
+
+	while ((holder = __atomic_load_n(&aq->poller_pid, __ATOMIC_ACQUIRE)) != 0 &&
+	       pid_alive(holder) && rte_get_tsc_cycles() < until)
+		nanosleep(&ts, NULL);
+	if (holder != 0 && pid_alive(holder)) {
+		MPS_LOG(WARNING, "worker %u: adopter pid %d did not release queue %u in %u ms; polling anyway",
+			w->id, holder, w->id, HANDBACK_TIMEOUT_MS);
+		return;
+	}
+	if (holder != 0) /* died holding it */
+		__atomic_compare_exchange_n(&aq->poller_pid, &holder, 0, 0,
+					    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
+	if (adopter >= 0 || holder != 0)
+		MPS_LOG(INFO, "worker %u: queue %u handed back by worker %d in %" PRIu64 " us",
+			w->id, w->id, adopter,
+			(rte_get_tsc_cycles() - t0) * 1000000 / hz);
+}
+
+/* The worker that serves this frame: a flow hash over the live workers for
+ * TCP/UDP to us, ourselves for everything else (or when alone). */
+static uint16_t
+choose_worker(struct mps_worker *w, const uint8_t *data, uint16_t len,
+	      const struct mps_frame_info *fi)
+{
+	const struct mps_shared *sh = w->shared;
+	uint16_t live[MPS_MAX_WORKERS], n = 0;
+	uint32_t l4 = MPS_ETH_HLEN + fi->ip_hlen, hash;
+
+	if (fi->kind != MPS_FRAME_IPV4 || fi->ip_dst != sh->cfg.ip ||
+	    (fi->ip_proto != IPPROTO_TCP && fi->ip_proto != IPPROTO_UDP) ||
+	    len < l4 + 4)
+		return w->id;
+	for (uint16_t i = 0; i < w->n_workers; i++)
+		if (i == w->id || __atomic_load_n(&sh->workers[i].state,
+						  __ATOMIC_ACQUIRE) == MPS_WORKER_RUNNING)
+			live[n++] = i;
+	hash = mps_rss_reply_hash(sh->rss_key, fi->ip_src, fi->ip_dst,
+				  (uint16_t)(data[l4] << 8 | data[l4 + 1]),
+				  (uint16_t)(data[l4 + 2] << 8 | data[l4 + 3]));
+	return live[hash % n];
+}
+
+/* 1 if the frame is a TCP segment that can only belong to an existing
+ * connection (no SYN, no RST): lwIP answers it with a RST if it has none. */
+static int
+needs_connection(const uint8_t *data, uint16_t len, const struct mps_frame_info *fi)
+{
+	uint32_t l4 = MPS_ETH_HLEN + fi->ip_hlen;
+
+	return fi->kind == MPS_FRAME_IPV4 && fi->ip_proto == IPPROTO_TCP &&
+	       len >= l4 + 14 && (data[l4 + 13] & (TCP_FLAG_SYN | TCP_FLAG_RST)) == 0;
+}
+
+/* 1 if the TX frame m is a TCP RST. */
+static int
+is_tcp_rst(struct rte_mbuf *m)
+{
+	const uint8_t *data = rte_pktmbuf_mtod(m, const uint8_t *);
+	uint16_t len = rte_pktmbuf_data_len(m);
+	uint32_t l4;
+
+	if (len < MPS_ETH_HLEN + 20 || data[12] != 0x08 || data[13] != 0x00 ||
+	    data[MPS_ETH_HLEN + 9] != IPPROTO_TCP)
+		return 0;
+	l4 = MPS_ETH_HLEN + (data[MPS_ETH_HLEN] & 0x0fu) * 4u;
+	return len >= l4 + 14 && (data[l4 + 13] & TCP_FLAG_RST) != 0;
+}
+
+/* Feeds an adopted frame to our lwIP; counts the RST it provokes when the
+ * segment belonged to a connection nobody has any more. */
+static void
+adopt_input(struct mps_worker *w, struct rte_mbuf *m, int from_peer)
+{
+	const uint8_t *data = rte_pktmbuf_mtod(m, const uint8_t *);
+	uint16_t len = rte_pktmbuf_data_len(m), before = w->tx_n;
+	struct mps_frame_info fi;
+	int orphan_seg;
+
+	mps_parse_frame(data, len, &fi);
+	orphan_seg = needs_connection(data, len, &fi);
+	mps_netif_input(w, m, from_peer);
+	if (!orphan_seg)
+		return;
+	for (uint16_t i = before; i < w->tx_n; i++)
+		if (is_tcp_rst(w->tx_batch[i])) {
+			w->stats->adopt_rst++;
+			break;
+		}
+}
+
+int
+mps_adopt_ring_input(struct mps_worker *w, struct rte_mbuf *m)
+{
+	if ((m->ol_flags & adopted_flag) == 0 || adopted_flag == 0)
+		return 0;
+	m->ol_flags &= ~adopted_flag;
+	w->stats->adopt_ring_rx++;
+	adopt_input(w, m, 1);
+	return 1;
+}
+
+/* One frame from an adopted queue: served here or handed to its worker. */
+static void
+adopt_frame(struct mps_worker *w, struct rte_mbuf *m)
+{
+	const uint8_t *data = rte_pktmbuf_mtod(m, const uint8_t *);
+	uint16_t len = rte_pktmbuf_data_len(m), to;
+	struct mps_frame_info fi;
+
+	w->stats->adopt_rx++;
+	w->stats->rx_bytes += len;
+	if (m->nb_segs != 1 || mps_parse_frame(data, len, &fi) == MPS_FRAME_MALFORMED ||
+	    (to = choose_worker(w, data, len, &fi)) == w->id || adopted_flag == 0) {
+		adopt_input(w, m, 0);
+		return;
+	}
+	m->ol_flags |= adopted_flag;
+	if (rte_ring_mp_enqueue(w->rings[to], m) != 0) {
+		w->stats->adopt_drop++;
+		rte_pktmbuf_free(m);
+		return;
+	}
+	w->stats->adopt_handed++;
+}
+
+/* One RX burst from adopted queue q of port. */
+static unsigned int
+adopt_rx(struct mps_worker *w, uint16_t port, uint16_t q)
+{
+	struct rte_mbuf *pkts[MPS_RX_BURST];
+	uint16_t n = rte_eth_rx_burst(port, q, pkts, MPS_RX_BURST);
+
+	if (n != 0 && mps_mirror_on(w))
+		mps_mirror_burst(w, port, pkts, n, 0);
+	for (uint16_t i = 0; i < n; i++)
+		adopt_frame(w, pkts[i]);
+	w->stats->rx_pkts += n;
+	return n;
+}
+
+/* Takes queue q's RX lock; 1 if we hold it. */
+static int
+lock_queue(struct mps_worker *w, struct mps_adopt_queue *aq, int32_t me)
+{
+	int32_t free_pid = 0;
+
+	if (aq->poller_pid == me)
+		return 1;
+	if (!__atomic_compare_exchange_n(&aq->poller_pid, &free_pid, me, 0,
+					 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+		return 0;
+	aq->poller = w->id;
+	return 1;
+}
+
+/* Lets go of queue q's RX lock after our last burst on it. */
+static void
+unlock_queue(struct mps_adopt_queue *aq)
+{
+	aq->poller = -1;
+	__atomic_store_n(&aq->poller_pid, 0, __ATOMIC_RELEASE);
+}
+
+unsigned int
+mps_adopt_poll(struct mps_worker *w)
+{
+	struct mps_shared *sh = w->shared;
+	int32_t me = self_pid;
+	unsigned int work = 0, held = 0;
+
+	for (uint16_t q = 0; q < w->n_workers; q++) {
+		struct mps_adopt_queue *aq = &sh->adopt[q];
+
+		if (q == w->id)
+			continue;
+		if (__atomic_load_n(&aq->adopter, __ATOMIC_ACQUIRE) != w->id) {
+			if (aq->poller_pid == me)
+				unlock_queue(aq);
+			continue;
+		}
+		if (!lock_queue(w, aq, me))
+			continue;
+		held++;
+		for (uint16_t i = 0; i < w->n_ports; i++)
+			work += adopt_rx(w, w->port_ids[i], q);
+	}
+	w->stats->adopt_queues = held;
+	return work;
+}
+
+void
+mps_adopt_release(struct mps_worker *w)
+{
+	for (uint16_t q = 0; q < w->n_workers; q++)
+		if (w->shared->adopt[q].poller_pid == self_pid)
+			unlock_queue(&w->shared->adopt[q]);
+	w->stats->adopt_queues = 0;
+}

@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ *
+ * adopt.h - the worker's side of queue adoption (issue 8): see adopt.c.
+ */
+#ifndef MPS_ADOPT_H
+#define MPS_ADOPT_H
+
+#include "worker.h"
+
+/* Looks up the dynflag marking a frame an adopter handed over a ring (the
+ * primary registers it: a secondary cannot create the dynflag memzone);
+ * without it the adopter serves every frame itself. */
+int mps_adopt_init(struct mps_worker *w);
+
+/* Our queue is ours again: clears its adoption, waits for the adopter to
+ * stop polling it (bounded). Call before the first RX burst on it. */
+void mps_adopt_handback(struct mps_worker *w);
+
+/* Polls the queues the primary gave us to adopt; returns frames seen. */
+unsigned int mps_adopt_poll(struct mps_worker *w);
+
+/* A frame from our ring: 1 if it was an adopted frame, now served. */
+int mps_adopt_ring_input(struct mps_worker *w, struct rte_mbuf *m);
+
+/* Stops polling every adopted queue (teardown). */
+void mps_adopt_release(struct mps_worker *w);
+
+#endif /* MPS_ADOPT_H */

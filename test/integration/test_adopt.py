@@ -1,0 +1,218 @@
+"""Issue 8: no black holes. A queue whose worker is absent or dead is
+adopted by a live worker, which serves its new connections, resets the
+segments of connections that died with their worker, and hands the queue
+back when the worker returns. One stack of its own: primary with 2 worker
+slots over the tap; which queue the kernel gives a flow is its own choice,
+so the tests count outcomes and read telemetry instead of assuming."""
+import os
+import signal
+import socket
+import threading
+import time
+
+import pytest
+
+from mps import STACK_IP, TEST_NAME, Stack, wait_until
+
+ECHO = 7
+
+
+@pytest.fixture(scope="module")
+def astack():
+    s = Stack(TEST_NAME + "a", workers=2)
+    s.stop()
+    s.script("primary", "2")
+    s.start_worker(0)
+    yield s
+    s.stop()
+
+
+def echo_once(stack, payload=b"ping", timeout=5):
+    """One new connection, one echo; returns the error or None."""
+    try:
+        c = stack.connect(ECHO, timeout=timeout)
+    except OSError as e:
+        return e
+    try:
+        c.sendall(payload)
+        got = b""
+        while len(got) < len(payload):
+            d = c.recv(len(payload) - len(got))
+            if not d:
+                return EOFError("closed after %d bytes" % len(got))
+            got += d
+        return None if got == payload else ValueError(got)
+    except OSError as e:
+        return e
+    finally:
+        c.close()
+
+
+def many(stack, n):
+    """n sequential new connections; [] or the first failure (a black hole
+    costs a connect timeout each, so stop there)."""
+    for i in range(n):
+        e = echo_once(stack)
+        if e is not None:
+            return [(i, e)]
+    return []
+
+
+def col(stack, key):
+    return {int(k): v[key] for k, v in stack.workers_info().items()}
+
+
+def conn_on_worker(stack, wid, tries=40):
+    """An open echo connection that worker wid accepted (by its counter)."""
+    for _ in range(tries):
+        before = col(stack, "tcp_accepted")
+        c = stack.connect(ECHO)
+        c.sendall(b"a")
+        assert c.recv(1) == b"a"
+        after = col(stack, "tcp_accepted")
+        if after[wid] > before[wid] and sum(after.values()) == sum(before.values()) + 1:
+            return c
+        c.close()
+    raise AssertionError(f"no connection landed on worker {wid} in {tries} tries")
+
+
+class Keeper(threading.Thread):
+    """Keeps connections busy (one echo each every ~50 ms, so the tap
+    keeps steering them where they live) and records any failure."""
+
+    def __init__(self, conns):
+        super().__init__(daemon=True)
+        self.conns, self.errors, self.rounds = conns, [], 0
+        self.halt = threading.Event()
+
+    def run(self):
+        while not self.halt.is_set():
+            for i, c in enumerate(self.conns):
+                try:
+                    c.sendall(b"k")
+                    if c.recv(1) != b"k":
+                        self.errors.append((i, "closed"))
+                except OSError as e:
+                    self.errors.append((i, repr(e)))
+            self.rounds += 1
+            self.halt.wait(0.05)
+
+    def stop(self):
+        self.halt.set()
+        self.join(10)
+
+
+def test_missing_worker_queue_adopted(astack):
+    """--workers 2, one secondary: every connection is served."""
+    assert many(astack, 200) == []
+    info = astack.workers_info()
+    assert info["1"]["state"] == "free" and info["1"]["adopter"] == 0
+    assert info["1"]["adopted_by"] == 0
+    assert info["0"]["adopts"] == "1" and info["0"]["adopt_queues"] == 1
+    assert info["0"]["tcp_accepted"] >= 200
+    assert info["0"]["adopt_rx"] > 0, "the kernel put no flow on queue 1?"
+    assert info["0"]["adopt_drop"] == 0
+    assert astack.exec("ping", "-c", "3", "-i", "0.2", "-W", "5", STACK_IP).returncode == 0
+
+
+def test_killed_worker_adopted_dead_connection_reset(astack):
+    """SIGKILL worker 1 under load: its queue is adopted, its connections
+    get a RST on their next segment, new connections all succeed."""
+    astack.start_worker(1)
+    wait_until(lambda: astack.workers_info()["1"]["adopted_by"] == -1, 10,
+               "queue 1 handed back to worker 1")
+    victim_conn = conn_on_worker(astack, 1)
+    victim_conn.settimeout(10)
+    rst_before = col(astack, "adopt_rst")[0]
+
+    load_errors, halt = [], threading.Event()
+
+    def load():
+        while not halt.is_set():
+            e = echo_once(astack, timeout=10)
+            if e is not None:
+                load_errors.append((time.monotonic(), e))
+
+    th = threading.Thread(target=load, daemon=True)
+    th.start()
+    t_kill = time.monotonic()
+    os.kill(astack.pid("worker-1"), signal.SIGKILL)
+    wait_until(lambda: astack.workers_info()["1"]["adopted_by"] == 0, 10,
+               "worker 0 to adopt the dead worker's queue")
+    adopted_after = time.monotonic() - t_kill
+    halt.set()
+    th.join(30)
+    print(f"queue 1 adopted {adopted_after * 1000:.0f} ms after SIGKILL; "
+          f"{len(load_errors)} in-flight connections failed")
+
+    t0 = time.monotonic()
+    with pytest.raises(ConnectionResetError):
+        victim_conn.sendall(b"after")
+        if victim_conn.recv(16) == b"":
+            raise AssertionError("FIN, not RST")
+    assert time.monotonic() - t0 < 5, "reset took a retransmission timeout"
+    victim_conn.close()
+    wait_until(lambda: col(astack, "adopt_rst")[0] > rst_before, 5,
+               "adopt_rst counted")
+    assert many(astack, 50) == []
+
+
+def test_restarted_worker_takes_queue_back(astack):
+    """Worker 1 returns: connections opened during adoption keep working,
+    new connections spread over both workers again."""
+    if astack.workers_info()["1"]["state"] == "running":  # run alone
+        os.kill(astack.pid("worker-1"), signal.SIGKILL)
+    wait_until(lambda: astack.workers_info()["1"]["adopted_by"] == 0, 10,
+               "worker 0 to adopt queue 1")
+    adopt_rx = col(astack, "adopt_rx")[0]
+    held = []
+    for _ in range(16):
+        c = astack.connect(ECHO)
+        c.settimeout(10)
+        held.append(c)
+    keeper = Keeper(held)
+    keeper.start()
+    wait_until(lambda: keeper.rounds >= 2, 10, "held connections echoing")
+    assert col(astack, "adopt_rx")[0] > adopt_rx, "no held connection went through queue 1"
+
+    astack.start_worker(1)
+    wait_until(lambda: astack.workers_info()["1"]["adopted_by"] == -1, 10,
+               "queue 1 handed back to worker 1")
+    wait_until(lambda: "handed back by worker 0" in astack.log("worker-1"), 5,
+               "worker 1 to log the hand-back")
+    before = col(astack, "tcp_accepted")
+    r0 = keeper.rounds
+    wait_until(lambda: keeper.rounds >= r0 + 3, 10, "held connections echoing after hand-back")
+    keeper.stop()
+    assert keeper.errors == []
+    for c in held:
+        c.close()
+
+    assert many(astack, 40) == []
+    after = col(astack, "tcp_accepted")
+    assert after[0] > before[0] and after[1] > before[1], (before, after)
+    info = astack.workers_info()
+    assert info["0"]["adopts"] == "" and info["0"]["adopt_queues"] == 0
+
+
+def test_adopted_flows_handed_to_live_workers():
+    """3 slots, 2 workers: the adopter spreads queue 2's flows over both
+    live workers by flow hash; the other worker serves what it is handed."""
+    s = Stack(TEST_NAME + "b", workers=3)
+    s.stop()
+    try:
+        s.script("primary", "3")
+        s.start_worker(0)
+        s.start_worker(1)
+        assert many(s, 120) == []
+        info = s.workers_info()
+        adopter = info["2"]["adopted_by"]
+        assert adopter in (0, 1) and info["2"]["state"] == "free"
+        other = str(1 - adopter)
+        adopter = str(adopter)
+        assert info[adopter]["adopt_rx"] > 0
+        assert info[adopter]["adopt_handed"] > 0
+        assert info[other]["adopt_ring_rx"] > 0
+        assert info[adopter]["adopt_drop"] == 0
+    finally:
+        s.stop()
