@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -58,4 +59,40 @@ mps_sleep_us(unsigned int us)
 	}
 	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &t, NULL) == EINTR)
 		;
+}
+
+int
+mps_wants_help(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++)
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+			return 1;
+	return 0;
+}
+
+char **
+mps_secondary_eal_argv(int argc, char **argv, const char *default_lcores,
+		       int *out_argc)
+{
+	char **v = calloc((size_t)argc + 4, sizeof(*v));
+	int has_type = 0, has_lcores = 0;
+
+	if (v == NULL)
+		return NULL;
+	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
+		has_type |= strncmp(argv[i], "--proc-type", 11) == 0;
+		has_lcores |= strncmp(argv[i], "--lcores", 8) == 0 ||
+			      strcmp(argv[i], "-l") == 0 || strcmp(argv[i], "-c") == 0;
+	}
+	v[0] = argv[0];
+	*out_argc = 1;
+	if (!has_type)
+		v[(*out_argc)++] = (char *)"--proc-type=secondary";
+	if (!has_lcores && default_lcores != NULL) {
+		v[(*out_argc)++] = (char *)"--lcores";
+		v[(*out_argc)++] = (char *)default_lcores;
+	}
+	for (int i = 1; i < argc; i++)
+		v[(*out_argc)++] = argv[i];
+	return v;
 }

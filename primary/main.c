@@ -18,6 +18,7 @@
 #include <rte_lcore.h>
 
 #include "mps_log.h"
+#include "mps_proc.h"
 #include "primary.h"
 
 #define STOP_TIMEOUT_MS 4000u
@@ -41,16 +42,6 @@ usage(const char *prg)
 	       "EAL options commonly used: --file-prefix NAME, --vdev net_tap0,iface=mps0,\n"
 	       "-a PCI_BDF (a real NIC; without it pass --no-pci), --lcores ID@CPU.\n",
 	       prg, mps_config_usage());
-}
-
-/* --help anywhere: answer before EAL, which would exit on it. */
-static int
-wants_help(int argc, char **argv)
-{
-	for (int i = 1; i < argc; i++)
-		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
-			return 1;
-	return 0;
 }
 
 /* Free 2 MB + 1 GB hugepages, or -1 if unreadable. */
@@ -150,7 +141,7 @@ main(int argc, char **argv)
 	const char *prefix;
 	int ret, n;
 
-	if (wants_help(argc, argv)) {
+	if (mps_wants_help(argc, argv)) {
 		usage(argv[0]);
 		return 0;
 	}

@@ -27,6 +27,7 @@
 #include "loop.h"
 #include "mirror.h"
 #include "mps_log.h"
+#include "mps_proc.h"
 #include "worker.h"
 
 #define DRAIN_MS 100u
@@ -50,15 +51,6 @@ usage(const char *prg)
 	       "(N unique per process; the primary uses 0).\n\n"
 	       "  --worker ID   claim slot ID (default: the lowest free slot)\n"
 	       "  --help        this text\n", prg);
-}
-
-static int
-wants_help(int argc, char **argv)
-{
-	for (int i = 1; i < argc; i++)
-		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
-			return 1;
-	return 0;
 }
 
 /* App options after EAL's: --worker ID. Returns the id, -1, or -2 on error. */
@@ -91,27 +83,6 @@ parse_args(int argc, char **argv, int max_id)
 	return requested;
 }
 
-/* EAL argv with --proc-type=secondary added unless the user gave one. */
-static char **
-eal_argv(int argc, char **argv, int *out_argc)
-{
-	char **v = calloc((size_t)argc + 2, sizeof(*v));
-	int has = 0;
-
-	if (v == NULL)
-		return NULL;
-	for (int i = 0; i < argc && strcmp(argv[i], "--") != 0; i++)
-		if (strncmp(argv[i], "--proc-type", 11) == 0)
-			has = 1;
-	v[0] = argv[0];
-	*out_argc = 1;
-	if (!has)
-		v[(*out_argc)++] = (char *)"--proc-type=secondary";
-	for (int i = 1; i < argc; i++)
-		v[(*out_argc)++] = argv[i];
-	return v;
-}
-
 /* Closes every connection, sends what that produced, frees what we hold. */
 static void
 worker_teardown(struct mps_worker *w)
@@ -140,7 +111,7 @@ main(int argc, char **argv)
 	char err[256], **eargv;
 	int eargc, n, requested, ret;
 
-	if (wants_help(argc, argv)) {
+	if (mps_wants_help(argc, argv)) {
 		usage(argv[0]);
 		return 0;
 	}
@@ -148,7 +119,7 @@ main(int argc, char **argv)
 		fprintf(stderr, "mps-secondary: must run as root (hugepages)\n");
 		return 1;
 	}
-	eargv = eal_argv(argc, argv, &eargc);
+	eargv = mps_secondary_eal_argv(argc, argv, NULL, &eargc);
 	if (eargv == NULL)
 		return 1;
 	n = rte_eal_init(eargc, eargv);

@@ -32,10 +32,11 @@
 
 #include "mps_config.h"
 #include "mps_shared.h"
+#include "mps_proc.h"
 
 #define BURST 64u
 #define IDLE_US 1000u
-#define DEFAULT_LCORES "--lcores=127@0" /* clear of the primary's and workers' ids */
+#define DEFAULT_LCORES "127@0" /* clear of the primary's and workers' ids */
 
 struct capture_opts {
 	const char *file;
@@ -67,15 +68,6 @@ usage(const char *prg)
 	       "  -s, --snaplen BYTES   keep at most BYTES of each frame\n"
 	       "  -h, --help            this text\n"
 	       "Stops on SIGINT/SIGTERM (Ctrl-C) and when the primary stops.\n", prg);
-}
-
-static int
-wants_help(int argc, char **argv)
-{
-	for (int i = 1; i < argc; i++)
-		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
-			return 1;
-	return 0;
 }
 
 /* Application options after EAL's. 0 or -EINVAL (message printed). */
@@ -135,44 +127,13 @@ parse_args(int argc, char **argv, struct capture_opts *o)
 	return 0;
 }
 
-/* EAL argv: --proc-type=secondary, and a default lcore unless one is given. */
-static char **
-eal_argv(int argc, char **argv, int *out_argc)
-{
-	char **v = calloc((size_t)argc + 3, sizeof(*v));
-	int has_type = 0, has_lcores = 0;
-
-	if (v == NULL)
-		return NULL;
-	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
-		has_type |= strncmp(argv[i], "--proc-type", 11) == 0;
-		has_lcores |= strncmp(argv[i], "--lcores", 8) == 0 ||
-			      strcmp(argv[i], "-l") == 0 || strcmp(argv[i], "-c") == 0;
-	}
-	v[0] = argv[0];
-	*out_argc = 1;
-	if (!has_type)
-		v[(*out_argc)++] = (char *)"--proc-type=secondary";
-	if (!has_lcores)
-		v[(*out_argc)++] = (char *)DEFAULT_LCORES;
-	for (int i = 1; i < argc; i++)
-		v[(*out_argc)++] = argv[i];
-	return v;
-}
-
-static int
-pid_alive(int32_t pid)
-{
-	return pid > 0 && (kill(pid, 0) == 0 || errno != ESRCH);
-}
-
 /* Takes the mirror: one capture at a time; a dead holder's claim lapses. */
 static int
 claim_mirror(struct mps_shared *sh)
 {
 	int32_t cur = sh->capture_pid;
 
-	if (cur != 0 && pid_alive(cur)) {
+	if (cur != 0 && mps_pid_alive(cur)) {
 		fprintf(stderr, "mps-capture: another capture (pid %d) is running\n", cur);
 		return -EBUSY;
 	}
@@ -241,7 +202,7 @@ capture_loop(struct mps_shared *sh, struct rte_ring *ring, rte_pcapng_t *pcapng,
 	while (!quit && *err == 0 && (o->count == 0 || written < o->count)) {
 		if (deadline != 0 && rte_get_tsc_cycles() >= deadline)
 			break;
-		if (sh->stop || !pid_alive(sh->primary_pid))
+		if (sh->stop || !mps_pid_alive(sh->primary_pid))
 			break;
 		n = rte_ring_sc_dequeue_burst(ring, (void **)pkts, BURST, NULL);
 		if (n == 0) {
@@ -269,11 +230,11 @@ main(int argc, char **argv)
 	char **eargv;
 	int eargc, n, fd, err = 0;
 
-	if (wants_help(argc, argv)) {
+	if (mps_wants_help(argc, argv)) {
 		usage(argv[0]);
 		return 0;
 	}
-	eargv = eal_argv(argc, argv, &eargc);
+	eargv = mps_secondary_eal_argv(argc, argv, DEFAULT_LCORES, &eargc);
 	if (eargv == NULL)
 		return 1;
 	n = rte_eal_init(eargc, eargv);
