@@ -118,7 +118,6 @@ mps_loop_run(struct mps_worker *w, volatile int *quit)
 	uint64_t hz = rte_get_tsc_hz(), ms_cycles = hz / 1000;
 	uint64_t last_timer = 0, next_check = 0;
 	unsigned int idle = 0, sleep_us = IDLE_SLEEP_MIN_US;
-
 	int use_intr = sh->cfg.idle_mode == MPS_IDLE_INTR && intr_setup(w) == 0;
 
 	/* issue 3: a neighbour-table reader until mps_release_slot. */
