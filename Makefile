@@ -85,6 +85,8 @@ $(BUILD)/mps-capture: $(call obj,$(CAPTURE_SRCS) $(COMMON_SRCS))
 # rte_pcapng (and rte_pdump's header) are experimental in DPDK 22.11.
 $(call obj,$(CAPTURE_SRCS) secondary/mirror.c primary/capture.c): \
 	CFLAGS_APP += -DALLOW_EXPERIMENTAL_API
+# issue 6b: rte_ipv4_udptcp_cksum_verify is experimental in DPDK 22.11.
+$(call obj,secondary/netif.c): CFLAGS_APP += -DALLOW_EXPERIMENTAL_API
 
 $(BUILD)/unit-tests: $(call obj,$(UNIT_SRCS) $(COMMON_SRCS))
 	$(CC) -o $@ $^ $(LDFLAGS_APP)

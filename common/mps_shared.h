@@ -33,7 +33,7 @@
 
 #define MPS_MAGIC          0x6d707374u /* "mpst" */
 #ifndef MPS_LAYOUT_VERSION /* overridden only to build the mismatch test */
-#define MPS_LAYOUT_VERSION 4u
+#define MPS_LAYOUT_VERSION 5u
 #endif
 
 /* The mbuf private area holds lwIP's struct pbuf_custom (zero-copy RX).
@@ -103,6 +103,14 @@ struct mps_worker_stats {
 	uint64_t capture_pkts;      /* copies put on the capture ring */
 	uint64_t capture_drop;      /* capture ring full or no mbuf: skipped */
 	uint64_t idle_cycles;       /* cycles of iterations that found no work */
+	/* issue 6b: checksum offloads, VLAN, tuning */
+	uint64_t rx_csum_sw;        /* TCP/UDP checksums verified in software */
+	uint64_t tx_csum_offload;   /* frames whose checksums the NIC fills in */
+	uint64_t rx_vlan_sw;        /* VLAN tags stripped in software */
+	uint64_t tx_vlan_sw;        /* VLAN tags inserted in software */
+	uint64_t tcp_nodelay;       /* connections opened with Nagle off */
+	uint64_t tcp_quickack;      /* connections opened with quick ACKs */
+	uint64_t tcp_rto_ms;        /* RTO of the last connection established */
 };
 
 /* One worker slot: owner pid and state, heartbeat, stats. */

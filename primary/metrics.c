@@ -46,6 +46,10 @@ static const struct {
 	FIELD(api_bad_handle), FIELD(tcp_connect_ok), FIELD(tcp_connect_fail),
 	FIELD(client_rtts), FIELD(client_rtt_us_sum), FIELD(client_rtt_us_max),
 	FIELD(client_done),
+	/* issue 6b */
+	FIELD(rx_csum_sw), FIELD(tx_csum_offload), FIELD(rx_vlan_sw),
+	FIELD(tx_vlan_sw), FIELD(tcp_nodelay), FIELD(tcp_quickack),
+	FIELD(tcp_rto_ms),
 };
 
 /* The compact per-worker set (names from the table above, plus rx_drop,

@@ -105,6 +105,14 @@ tel_workers(const char *cmd __rte_unused, const char *params __rte_unused,
 		ADD_STAT(c, s, client_rtt_us_max);
 		ADD_STAT(c, s, client_done);
 		add_issue7_stats(c, s);
+		/* issue 6b */
+		ADD_STAT(c, s, rx_csum_sw);
+		ADD_STAT(c, s, tx_csum_offload);
+		ADD_STAT(c, s, rx_vlan_sw);
+		ADD_STAT(c, s, tx_vlan_sw);
+		ADD_STAT(c, s, tcp_nodelay);
+		ADD_STAT(c, s, tcp_quickack);
+		ADD_STAT(c, s, tcp_rto_ms);
 		snprintf(key, sizeof(key), "%u", w);
 		rte_tel_data_add_dict_container(d, key, c, 0);
 	}
@@ -142,6 +150,8 @@ tel_config(const char *cmd __rte_unused, const char *params __rte_unused,
 	rte_tel_data_add_dict_u64(d, "tx_offloads", sh->tx_offloads);
 	rte_tel_data_add_dict_u64(d, "rx_offloads", sh->rx_offloads);
 	rte_tel_data_add_dict_u64(d, "layout_version", sh->layout_version);
+	rte_tel_data_add_dict_u64(d, "vlan", cfg->vlan_id); /* issue 6b */
+	rte_tel_data_add_dict_u64(d, "no_offload", cfg->no_offload);
 	return 0;
 }
 
