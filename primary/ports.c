@@ -193,7 +193,8 @@ port_init(struct mps_primary *pp, uint16_t port, uint64_t *tx_off,
 	}
 	ret = rte_eth_dev_set_mtu(port, cfg->mtu);
 	if (ret != 0)
-		MPS_LOG(WARNING, "port %u: MTU %u refused: %s", port, cfg->mtu,
+		MPS_LOG(WARNING, "port %u (%s): MTU %u refused (port max %u): %s",
+			port, info.driver_name, cfg->mtu, info.max_mtu,
 			rte_strerror(-ret));
 	ret = rte_eth_dev_adjust_nb_rx_tx_desc(port, &nb_rxd, &nb_txd);
 	if (ret != 0)

@@ -352,6 +352,10 @@ apply_established(struct api_conn *c, struct tcp_pcb *pcb)
 	if (c->rto_min != 0 && pcb->rto < c->rto_min)
 		pcb->rto = c->rto_min;
 	self->stats->tcp_rto_ms = (uint64_t)pcb->rto * TCP_SLOW_INTERVAL; /* issue 6b */
+	/* issue 6b: send no segment the ports cannot carry; the MSS we
+	 * advertised (netif MTU) may be larger, for receiving jumbo frames */
+	if (pcb->mss > self->port_mtu - 40)
+		pcb->mss = (u16_t)(self->port_mtu - 40);
 	c->established = 1;
 }
 

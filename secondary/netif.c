@@ -405,6 +405,12 @@ mps_linkoutput(struct netif *netif, struct pbuf *p)
 		return ERR_IF;
 	}
 	pbuf_copy_partial(p, data, p->tot_len, 0);
+	if (unlikely(p->tot_len > w->port_mtu + RTE_ETHER_HDR_LEN)) {
+		/* The port would refuse it for ever (net_tap: > 1504). */
+		w->stats->tx_drop_toolong++;
+		rte_pktmbuf_free(m);
+		return ERR_IF;
+	}
 	tx_csum_offload(w, m);
 	if (unlikely(vlan_tx(w, &m) != 0)) {
 		w->stats->tx_drop_toolong++;
@@ -491,6 +497,22 @@ netif_setup(struct netif *netif)
 	return ERR_OK;
 }
 
+/* issue 6b: the smallest MTU of the ports: what we may send. A port may
+ * have refused the configured MTU (net_tap stops at 1504). */
+static uint16_t
+ports_mtu(const struct mps_worker *w)
+{
+	uint16_t mtu = w->shared->cfg.mtu;
+
+	for (uint16_t i = 0; i < w->n_ports; i++) {
+		uint16_t m;
+
+		if (rte_eth_dev_get_mtu(w->port_ids[i], &m) == 0 && m < mtu)
+			mtu = m;
+	}
+	return mtu;
+}
+
 int
 mps_netif_init(struct mps_worker *w)
 {
@@ -498,6 +520,10 @@ mps_netif_init(struct mps_worker *w)
 	ip4_addr_t ip, mask, gw;
 
 	self = w;
+	w->port_mtu = ports_mtu(w);
+	if (w->port_mtu < cfg->mtu)
+		MPS_LOG(WARNING, "worker %u: ports send at most MTU %u: TCP segments sized for it, --mtu %u only for receiving",
+			w->id, w->port_mtu, cfg->mtu);
 	ip4_addr_set_u32(&ip, cfg->ip);
 	ip4_addr_set_u32(&mask, cfg->netmask);
 	ip4_addr_set_u32(&gw, cfg->gateway);

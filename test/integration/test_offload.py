@@ -3,6 +3,8 @@ offloads (net_tap computes and verifies checksums for the workers) and with
 --no-offload (the workers do both in software): frames with a bad TCP or
 UDP checksum are dropped and counted as bad_csum on both paths, good ones
 are answered with correct checksums, and the counters show which path ran."""
+import socket
+
 import pytest
 from scapy.all import (ICMP, IP, TCP, UDP, AsyncSniffer, Ether, UDPerror, conf,
                        sendp)
@@ -101,6 +103,9 @@ def test_offload_path_counters(cstack):
     handed to the port) or software (the reverse)."""
     r = cstack.exec("curl", "-s", "-m", "10", f"http://{STACK_IP}/bytes/50000")
     assert r.returncode == 0 and len(r.stdout) == 50000
+    s = cstack.connect(7)    # TCP_MSS is 8960 now: a 1500 MTU still gets 1460
+    assert s.getsockopt(socket.IPPROTO_TCP, socket.TCP_MAXSEG) == 1460
+    s.close()
     cfg = cstack.telemetry("/mps/config")
     st = cstack.telemetry("/mps/stats")
     if cstack.mode == "offload":
