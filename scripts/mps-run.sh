@@ -9,7 +9,8 @@
 #
 # Environment (defaults): MPS_NS=mpstack MPS_PREFIX=mpstack MPS_IFACE=mps0
 # MPS_PEER_IP=198.18.0.1/24 MPS_PRIMARY_ARGS="" (extra app options, e.g.
-# "--listen 7:echo --stats 2") MPS_BUILD=build. State (pids, logs) lives in
+# "--listen 7:echo --stats 2") MPS_BUILD=build MPS_EAL_ARGS="" (extra EAL
+# options for the primary, e.g. "--vdev net_tap1,iface=mps1": issue 6b). State (pids, logs) lives in
 # /run/mpstack/$MPS_PREFIX. Only the pids recorded there are ever signalled.
 set -euo pipefail
 
@@ -60,7 +61,8 @@ start_primary() {
 	# shellcheck disable=SC2086
 	ip netns exec "$NS" "$BUILD/mps-primary" --file-prefix "$PREFIX" \
 		--no-pci --lcores 0@0 --vdev "net_tap0,iface=$IFACE" \
-		--log-level=lib.eal:warning -- --workers "$n" ${MPS_PRIMARY_ARGS:-} \
+		--log-level=lib.eal:warning ${MPS_EAL_ARGS:-} \
+		-- --workers "$n" ${MPS_PRIMARY_ARGS:-} \
 		>"$STATE/primary.log" 2>&1 &
 	echo $! >"$STATE/primary.pid"
 	if ! wait_for 30 log_has "$STATE/primary.log" "mps-primary: ready"; then

@@ -37,10 +37,15 @@ def exchange(stack, frames, flt, done):
         sn = AsyncSniffer(iface=IFACE, store=True, prn=seen.append, filter=flt)
         sn.start()
     wait_until(lambda: getattr(sn, "running", False), 10, "sniffer running")
-    try:
+    def resend():
+        # Sent again until answered: AsyncSniffer says it is running a
+        # little before its socket captures. The stack answers repeats.
         with stack.netns():
             sendp(frames, iface=IFACE)
-        wait_until(lambda: done(seen), 10, f"answer to {frames!r}")
+        return done(seen)
+
+    try:
+        wait_until(resend, 10, f"answer to {frames!r}", interval=0.5)
     finally:
         sn.stop()
     return seen
