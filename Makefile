@@ -46,7 +46,7 @@ SECONDARY_SRCS := secondary/main.c secondary/attach.c secondary/loop.c \
 	secondary/mirror.c
 UNIT_SRCS := test/unit/main.c test/unit/test_config.c test/unit/test_parse.c \
 	test/unit/test_neigh.c test/unit/test_drop.c \
-	test/unit/test_rss.c
+	test/unit/test_rss.c test/unit/test_portopts.c
 
 # issue 7: mps-capture, a small secondary that writes what the workers mirror.
 CAPTURE_SRCS := secondary/capture/main.c

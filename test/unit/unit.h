@@ -68,7 +68,11 @@
 	X(rss_hash_matches_softrss)       \
 	X(rss_pick_port_many)             \
 	X(rss_pick_port_spread)           \
-	X(rss_pick_port_none)
+	X(rss_pick_port_none)             \
+	/* test_portopts.c (issue 6b) */  \
+	X(portopts_defaults)              \
+	X(portopts_good)                  \
+	X(portopts_bad)
 
 #define UNIT_DECLARE(name) void test_##name(void);
 UNIT_TESTS(UNIT_DECLARE)
