@@ -262,7 +262,7 @@ mps_netif_input(struct mps_worker *w, struct rte_mbuf *m, int from_peer)
 		rte_pktmbuf_free(m);
 		return;
 	}
-	if (unlikely(vlan_rx(w, m) != 0)) {
+	if (!from_peer && unlikely(vlan_rx(w, m) != 0)) { /* peers' are untagged */
 		count_drop(w, MPS_DROP_VLAN);
 		rte_pktmbuf_free(m);
 		return;
