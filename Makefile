@@ -51,7 +51,8 @@ SECONDARY_SRCS := secondary/main.c secondary/attach.c secondary/loop.c \
 	secondary/mirror.c secondary/adopt.c \
 	secondary/pcb_guard.c
 UNIT_SRCS := test/unit/main.c test/unit/test_config.c test/unit/test_parse.c \
-	test/unit/test_neigh.c test/unit/test_drop.c
+	test/unit/test_neigh.c test/unit/test_drop.c \
+	test/unit/test_rss.c test/unit/test_portopts.c
 
 # issue 7: mps-capture, a small secondary that writes what the workers mirror.
 CAPTURE_SRCS := secondary/capture/main.c
@@ -90,6 +91,8 @@ $(BUILD)/mps-capture: $(call obj,$(CAPTURE_SRCS) $(COMMON_SRCS))
 # rte_pcapng (and rte_pdump's header) are experimental in DPDK 22.11.
 $(call obj,$(CAPTURE_SRCS) secondary/mirror.c primary/capture.c): \
 	CFLAGS_APP += -DALLOW_EXPERIMENTAL_API
+# issue 6b: rte_ipv4_udptcp_cksum_verify is experimental in DPDK 22.11.
+$(call obj,secondary/netif.c): CFLAGS_APP += -DALLOW_EXPERIMENTAL_API
 
 $(BUILD)/unit-tests: $(call obj,$(UNIT_SRCS) $(COMMON_SRCS))
 	$(CC) -o $@ $^ $(LDFLAGS_APP)
@@ -169,7 +172,9 @@ $(BUILD)/fuzz/lwip/%.o: $(LWIP_SRC)/src/%.c secondary/lwip/lwipopts.h
 	@mkdir -p $(dir $@)
 	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -w -c -o $@ $<
 
-$(BUILD)/fuzz/obj/secondary/mirror.o: FUZZ_CFLAGS += -DALLOW_EXPERIMENTAL_API
+# The same experimental DPDK calls as the regular build (rte_pcapng, cksum verify).
+$(BUILD)/fuzz/obj/secondary/mirror.o $(BUILD)/fuzz/obj/secondary/netif.o: \
+	FUZZ_CFLAGS += -DALLOW_EXPERIMENTAL_API
 
 $(BUILD)/fuzz/fuzz-rx: $(FUZZ_OBJS)
 	$(FUZZ_CC) -fsanitize=fuzzer $(SAN_FLAGS) -o $@ $^ $(DPDK_LIBS)

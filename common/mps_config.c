@@ -367,6 +367,9 @@ mps_config_usage(void)
 	       /* issue 4 (reliability) */
 	       "  --mbufs N                mbuf pool size (default: sized from the\n"
 	       "                           ports and workers; small values force exhaustion)\n"
+	       "  --no-offload             checksums and VLAN tags in software even where\n"
+	       "                           the ports could do them\n"
+	       "  --vlan ID                802.1Q VLAN of the stack, 1..4094 (default none)\n"
 	       "  --help                   this text\n";
 }
 
@@ -386,6 +389,9 @@ enum {
 	OPT_CONNECT,
 	OPT_TUNE,
 	OPT_MBUFS, /* issue 4 */
+	/* issue 6b */
+	OPT_NO_OFFLOAD,
+	OPT_VLAN,
 };
 
 static const struct option long_opts[] = {
@@ -411,6 +417,9 @@ static const struct option long_opts[] = {
 	{ "sndbuf", required_argument, NULL, OPT_TUNE },
 	{ "sndq", required_argument, NULL, OPT_TUNE },
 	{ "mbufs", required_argument, NULL, OPT_MBUFS }, /* issue 4 */
+	/* issue 6b: port features */
+	{ "no-offload", no_argument, NULL, OPT_NO_OFFLOAD },
+	{ "vlan", required_argument, NULL, OPT_VLAN },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -451,6 +460,15 @@ mps_config_parse_args(struct mps_config *cfg, int argc, char **argv,
 				return fail(err, errlen, long_opts[idx].name, optarg);
 			break;
 		}
+		/* issue 6b: port features */
+		case OPT_NO_OFFLOAD:
+			cfg->no_offload = 1;
+			break;
+		case OPT_VLAN:
+			if (mps_parse_u32(optarg, 1, 4094, &v) != 0)
+				return fail(err, errlen, "--vlan (1..4094)", optarg);
+			cfg->vlan_id = (uint16_t)v;
+			break;
 		case OPT_WORKERS:
 			if (mps_parse_u32(optarg, 1, MPS_MAX_WORKERS, &v) != 0)
 				return fail(err, errlen, "--workers (1..16)", optarg);

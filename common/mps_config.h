@@ -94,6 +94,9 @@ struct mps_config {
 	struct mps_connect connects[MPS_MAX_CONNECTS];
 	/* issue 4 (reliability): */
 	uint32_t n_mbufs;     /* mbuf pool size, 0 = sized from the ports */
+	/* issue 6b: port features */
+	uint32_t no_offload;  /* 1: checksums and VLAN tags in software */
+	uint16_t vlan_id;     /* 802.1Q VLAN the stack lives on, 0 = untagged */
 };
 
 /* Fills the documented defaults: 1 worker, 198.18.0.2/24, 7:echo,80:http. */

@@ -33,7 +33,7 @@
 
 #define MPS_MAGIC          0x6d707374u /* "mpst" */
 #ifndef MPS_LAYOUT_VERSION /* overridden only to build the mismatch test */
-#define MPS_LAYOUT_VERSION 7u
+#define MPS_LAYOUT_VERSION 8u
 #endif
 
 /* The mbuf private area holds lwIP's struct pbuf_custom (zero-copy RX).
@@ -115,6 +115,14 @@ struct mps_worker_stats {
 	uint64_t adopt_ring_rx;     /* adopted frames a peer handed to us */
 	uint64_t adopt_rst;         /* RSTs answering adopted segments of dead connections */
 	uint64_t adopt_queues;      /* queues we poll besides our own (gauge) */
+	/* issue 6b: checksum offloads, VLAN, tuning */
+	uint64_t rx_csum_sw;        /* TCP/UDP checksums verified in software */
+	uint64_t tx_csum_offload;   /* frames whose checksums the NIC fills in */
+	uint64_t rx_vlan_sw;        /* VLAN tags stripped in software */
+	uint64_t tx_vlan_sw;        /* VLAN tags inserted in software */
+	uint64_t tcp_nodelay;       /* connections opened with Nagle off */
+	uint64_t tcp_quickack;      /* connections opened with quick ACKs */
+	uint64_t tcp_rto_ms;        /* RTO of the last connection established */
 };
 
 /* One worker slot: owner pid and state, heartbeat, stats. */

@@ -50,6 +50,10 @@ static const struct {
 	/* issue 8 */
 	FIELD(adopt_rx), FIELD(adopt_handed), FIELD(adopt_drop),
 	FIELD(adopt_ring_rx), FIELD(adopt_rst), FIELD(adopt_queues),
+	/* issue 6b */
+	FIELD(rx_csum_sw), FIELD(tx_csum_offload), FIELD(rx_vlan_sw),
+	FIELD(tx_vlan_sw), FIELD(tcp_nodelay), FIELD(tcp_quickack),
+	FIELD(tcp_rto_ms),
 };
 
 /* The compact per-worker set (names from the table above, plus rx_drop,

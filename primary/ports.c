@@ -34,6 +34,27 @@ static uint8_t rss_key[52] = {
 			  RTE_ETH_RX_OFFLOAD_TCP_CKSUM | \
 			  RTE_ETH_RX_OFFLOAD_UDP_CKSUM)
 
+/* issue 6b: the offloads asked of every port: checksums unless
+ * --no-offload, VLAN strip/insert when --vlan is set (and not
+ * --no-offload). The workers do in software whatever a port lacks. */
+static uint64_t
+want_tx_offloads(const struct mps_config *cfg)
+{
+	if (cfg->no_offload)
+		return RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
+	return WANT_TX_OFFLOADS |
+	       (cfg->vlan_id != 0 ? RTE_ETH_TX_OFFLOAD_VLAN_INSERT : 0);
+}
+
+static uint64_t
+want_rx_offloads(const struct mps_config *cfg)
+{
+	if (cfg->no_offload)
+		return 0;
+	return WANT_RX_OFFLOADS |
+	       (cfg->vlan_id != 0 ? RTE_ETH_RX_OFFLOAD_VLAN_STRIP : 0);
+}
+
 int
 mps_ports_probe(struct mps_primary *pp, const struct mps_config *cfg)
 {
@@ -159,8 +180,8 @@ port_init(struct mps_primary *pp, uint16_t port, uint64_t *tx_off,
 	}
 	if (cfg->idle_mode == MPS_IDLE_INTR)
 		conf.intr_conf.rxq = 1;
-	conf.txmode.offloads = WANT_TX_OFFLOADS & info.tx_offload_capa;
-	conf.rxmode.offloads = WANT_RX_OFFLOADS & info.rx_offload_capa;
+	conf.txmode.offloads = want_tx_offloads(cfg) & info.tx_offload_capa;
+	conf.rxmode.offloads = want_rx_offloads(cfg) & info.rx_offload_capa;
 	*tx_off &= conf.txmode.offloads;
 	*rx_off &= conf.rxmode.offloads;
 
@@ -172,7 +193,8 @@ port_init(struct mps_primary *pp, uint16_t port, uint64_t *tx_off,
 	}
 	ret = rte_eth_dev_set_mtu(port, cfg->mtu);
 	if (ret != 0)
-		MPS_LOG(WARNING, "port %u: MTU %u refused: %s", port, cfg->mtu,
+		MPS_LOG(WARNING, "port %u (%s): MTU %u refused (port max %u): %s",
+			port, info.driver_name, cfg->mtu, info.max_mtu,
 			rte_strerror(-ret));
 	ret = rte_eth_dev_adjust_nb_rx_tx_desc(port, &nb_rxd, &nb_txd);
 	if (ret != 0)
@@ -223,7 +245,8 @@ port_init(struct mps_primary *pp, uint16_t port, uint64_t *tx_off,
 int
 mps_ports_init(struct mps_primary *pp)
 {
-	uint64_t tx_off = WANT_TX_OFFLOADS, rx_off = WANT_RX_OFFLOADS;
+	uint64_t tx_off = want_tx_offloads(&pp->shared->cfg);
+	uint64_t rx_off = want_rx_offloads(&pp->shared->cfg);
 	int ret;
 
 	for (uint16_t i = 0; i < pp->n_ports; i++) {

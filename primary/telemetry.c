@@ -139,6 +139,14 @@ tel_workers(const char *cmd __rte_unused, const char *params __rte_unused,
 		ADD_STAT(c, s, syn_evicted);
 		ADD_STAT(c, s, tx_queued);
 		add_issue8_adopt(c, sh, w);
+		/* issue 6b */
+		ADD_STAT(c, s, rx_csum_sw);
+		ADD_STAT(c, s, tx_csum_offload);
+		ADD_STAT(c, s, rx_vlan_sw);
+		ADD_STAT(c, s, tx_vlan_sw);
+		ADD_STAT(c, s, tcp_nodelay);
+		ADD_STAT(c, s, tcp_quickack);
+		ADD_STAT(c, s, tcp_rto_ms);
 		snprintf(key, sizeof(key), "%u", w);
 		rte_tel_data_add_dict_container(d, key, c, 0);
 	}
@@ -176,6 +184,8 @@ tel_config(const char *cmd __rte_unused, const char *params __rte_unused,
 	rte_tel_data_add_dict_u64(d, "tx_offloads", sh->tx_offloads);
 	rte_tel_data_add_dict_u64(d, "rx_offloads", sh->rx_offloads);
 	rte_tel_data_add_dict_u64(d, "layout_version", sh->layout_version);
+	rte_tel_data_add_dict_u64(d, "vlan", cfg->vlan_id); /* issue 6b */
+	rte_tel_data_add_dict_u64(d, "no_offload", cfg->no_offload);
 	return 0;
 }
 

@@ -11,7 +11,8 @@
 # Environment (defaults): MPS_NS=mpstack MPS_PREFIX=mpstack MPS_IFACE=mps0
 # MPS_PEER_IP=198.18.0.1/24 MPS_PRIMARY_ARGS="" (extra app options, e.g.
 # "--listen 7:echo --stats 2") MPS_BUILD=build MPS_PRIMARY_EAL_ARGS=""
-# (extra EAL options, e.g. --base-virtaddr for ASan builds). State (pids, logs) lives in
+# (extra EAL options for the primary, e.g. --base-virtaddr for ASan builds or
+# "--vdev net_tap1,iface=mps1" for a second port). State (pids, logs) lives in
 # /run/mpstack/$MPS_PREFIX. Only the pids recorded there are ever signalled.
 set -euo pipefail
 

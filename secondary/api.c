@@ -331,6 +331,9 @@ apply_tune(struct api_conn *c, struct tcp_pcb *pcb, const struct mps_tcp_tune *t
 	else
 		tcp_nagle_disable(pcb);
 	c->quickack = t->quickack == MPS_TUNE_ON;
+	/* issue 6b: what lwIP's pcb carries, for telemetry */
+	self->stats->tcp_nodelay += tcp_nagle_disabled(pcb) ? 1 : 0;
+	self->stats->tcp_quickack += c->quickack;
 	c->rto_min = (s16_t)((t->rto_min_ms + TCP_SLOW_INTERVAL - 1) / TCP_SLOW_INTERVAL);
 	if (t->rto_init_ms != 0)
 		pcb->rto = (s16_t)RTE_MAX(1, t->rto_init_ms / TCP_SLOW_INTERVAL);
@@ -348,6 +351,11 @@ apply_established(struct api_conn *c, struct tcp_pcb *pcb)
 		pcb->rcv_wnd = (tcpwnd_size_t)c->rcvbuf;
 	if (c->rto_min != 0 && pcb->rto < c->rto_min)
 		pcb->rto = c->rto_min;
+	self->stats->tcp_rto_ms = (uint64_t)pcb->rto * TCP_SLOW_INTERVAL; /* issue 6b */
+	/* issue 6b: send no segment the ports cannot carry; the MSS we
+	 * advertised (netif MTU) may be larger, for receiving jumbo frames */
+	if (pcb->mss > self->port_mtu - 40)
+		pcb->mss = (u16_t)(self->port_mtu - 40);
 	c->established = 1;
 }
 

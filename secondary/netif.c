@@ -9,14 +9,24 @@
  * workers. TX copies each pbuf chain into one mbuf and batches it; the
  * batch is flushed once per loop iteration and what the NIC refuses stays
  * for the next one.
+ *
+ * Checksums (issue 6b): lwIP neither checks TCP/UDP/IPv4-header checksums
+ * nor computes the ones the ports offload. On RX the port's verdict is
+ * trusted (BAD dropped, GOOD passed) and a frame it gave no verdict for is
+ * verified here in software; the IPv4 header is checked by the frame
+ * parser. On TX the mbuf asks the port for what lwIP left out.
  */
 #include <errno.h>
 #include <string.h>
 
 #include <rte_branch_prediction.h>
 #include <rte_ethdev.h>
+#include <rte_ether.h>
+#include <rte_ip.h>
 #include <rte_mbuf.h>
 #include <rte_ring.h>
+#include <rte_tcp.h>
+#include <rte_udp.h>
 
 /* netinet/ip.h (via rte_ip.h) and lwIP both define these, identically. */
 #undef IP_RF
@@ -40,6 +50,10 @@ _Static_assert(sizeof(struct pbuf_custom) <= MPS_MBUF_PRIV_SIZE,
 	       "struct pbuf_custom does not fit the mbuf private area");
 
 static struct mps_worker *self; /* for the pbuf free callback */
+
+#define MPS_TX_CSUM_OFFLOADS (RTE_ETH_TX_OFFLOAD_IPV4_CKSUM | \
+			      RTE_ETH_TX_OFFLOAD_TCP_CKSUM | \
+			      RTE_ETH_TX_OFFLOAD_UDP_CKSUM)
 
 static inline struct rte_mbuf *
 pbuf_to_mbuf(struct pbuf *p)
@@ -181,23 +195,88 @@ count_drop(struct mps_worker *w, uint8_t reason)
 		w->stats->rx_drop_reason[reason]++;
 }
 
+/* issue 6b: with --vlan only frames of our VLAN pass, their tag stripped
+ * by the port or here; without, tags reach the parser, which drops them.
+ * 0 to go on, -1 to drop (as "vlan"). */
+static int
+vlan_rx(struct mps_worker *w, struct rte_mbuf *m)
+{
+	uint16_t vid = w->shared->cfg.vlan_id;
+	const struct rte_ether_hdr *eh;
+
+	if (vid == 0)
+		return 0;
+	if (!(m->ol_flags & RTE_MBUF_F_RX_VLAN_STRIPPED)) {
+		eh = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
+		if (rte_pktmbuf_data_len(m) < sizeof(*eh) + sizeof(struct rte_vlan_hdr) ||
+		    eh->ether_type != rte_cpu_to_be_16(RTE_ETHER_TYPE_VLAN) ||
+		    rte_vlan_strip(m) != 0)
+			return -1;
+		w->stats->rx_vlan_sw++;
+	}
+	return (m->vlan_tci & RTE_VLAN_ID_MASK) == vid ? 0 : -1;
+}
+
+/* issue 6b: the TCP/UDP checksum lwIP no longer checks: the port's verdict
+ * where it gave one (BAD is dropped before), else computed here. A frame
+ * verified here is marked GOOD, so a worker it is steered to trusts it. */
+static int
+l4_csum_ok(struct mps_worker *w, struct rte_mbuf *m, const uint8_t *data,
+	   const struct mps_frame_info *fi)
+{
+	const struct rte_ipv4_hdr *ip;
+	const uint8_t *l4;
+	uint64_t f = m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK;
+
+	if (fi->kind != MPS_FRAME_IPV4 ||
+	    (fi->ip_proto != IPPROTO_TCP && fi->ip_proto != IPPROTO_UDP) ||
+	    f == RTE_MBUF_F_RX_L4_CKSUM_GOOD || f == RTE_MBUF_F_RX_L4_CKSUM_NONE)
+		return 1;
+	ip = (const struct rte_ipv4_hdr *)(data + RTE_ETHER_HDR_LEN);
+	l4 = data + RTE_ETHER_HDR_LEN + fi->ip_hlen;
+	w->stats->rx_csum_sw++;
+	if (fi->ip_proto == IPPROTO_UDP) {
+		if (fi->ip_len < fi->ip_hlen + sizeof(struct rte_udp_hdr))
+			return 0;
+		if (((const struct rte_udp_hdr *)l4)->dgram_cksum == 0)
+			return 1; /* UDP without a checksum */
+	}
+	if (rte_ipv4_udptcp_cksum_verify(ip, l4) != 0)
+		return 0;
+	m->ol_flags = (m->ol_flags & ~RTE_MBUF_F_RX_L4_CKSUM_MASK) |
+		      RTE_MBUF_F_RX_L4_CKSUM_GOOD;
+	return 1;
+}
+
 void
 mps_netif_input(struct mps_worker *w, struct rte_mbuf *m, int from_peer)
 {
 	struct mps_frame_info fi;
 	struct pbuf_custom *pc;
 	struct pbuf *p;
-	uint8_t *data = rte_pktmbuf_mtod(m, uint8_t *);
-	uint16_t len = rte_pktmbuf_data_len(m);
+	uint8_t *data;
+	uint16_t len;
 
 	if (unlikely(m->nb_segs != 1)) {
 		w->stats->rx_drop_multiseg++;
 		rte_pktmbuf_free(m);
 		return;
 	}
+	if (!from_peer && unlikely(vlan_rx(w, m) != 0)) { /* peers' are untagged */
+		count_drop(w, MPS_DROP_VLAN);
+		rte_pktmbuf_free(m);
+		return;
+	}
+	data = rte_pktmbuf_mtod(m, uint8_t *);
+	len = rte_pktmbuf_data_len(m);
 	mps_parse_frame(data, len, &fi);
 	if (unlikely(frame_drop_reason(m, data, len, &fi) != MPS_DROP_NONE)) {
 		count_drop(w, fi.drop_reason);
+		rte_pktmbuf_free(m);
+		return;
+	}
+	if (unlikely(!l4_csum_ok(w, m, data, &fi))) {
+		count_drop(w, MPS_DROP_BAD_CSUM);
 		rte_pktmbuf_free(m);
 		return;
 	}
@@ -241,6 +320,71 @@ mps_netif_output(struct netif *netif, struct pbuf *p, const ip4_addr_t *dst)
 	return etharp_output(netif, p, dst);
 }
 
+/* issue 6b: asks the port for the checksums lwIP left out: ol_flags, the
+ * header lengths, and the pseudo-header sum the L4 checksum starts from. */
+static void
+tx_csum_offload(struct mps_worker *w, struct rte_mbuf *m)
+{
+	struct rte_ether_hdr *eh = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+	uint32_t len = rte_pktmbuf_data_len(m);
+	uint64_t off = w->tx_offloads, fl = 0;
+	struct rte_ipv4_hdr *ip;
+	char *l4;
+
+	if (!(off & MPS_TX_CSUM_OFFLOADS) ||
+	    len < RTE_ETHER_HDR_LEN + sizeof(*ip) ||
+	    eh->ether_type != rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4))
+		return;
+	ip = (struct rte_ipv4_hdr *)(eh + 1);
+	m->l2_len = RTE_ETHER_HDR_LEN;
+	m->l3_len = rte_ipv4_hdr_len(ip);
+	l4 = (char *)ip + m->l3_len;
+	if (off & RTE_ETH_TX_OFFLOAD_IPV4_CKSUM) {
+		fl |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM;
+		ip->hdr_checksum = 0;
+	}
+	if (ip->next_proto_id == IPPROTO_TCP && (off & RTE_ETH_TX_OFFLOAD_TCP_CKSUM) &&
+	    len >= RTE_ETHER_HDR_LEN + m->l3_len + sizeof(struct rte_tcp_hdr)) {
+		struct rte_tcp_hdr *tcp = (struct rte_tcp_hdr *)l4;
+
+		fl |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_TCP_CKSUM;
+		m->l4_len = (tcp->data_off >> 4) * 4;
+		tcp->cksum = rte_ipv4_phdr_cksum(ip, fl);
+	} else if (ip->next_proto_id == IPPROTO_UDP &&
+		   (off & RTE_ETH_TX_OFFLOAD_UDP_CKSUM) &&
+		   len >= RTE_ETHER_HDR_LEN + m->l3_len + sizeof(struct rte_udp_hdr)) {
+		struct rte_udp_hdr *udp = (struct rte_udp_hdr *)l4;
+
+		fl |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_UDP_CKSUM;
+		m->l4_len = sizeof(*udp);
+		udp->dgram_cksum = rte_ipv4_phdr_cksum(ip, fl);
+	}
+	if (fl == 0)
+		return;
+	m->ol_flags |= fl;
+	w->stats->tx_csum_offload++;
+}
+
+/* issue 6b: tags the frame with our VLAN: by the port where it inserts
+ * tags, else here (rte_vlan_insert also grows l2_len). */
+static int
+vlan_tx(struct mps_worker *w, struct rte_mbuf **m)
+{
+	uint16_t vid = w->shared->cfg.vlan_id;
+
+	if (vid == 0)
+		return 0;
+	(*m)->vlan_tci = vid;
+	if (w->tx_offloads & RTE_ETH_TX_OFFLOAD_VLAN_INSERT) {
+		(*m)->ol_flags |= RTE_MBUF_F_TX_VLAN;
+		return 0;
+	}
+	if (rte_vlan_insert(m) != 0)
+		return -ENOSPC;
+	w->stats->tx_vlan_sw++;
+	return 0;
+}
+
 /* Copies the frame into one mbuf and appends it to the TX batch. */
 static err_t
 mps_linkoutput(struct netif *netif, struct pbuf *p)
@@ -261,6 +405,18 @@ mps_linkoutput(struct netif *netif, struct pbuf *p)
 		return ERR_IF;
 	}
 	pbuf_copy_partial(p, data, p->tot_len, 0);
+	if (unlikely(p->tot_len > w->port_mtu + RTE_ETHER_HDR_LEN)) {
+		/* The port would refuse it for ever (net_tap: > 1504). */
+		w->stats->tx_drop_toolong++;
+		rte_pktmbuf_free(m);
+		return ERR_IF;
+	}
+	tx_csum_offload(w, m);
+	if (unlikely(vlan_tx(w, &m) != 0)) {
+		w->stats->tx_drop_toolong++;
+		rte_pktmbuf_free(m);
+		return ERR_IF;
+	}
 	if (unlikely(w->tx_n == MPS_TX_BATCH))
 		mps_tx_flush(w);
 	if (unlikely(w->tx_n == MPS_TX_BATCH)) {
@@ -300,6 +456,25 @@ mps_tx_drop_all(struct mps_worker *w)
 	w->tx_n = 0;
 }
 
+/* issue 6b: lwIP checks no TCP/UDP/IPv4-header checksum (mps_netif_input
+ * and the frame parser do) and computes none the ports fill in; ICMP stays
+ * lwIP's. */
+static void
+netif_checksums(const struct mps_worker *w, struct netif *netif)
+{
+	u16_t flags = NETIF_CHECKSUM_ENABLE_ALL &
+		      ~(NETIF_CHECKSUM_CHECK_IP | NETIF_CHECKSUM_CHECK_TCP |
+			NETIF_CHECKSUM_CHECK_UDP);
+
+	if (w->tx_offloads & RTE_ETH_TX_OFFLOAD_IPV4_CKSUM)
+		flags &= (u16_t)~NETIF_CHECKSUM_GEN_IP;
+	if (w->tx_offloads & RTE_ETH_TX_OFFLOAD_TCP_CKSUM)
+		flags &= (u16_t)~NETIF_CHECKSUM_GEN_TCP;
+	if (w->tx_offloads & RTE_ETH_TX_OFFLOAD_UDP_CKSUM)
+		flags &= (u16_t)~NETIF_CHECKSUM_GEN_UDP;
+	NETIF_SET_CHECKSUM_CTRL(netif, flags);
+}
+
 /* lwIP's netif init callback: MAC of the first port, MTU, our outputs. */
 static err_t
 netif_setup(struct netif *netif)
@@ -318,7 +493,24 @@ netif_setup(struct netif *netif)
 		       NETIF_FLAG_ETHERNET | NETIF_FLAG_LINK_UP;
 	netif->output = mps_netif_output;
 	netif->linkoutput = mps_linkoutput;
+	netif_checksums(w, netif);
 	return ERR_OK;
+}
+
+/* issue 6b: the smallest MTU of the ports: what we may send. A port may
+ * have refused the configured MTU (net_tap stops at 1504). */
+static uint16_t
+ports_mtu(const struct mps_worker *w)
+{
+	uint16_t mtu = w->shared->cfg.mtu;
+
+	for (uint16_t i = 0; i < w->n_ports; i++) {
+		uint16_t m;
+
+		if (rte_eth_dev_get_mtu(w->port_ids[i], &m) == 0 && m < mtu)
+			mtu = m;
+	}
+	return mtu;
 }
 
 int
@@ -328,6 +520,10 @@ mps_netif_init(struct mps_worker *w)
 	ip4_addr_t ip, mask, gw;
 
 	self = w;
+	w->port_mtu = ports_mtu(w);
+	if (w->port_mtu < cfg->mtu)
+		MPS_LOG(WARNING, "worker %u: ports send at most MTU %u: TCP segments sized for it, --mtu %u only for receiving",
+			w->id, w->port_mtu, cfg->mtu);
 	ip4_addr_set_u32(&ip, cfg->ip);
 	ip4_addr_set_u32(&mask, cfg->netmask);
 	ip4_addr_set_u32(&gw, cfg->gateway);

@@ -44,6 +44,9 @@ struct mps_worker {
 	/* issue 7: mps-capture's ring and pool (NULL: no mirroring) */
 	struct rte_ring *capture_ring;
 	struct rte_mempool *capture_pool;
+	/* issue 6b: the largest IP packet every port sends (its MTU); lwIP's
+	 * netif MTU is the configured one, what the pool can receive */
+	uint16_t port_mtu;
 };
 
 /* netif.c: lwIP's netif on DPDK. */

@@ -51,13 +51,18 @@
 #define IP_OPTIONS_ALLOWED          1
 
 /* ---- TCP ---- */
-#define TCP_MSS                     1460
+/* issue 6b: jumbo frames. TCP_MSS is only the ceiling: lwIP advertises and
+ * sends min(TCP_MSS, netif MTU - 40) (TCP_CALCULATE_EFF_SEND_MSS), so a
+ * 1500-byte MTU still uses 1460 and --mtu 9000 uses 8960. Queue lengths
+ * stay sized for 1460-byte segments, the smallest common case. */
+#define TCP_MSS                     8960
+#define MPS_TCP_MSS_ETH             1460
 #define LWIP_WND_SCALE              1
 #define TCP_RCV_SCALE               2
 #define TCP_WND                     (128 * 1024)
 #define TCP_SND_BUF                 (128 * 1024)
-#define TCP_SND_QUEUELEN            ((4 * TCP_SND_BUF) / TCP_MSS)
-#define TCP_SNDLOWAT                (32 * 1024) /* must stay below 64K - 4*MSS */
+#define TCP_SND_QUEUELEN            ((4 * TCP_SND_BUF) / MPS_TCP_MSS_ETH)
+#define TCP_SNDLOWAT                (32 * 1024) /* below 64K - 4*1460 */
 /* The window is backed by mbufs (RX is zero-copy), not by PBUF_POOL, which
  * lwIP's sanity check assumes. */
 #define LWIP_DISABLE_TCP_SANITY_CHECKS 1

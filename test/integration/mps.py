@@ -75,11 +75,14 @@ def used_hugepages():
 class Stack:
     """One mpstack instance with its own netns and --file-prefix."""
 
-    def __init__(self, name, workers=2, primary_args=""):
+    def __init__(self, name, workers=2, primary_args="", eal_args=""):
         self.name = self.ns = self.prefix = name
         self.workers = workers
         self.env = dict(os.environ, MPS_NS=name, MPS_PREFIX=name,
-                        MPS_PRIMARY_ARGS=primary_args)
+                        MPS_PRIMARY_ARGS=primary_args,
+                        # on top of the caller's (run-tests.sh's ASan smoke sets some)
+                        MPS_PRIMARY_EAL_ARGS=" ".join(filter(None, (
+                            os.environ.get("MPS_PRIMARY_EAL_ARGS", ""), eal_args))))
         self.state = pathlib.Path("/run/mpstack") / name
 
     def script(self, *args, check=True, timeout=90):

@@ -62,7 +62,17 @@
 	X(neigh_worker_field)             \
 	X(neigh_table_learner_refresh)    \
 	X(neigh_table_add_static)         \
-	X(neigh_table_reclaim)
+	X(neigh_table_reclaim)            \
+	/* test_rss.c (issue 6) */        \
+	X(rss_ms_vectors)                 \
+	X(rss_hash_matches_softrss)       \
+	X(rss_pick_port_many)             \
+	X(rss_pick_port_spread)           \
+	X(rss_pick_port_none)             \
+	/* test_portopts.c (issue 6b) */  \
+	X(portopts_defaults)              \
+	X(portopts_good)                  \
+	X(portopts_bad)
 
 #define UNIT_DECLARE(name) void test_##name(void);
 UNIT_TESTS(UNIT_DECLARE)

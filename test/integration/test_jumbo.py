@@ -1,0 +1,66 @@
+"""Issue 6b: jumbo frames. --mtu 9000 sizes the mbufs and lwIP's MSS
+(8960), so the kernel, its tap MTU raised, sends the stack 9000-byte
+frames. net_tap in DPDK 22.11 refuses an MTU above 1504 (max frame 1522),
+so the workers size what they send by the port's MTU: large transfers work
+in both directions and nothing is refused by the port."""
+import socket
+import threading
+
+import pytest
+
+from mps import STACK_IP, TEST_NAME, Stack, wait_until
+
+IFACE = "mps0"
+SIZE = 2 << 20
+
+
+@pytest.fixture(scope="module")
+def jstack():
+    s = Stack(TEST_NAME + "j", workers=2, primary_args="--mtu 9000")
+    s.stop()
+    s.start()
+    r = s.exec("ip", "link", "set", IFACE, "mtu", "9000")
+    assert r.returncode == 0, r.stderr
+    yield s
+    s.stop()
+
+
+def stats(stack):
+    return stack.telemetry("/mps/stats")
+
+
+def test_jumbo_mss_and_large_echo(jstack):
+    before = stats(jstack)
+    s = jstack.connect(7, timeout=30)
+    assert s.getsockopt(socket.IPPROTO_TCP, socket.TCP_MAXSEG) == 8960
+    data = bytes(range(256)) * (SIZE // 256)
+    got = bytearray()
+
+    def reader():
+        while len(got) < SIZE:
+            chunk = s.recv(1 << 16)
+            if not chunk:
+                break
+            got.extend(chunk)
+
+    t = threading.Thread(target=reader, daemon=True)
+    t.start()
+    s.sendall(data)
+    t.join(60)
+    s.close()
+    assert bytes(got) == data
+    after = stats(jstack)
+    rx_pkts = after["rx_pkts"] - before["rx_pkts"]
+    rx_bytes = after["rx_bytes"] - before["rx_bytes"]
+    # The kernel sent jumbo frames: far more bytes per frame than 1514.
+    assert rx_bytes / rx_pkts > 3000, (rx_bytes, rx_pkts)
+    assert after["rx_drop_multiseg"] == 0
+    assert after["tx_drop_toolong"] == before["tx_drop_toolong"]
+
+
+def test_large_download(jstack):
+    r = jstack.exec("curl", "-s", "-m", "30", "-o", "/dev/null", "-w",
+                    "%{size_download}", f"http://{STACK_IP}/bytes/{SIZE}")
+    assert r.returncode == 0 and int(r.stdout) == SIZE, r.stdout + r.stderr
+    st = stats(jstack)
+    assert st["tx_drop_toolong"] == 0 and st["workers_running"] == 2
