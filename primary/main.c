@@ -207,8 +207,10 @@ main(int argc, char **argv)
 	ret = 0;
 
 out_capture:
+	mps_telemetry_unregister(); /* before anything it reads goes away */
 	mps_capture_destroy(&pp);
 out_ports:
+	mps_telemetry_unregister();
 	mps_metrics_deinit();
 	mps_ports_close(&pp);
 out_shared:

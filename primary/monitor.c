@@ -66,16 +66,26 @@ check_workers(struct mps_primary *pp, uint8_t *stalled)
 		int32_t pid = slot->owner_pid;
 		uint64_t age_ms;
 
-		if (pid == 0 || slot->state == MPS_WORKER_DEAD)
+		uint32_t state = __atomic_load_n(&slot->state, __ATOMIC_ACQUIRE);
+
+		if (pid == 0 || state == MPS_WORKER_DEAD)
 			continue;
 		if (!pid_alive(pid)) {
 			uint64_t held = slot->stats.mbufs_held + slot->stats.tx_queued;
+
+			/* A restarted worker may have claimed the slot while we
+			 * looked at /proc: mark only the state we saw. */
+			if (__atomic_load_n(&slot->owner_pid, __ATOMIC_ACQUIRE) != pid ||
+			    !__atomic_compare_exchange_n(&slot->state, &state,
+							 MPS_WORKER_DEAD, 0,
+							 __ATOMIC_ACQ_REL,
+							 __ATOMIC_ACQUIRE))
+				continue;
 
 			MPS_LOG(WARNING, "worker %u (pid %d) died; slot %u can be restarted with --worker %u (it held %" PRIu64 " mbufs)",
 				w, pid, w, w, held);
 			pp->mbufs_lost += held;
 			pp->worker_deaths++;
-			slot->state = MPS_WORKER_DEAD;
 			stalled[w] = 0;
 			/* It cannot report quiescent states any more. */
 			rte_rcu_qsbr_thread_offline(pp->neigh_qs, w);
@@ -85,7 +95,7 @@ check_workers(struct mps_primary *pp, uint8_t *stalled)
 		/* The worker may have beaten after we read the clock. */
 		age_ms = slot->heartbeat_tsc >= now ? 0 :
 			 (now - slot->heartbeat_tsc) * 1000 / sh->tsc_hz;
-		if (slot->state == MPS_WORKER_RUNNING && age_ms > STALL_MS) {
+		if (state == MPS_WORKER_RUNNING && age_ms > STALL_MS) {
 			if (!stalled[w])
 				MPS_LOG(WARNING, "worker %u (pid %d) stalled: no heartbeat for %" PRIu64 " ms",
 					w, pid, age_ms);

@@ -49,6 +49,8 @@ void mps_ports_close(struct mps_primary *pp);
 
 /* telemetry.c: /mps/workers, /mps/config, /mps/neigh. */
 int mps_telemetry_register(struct mps_primary *pp);
+/* Commands answer "error" from here on: the objects are being torn down. */
+void mps_telemetry_unregister(void);
 
 /* monitor.c: the sleeping loop until SIGINT/SIGTERM, then stop workers. */
 void mps_monitor_run(struct mps_primary *pp, volatile int *quit);

@@ -12,6 +12,7 @@
 #include <rte_ether.h>
 #include <rte_mempool.h>
 #include <rte_hash.h>
+#include <rte_rwlock.h>
 #include <rte_telemetry.h>
 
 #include "mps_config.h"
@@ -343,28 +344,60 @@ tel_pool(const char *cmd __rte_unused, const char *params __rte_unused,
 	return 0;
 }
 
+/* The telemetry thread keeps answering until the process exits (DPDK 22.11
+ * has no unregister), so every command runs under a read lock and finds
+ * tel_pp NULL once the primary has started tearing down. */
+static rte_rwlock_t tel_lock = RTE_RWLOCK_INITIALIZER;
+
+#define GUARDED(fn) \
+static int \
+fn##_guarded(const char *cmd, const char *params, struct rte_tel_data *d) \
+{ \
+	int ret = -1; \
+\
+	rte_rwlock_read_lock(&tel_lock); \
+	if (tel_pp != NULL) \
+		ret = fn(cmd, params, d); \
+	rte_rwlock_read_unlock(&tel_lock); \
+	return ret; \
+}
+GUARDED(tel_workers)
+GUARDED(tel_config)
+GUARDED(tel_neigh)
+GUARDED(tel_neigh_stats)
+GUARDED(tel_stats)
+GUARDED(tel_pool)
+
+void
+mps_telemetry_unregister(void)
+{
+	rte_rwlock_write_lock(&tel_lock);
+	tel_pp = NULL;
+	rte_rwlock_write_unlock(&tel_lock);
+}
+
 int
 mps_telemetry_register(struct mps_primary *pp)
 {
 	int ret;
 
 	tel_pp = pp;
-	ret = rte_telemetry_register_cmd("/mps/workers", tel_workers,
+	ret = rte_telemetry_register_cmd("/mps/workers", tel_workers_guarded,
 		"Per-worker state and counters. Takes no parameters");
 	if (ret == 0)
-		ret = rte_telemetry_register_cmd("/mps/config", tel_config,
+		ret = rte_telemetry_register_cmd("/mps/config", tel_config_guarded,
 			"The network and listener config. Takes no parameters");
 	if (ret == 0)
-		ret = rte_telemetry_register_cmd("/mps/neigh", tel_neigh,
+		ret = rte_telemetry_register_cmd("/mps/neigh", tel_neigh_guarded,
 			"Shared neighbour table (first 128 live entries). Parameters: optional IPv4 address");
 	if (ret == 0) /* issue 3 */
-		ret = rte_telemetry_register_cmd("/mps/neigh_stats", tel_neigh_stats,
+		ret = rte_telemetry_register_cmd("/mps/neigh_stats", tel_neigh_stats_guarded,
 			"Neighbour table size, aging and worker counters. Takes no parameters");
 	if (ret == 0)
-		ret = rte_telemetry_register_cmd("/mps/stats", tel_stats,
+		ret = rte_telemetry_register_cmd("/mps/stats", tel_stats_guarded,
 			"Every worker counter summed over the workers. Takes no parameters");
 	if (ret == 0)
-		ret = rte_telemetry_register_cmd("/mps/pool", tel_pool,
+		ret = rte_telemetry_register_cmd("/mps/pool", tel_pool_guarded,
 			"mbuf pool use, RX nombuf, mbufs lost to dead workers. Takes no parameters");
 	return ret;
 }

@@ -306,6 +306,8 @@ conn_release(struct api_conn *c, int err)
 	c->pcb = NULL;
 	c->in_use = 0;
 	c->gen++;
+	if ((c->gen & 0x1ffffu) == 0) /* slot 0 with generation 0 is handle 0 */
+		c->gen++;
 	c->next_free = free_head;
 	free_head = (int32_t)(c - conns);
 	self->stats->tcp_active--;
@@ -681,16 +683,20 @@ mps_connect(uint32_t ip, uint16_t port, const struct mps_tcp_tune *tune,
 	if (ops == NULL || ip == 0 || port == 0)
 		return -EINVAL;
 	pcb = tcp_new();
-	if (pcb == NULL)
+	if (pcb == NULL) {
+		self->stats->tcp_connect_fail++;
 		return -ENOMEM;
+	}
 	ret = bind_rss_port(pcb, ip, port);
 	if (ret != 0) {
 		tcp_abort(pcb);
+		self->stats->tcp_connect_fail++;
 		return ret;
 	}
 	c = conn_alloc();
 	if (c == NULL) {
 		tcp_abort(pcb);
+		self->stats->tcp_connect_fail++;
 		return -ENOMEM;
 	}
 	c->pcb = pcb;
@@ -701,9 +707,12 @@ mps_connect(uint32_t ip, uint16_t port, const struct mps_tcp_tune *tune,
 	set_callbacks(c, pcb);
 	ip_addr_set_ip4_u32(&dst, ip);
 	if (tcp_connect(pcb, &dst, port, on_connected) != ERR_OK) {
-		c->pcb = NULL;
+		/* Detach first: tcp_abort would call on_err, which releases c. */
+		tcp_arg(pcb, NULL);
+		tcp_err(pcb, NULL);
 		tcp_abort(pcb);
-		conn_release(c, -ENOMEM);
+		c->pcb = NULL;
+		conn_release(c, -ENOMEM); /* counts tcp_connect_fail */
 		return -ENOMEM;
 	}
 	return handle_of(c);

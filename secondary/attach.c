@@ -159,6 +159,10 @@ mps_claim_slot(struct mps_worker *w, int requested, char *err, size_t errlen)
 	w->stats->tcp_active = 0;
 	w->stats->mbufs_held = 0;
 	w->slot->lcore_id = lcore;
+	/* A neighbour-table reader from here (the first SYN of --connect looks
+	 * up its next hop before the loop starts) until mps_release_slot. */
+	rte_rcu_qsbr_thread_register(w->neigh_qs, w->id);
+	rte_rcu_qsbr_thread_online(w->neigh_qs, w->id);
 	__atomic_store_n(&w->slot->state, MPS_WORKER_STARTING, __ATOMIC_RELEASE);
 	return 0;
 }

@@ -120,9 +120,6 @@ mps_loop_run(struct mps_worker *w, volatile int *quit)
 	unsigned int idle = 0, sleep_us = IDLE_SLEEP_MIN_US;
 	int use_intr = sh->cfg.idle_mode == MPS_IDLE_INTR && intr_setup(w) == 0;
 
-	/* issue 3: a neighbour-table reader until mps_release_slot. */
-	rte_rcu_qsbr_thread_register(w->neigh_qs, w->id);
-	rte_rcu_qsbr_thread_online(w->neigh_qs, w->id);
 	__atomic_store_n(&w->slot->state, MPS_WORKER_RUNNING, __ATOMIC_SEQ_CST);
 	mps_adopt_handback(w); /* issue 8: before our first RX burst */
 	while (!*quit && !__atomic_load_n(&sh->stop, __ATOMIC_ACQUIRE)) {

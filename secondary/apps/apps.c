@@ -160,11 +160,9 @@ mps_apps_connect(struct mps_worker *w)
 						   &mps_echo_client_ops,
 						   (void *)(uintptr_t)c->app);
 
-			if (h < 0) {
-				w->stats->tcp_connect_fail++;
+			if (h < 0) /* counted by the API */
 				MPS_LOG(WARNING, "worker %u: connect %u: %s", w->id, i,
 					strerror(-h));
-			}
 		}
 	}
 }
