@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from mps import STACK_IP, TEST_NAME, Stack, wait_until
+from mps import STACK_IP, TEST_NAME, Stack, pid_alive, wait_until
 
 ECHO = 7
 
@@ -216,3 +216,40 @@ def test_adopted_flows_handed_to_live_workers():
         assert info[adopter]["adopt_drop"] == 0
     finally:
         s.stop()
+
+
+def test_handback_waits_for_stopped_adopter(astack):
+    """The adopter is SIGSTOPped holding queue 1's RX lock (maybe in mid
+    rx_burst) when worker 1 returns: worker 1 must not poll its queue until
+    the lock is let go, however long that takes, and must still obey a stop
+    while it waits."""
+    if astack.workers_info()["1"]["state"] == "running":
+        os.kill(astack.pid("worker-1"), signal.SIGKILL)
+    wait_until(lambda: astack.workers_info()["1"]["adopted_by"] == 0, 10,
+               "worker 0 to adopt queue 1")
+    adopter = astack.pid("worker-0")
+    it0 = astack.workers_info()["1"]["iterations"]  # kept across restarts
+    os.kill(adopter, signal.SIGSTOP)
+    try:
+        astack.start_worker(1)
+        wait_until(lambda: "still held by adopter pid %d" % adopter in astack.log("worker-1"),
+                   15, "worker 1 to report it is waiting for the lock")
+        info = astack.workers_info()
+        assert info["1"]["iterations"] == it0, "worker 1 polled while the adopter held its queue"
+        assert info["1"]["adopted_by"] == 0
+
+        w1 = astack.pid("worker-1")
+        os.kill(w1, signal.SIGTERM)
+        wait_until(lambda: not pid_alive(w1), 10, "worker 1 to stop while waiting")
+        assert "stopped while adopter pid %d" % adopter in astack.log("worker-1")
+
+        astack.start_worker(1)
+        wait_until(lambda: "still held by adopter pid" in astack.log("worker-1"), 15,
+                   "the restarted worker 1 to wait for the lock")
+    finally:
+        os.kill(adopter, signal.SIGCONT)
+    wait_until(lambda: "handed back by worker 0" in astack.log("worker-1"), 10,
+               "worker 1 to take its queue once the adopter let go")
+    info = astack.workers_info()
+    assert info["1"]["adopted_by"] == -1 and info["0"]["adopt_queues"] == 0
+    assert many(astack, 20) == []
