@@ -38,6 +38,7 @@
 #include <rte_ring.h>
 
 #include "adopt.h"
+#include "api.h"
 #include "mirror.h"
 #include "mps_log.h"
 #include "mps_proc.h"
@@ -139,8 +140,29 @@ mps_adopt_handback(struct mps_worker *w, volatile int *quit)
 	return 0;
 }
 
-/* The worker that serves this frame: a flow hash over the live workers for
- * TCP/UDP to us, ourselves for everything else (or when alone). */
+/* The running worker whose active open owns this TCP segment's local port
+ * (net_tap: the port names it), or -1. Its peers hand such frames on with
+ * from_peer set, which skips the netif's own steering, so it is done here. */
+static int
+active_open_owner(const struct mps_worker *w, const uint8_t *data, uint32_t l4,
+		  const struct mps_frame_info *fi)
+{
+	int owner;
+
+	if (fi->ip_proto != IPPROTO_TCP)
+		return -1;
+	owner = mps_api_port_owner((uint16_t)(data[l4 + 2] << 8 | data[l4 + 3]));
+	if (owner < 0 || owner >= w->n_workers)
+		return -1;
+	if (owner != w->id && __atomic_load_n(&w->shared->workers[owner].state,
+					      __ATOMIC_ACQUIRE) != MPS_WORKER_RUNNING)
+		return -1;
+	return owner;
+}
+
+/* The worker that serves this frame: the owner of an active open's port,
+ * else a flow hash over the live workers for TCP/UDP to us, ourselves for
+ * everything else (or when alone). */
 static uint16_t
 choose_worker(struct mps_worker *w, const uint8_t *data, uint16_t len,
 	      const struct mps_frame_info *fi)
@@ -148,11 +170,15 @@ choose_worker(struct mps_worker *w, const uint8_t *data, uint16_t len,
 	const struct mps_shared *sh = w->shared;
 	uint16_t live[MPS_MAX_WORKERS], n = 0;
 	uint32_t l4 = MPS_ETH_HLEN + fi->ip_hlen, hash;
+	int owner;
 
 	if (fi->kind != MPS_FRAME_IPV4 || fi->ip_dst != sh->cfg.ip ||
 	    (fi->ip_proto != IPPROTO_TCP && fi->ip_proto != IPPROTO_UDP) ||
 	    len < l4 + 4)
 		return w->id;
+	owner = active_open_owner(w, data, l4, fi);
+	if (owner >= 0)
+		return (uint16_t)owner;
 	for (uint16_t i = 0; i < w->n_workers; i++)
 		if (i == w->id || __atomic_load_n(&sh->workers[i].state,
 						  __ATOMIC_ACQUIRE) == MPS_WORKER_RUNNING)
