@@ -30,6 +30,7 @@
 #define MPS_CAPTURE_POOL   "mps_capture_pool"
 #define MPS_CAPTURE_RING_SIZE 2048u
 #define MPS_CAPTURE_POOL_SIZE 4095u
+#define MPS_CAPTURE_FRAME(mtu) ((mtu) + 22u) /* whole frame: Ethernet + one VLAN tag */
 
 #define MPS_MAGIC          0x6d707374u /* "mpst" */
 #ifndef MPS_LAYOUT_VERSION /* overridden only to build the mismatch test */

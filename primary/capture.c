@@ -29,7 +29,7 @@ int
 mps_capture_create(struct mps_primary *pp)
 {
 	int socket = (int)rte_socket_id();
-	uint32_t frame = pp->shared->cfg.mtu + 22u; /* Ethernet + one VLAN tag */
+	uint32_t frame = MPS_CAPTURE_FRAME(pp->shared->cfg.mtu);
 
 	pp->capture_pool = rte_pktmbuf_pool_create(MPS_CAPTURE_POOL,
 		MPS_CAPTURE_POOL_SIZE, CAPTURE_POOL_CACHE, 0,

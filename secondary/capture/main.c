@@ -145,6 +145,17 @@ claim_mirror(struct mps_shared *sh)
 	return 0;
 }
 
+/* What the workers keep of each frame for this capture: -s, else (and at
+ * most) the whole frame; set for every capture, so an earlier -s never
+ * truncates a later capture. */
+static uint32_t
+capture_snaplen(const struct mps_shared *sh, const struct capture_opts *o)
+{
+	uint32_t full = MPS_CAPTURE_FRAME(sh->cfg.mtu);
+
+	return o->snaplen != 0 && o->snaplen < full ? o->snaplen : full;
+}
+
 /* Frees copies nobody will write (left by an earlier capture). */
 static void
 drop_stale(struct rte_ring *r)
@@ -285,8 +296,7 @@ main(int argc, char **argv)
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	drop_stale(ring);
-	if (o.snaplen != 0 && o.snaplen < sh->capture_snaplen)
-		sh->capture_snaplen = o.snaplen;
+	sh->capture_snaplen = capture_snaplen(sh, &o);
 	drops0 = mirror_drops(sh, o.worker_mask);
 	__atomic_store_n(&sh->capture_mask, o.worker_mask, __ATOMIC_RELEASE);
 	printf("mps-capture: capturing workers 0x%x into %s\n", o.worker_mask, o.file);
