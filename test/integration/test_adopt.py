@@ -248,7 +248,9 @@ def test_handback_waits_for_stopped_adopter(astack):
                    "the restarted worker 1 to wait for the lock")
     finally:
         os.kill(adopter, signal.SIGCONT)
-    wait_until(lambda: "handed back by worker 0" in astack.log("worker-1"), 10,
+    # (adopter 0, or -1 if the primary had not named it again after the
+    # first waiter cleared it)
+    wait_until(lambda: "queue 1 handed back by worker" in astack.log("worker-1"), 10,
                "worker 1 to take its queue once the adopter let go")
     info = astack.workers_info()
     assert info["1"]["adopted_by"] == -1 and info["0"]["adopt_queues"] == 0
