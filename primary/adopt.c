@@ -52,7 +52,8 @@ mps_adopt_init(struct mps_primary *pp)
 	return bit < 0 ? -rte_errno : 0;
 }
 
-/* A poller that died holding a queue's RX lock cannot release it. */
+/* A poller (adopter or the queue's own worker) that died holding the
+ * queue's RX lock cannot release it. */
 static void
 clear_dead_poller(struct mps_adopt_queue *aq, uint32_t q)
 {
@@ -63,7 +64,7 @@ clear_dead_poller(struct mps_adopt_queue *aq, uint32_t q)
 	if (__atomic_compare_exchange_n(&aq->poller_pid, &pid, 0, 0,
 					__ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
 		aq->poller = -1;
-		MPS_LOG(WARNING, "queue %u: adopter pid %d died polling it; lock cleared",
+		MPS_LOG(WARNING, "queue %u: pid %d died holding its RX lock; lock cleared",
 			q, pid);
 	}
 }
