@@ -30,6 +30,7 @@
 #define MPS_CAPTURE_POOL   "mps_capture_pool"
 #define MPS_CAPTURE_RING_SIZE 2048u
 #define MPS_CAPTURE_POOL_SIZE 4095u
+#define MPS_CAPTURE_FRAME(mtu) ((mtu) + 22u) /* whole frame: Ethernet + one VLAN tag */
 
 #define MPS_MAGIC          0x6d707374u /* "mpst" */
 #ifndef MPS_LAYOUT_VERSION /* overridden only to build the mismatch test */
@@ -140,9 +141,9 @@ struct mps_worker_slot {
  * by the worker returning to q. poller_pid is the lock on q's RX: the
  * adopter takes it (compare-and-set 0 -> its pid) before its first
  * rx_burst on q and stores 0 after its last, so two processes never poll q
- * at once; the returning worker polls q only once it is 0 (or its holder
- * is dead: the primary clears a dead holder too). poller is the holder's
- * worker id, for display. */
+ * at once; the returning worker takes it too (once it is 0, or its holder
+ * is dead: the primary clears a dead holder too) and holds it while it
+ * polls q. poller is an adopter holder's worker id, for display. */
 #define MPS_ADOPT_DYNFLAG "mps_dynflag_adopted" /* on frames handed over */
 
 struct mps_adopt_queue {

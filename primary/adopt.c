@@ -52,7 +52,8 @@ mps_adopt_init(struct mps_primary *pp)
 	return bit < 0 ? -rte_errno : 0;
 }
 
-/* A poller that died holding a queue's RX lock cannot release it. */
+/* A poller (adopter or the queue's own worker) that died holding the
+ * queue's RX lock cannot release it. */
 static void
 clear_dead_poller(struct mps_adopt_queue *aq, uint32_t q)
 {
@@ -63,7 +64,7 @@ clear_dead_poller(struct mps_adopt_queue *aq, uint32_t q)
 	if (__atomic_compare_exchange_n(&aq->poller_pid, &pid, 0, 0,
 					__ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
 		aq->poller = -1;
-		MPS_LOG(WARNING, "queue %u: adopter pid %d died polling it; lock cleared",
+		MPS_LOG(WARNING, "queue %u: pid %d died holding its RX lock; lock cleared",
 			q, pid);
 	}
 }
@@ -85,10 +86,29 @@ pick_adopter(const struct mps_shared *sh)
 	return best;
 }
 
+/* After naming adopter next for queue q: if q's worker came back while we
+ * decided (it may have set STARTING/RUNNING and cleared adopter between
+ * our look at its state and our compare-and-set, which then still saw -1),
+ * take the adoption back. It sets its state before it clears adopter, so
+ * this second look after the SEQ_CST swap cannot miss it. 1 if reverted. */
+static int
+revert_if_returned(struct mps_shared *sh, uint32_t q, int32_t next)
+{
+	uint32_t st = slot_state(sh, (int32_t)q);
+
+	if (st != MPS_WORKER_STARTING && st != MPS_WORKER_RUNNING)
+		return 0;
+	__atomic_compare_exchange_n(&sh->adopt[q].adopter, &next, -1, 0,
+				    __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+	return 1;
+}
+
 /* Names an adopter for queue q if its worker is not serving it. The
- * returning worker sets its state (STARTING) before it clears adopter, and
- * we read adopter before the state and swap it by compare-and-set, so a
- * cleared adoption is never re-established behind its back. */
+ * returning worker sets its state (STARTING) before it clears adopter; we
+ * read adopter before the state, swap it by compare-and-set and read the
+ * state again after (revert_if_returned). The worker also holds its
+ * queue's RX lock while it polls and clears a stray adopter itself, so
+ * even a lost race never puts two pollers on one queue. */
 static void
 adopt_queue(struct mps_shared *sh, uint32_t q)
 {
@@ -105,6 +125,8 @@ adopt_queue(struct mps_shared *sh, uint32_t q)
 		return;
 	if (!__atomic_compare_exchange_n(&aq->adopter, &cur, next, 0,
 					 __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+		return;
+	if (revert_if_returned(sh, q, next))
 		return;
 	aq->since_tsc = rte_get_tsc_cycles();
 	if (next >= 0)

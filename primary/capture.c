@@ -21,6 +21,7 @@
 #include <rte_ring.h>
 
 #include "mps_log.h"
+#include "mps_proc.h"
 #include "primary.h"
 
 #define CAPTURE_POOL_CACHE 32u
@@ -29,7 +30,7 @@ int
 mps_capture_create(struct mps_primary *pp)
 {
 	int socket = (int)rte_socket_id();
-	uint32_t frame = pp->shared->cfg.mtu + 22u; /* Ethernet + one VLAN tag */
+	uint32_t frame = MPS_CAPTURE_FRAME(pp->shared->cfg.mtu);
 
 	pp->capture_pool = rte_pktmbuf_pool_create(MPS_CAPTURE_POOL,
 		MPS_CAPTURE_POOL_SIZE, CAPTURE_POOL_CACHE, 0,
@@ -81,19 +82,22 @@ mps_capture_destroy(struct mps_primary *pp)
 }
 
 /* A capture that died holding the mirror: switch it off and empty the ring
- * (its single consumer is gone, so the primary may dequeue). */
+ * (its single consumer is gone, so the primary may dequeue). The primary
+ * first takes the claim itself (dead pid -> its own), so no new capture can
+ * claim the mirror while it switches it off and drains; then lets it go. */
 void
 mps_capture_check(struct mps_primary *pp)
 {
 	struct mps_shared *sh = pp->shared;
 	int32_t pid = sh->capture_pid;
 
-	if (pid == 0 || kill(pid, 0) == 0 || errno != ESRCH)
+	if (pid == 0 || pid == sh->primary_pid || mps_pid_alive(pid))
 		return;
+	if (!__atomic_compare_exchange_n(&sh->capture_pid, &pid, sh->primary_pid, 0,
+					 __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+		return; /* a new capture claimed it first: its mirror, its ring */
 	__atomic_store_n(&sh->capture_mask, 0, __ATOMIC_RELEASE);
-	if (__atomic_compare_exchange_n(&sh->capture_pid, &pid, 0, 0,
-					__ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
-		MPS_LOG(WARNING, "capture pid %d died; mirror switched off", pid);
-		drain(pp->capture_ring);
-	}
+	drain(pp->capture_ring);
+	__atomic_store_n(&sh->capture_pid, 0, __ATOMIC_RELEASE);
+	MPS_LOG(WARNING, "capture pid %d died; mirror switched off", pid);
 }

@@ -15,9 +15,11 @@
  * Segments of connections that died with their worker reach an lwIP that
  * has no PCB for them, which answers with a RST: counted as adopt_rst.
  *
- * A returning worker clears its queue's adopter and waits (bounded) until
- * the adopter has released the RX lock before it polls its own queue: a
- * concurrent rx_burst on one queue corrupts the PMD's queue state.
+ * A returning worker clears its queue's adopter and waits until the
+ * adopter has released the RX lock (or died), then holds that lock itself
+ * for as long as it polls its own queue: a concurrent rx_burst on one
+ * queue corrupts the PMD's queue state, so no rx_burst on a queue happens
+ * without its lock.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -36,13 +38,15 @@
 #include <rte_ring.h>
 
 #include "adopt.h"
+#include "api.h"
 #include "mirror.h"
 #include "mps_log.h"
 #include "mps_proc.h"
 #include "mps_parse.h"
 #include "mps_rss.h"
 
-#define HANDBACK_TIMEOUT_MS 1000u
+#define HANDBACK_SLEEP_US 1000u
+#define HANDBACK_LOG_MS 1000u
 #define TCP_FLAG_SYN 0x02u
 #define TCP_FLAG_RST 0x04u
 
@@ -67,37 +71,98 @@ pid_alive(int32_t pid)
 	return mps_pid_alive(pid); /* zombies count as dead */
 }
 
-/* The queue is ours again: stop its adoption and wait until the adopter
- * has let go of its RX lock (or died), at most HANDBACK_TIMEOUT_MS. */
-void
-mps_adopt_handback(struct mps_worker *w)
+/* Sleeps between looks at a held RX lock: the holder may be stopped. */
+static void
+handback_sleep(void)
+{
+	struct timespec ts = { .tv_sec = 0, .tv_nsec = HANDBACK_SLEEP_US * 1000L };
+
+	nanosleep(&ts, NULL);
+}
+
+/* Takes our own queue's RX lock from nobody, from ourselves, or from a
+ * holder that died; 1 if we hold it now, 0 if a live process holds it
+ * (returned in *holder). */
+static int
+own_lock(struct mps_adopt_queue *aq, int32_t *holder)
+{
+	int32_t cur = 0;
+
+	if (__atomic_compare_exchange_n(&aq->poller_pid, &cur, self_pid, 0,
+					__ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST) ||
+	    cur == self_pid)
+		return 1;
+	*holder = cur;
+	if (pid_alive(cur))
+		return 0;
+	/* died holding it: take it over unless someone else just did */
+	return __atomic_compare_exchange_n(&aq->poller_pid, &cur, self_pid, 0,
+					   __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+}
+
+/* The queue is ours again: stop its adoption and take its RX lock, which
+ * we then hold for as long as we poll the queue, so no adopter can poll it
+ * alongside us even if the primary names one by mistake. Waits as long as
+ * a live adopter holds the lock (it may be stopped in mid rx_burst),
+ * sleeping between looks and logging every HANDBACK_LOG_MS; gives up only
+ * when we are told to stop. 0, or -EINTR when stopped while waiting. */
+int
+mps_adopt_handback(struct mps_worker *w, volatile int *quit)
 {
 	struct mps_adopt_queue *aq = &w->shared->adopt[w->id];
 	uint64_t hz = rte_get_tsc_hz(), t0 = rte_get_tsc_cycles();
-	uint64_t until = t0 + HANDBACK_TIMEOUT_MS * hz / 1000;
+	uint64_t next_log = t0 + HANDBACK_LOG_MS * hz / 1000;
 	int32_t adopter = __atomic_exchange_n(&aq->adopter, -1, __ATOMIC_SEQ_CST);
-	int32_t holder;
-	struct timespec ts = { .tv_sec = 0, .tv_nsec = 100000 };
+	int32_t holder = 0;
+	unsigned int waited = 0;
 
-	while ((holder = __atomic_load_n(&aq->poller_pid, __ATOMIC_ACQUIRE)) != 0 &&
-	       pid_alive(holder) && rte_get_tsc_cycles() < until)
-		nanosleep(&ts, NULL);
-	if (holder != 0 && pid_alive(holder)) {
-		MPS_LOG(WARNING, "worker %u: adopter pid %d did not release queue %u in %u ms; polling anyway",
-			w->id, holder, w->id, HANDBACK_TIMEOUT_MS);
-		return;
+	while (!own_lock(aq, &holder)) {
+		uint64_t now = rte_get_tsc_cycles();
+
+		if (*quit || __atomic_load_n(&w->shared->stop, __ATOMIC_ACQUIRE)) {
+			MPS_LOG(WARNING, "worker %u: stopped while adopter pid %d still held queue %u",
+				w->id, holder, w->id);
+			return -EINTR;
+		}
+		if (now >= next_log) {
+			MPS_LOG(WARNING, "worker %u: queue %u still held by adopter pid %d after %" PRIu64 " ms; waiting",
+				w->id, w->id, holder, (now - t0) * 1000 / hz);
+			next_log = now + HANDBACK_LOG_MS * hz / 1000;
+		}
+		w->slot->heartbeat_tsc = now; /* alive, only waiting */
+		handback_sleep();
+		waited = 1;
 	}
-	if (holder != 0) /* died holding it */
-		__atomic_compare_exchange_n(&aq->poller_pid, &holder, 0, 0,
-					    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
-	if (adopter >= 0 || holder != 0)
+	if (adopter >= 0 || waited)
 		MPS_LOG(INFO, "worker %u: queue %u handed back by worker %d in %" PRIu64 " us",
 			w->id, w->id, adopter,
 			(rte_get_tsc_cycles() - t0) * 1000000 / hz);
+	return 0;
 }
 
-/* The worker that serves this frame: a flow hash over the live workers for
- * TCP/UDP to us, ourselves for everything else (or when alone). */
+/* The running worker whose active open owns this TCP segment's local port
+ * (net_tap: the port names it), or -1. Its peers hand such frames on with
+ * from_peer set, which skips the netif's own steering, so it is done here. */
+static int
+active_open_owner(const struct mps_worker *w, const uint8_t *data, uint32_t l4,
+		  const struct mps_frame_info *fi)
+{
+	int owner;
+
+	if (fi->ip_proto != IPPROTO_TCP)
+		return -1;
+	owner = mps_api_port_owner((uint16_t)(data[l4 + 2] << 8 | data[l4 + 3]));
+	if (owner < 0 || owner >= w->n_workers)
+		return -1;
+	if (owner != w->id && __atomic_load_n(&w->shared->workers[owner].state,
+					      __ATOMIC_ACQUIRE) != MPS_WORKER_RUNNING)
+		return -1;
+	return owner;
+}
+
+/* The worker that serves this frame: the owner of an active open's port,
+ * else a flow hash over the live workers for TCP/UDP to us, ourselves for
+ * everything else (or when alone). */
 static uint16_t
 choose_worker(struct mps_worker *w, const uint8_t *data, uint16_t len,
 	      const struct mps_frame_info *fi)
@@ -105,11 +170,15 @@ choose_worker(struct mps_worker *w, const uint8_t *data, uint16_t len,
 	const struct mps_shared *sh = w->shared;
 	uint16_t live[MPS_MAX_WORKERS], n = 0;
 	uint32_t l4 = MPS_ETH_HLEN + fi->ip_hlen, hash;
+	int owner;
 
 	if (fi->kind != MPS_FRAME_IPV4 || fi->ip_dst != sh->cfg.ip ||
 	    (fi->ip_proto != IPPROTO_TCP && fi->ip_proto != IPPROTO_UDP) ||
 	    len < l4 + 4)
 		return w->id;
+	owner = active_open_owner(w, data, l4, fi);
+	if (owner >= 0)
+		return (uint16_t)owner;
 	for (uint16_t i = 0; i < w->n_workers; i++)
 		if (i == w->id || __atomic_load_n(&sh->workers[i].state,
 						  __ATOMIC_ACQUIRE) == MPS_WORKER_RUNNING)
@@ -218,7 +287,10 @@ adopt_rx(struct mps_worker *w, uint16_t port, uint16_t q)
 	return n;
 }
 
-/* Takes queue q's RX lock; 1 if we hold it. */
+/* Takes queue q's RX lock; 1 if we hold it. After taking it, looks at
+ * adopter again: its worker may have cleared it between our first look and
+ * the lock (it clears adopter, then looks at the lock: with both sides
+ * store-then-load in SEQ_CST, at least one of us sees the other). */
 static int
 lock_queue(struct mps_worker *w, struct mps_adopt_queue *aq, int32_t me)
 {
@@ -227,8 +299,12 @@ lock_queue(struct mps_worker *w, struct mps_adopt_queue *aq, int32_t me)
 	if (aq->poller_pid == me)
 		return 1;
 	if (!__atomic_compare_exchange_n(&aq->poller_pid, &free_pid, me, 0,
-					 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+					 __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
 		return 0;
+	if (__atomic_load_n(&aq->adopter, __ATOMIC_SEQ_CST) != w->id) {
+		__atomic_store_n(&aq->poller_pid, 0, __ATOMIC_SEQ_CST);
+		return 0;
+	}
 	aq->poller = w->id;
 	return 1;
 }

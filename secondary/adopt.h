@@ -13,8 +13,10 @@
 int mps_adopt_init(struct mps_worker *w);
 
 /* Our queue is ours again: clears its adoption, waits for the adopter to
- * stop polling it (bounded). Call before the first RX burst on it. */
-void mps_adopt_handback(struct mps_worker *w);
+ * let go of its RX lock and holds that lock from then on. Call before the
+ * first RX burst on it, and again whenever an adopter is named for it.
+ * 0, or -EINTR if *quit or the stop flag was set while waiting. */
+int mps_adopt_handback(struct mps_worker *w, volatile int *quit);
 
 /* Polls the queues the primary gave us to adopt; returns frames seen. */
 unsigned int mps_adopt_poll(struct mps_worker *w);

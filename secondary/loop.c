@@ -121,10 +121,18 @@ mps_loop_run(struct mps_worker *w, volatile int *quit)
 	int use_intr = sh->cfg.idle_mode == MPS_IDLE_INTR && intr_setup(w) == 0;
 
 	__atomic_store_n(&w->slot->state, MPS_WORKER_RUNNING, __ATOMIC_SEQ_CST);
-	mps_adopt_handback(w); /* issue 8: before our first RX burst */
+	if (mps_adopt_handback(w, quit) != 0) /* issue 8: before our first RX burst */
+		return 0;
 	while (!*quit && !__atomic_load_n(&sh->stop, __ATOMIC_ACQUIRE)) {
 		uint64_t t0 = rte_get_tsc_cycles();
 		unsigned int work;
+
+		/* issue 8: an adopter named for our queue behind our back (a
+		 * race with the primary) must not get it: clear it again. */
+		if (unlikely(__atomic_load_n(&sh->adopt[w->id].adopter,
+					     __ATOMIC_ACQUIRE) >= 0) &&
+		    mps_adopt_handback(w, quit) != 0)
+			break;
 
 		/* No table entry read before this point is used after it. */
 		rte_rcu_qsbr_quiescent(w->neigh_qs, w->id);

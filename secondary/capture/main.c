@@ -36,6 +36,7 @@
 
 #define BURST 64u
 #define IDLE_US 1000u
+#define CLAIM_WAIT_MS 1000u /* the primary cleaning up after a dead capture */
 #define DEFAULT_LCORES "127@0" /* clear of the primary's and workers' ids */
 
 struct capture_opts {
@@ -127,22 +128,53 @@ parse_args(int argc, char **argv, struct capture_opts *o)
 	return 0;
 }
 
-/* Takes the mirror: one capture at a time; a dead holder's claim lapses. */
+/* Sleeps while there is nothing to do. */
+static void
+idle_sleep(void)
+{
+	struct timespec ts = { .tv_sec = 0, .tv_nsec = IDLE_US * 1000L };
+
+	nanosleep(&ts, NULL);
+}
+
+/* Takes the mirror: one capture at a time; a dead holder's claim lapses.
+ * The primary holds the claim for a moment while it cleans up after a
+ * dead capture: wait for that (bounded), never take the mirror from it. */
 static int
 claim_mirror(struct mps_shared *sh)
 {
-	int32_t cur = sh->capture_pid;
+	uint64_t until = rte_get_tsc_cycles() + CLAIM_WAIT_MS * rte_get_tsc_hz() / 1000;
+	int32_t cur = __atomic_load_n(&sh->capture_pid, __ATOMIC_ACQUIRE);
 
-	if (cur != 0 && mps_pid_alive(cur)) {
-		fprintf(stderr, "mps-capture: another capture (pid %d) is running\n", cur);
-		return -EBUSY;
+	for (;;) {
+		if (cur == sh->primary_pid && rte_get_tsc_cycles() < until) {
+			idle_sleep();
+			cur = __atomic_load_n(&sh->capture_pid, __ATOMIC_ACQUIRE);
+			continue;
+		}
+		if (cur != 0 && mps_pid_alive(cur)) {
+			fprintf(stderr, "mps-capture: another capture (pid %d) is running\n", cur);
+			return -EBUSY;
+		}
+		if (__atomic_compare_exchange_n(&sh->capture_pid, &cur, getpid(), 0,
+						__ATOMIC_SEQ_CST, __ATOMIC_ACQUIRE))
+			return 0;
+		if (rte_get_tsc_cycles() >= until) {
+			fprintf(stderr, "mps-capture: another capture (pid %d) is starting\n", cur);
+			return -EBUSY;
+		}
 	}
-	if (!__atomic_compare_exchange_n(&sh->capture_pid, &cur, getpid(), 0,
-					 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
-		fprintf(stderr, "mps-capture: another capture (pid %d) is starting\n", cur);
-		return -EBUSY;
-	}
-	return 0;
+}
+
+/* What the workers keep of each frame for this capture: -s, else (and at
+ * most) the whole frame; set for every capture, so an earlier -s never
+ * truncates a later capture. */
+static uint32_t
+capture_snaplen(const struct mps_shared *sh, const struct capture_opts *o)
+{
+	uint32_t full = MPS_CAPTURE_FRAME(sh->cfg.mtu);
+
+	return o->snaplen != 0 && o->snaplen < full ? o->snaplen : full;
 }
 
 /* Frees copies nobody will write (left by an earlier capture). */
@@ -179,14 +211,6 @@ write_burst(rte_pcapng_t *pcapng, struct rte_mbuf **pkts, unsigned int n,
 		*err = -errno;
 	rte_pktmbuf_free_bulk(pkts, n);
 	return k;
-}
-
-static void
-idle_sleep(void)
-{
-	struct timespec ts = { .tv_sec = 0, .tv_nsec = IDLE_US * 1000L };
-
-	nanosleep(&ts, NULL);
 }
 
 /* Until a stop condition: ring -> file. Returns packets written. */
@@ -285,8 +309,7 @@ main(int argc, char **argv)
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	drop_stale(ring);
-	if (o.snaplen != 0 && o.snaplen < sh->capture_snaplen)
-		sh->capture_snaplen = o.snaplen;
+	sh->capture_snaplen = capture_snaplen(sh, &o);
 	drops0 = mirror_drops(sh, o.worker_mask);
 	__atomic_store_n(&sh->capture_mask, o.worker_mask, __ATOMIC_RELEASE);
 	printf("mps-capture: capturing workers 0x%x into %s\n", o.worker_mask, o.file);

@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from mps import STACK_IP, TEST_NAME, Stack, wait_until
+from mps import PEER_IP, STACK_IP, TEST_NAME, Stack, pid_alive, wait_until
 
 ECHO = 7
 
@@ -214,5 +214,100 @@ def test_adopted_flows_handed_to_live_workers():
         assert info[adopter]["adopt_handed"] > 0
         assert info[other]["adopt_ring_rx"] > 0
         assert info[adopter]["adopt_drop"] == 0
+    finally:
+        s.stop()
+
+
+def test_handback_waits_for_stopped_adopter(astack):
+    """The adopter is SIGSTOPped holding queue 1's RX lock (maybe in mid
+    rx_burst) when worker 1 returns: worker 1 must not poll its queue until
+    the lock is let go, however long that takes, and must still obey a stop
+    while it waits."""
+    if astack.workers_info()["1"]["state"] == "running":
+        os.kill(astack.pid("worker-1"), signal.SIGKILL)
+    wait_until(lambda: astack.workers_info()["1"]["adopted_by"] == 0, 10,
+               "worker 0 to adopt queue 1")
+    adopter = astack.pid("worker-0")
+    it0 = astack.workers_info()["1"]["iterations"]  # kept across restarts
+    os.kill(adopter, signal.SIGSTOP)
+    try:
+        astack.start_worker(1)
+        wait_until(lambda: "still held by adopter pid %d" % adopter in astack.log("worker-1"),
+                   15, "worker 1 to report it is waiting for the lock")
+        info = astack.workers_info()
+        assert info["1"]["iterations"] == it0, "worker 1 polled while the adopter held its queue"
+        assert info["1"]["adopted_by"] == 0
+
+        w1 = astack.pid("worker-1")
+        os.kill(w1, signal.SIGTERM)
+        wait_until(lambda: not pid_alive(w1), 10, "worker 1 to stop while waiting")
+        assert "stopped while adopter pid %d" % adopter in astack.log("worker-1")
+
+        astack.start_worker(1)
+        wait_until(lambda: "still held by adopter pid" in astack.log("worker-1"), 15,
+                   "the restarted worker 1 to wait for the lock")
+    finally:
+        os.kill(adopter, signal.SIGCONT)
+    # (adopter 0, or -1 if the primary had not named it again after the
+    # first waiter cleared it)
+    wait_until(lambda: "queue 1 handed back by worker" in astack.log("worker-1"), 10,
+               "worker 1 to take its queue once the adopter let go")
+    info = astack.workers_info()
+    assert info["1"]["adopted_by"] == -1 and info["0"]["adopt_queues"] == 0
+    assert many(astack, 20) == []
+
+
+def test_adopted_active_open_reply_goes_to_port_owner():
+    """3 slots, 2 workers: a TCP segment for a local port of an active open
+    (on net_tap the port names the worker that opened it) that lands on the
+    adopted queue 2 goes to that worker, never by flow hash to the other.
+    Bare ACKs to such ports from the kernel's address: no worker has the
+    connection, so the worker they reach answers with a RST (adopt_rst)."""
+    from scapy.all import IP, TCP, Ether, conf, sendp
+    conf.verb = 0
+    s = Stack(TEST_NAME + "c", workers=3)
+    s.stop()
+    try:
+        s.script("primary", "3")
+        s.start_worker(0)
+        s.start_worker(1)
+        assert s.exec("ping", "-c", "1", "-W", "5", STACK_IP).returncode == 0
+        neigh = s.exec("ip", "neigh", "show", STACK_IP, "dev", "mps0").stdout.split()
+        link = s.exec("ip", "-o", "link", "show", "mps0").stdout.split()
+        mac, kmac = neigh[neigh.index("lladdr") + 1], link[link.index("link/ether") + 1]
+        wait_until(lambda: s.workers_info()["2"]["adopted_by"] in (0, 1), 10,
+                   "queue 2 adopted")
+        a = s.workers_info()["2"]["adopted_by"]
+        b = 1 - a
+        keys = ("adopt_rx", "adopt_handed", "adopt_ring_rx", "adopt_rst", "rx_pkts")
+
+        def snap():
+            info = s.workers_info()
+            return {k: [info[str(w)][k] for w in (0, 1)] for k in keys}
+
+        for phase, (owner, sport0) in enumerate(((a, 20000), (b, 21000))):
+            dport = next(p for p in range(40000, 40003) if p % 3 == owner)
+            frames = [Ether(src=kmac, dst=mac) / IP(src=PEER_IP, dst=STACK_IP) /
+                      TCP(sport=sport0 + i, dport=dport, flags="A", seq=1, ack=1)
+                      for i in range(60)]
+            before = snap()
+            with s.netns():
+                sendp(frames, iface="mps0")
+
+            def settled():
+                now = snap()
+                d = {k: [now[k][w] - before[k][w] for w in (0, 1)] for k in keys}
+                if sum(d["rx_pkts"]) >= len(frames) and sum(d["adopt_rst"]) == d["adopt_rx"][a]:
+                    return d
+                return None
+            d = wait_until(settled, 10, "every adopted segment answered")
+            assert d["adopt_rx"][a] > 0, "the kernel put none of %d flows on queue 2" % len(frames)
+            if owner == a:
+                assert d["adopt_handed"][a] == 0, ("segments for the adopter's port handed away", d)
+                assert d["adopt_rst"][a] == d["adopt_rx"][a], d
+            else:
+                assert d["adopt_handed"][a] == d["adopt_rx"][a], ("segments not handed to their port's owner", d)
+                assert d["adopt_ring_rx"][b] == d["adopt_rx"][a], d
+                assert d["adopt_rst"][b] == d["adopt_rx"][a], d
     finally:
         s.stop()

@@ -143,3 +143,43 @@ def test_dpdk_dumpcap_attaches(stack, tmpdir_):
                         "-w", path], capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stdout + r.stderr
     assert "Packets received/dropped on interface" in r.stdout + r.stderr
+
+
+def ping_captured(stack, path, *args):
+    """Captures a big ping both ways; the captured frames' lengths."""
+    cap = start_capture(stack, path, "--duration", "60", *args)
+    try:
+        wait_until(lambda: stack.exec("ping", "-c", "1", "-s", "1000", "-W", "1",
+                                      STACK_IP).returncode == 0, 60, "a ping answered")
+    finally:
+        cap.send_signal(signal.SIGINT)
+        out, err = cap.communicate(timeout=30)
+    assert cap.returncode == 0, err
+    from scapy.utils import PcapNgReader
+    with PcapNgReader(path) as rd:
+        return [len(p) for p in rd]
+
+
+def test_capture_snaplen_applies_to_one_capture_only(stack, tmpdir_):
+    """-s truncates that capture's frames; the next capture without -s gets
+    whole frames again (-s is not left behind in the shared memory)."""
+    lens = ping_captured(stack, os.path.join(tmpdir_, "s.pcapng"), "-s", "96")
+    assert lens and max(lens) <= 96, lens
+    lens = ping_captured(stack, os.path.join(tmpdir_, "full.pcapng"))
+    assert len([n for n in lens if n > 1000]) >= 2, lens
+
+
+def test_dead_capture_cleaned_up_then_new_capture(stack, tmpdir_):
+    """A SIGKILLed capture leaves the mirror on: the primary switches it off
+    and empties the ring (holding the claim meanwhile), and the next
+    capture claims the mirror and records."""
+    cap = start_capture(stack, os.path.join(tmpdir_, "dead.pcapng"), "--duration", "60")
+    cap.kill()
+    cap.wait(timeout=30)
+    wait_until(lambda: "capture pid %d died; mirror switched off" % cap.pid
+               in stack.log("primary"), 10, "the primary to clean up")
+    n0 = sum(w["capture_pkts"] for w in stack.workers_info().values())
+    assert stack.exec("ping", "-c", "2", "-i", "0.2", "-W", "5", STACK_IP).returncode == 0
+    assert sum(w["capture_pkts"] for w in stack.workers_info().values()) == n0
+    lens = ping_captured(stack, os.path.join(tmpdir_, "next.pcapng"))
+    assert len([n for n in lens if n > 1000]) >= 2, lens
