@@ -44,6 +44,14 @@ sys_now(void)
 	return (u32_t)(ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
 }
 
+/* The worker's out-of-order budget hook (lwipopts.h; secondary/netif.c):
+ * here, lwIP's per-pcb limit. */
+unsigned short
+mps_ooseq_pbufs_limit(void)
+{
+	return TCP_OOSEQ_MAX_PBUFS;
+}
+
 /* Queues a copy of every packet sent: delivered later, never reentrantly. */
 static err_t
 loop_output(struct netif *n, struct pbuf *p, const ip4_addr_t *dst)
