@@ -37,8 +37,10 @@ LWIP_FILES := core/init.c core/def.c core/inet_chksum.c core/ip.c core/mem.c \
 	core/memp.c core/netif.c core/pbuf.c core/stats.c core/sys.c core/tcp.c \
 	core/tcp_in.c core/tcp_out.c core/timeouts.c core/udp.c \
 	core/ipv4/etharp.c core/ipv4/icmp.c core/ipv4/ip4.c core/ipv4/ip4_addr.c \
-	core/ipv4/ip4_frag.c netif/ethernet.c apps/lwiperf/lwiperf.c
-LWIP_OBJS  := $(addprefix $(BUILD)/lwip/,$(LWIP_FILES:.c=.o))
+	core/ipv4/ip4_frag.c netif/ethernet.c
+# issue 11: lwiperf is built from a patched copy (see secondary/lwip/patches).
+LWIPERF_O  := apps/lwiperf/lwiperf.o
+LWIP_OBJS  := $(addprefix $(BUILD)/lwip/,$(LWIP_FILES:.c=.o) $(LWIPERF_O))
 
 COMMON_SRCS := common/mps_config.c common/mps_parse.c common/mps_neigh.c common/mps_log.c \
 	common/mps_rss.c common/mps_proc.c
@@ -105,8 +107,26 @@ $(BUILD)/lwip/%.o: $(LWIP_SRC)/src/%.c secondary/lwip/lwipopts.h
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(CFLAGS_LWIP) -c -o $@ $<
 
+# issue 11: lwIP's lwiperf with our fix for its double free (the lwIP tree
+# is never modified; its CRs are stripped so the patch applies to either
+# line ending).
+LWIPERF_PATCH := secondary/lwip/patches/lwiperf-err-double-free.patch
+LWIPERF_C     := $(BUILD)/lwip-patched/lwiperf.c
+$(LWIPERF_C): $(LWIP_SRC)/src/apps/lwiperf/lwiperf.c $(LWIPERF_PATCH)
+	@mkdir -p $(dir $@)
+	$(Q)tr -d '\r' < $< > $@.orig
+	$(Q)patch -s -o $@ $@.orig $(LWIPERF_PATCH)
+
+$(BUILD)/lwip/$(LWIPERF_O): $(LWIPERF_C) secondary/lwip/lwipopts.h
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(CFLAGS_LWIP) -c -o $@ $<
+
+# lwIP aborts an lwiperf connection: the pcb pool must stay sound (no DPDK).
+$(BUILD)/lwiperf-check: $(call obj,test/unit/lwiperf_check.c) $(LWIP_OBJS)
+	$(CC) -o $@ $^ $(EXTRA_LDFLAGS)
+
 # A secondary built from another layout, for the refusal test.
-test-bins: $(BUILD)/layout999/mps-secondary
+test-bins: $(BUILD)/layout999/mps-secondary $(BUILD)/lwiperf-check
 $(BUILD)/layout999/mps-secondary: $(SECONDARY_SRCS) $(COMMON_SRCS) common/mps_shared.h
 	$(Q)$(MAKE) --no-print-directory BUILD=$(BUILD)/layout999 \
 		EXTRA_CFLAGS=-DMPS_LAYOUT_VERSION=999 $(BUILD)/layout999/mps-secondary
@@ -162,13 +182,17 @@ FUZZ_SRCS    := test/fuzz/fuzz_rx.c secondary/netif.c secondary/pcb_guard.c \
 	secondary/lwip/sys_arch.c secondary/api.c secondary/apps/apps.c \
 	secondary/apps/echo.c secondary/apps/http.c secondary/mirror.c $(COMMON_SRCS)
 FUZZ_OBJS    := $(addprefix $(BUILD)/fuzz/obj/,$(FUZZ_SRCS:.c=.o)) \
-	$(addprefix $(BUILD)/fuzz/lwip/,$(LWIP_FILES:.c=.o))
+	$(addprefix $(BUILD)/fuzz/lwip/,$(LWIP_FILES:.c=.o) $(LWIPERF_O))
 
 $(BUILD)/fuzz/obj/%.o: %.c | $(LWIP_SRC)/src/core/tcp.c
 	@mkdir -p $(dir $@)
 	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) $(WARN) -c -o $@ $<
 
 $(BUILD)/fuzz/lwip/%.o: $(LWIP_SRC)/src/%.c secondary/lwip/lwipopts.h
+	@mkdir -p $(dir $@)
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -w -c -o $@ $<
+
+$(BUILD)/fuzz/lwip/$(LWIPERF_O): $(LWIPERF_C) secondary/lwip/lwipopts.h
 	@mkdir -p $(dir $@)
 	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -w -c -o $@ $<
 

@@ -124,6 +124,10 @@ struct mps_worker_stats {
 	uint64_t tcp_nodelay;       /* connections opened with Nagle off */
 	uint64_t tcp_quickack;      /* connections opened with quick ACKs */
 	uint64_t tcp_rto_ms;        /* RTO of the last connection established */
+	/* issue 11: received data cannot pin the shared mbuf pool */
+	uint64_t rx_copied;         /* received pbufs copied to lwIP's heap, mbuf freed */
+	uint64_t rx_refused;        /* segments refused: connection or worker over its RX bound */
+	uint64_t rx_ooseq_capped;   /* out-of-order segments not queued: worker over budget */
 };
 
 /* One worker slot: owner pid and state, heartbeat, stats. */

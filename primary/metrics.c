@@ -54,6 +54,8 @@ static const struct {
 	FIELD(rx_csum_sw), FIELD(tx_csum_offload), FIELD(rx_vlan_sw),
 	FIELD(tx_vlan_sw), FIELD(tcp_nodelay), FIELD(tcp_quickack),
 	FIELD(tcp_rto_ms),
+	/* issue 11 */
+	FIELD(rx_copied), FIELD(rx_refused), FIELD(rx_ooseq_capped),
 };
 
 /* The compact per-worker set (names from the table above, plus rx_drop,

@@ -148,6 +148,10 @@ tel_workers(const char *cmd __rte_unused, const char *params __rte_unused,
 		ADD_STAT(c, s, tcp_nodelay);
 		ADD_STAT(c, s, tcp_quickack);
 		ADD_STAT(c, s, tcp_rto_ms);
+		/* issue 11 */
+		ADD_STAT(c, s, rx_copied);
+		ADD_STAT(c, s, rx_refused);
+		ADD_STAT(c, s, rx_ooseq_capped);
 		snprintf(key, sizeof(key), "%u", w);
 		rte_tel_data_add_dict_container(d, key, c, 0);
 	}

@@ -81,20 +81,131 @@ static int cb_aborted;          /* ... and the app aborted it */
 
 /* ---- the received-data queue (used by the API and apps.h) ---- */
 
+/* issue 11: a zero-copy RX pbuf keeps a whole mbuf (~2 KiB) for however
+ * few bytes it carries, until the app consumes them. Pieces smaller than
+ * RX_COPY_BELOW, and all pieces while the worker holds more than
+ * MPS_RX_HELD_SOFT mbufs, are packed into RX_COPY_BUF-byte buffers from
+ * lwIP's heap instead, and their mbufs go back to the pool at once. */
+#define RX_COPY_BELOW 512u
+#define RX_COPY_BUF 2048u
+#define MPS_PBQ_MAX_PBUFS 1024u /* per connection; over it lwIP holds the data */
+
+static inline int
+pbuf_is_mbuf(const struct pbuf *p)
+{
+	return (p->flags & PBUF_FLAG_IS_CUSTOM) != 0;
+}
+
+/* Links standalone pbuf p at the tail. */
+static void
+pbq_link(struct mps_pbq *q, struct pbuf *p, uint16_t room)
+{
+	if (q->tail != NULL)
+		q->tail->next = p;
+	else
+		q->head = p;
+	q->tail = p;
+	q->tail_room = room;
+	q->len += p->len;
+	q->n++;
+	q->mbufs += pbuf_is_mbuf(p);
+}
+
+/* Copies len bytes after the tail's data, into new copy buffers for what
+ * does not fit. All or nothing: 0, or -ENOMEM with q unchanged. */
+static int
+pbq_copy_in(struct mps_pbq *q, const void *data, uint16_t len)
+{
+	struct pbuf *fresh = NULL, **end = &fresh;
+	uint32_t need = len > q->tail_room ? len - q->tail_room : 0;
+
+	for (; need > 0; need -= RTE_MIN(need, RX_COPY_BUF)) {
+		*end = pbuf_alloc(PBUF_RAW, RX_COPY_BUF, PBUF_RAM);
+		if (*end == NULL) {
+			while (fresh != NULL) {
+				struct pbuf *f = fresh;
+
+				fresh = f->next;
+				f->next = NULL;
+				pbuf_free(f);
+			}
+			return -ENOMEM;
+		}
+		end = &(*end)->next;
+	}
+	while (len > 0) {
+		struct pbuf *t = q->tail;
+		uint16_t k;
+
+		if (q->tail_room == 0) {
+			t = fresh;
+			fresh = t->next;
+			t->next = NULL;
+			/* a standalone buffer we own: len counts what it holds */
+			t->len = t->tot_len = 0;
+			pbq_link(q, t, RX_COPY_BUF);
+		}
+		k = RTE_MIN(len, q->tail_room);
+		memcpy((uint8_t *)t->payload + t->len, data, k);
+		t->len = t->tot_len = (u16_t)(t->len + k);
+		q->tail_room = (uint16_t)(q->tail_room - k);
+		q->len += k;
+		data = (const uint8_t *)data + k;
+		len = (uint16_t)(len - k);
+	}
+	return 0;
+}
+
+/* Takes one piece: copied when small or when the worker holds too many
+ * mbufs, kept zero-copy otherwise (or when lwIP's heap is short). */
+static void
+pbq_take(struct mps_pbq *q, struct pbuf *p)
+{
+	if (pbuf_is_mbuf(p) &&
+	    (p->len < RX_COPY_BELOW || self->stats->mbufs_held > MPS_RX_HELD_SOFT) &&
+	    pbq_copy_in(q, p->payload, p->len) == 0) {
+		self->stats->rx_copied++;
+		pbuf_free(p);
+		return;
+	}
+	pbq_link(q, p, 0);
+}
+
+/* Queues what lwIP delivered (a chain, taken apart). -1 refuses it (lwIP
+ * keeps it and offers it again; no more data is taken meanwhile): the
+ * connection holds MPS_PBQ_MAX_PBUFS pieces, or the worker holds its
+ * budget of mbufs and lwIP's heap cannot take a copy. */
 int
 mps_pbq_push(struct mps_pbq *q, struct pbuf *p)
 {
-	uint16_t add = p->tot_len;
+	if (q->n + pbuf_clen(p) > MPS_PBQ_MAX_PBUFS)
+		goto refuse;
+	if (self->stats->mbufs_held >= MPS_RX_HELD_HARD) {
+		struct pbuf *c = pbuf_clone(PBUF_RAW, PBUF_RAM, p);
 
-	if (q->n > 0 && q->chain[q->n - 1]->tot_len + (uint32_t)add <= 0xffffu) {
-		pbuf_cat(q->chain[q->n - 1], p);
-	} else {
-		if (q->n == MPS_PBQ_SLOTS)
-			return -1;
-		q->chain[q->n++] = p;
+		if (c == NULL)
+			goto refuse;
+		self->stats->rx_copied += pbuf_clen(p);
+		pbuf_free(p);
+		pbq_link(q, c, 0);
+		return 0;
 	}
-	q->len += add;
+	while (p != NULL) {
+		struct pbuf *next = p->next;
+
+		/* each piece of a chain holds its own reference */
+		p->next = NULL;
+		p->tot_len = p->len;
+		if (p->len == 0)
+			pbuf_free(p);
+		else
+			pbq_take(q, p);
+		p = next;
+	}
 	return 0;
+refuse:
+	self->stats->rx_refused++;
+	return -1;
 }
 
 /* Copies up to len bytes from the front; returns how many. */
@@ -103,13 +214,11 @@ mps_pbq_copy(const struct mps_pbq *q, void *buf, uint32_t len)
 {
 	uint32_t done = 0;
 
-	for (uint8_t i = 0; i < q->n && done < len; i++) {
-		uint32_t want = len - done;
+	for (const struct pbuf *p = q->head; p != NULL && done < len; p = p->next) {
+		uint32_t k = RTE_MIN(len - done, (uint32_t)p->len);
 
-		if (want > q->chain[i]->tot_len)
-			want = q->chain[i]->tot_len;
-		done += pbuf_copy_partial(q->chain[i], (char *)buf + done,
-					  (u16_t)want, 0);
+		memcpy((char *)buf + done, p->payload, k);
+		done += k;
 	}
 	return done;
 }
@@ -118,26 +227,38 @@ mps_pbq_copy(const struct mps_pbq *q, void *buf, uint32_t len)
 void
 mps_pbq_consume(struct mps_pbq *q, uint32_t len)
 {
-	while (len > 0 && q->n > 0) {
-		struct pbuf *head = q->chain[0];
-		uint32_t take = len < head->tot_len ? len : head->tot_len;
+	while (len > 0 && q->head != NULL) {
+		struct pbuf *head = q->head;
 
-		q->chain[0] = pbuf_free_header(head, (u16_t)take);
-		q->len -= take;
-		len -= take;
-		if (q->chain[0] == NULL) {
-			memmove(q->chain, q->chain + 1,
-				(size_t)(q->n - 1) * sizeof(q->chain[0]));
-			q->n--;
+		if (len < head->len) {
+			pbuf_remove_header(head, (size_t)len);
+			q->len -= len;
+			return;
 		}
+		len -= head->len;
+		q->len -= head->len;
+		q->head = head->next;
+		q->n--;
+		q->mbufs -= pbuf_is_mbuf(head);
+		if (q->head == NULL) {
+			q->tail = NULL;
+			q->tail_room = 0;
+		}
+		head->next = NULL;
+		pbuf_free(head);
 	}
 }
 
 void
 mps_pbq_free(struct mps_pbq *q)
 {
-	for (uint8_t i = 0; i < q->n; i++)
-		pbuf_free(q->chain[i]);
+	while (q->head != NULL) {
+		struct pbuf *p = q->head;
+
+		q->head = p->next;
+		p->next = NULL;
+		pbuf_free(p);
+	}
 	memset(q, 0, sizeof(*q));
 }
 

@@ -69,6 +69,17 @@ mps_pbuf_free(struct pbuf *p)
 	rte_pktmbuf_free(pbuf_to_mbuf(p));
 }
 
+/* issue 11: lwIP's TCP_OOSEQ_PBUFS_LIMIT hook: no out-of-order queueing
+ * while this worker holds its budget of RX mbufs. */
+unsigned short
+mps_ooseq_pbufs_limit(void)
+{
+	if (self == NULL || self->stats->mbufs_held < MPS_RX_HELD_HARD)
+		return TCP_OOSEQ_MAX_PBUFS;
+	self->stats->rx_ooseq_capped++;
+	return 0;
+}
+
 static inline int
 on_link(const struct mps_worker *w, uint32_t ip_be)
 {

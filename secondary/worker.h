@@ -22,6 +22,14 @@ struct rte_hash;
 struct rte_ring;
 struct rte_rcu_qsbr;
 
+/* issue 11: RX mbufs a worker may hold beyond the current burst (lwIP's
+ * out-of-order queues, refused data, unread data). Above SOFT, unread
+ * data is copied to lwIP's heap and its mbuf freed; at HARD, out-of-order
+ * segments are not queued and data that cannot be copied is refused. The
+ * primary sizes the pool with 8192 per worker for what lwIP holds. */
+#define MPS_RX_HELD_SOFT 2048u
+#define MPS_RX_HELD_HARD 4096u
+
 struct mps_worker {
 	struct mps_shared *shared;
 	struct mps_worker_slot *slot;

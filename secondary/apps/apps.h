@@ -14,14 +14,18 @@
 #include "api.h"
 #include "mps_config.h"
 
-#define MPS_PBQ_SLOTS 8u /* received chains held, each at most 64 KiB */
-
-/* Received data not yet consumed: chains kept apart because a pbuf chain's
- * tot_len is 16 bits while the (scaled) window is larger. */
+/* Received data not yet consumed (issue 11: it must not pin the shared
+ * mbuf pool). Standalone pbufs (tot_len == len) linked through next, so a
+ * push is O(1): received zero-copy mbufs, and copy buffers from lwIP's
+ * heap into which small segments are packed (their mbufs go back at once).
+ * The bytes are bounded by the receive window (nothing is tcp_recved
+ * before the app consumes it), the pbufs by MPS_PBQ_MAX_PBUFS. */
 struct mps_pbq {
-	struct pbuf *chain[MPS_PBQ_SLOTS];
-	uint8_t n;
-	uint32_t len;
+	struct pbuf *head, *tail;
+	uint32_t len;       /* bytes */
+	uint32_t n;         /* pbufs */
+	uint32_t mbufs;     /* of those, RX mbufs held zero-copy */
+	uint16_t tail_room; /* free bytes after tail's data (a copy buffer) */
 };
 
 /* api.c */

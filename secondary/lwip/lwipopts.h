@@ -69,6 +69,12 @@
 #define TCP_OVERSIZE                TCP_MSS
 #define TCP_QUEUE_OOSEQ             1
 #define TCP_OOSEQ_MAX_PBUFS         64
+/* issue 11: out-of-order segments are RX mbufs of the shared pool. Per pcb
+ * they stay capped at TCP_OOSEQ_MAX_PBUFS; across the worker, once it holds
+ * MPS_RX_HELD_HARD mbufs (secondary/worker.h), new ones are not queued (the
+ * peer retransmits them), so many connections cannot pin the pool. */
+unsigned short mps_ooseq_pbufs_limit(void);
+#define TCP_OOSEQ_PBUFS_LIMIT(pcb)  mps_ooseq_pbufs_limit()
 #define TCP_LISTEN_BACKLOG          1
 #define TCP_DEFAULT_LISTEN_BACKLOG  255
 #define LWIP_TCP_KEEPALIVE          1
