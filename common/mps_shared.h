@@ -34,7 +34,7 @@
 
 #define MPS_MAGIC          0x6d707374u /* "mpst" */
 #ifndef MPS_LAYOUT_VERSION /* overridden only to build the mismatch test */
-#define MPS_LAYOUT_VERSION 9u
+#define MPS_LAYOUT_VERSION 10u
 #endif
 
 /* The mbuf private area holds lwIP's struct pbuf_custom (zero-copy RX).
@@ -128,6 +128,8 @@ struct mps_worker_stats {
 	uint64_t rx_copied;         /* received pbufs copied to lwIP's heap, mbuf freed */
 	uint64_t rx_refused;        /* segments refused: connection or worker over its RX bound */
 	uint64_t rx_ooseq_capped;   /* out-of-order segments not queued: worker over budget */
+	/* TIME_WAIT reuse (see secondary/netif.c mps_tcp_inpacket_hook) */
+	uint64_t tcp_tw_reused;     /* TIME_WAIT pcbs ended by a new SYN or a RST */
 };
 
 /* One worker slot: owner pid and state, heartbeat, stats. */

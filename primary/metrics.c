@@ -53,7 +53,7 @@ static const struct {
 	/* issue 6b */
 	FIELD(rx_csum_sw), FIELD(tx_csum_offload), FIELD(rx_vlan_sw),
 	FIELD(tx_vlan_sw), FIELD(tcp_nodelay), FIELD(tcp_quickack),
-	FIELD(tcp_rto_ms),
+	FIELD(tcp_rto_ms), FIELD(tcp_tw_reused),
 	/* issue 11 */
 	FIELD(rx_copied), FIELD(rx_refused), FIELD(rx_ooseq_capped),
 };

@@ -148,6 +148,7 @@ tel_workers(const char *cmd __rte_unused, const char *params __rte_unused,
 		ADD_STAT(c, s, tcp_nodelay);
 		ADD_STAT(c, s, tcp_quickack);
 		ADD_STAT(c, s, tcp_rto_ms);
+		ADD_STAT(c, s, tcp_tw_reused);
 		/* issue 11 */
 		ADD_STAT(c, s, rx_copied);
 		ADD_STAT(c, s, rx_refused);

@@ -37,6 +37,8 @@
 #include "lwip/etharp.h"
 #include "lwip/ip4_addr.h"
 #include "lwip/pbuf.h"
+#include "lwip/priv/tcp_priv.h"
+#include "lwip/prot/tcp.h"
 #include "netif/ethernet.h"
 
 #include "api.h"
@@ -69,7 +71,7 @@ mps_pbuf_free(struct pbuf *p)
 	rte_pktmbuf_free(pbuf_to_mbuf(p));
 }
 
-/* issue 11: lwIP's TCP_OOSEQ_PBUFS_LIMIT hook: no out-of-order queueing
+/* lwIP's TCP_OOSEQ_PBUFS_LIMIT hook: no out-of-order queueing
  * while this worker holds its budget of RX mbufs. */
 unsigned short
 mps_ooseq_pbufs_limit(void)
@@ -78,6 +80,49 @@ mps_ooseq_pbufs_limit(void)
 		return TCP_OOSEQ_MAX_PBUFS;
 	self->stats->rx_ooseq_capped++;
 	return 0;
+}
+
+/* lwIP's LWIP_HOOK_TCP_INPACKET_PCB (see lwipopts.h), for every segment
+ * that matched a pcb. lwIP's TIME_WAIT ignores RSTs (RFC 1337) and answers
+ * a SYN on the same 4-tuple with an ACK for the old connection: a client
+ * reusing its port then hangs for the whole TIME_WAIT. Like Linux (whose
+ * default does not follow RFC 1337):
+ * - a RST at rcv_nxt (the client's answer to that ACK) ends the TIME_WAIT,
+ *   and the client's next SYN finds the listener;
+ * - a SYN above rcv_nxt ends it at once: the frame goes back on this
+ *   worker's own ring, to be read again next iteration.
+ * lwIP returns right after the hook on this path (dropping its copy), so
+ * freeing the pcb here is safe; tcp_abort sends nothing for a TIME_WAIT pcb. */
+signed char
+mps_tcp_inpacket_hook(struct tcp_pcb *pcb, struct tcp_hdr *hdr, struct pbuf *p)
+{
+	uint8_t flags = TCPH_FLAGS(hdr);
+	uint32_t seqno;
+	struct rte_mbuf *copy;
+
+	if (likely(pcb->state != TIME_WAIT))
+		return ERR_OK;
+	seqno = lwip_ntohl(hdr->seqno);
+	if ((flags & TCP_RST) && seqno == pcb->rcv_nxt) {
+		tcp_abort(pcb);
+		self->stats->tcp_tw_reused++;
+		return ERR_ABRT;
+	}
+	if ((flags & (TCP_SYN | TCP_ACK | TCP_RST | TCP_FIN)) != TCP_SYN ||
+	    !TCP_SEQ_GT(seqno, pcb->rcv_nxt) ||
+	    !(p->flags & PBUF_FLAG_IS_CUSTOM) ||
+	    ((struct pbuf_custom *)p)->custom_free_function != mps_pbuf_free)
+		return ERR_OK;
+	copy = rte_pktmbuf_copy(pbuf_to_mbuf(p), self->pool, 0, UINT32_MAX);
+	if (copy == NULL)
+		return ERR_OK;
+	if (rte_ring_mp_enqueue(self->rings[self->id], copy) != 0) {
+		rte_pktmbuf_free(copy);
+		return ERR_OK;
+	}
+	tcp_abort(pcb);
+	self->stats->tcp_tw_reused++;
+	return ERR_ABRT;
 }
 
 static inline int

@@ -75,6 +75,16 @@
  * peer retransmits them), so many connections cannot pin the pool. */
 unsigned short mps_ooseq_pbufs_limit(void);
 #define TCP_OOSEQ_PBUFS_LIMIT(pcb)  mps_ooseq_pbufs_limit()
+/* A client that reuses the 4-tuple of a connection lwIP still holds in
+ * TIME_WAIT would hang for the whole TIME_WAIT (2 x TCP_MSL): the hook ends
+ * the TIME_WAIT as Linux does (secondary/netif.c). */
+struct tcp_pcb;
+struct tcp_hdr;
+struct pbuf;
+signed char mps_tcp_inpacket_hook(struct tcp_pcb *pcb, struct tcp_hdr *hdr,
+				  struct pbuf *p);
+#define LWIP_HOOK_TCP_INPACKET_PCB(pcb, hdr, optlen, opt1len, opt2, p) \
+	mps_tcp_inpacket_hook(pcb, hdr, p)
 #define TCP_LISTEN_BACKLOG          1
 #define TCP_DEFAULT_LISTEN_BACKLOG  255
 #define LWIP_TCP_KEEPALIVE          1

@@ -1,10 +1,12 @@
 """The stack answers: ping, echo (byte-exact, concurrent, large), HTTP
 (keep-alive, pipelining, Connection: close, errors, curl), and both workers
 serve connections, as telemetry shows."""
+import errno
 import http.client
 import os
 import random
 import re
+import socket
 import threading
 
 from mps import STACK_IP, wait_until
@@ -234,3 +236,41 @@ def test_both_workers_serve(stack):
             assert key in w
         assert w["rx_pkts"] > 0 and w["tx_pkts"] > 0
     assert re.fullmatch(r"\d+", str(info["0"]["pid"]))
+
+
+def test_syn_reusing_time_wait_tuple_connects(stack):
+    """The server closes first (Connection: close), so lwIP keeps the 4-tuple
+    in TIME_WAIT; a client reconnecting from the same port at once must get
+    a new connection, not lwIP's ACK for the old one (a hung connect)."""
+    before = sum(w["tcp_tw_reused"] for w in stack.workers_info().values())
+    port = None
+    for round_ in range(3):
+        s = _connect_from_port(stack, port)  # times out without the fix
+        port = s.getsockname()[1]
+        s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        (st, _, body), = _read_responses(s, 1)
+        assert st == 200 and body == b"Hello from mpstack\n", round_
+        assert s.recv(100) == b""  # the server closed first: TIME_WAIT there
+        s.close()
+    after = sum(w["tcp_tw_reused"] for w in stack.workers_info().values())
+    assert after - before >= 2
+
+
+def _connect_from_port(stack, port):
+    """Connects from 198.18.0.1:port (any port if None), waiting while the
+    kernel still holds the old socket (EADDRNOTAVAIL)."""
+    def attempt():
+        with stack.netns():
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind(("198.18.0.1", port or 0))
+        s.settimeout(5)
+        try:
+            s.connect((STACK_IP, 80))
+            return s
+        except OSError as e:
+            s.close()
+            if e.errno != errno.EADDRNOTAVAIL:
+                raise
+            return None
+    return wait_until(attempt, 10, "the client's port to be free")

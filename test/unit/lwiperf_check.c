@@ -52,6 +52,17 @@ mps_ooseq_pbufs_limit(void)
 	return TCP_OOSEQ_MAX_PBUFS;
 }
 
+/* The worker's TIME_WAIT reuse hook (lwipopts.h; secondary/netif.c):
+ * here, lwIP's own behaviour. */
+signed char
+mps_tcp_inpacket_hook(struct tcp_pcb *pcb, struct tcp_hdr *hdr, struct pbuf *p)
+{
+	(void)pcb;
+	(void)hdr;
+	(void)p;
+	return ERR_OK;
+}
+
 /* Queues a copy of every packet sent: delivered later, never reentrantly. */
 static err_t
 loop_output(struct netif *n, struct pbuf *p, const ip4_addr_t *dst)
