@@ -97,12 +97,12 @@ signed char
 mps_tcp_inpacket_hook(struct tcp_pcb *pcb, struct tcp_hdr *hdr, struct pbuf *p)
 {
 	uint8_t flags = TCPH_FLAGS(hdr);
-	uint32_t seqno;
-	struct rte_mbuf *copy;
+	uint32_t seqno = hdr->seqno; /* lwIP made it host order already */
+	struct rte_mbuf *m, *copy;
+	struct tcp_hdr *th;
 
 	if (likely(pcb->state != TIME_WAIT))
 		return ERR_OK;
-	seqno = lwip_ntohl(hdr->seqno);
 	if ((flags & TCP_RST) && seqno == pcb->rcv_nxt) {
 		tcp_abort(pcb);
 		self->stats->tcp_tw_reused++;
@@ -113,9 +113,18 @@ mps_tcp_inpacket_hook(struct tcp_pcb *pcb, struct tcp_hdr *hdr, struct pbuf *p)
 	    !(p->flags & PBUF_FLAG_IS_CUSTOM) ||
 	    ((struct pbuf_custom *)p)->custom_free_function != mps_pbuf_free)
 		return ERR_OK;
-	copy = rte_pktmbuf_copy(pbuf_to_mbuf(p), self->pool, 0, UINT32_MAX);
+	m = pbuf_to_mbuf(p);
+	copy = rte_pktmbuf_copy(m, self->pool, 0, UINT32_MAX);
 	if (copy == NULL)
 		return ERR_OK;
+	/* tcp_input turned these header fields to host order in place. */
+	th = rte_pktmbuf_mtod_offset(copy, struct tcp_hdr *,
+				     (uint8_t *)hdr - rte_pktmbuf_mtod(m, uint8_t *));
+	th->src = lwip_htons(th->src);
+	th->dest = lwip_htons(th->dest);
+	th->seqno = lwip_htonl(th->seqno);
+	th->ackno = lwip_htonl(th->ackno);
+	th->wnd = lwip_htons(th->wnd);
 	if (rte_ring_mp_enqueue(self->rings[self->id], copy) != 0) {
 		rte_pktmbuf_free(copy);
 		return ERR_OK;
