@@ -38,7 +38,7 @@ LWIP_FILES := core/init.c core/def.c core/inet_chksum.c core/ip.c core/mem.c \
 	core/tcp_in.c core/tcp_out.c core/timeouts.c core/udp.c \
 	core/ipv4/etharp.c core/ipv4/icmp.c core/ipv4/ip4.c core/ipv4/ip4_addr.c \
 	core/ipv4/ip4_frag.c netif/ethernet.c
-# issue 11: lwiperf is built from a patched copy (see secondary/lwip/patches).
+# lwiperf is built from a patched copy (see secondary/lwip/patches).
 LWIPERF_O  := apps/lwiperf/lwiperf.o
 LWIP_OBJS  := $(addprefix $(BUILD)/lwip/,$(LWIP_FILES:.c=.o) $(LWIPERF_O))
 
@@ -56,7 +56,7 @@ UNIT_SRCS := test/unit/main.c test/unit/test_config.c test/unit/test_parse.c \
 	test/unit/test_neigh.c test/unit/test_drop.c \
 	test/unit/test_rss.c test/unit/test_portopts.c
 
-# issue 7: mps-capture, a small secondary that writes what the workers mirror.
+# mps-capture, a small secondary that writes what the workers mirror.
 CAPTURE_SRCS := secondary/capture/main.c
 
 # V=1 shows the compiler command lines.
@@ -93,7 +93,7 @@ $(BUILD)/mps-capture: $(call obj,$(CAPTURE_SRCS) $(COMMON_SRCS))
 # rte_pcapng (and rte_pdump's header) are experimental in DPDK 22.11.
 $(call obj,$(CAPTURE_SRCS) secondary/mirror.c primary/capture.c): \
 	CFLAGS_APP += -DALLOW_EXPERIMENTAL_API
-# issue 6b: rte_ipv4_udptcp_cksum_verify is experimental in DPDK 22.11.
+# rte_ipv4_udptcp_cksum_verify is experimental in DPDK 22.11.
 $(call obj,secondary/netif.c): CFLAGS_APP += -DALLOW_EXPERIMENTAL_API
 
 $(BUILD)/unit-tests: $(call obj,$(UNIT_SRCS) $(COMMON_SRCS))
@@ -107,7 +107,7 @@ $(BUILD)/lwip/%.o: $(LWIP_SRC)/src/%.c secondary/lwip/lwipopts.h
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(CFLAGS_LWIP) -c -o $@ $<
 
-# issue 11: lwIP's lwiperf with our fix for its double free (the lwIP tree
+# lwIP's lwiperf with our fix for its double free (the lwIP tree
 # is never modified; its CRs are stripped so the patch applies to either
 # line ending).
 LWIPERF_PATCH := secondary/lwip/patches/lwiperf-err-double-free.patch
@@ -160,7 +160,7 @@ bench:
 	$(Q)$(MAKE) --no-print-directory all $(BENCH_TOOLS)
 	$(PYTHON) scripts/bench.py
 
-# issue 7: pcaps replayed with scapy inside the stack's namespace.
+# pcaps replayed with scapy inside the stack's namespace.
 MPS_NS     ?= mpstack
 MPS_PREFIX ?= $(MPS_NS)
 replay:
@@ -169,7 +169,7 @@ replay:
 pcaps:
 	$(PYTHON) pcaps/gen_pcaps.py
 
-# ---- issue 4 (reliability): fuzzing, sanitizer builds, soak ----
+# ---- fuzzing, sanitizer builds, soak ----
 # The fuzz target is built with clang (libFuzzer + ASan + UBSan), lwIP
 # included, against Debian's DPDK; it runs EAL in-process without hugepages.
 FUZZ_CC      ?= clang

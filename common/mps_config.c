@@ -36,9 +36,9 @@ mps_config_defaults(struct mps_config *cfg)
 	cfg->n_listeners = 2;
 	cfg->listeners[0] = (struct mps_listener){ .port = 7, .app = MPS_APP_ECHO };
 	cfg->listeners[1] = (struct mps_listener){ .port = 80, .app = MPS_APP_HTTP };
-	cfg->neigh_ttl_s = 300;         /* issue 3 */
+	cfg->neigh_ttl_s = 300;
 	cfg->neigh_entries = 65536;
-	/* issue 6: low latency by default; a client that falls 1 MiB behind
+	/* Low latency by default; a client that falls 1 MiB behind
 	 * is dropped. */
 	cfg->tune.nodelay = MPS_TUNE_ON;
 	cfg->tune.quickack = MPS_TUNE_OFF;
@@ -123,7 +123,7 @@ mps_app_name(enum mps_app app)
 	return app_names[app];
 }
 
-/* issue 6: one "KEY=VALUE" tuning item (listener suffix or global flag). */
+/* One "KEY=VALUE" tuning item (listener suffix or global flag). */
 static int
 parse_tune_item(const char *key, const char *val, struct mps_tcp_tune *t)
 {
@@ -155,7 +155,7 @@ parse_tune_item(const char *key, const char *val, struct mps_tcp_tune *t)
 	return 0;
 }
 
-/* issue 6: "KEY=VAL[:KEY=VAL...]" after a listener's app; NULL is none. */
+/* "KEY=VAL[:KEY=VAL...]" after a listener's app; NULL is none. */
 static int
 parse_tune_list(char *s, struct mps_tcp_tune *t)
 {
@@ -193,7 +193,7 @@ mps_tune_resolve(const struct mps_tcp_tune *global,
 #undef PICK
 }
 
-/* issue 6: parses into a scratch list first, so cfg is untouched on error. */
+/* Parses into a scratch list first, so cfg is untouched on error. */
 int
 mps_parse_connect(const char *s, struct mps_config *cfg)
 {
@@ -216,7 +216,7 @@ mps_parse_connect(const char *s, struct mps_config *cfg)
 		*c1 = *c2 = '\0';
 		if (n == MPS_MAX_CONNECTS)
 			return -E2BIG;
-		star = strchr(c2 + 1, '*'); /* issue 5: APP*N, N per worker */
+		star = strchr(c2 + 1, '*'); /* APP*N, N per worker */
 		if (star != NULL) {
 			*star = '\0';
 			if (mps_parse_u32(star + 1, 1, 1024, &count) != 0)
@@ -305,7 +305,7 @@ mps_parse_mac(const char *s, uint8_t mac[6])
 	return 0;
 }
 
-/* issue 3: unicast MACs only; a repeated address replaces its MAC. */
+/* Unicast MACs only; a repeated address replaces its MAC. */
 int
 mps_parse_static_neigh(const char *s, struct mps_config *cfg)
 {
@@ -364,7 +364,7 @@ mps_config_usage(void)
 	       "                           the connection is dropped (default 1048576)\n"
 	       "  listener suffix :KEY=VAL (KEY nodelay, quickack, rto_min, rto_init,\n"
 	       "                           initcwnd, rcvbuf, sndbuf, sndq) tunes one listener\n"
-	       /* issue 4 (reliability) */
+	       /* reliability */
 	       "  --mbufs N                mbuf pool size (default: sized from the\n"
 	       "                           ports and workers; small values force exhaustion)\n"
 	       "  --no-offload             checksums and VLAN tags in software even where\n"
@@ -382,14 +382,14 @@ enum {
 	OPT_STATS,
 	OPT_HELP,
 	OPT_IDLE,
-	OPT_NEIGH_TTL, /* issue 3 */
+	OPT_NEIGH_TTL,
 	OPT_NEIGH_ENTRIES,
 	OPT_NEIGH,
-	/* issue 6 */
+	/* TCP API */
 	OPT_CONNECT,
 	OPT_TUNE,
-	OPT_MBUFS, /* issue 4 */
-	/* issue 6b */
+	OPT_MBUFS,
+	/* port features */
 	OPT_NO_OFFLOAD,
 	OPT_VLAN,
 };
@@ -403,10 +403,10 @@ static const struct option long_opts[] = {
 	{ "stats", required_argument, NULL, OPT_STATS },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ "idle", required_argument, NULL, OPT_IDLE },
-	{ "neigh-ttl", required_argument, NULL, OPT_NEIGH_TTL }, /* issue 3 */
+	{ "neigh-ttl", required_argument, NULL, OPT_NEIGH_TTL },
 	{ "neigh-entries", required_argument, NULL, OPT_NEIGH_ENTRIES },
 	{ "neigh", required_argument, NULL, OPT_NEIGH },
-	/* issue 6: TCP tuning (the option name is the tuning key) and connects */
+	/* TCP tuning (the option name is the tuning key) and connects */
 	{ "connect", required_argument, NULL, OPT_CONNECT },
 	{ "nodelay", required_argument, NULL, OPT_TUNE },
 	{ "quickack", required_argument, NULL, OPT_TUNE },
@@ -416,8 +416,8 @@ static const struct option long_opts[] = {
 	{ "rcvbuf", required_argument, NULL, OPT_TUNE },
 	{ "sndbuf", required_argument, NULL, OPT_TUNE },
 	{ "sndq", required_argument, NULL, OPT_TUNE },
-	{ "mbufs", required_argument, NULL, OPT_MBUFS }, /* issue 4 */
-	/* issue 6b: port features */
+	{ "mbufs", required_argument, NULL, OPT_MBUFS },
+	/* Port features */
 	{ "no-offload", no_argument, NULL, OPT_NO_OFFLOAD },
 	{ "vlan", required_argument, NULL, OPT_VLAN },
 	{ NULL, 0, NULL, 0 },
@@ -443,7 +443,7 @@ mps_config_parse_args(struct mps_config *cfg, int argc, char **argv,
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, ":", long_opts, &idx)) != -1) {
 		switch (opt) {
-		/* issue 6 */
+		/* TCP API */
 		case OPT_CONNECT:
 			if (mps_parse_connect(optarg, cfg) != 0)
 				return fail(err, errlen,
@@ -460,7 +460,7 @@ mps_config_parse_args(struct mps_config *cfg, int argc, char **argv,
 				return fail(err, errlen, long_opts[idx].name, optarg);
 			break;
 		}
-		/* issue 6b: port features */
+		/* Port features */
 		case OPT_NO_OFFLOAD:
 			cfg->no_offload = 1;
 			break;
@@ -511,7 +511,7 @@ mps_config_parse_args(struct mps_config *cfg, int argc, char **argv,
 			else
 				return fail(err, errlen, "--idle (backoff|spin|intr)", optarg);
 			break;
-		case OPT_NEIGH_TTL: /* issue 3: neighbour table options */
+		case OPT_NEIGH_TTL: /* Neighbour table options */
 			if (mps_parse_u32(optarg, 1, 1800, &v) != 0)
 				return fail(err, errlen, "--neigh-ttl (1..1800)", optarg);
 			cfg->neigh_ttl_s = v;
@@ -527,7 +527,7 @@ mps_config_parse_args(struct mps_config *cfg, int argc, char **argv,
 					    "--neigh (ADDR=MAC, unicast MAC, at most 16)",
 					    optarg);
 			break;
-		case OPT_MBUFS: /* issue 4 */
+		case OPT_MBUFS:
 			if (mps_parse_u32(optarg, MPS_MIN_MBUFS, MPS_MAX_MBUFS, &v) != 0)
 				return fail(err, errlen, "--mbufs (1024..4194304)", optarg);
 			cfg->n_mbufs = v;

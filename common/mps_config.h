@@ -14,8 +14,8 @@
 #define MPS_MAX_PORTS     4u
 #define MPS_MAX_LISTENERS 16u
 #define MPS_TAP_MAX_QUEUES 4u /* net_tap crashes with more in multi-process */
-#define MPS_MAX_STATIC_NEIGH 16u /* issue 3: --neigh ADDR=MAC entries */
-#define MPS_MIN_MBUFS     1024u     /* issue 4: --mbufs range */
+#define MPS_MAX_STATIC_NEIGH 16u /* --neigh ADDR=MAC entries */
+#define MPS_MIN_MBUFS     1024u     /* --mbufs range */
 #define MPS_MAX_MBUFS     4194304u
 
 enum mps_app {
@@ -24,18 +24,18 @@ enum mps_app {
 	MPS_APP_HTTP,
 	MPS_APP_DISCARD,
 	MPS_APP_IPERF,   /* lwIP's lwiperf: an iperf 2 server */
-	MPS_APP_SOURCE, /* issue 6: pushes 64 KiB per byte received */
-	MPS_APP_LOAD,   /* issue 5: --connect only: closed-loop 64-byte echoes */
+	MPS_APP_SOURCE, /* Pushes 64 KiB per byte received */
+	MPS_APP_LOAD,   /* --connect only: closed-loop 64-byte echoes */
 };
 
-/* What a worker does when a poll finds nothing (issue 5). */
+/* What a worker does when a poll finds nothing. */
 enum mps_idle_mode {
 	MPS_IDLE_BACKOFF = 0, /* pause, then sleeps growing to 500 us */
 	MPS_IDLE_SPIN,        /* never sleep: dedicated cores, lowest latency */
 	MPS_IDLE_INTR,        /* sleep in epoll on the queues' RX interrupts */
 };
 
-/* issue 6: TCP tuning, global and per listener. A listener's zero field
+/* TCP tuning, global and per listener. A listener's zero field
  * (or MPS_TUNE_INHERIT flag) takes the global value. */
 #define MPS_MAX_CONNECTS 8u
 #define MPS_TUNE_INHERIT 0u
@@ -53,18 +53,18 @@ struct mps_tcp_tune {
 	uint8_t quickack;     /* MPS_TUNE_*: ACK every segment when ON */
 };
 
-/* issue 6: an active open each worker makes at start-up. */
+/* An active open each worker makes at start-up. */
 struct mps_connect {
 	uint32_t ip;   /* network byte order */
 	uint16_t port;
 	uint16_t app;  /* enum mps_app: the client side of it */
-	uint16_t count; /* connections per worker (issue 5: "*N" suffix) */
+	uint16_t count; /* connections per worker ("*N" suffix) */
 };
 
 struct mps_listener {
 	uint16_t port;
 	uint16_t app; /* enum mps_app */
-	struct mps_tcp_tune tune; /* issue 6: per-listener overrides */
+	struct mps_tcp_tune tune; /* Per-listener overrides */
 };
 
 /* Everything here is plain data: it is copied into the shared memzone. */
@@ -78,9 +78,9 @@ struct mps_config {
 	uint32_t stats_interval; /* seconds, 0 = quiet */
 	uint32_t n_listeners;
 	struct mps_listener listeners[MPS_MAX_LISTENERS];
-	/* issue 5: performance */
+	/* Performance */
 	uint32_t idle_mode;      /* enum mps_idle_mode */
-	/* issue 3: neighbour table */
+	/* Neighbour table */
 	uint32_t neigh_ttl_s;    /* learned entries older than this are missing */
 	uint32_t neigh_entries;  /* table capacity */
 	uint32_t n_static_neigh;
@@ -88,13 +88,13 @@ struct mps_config {
 		uint32_t ip;     /* network byte order */
 		uint8_t mac[6];
 	} static_neigh[MPS_MAX_STATIC_NEIGH];
-	/* issue 6: global TCP tuning and active opens */
+	/* Global TCP tuning and active opens */
 	struct mps_tcp_tune tune;
 	uint32_t n_connects;
 	struct mps_connect connects[MPS_MAX_CONNECTS];
-	/* issue 4 (reliability): */
+	/* reliability */
 	uint32_t n_mbufs;     /* mbuf pool size, 0 = sized from the ports */
-	/* issue 6b: port features */
+	/* Port features */
 	uint32_t no_offload;  /* 1: checksums and VLAN tags in software */
 	uint16_t vlan_id;     /* 802.1Q VLAN the stack lives on, 0 = untagged */
 };
@@ -117,13 +117,13 @@ uint32_t mps_prefix_to_mask(uint8_t prefix_len);
 /* "PORT:APP[,PORT:APP...]" replaces cfg's listeners. 0 or -EINVAL/-E2BIG. */
 int mps_parse_listen(const char *s, struct mps_config *cfg);
 
-/* issue 3: "ADDR=MAC" appended to cfg's static neighbours (an address
+/* "ADDR=MAC" appended to cfg's static neighbours (an address
  * given twice keeps the last MAC). 0, -EINVAL or -E2BIG. */
 int mps_parse_static_neigh(const char *s, struct mps_config *cfg);
-/* issue 6: "ADDR:PORT:APP[,...]" replaces cfg's active opens. */
+/* "ADDR:PORT:APP[,...]" replaces cfg's active opens. */
 int mps_parse_connect(const char *s, struct mps_config *cfg);
 
-/* issue 6: the effective tuning of a listener (its fields over the global). */
+/* The effective tuning of a listener (its fields over the global). */
 void mps_tune_resolve(const struct mps_tcp_tune *global,
 		      const struct mps_tcp_tune *own, struct mps_tcp_tune *out);
 

@@ -105,7 +105,7 @@ mps_parse_frame(const uint8_t *data, uint32_t len, struct mps_frame_info *fi)
 	return fi->kind;
 }
 
-/* ---- issue 7: drop reasons and the policy check ---- */
+/* ---- drop reasons and the policy check ---- */
 
 #define IP_MF_OFFMASK 0x3fffu /* more-fragments flag + fragment offset */
 #define TCP_FLAG_FIN 0x01u

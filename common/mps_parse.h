@@ -39,7 +39,7 @@ struct mps_frame_info {
 	uint8_t ip_proto;
 	uint8_t ip_hlen;     /* bytes */
 	uint16_t ip_len;     /* total length from the header */
-	/* issue 7: why a frame is dropped (enum mps_drop_reason), set by
+	/* Why a frame is dropped (enum mps_drop_reason), set by
 	 * mps_parse_frame for MALFORMED and by mps_frame_check otherwise. */
 	uint8_t drop_reason;
 };
@@ -51,7 +51,7 @@ enum mps_frame_kind mps_parse_frame(const uint8_t *data, uint32_t len,
 /* A source MAC worth learning: unicast, not all-zero. */
 int mps_mac_is_unicast(const uint8_t mac[6]);
 
-/* ---- issue 7: drop reasons, one counter each (rx_drop_<name>) ---- */
+/* ---- drop reasons, one counter each (rx_drop_<name>) ---- */
 
 /* Why a received frame never reached lwIP. The first group is malformed
  * (counted in rx_drop_malformed too), the second well-formed but not served

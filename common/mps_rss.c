@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause
  *
- * mps_rss.c - RSS-aware local ports (issue 6), on DPDK's software Toeplitz
+ * mps_rss.c - RSS-aware local ports, on DPDK's software Toeplitz
  * (rte_thash.h). The key is converted once per call to the byte-swapped
  * form rte_softrss_be wants, then every candidate port costs one hash.
  */

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause
  *
- * mps_rss.h - RSS-aware local ports for active opens (issue 6). The NIC
+ * mps_rss.h - RSS-aware local ports for active opens. The NIC
  * hashes a received frame's IPv4/TCP 4-tuple with Toeplitz (the key the
  * primary programmed) and looks the hash up in its RETA to pick a queue.
  * A worker that connects out picks its local port so that the replies'

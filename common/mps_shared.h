@@ -22,9 +22,9 @@
 #define MPS_POOL_NAME      "mps_mbuf_pool"
 #define MPS_NEIGH_NAME     "mps_neigh"
 #define MPS_RING_FMT       "mps_ring_%u"
-#define MPS_NEIGH_QS_NAME  "mps_neigh_qs" /* issue 3: rte_rcu_qsbr of the readers */
+#define MPS_NEIGH_QS_NAME  "mps_neigh_qs" /* rte_rcu_qsbr of the readers */
 
-/* issue 7: mps-capture's mirror: copies from the workers (rte_pcapng
+/* mps-capture's mirror: copies from the workers (rte_pcapng
  * blocks in mbufs of their own pool), one ring, multi-producer. */
 #define MPS_CAPTURE_RING   "mps_capture"
 #define MPS_CAPTURE_POOL   "mps_capture_pool"
@@ -87,7 +87,7 @@ struct mps_worker_stats {
 	uint64_t busy_cycles;
 	uint64_t idle_sleeps;
 	uint64_t mbufs_held;        /* RX mbufs lwIP holds now (gauge) */
-	/* issue 6: worker API, active opens, send-queue limits */
+	/* Worker API, active opens, send-queue limits */
 	uint64_t tcp_sndq_drop;     /* connections dropped: over their send limit */
 	uint64_t sndq_bytes;        /* bytes queued above lwIP, all conns (gauge) */
 	uint64_t sndq_max;          /* most bytes one connection had queued */
@@ -98,25 +98,25 @@ struct mps_worker_stats {
 	uint64_t client_rtt_us_sum;
 	uint64_t client_rtt_us_max;
 	uint64_t client_done;       /* echo client connections that finished */
-	/* issue 7: drops by reason, and the capture mirror */
+	/* Drops by reason, and the capture mirror */
 	uint64_t rx_drop_unsupported; /* well-formed, not served (VLAN, ...) */
 	uint64_t rx_drop_reason[MPS_DROP_REASONS]; /* enum mps_drop_reason */
 	uint64_t capture_pkts;      /* copies put on the capture ring */
 	uint64_t capture_drop;      /* capture ring full or no mbuf: skipped */
 	uint64_t idle_cycles;       /* cycles of iterations that found no work */
-	/* issue 4 (reliability): */
+	/* reliability */
 	uint64_t tcp_pcbs;          /* lwIP active PCBs incl. half-open (gauge) */
 	uint64_t tcp_syn_rcvd;      /* half-open PCBs (gauge) */
 	uint64_t syn_evicted;       /* half-open PCBs dropped: backlog full */
 	uint64_t tx_queued;         /* frames in the TX batch (gauge) */
-	/* issue 8: queues adopted from absent or dead workers */
+	/* Queues adopted from absent or dead workers */
 	uint64_t adopt_rx;          /* frames received on queues we adopted */
 	uint64_t adopt_handed;      /* of those, put on the chosen peer's ring */
 	uint64_t adopt_drop;        /* of those, dropped: peer ring full */
 	uint64_t adopt_ring_rx;     /* adopted frames a peer handed to us */
 	uint64_t adopt_rst;         /* RSTs answering adopted segments of dead connections */
 	uint64_t adopt_queues;      /* queues we poll besides our own (gauge) */
-	/* issue 6b: checksum offloads, VLAN, tuning */
+	/* Checksum offloads, VLAN, tuning */
 	uint64_t rx_csum_sw;        /* TCP/UDP checksums verified in software */
 	uint64_t tx_csum_offload;   /* frames whose checksums the NIC fills in */
 	uint64_t rx_vlan_sw;        /* VLAN tags stripped in software */
@@ -124,7 +124,7 @@ struct mps_worker_stats {
 	uint64_t tcp_nodelay;       /* connections opened with Nagle off */
 	uint64_t tcp_quickack;      /* connections opened with quick ACKs */
 	uint64_t tcp_rto_ms;        /* RTO of the last connection established */
-	/* issue 11: received data cannot pin the shared mbuf pool */
+	/* Received data cannot pin the shared mbuf pool */
 	uint64_t rx_copied;         /* received pbufs copied to lwIP's heap, mbuf freed */
 	uint64_t rx_refused;        /* segments refused: connection or worker over its RX bound */
 	uint64_t rx_ooseq_capped;   /* out-of-order segments not queued: worker over budget */
@@ -142,7 +142,7 @@ struct mps_worker_slot {
 	struct mps_worker_stats stats;
 } __rte_cache_aligned;
 
-/* issue 8: adoption of queue q (index) whose worker is absent or dead.
+/* Adoption of queue q (index) whose worker is absent or dead.
  * adopter is written by the primary (a RUNNING worker, or -1) and cleared
  * by the worker returning to q. poller_pid is the lock on q's RX: the
  * adopter takes it (compare-and-set 0 -> its pid) before its first
@@ -175,19 +175,19 @@ struct mps_shared {
 	uint64_t rx_offloads;
 	struct mps_config cfg;     /* the single source of network config */
 	struct mps_worker_slot workers[MPS_MAX_WORKERS];
-	/* issue 3: neighbour aging, written by the primary only */
+	/* Neighbour aging, written by the primary only */
 	uint64_t neigh_expired;     /* learned entries deleted after the TTL */
 	uint64_t neigh_freed;       /* their slots freed after a grace period */
 	uint64_t neigh_static_full; /* --neigh entries that did not fit */
-	/* issue 6: what the workers need to pick RSS-aware local ports */
+	/* What the workers need to pick RSS-aware local ports */
 	uint8_t rss_key[40];       /* the Toeplitz key every port uses */
 	uint16_t reta_size;        /* 0: no programmable RETA (e.g. net_tap) */
 	uint16_t reta[512];        /* port 0's queue for each RETA entry */
-	/* issue 7: capture mirror, switched on by mps-capture */
+	/* Capture mirror, switched on by mps-capture */
 	volatile uint32_t capture_mask;   /* bit w: worker w mirrors RX and TX */
 	volatile int32_t capture_pid;     /* the capture holding the mirror, 0 = none */
 	volatile uint32_t capture_snaplen; /* bytes kept per frame */
-	/* issue 8: who serves each queue whose worker is absent or dead */
+	/* Who serves each queue whose worker is absent or dead */
 	struct mps_adopt_queue adopt[MPS_MAX_WORKERS];
 	uint32_t reta_live_mask;   /* queues the RETA spreads over (reta ports) */
 } __rte_cache_aligned;

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause
  *
- * adopt.c - no black holes (issue 8): the primary decides who serves a
+ * adopt.c - no black holes: the primary decides who serves a
  * queue whose worker is absent (never started, cleanly gone), dead, or
  * stopping. Every monitor tick (100 ms) it names an adopter among the
  * RUNNING workers for each such queue (the one adopting the fewest queues

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause
  *
- * capture.c - what packet capture needs from the primary (issue 7).
+ * capture.c - what packet capture needs from the primary.
  *
  * dpdk-dumpcap/dpdk-pdump attach through rte_pdump, which in DPDK 22.11
  * only sees packets the primary itself receives or sends (rte_pdump_init

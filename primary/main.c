@@ -183,7 +183,7 @@ main(int argc, char **argv)
 	ret = mps_ports_init(&pp);
 	if (ret != 0)
 		goto out_ports;
-	if (mps_adopt_init(&pp) != 0) /* issue 8 */
+	if (mps_adopt_init(&pp) != 0)
 		MPS_LOG(WARNING, "no mbuf dynflag: adopters serve adopted frames alone");
 	ret = mps_capture_create(&pp);
 	if (ret != 0)

@@ -47,14 +47,14 @@ static const struct {
 	FIELD(client_rtts), FIELD(client_rtt_us_sum), FIELD(client_rtt_us_max),
 	FIELD(client_done),
 	FIELD(tcp_pcbs), FIELD(tcp_syn_rcvd), FIELD(syn_evicted), FIELD(tx_queued),
-	/* issue 8 */
+	/* queue adoption */
 	FIELD(adopt_rx), FIELD(adopt_handed), FIELD(adopt_drop),
 	FIELD(adopt_ring_rx), FIELD(adopt_rst), FIELD(adopt_queues),
-	/* issue 6b */
+	/* port features */
 	FIELD(rx_csum_sw), FIELD(tx_csum_offload), FIELD(rx_vlan_sw),
 	FIELD(tx_vlan_sw), FIELD(tcp_nodelay), FIELD(tcp_quickack),
 	FIELD(tcp_rto_ms), FIELD(tcp_tw_reused),
-	/* issue 11 */
+	/* RX memory */
 	FIELD(rx_copied), FIELD(rx_refused), FIELD(rx_ooseq_capped),
 };
 

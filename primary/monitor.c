@@ -40,7 +40,7 @@ mps_worker_state_name(uint32_t state)
 
 #define NEIGH_GC_BATCH 256u  /* entries deleted per aging pass */
 
-/* issue 3: expired neighbours deleted, waiting for their grace period. */
+/* Expired neighbours deleted, waiting for their grace period. */
 struct neigh_gc {
 	int32_t pos[NEIGH_GC_BATCH];
 	unsigned int n;
@@ -140,7 +140,7 @@ print_stats(const struct mps_shared *sh, struct mps_worker_stats *prev,
 	fflush(stdout);
 }
 
-/* issue 3: reclaims expired neighbours, safely against lock-free readers.
+/* Reclaims expired neighbours, safely against lock-free readers.
  *
  * Why not rte_hash_rcu_qsbr_add: in its DQ mode a worker's add may run the
  * reclaim callback, a function pointer of the primary's binary (the
@@ -188,7 +188,7 @@ mps_monitor_run(struct mps_primary *pp, volatile int *quit)
 	while (!*quit) {
 		mps_sleep_us(TICK_US);
 		check_workers(pp, stalled);
-		mps_adopt_tick(pp); /* issue 8 */
+		mps_adopt_tick(pp);
 		neigh_age(pp, &gc);
 		mps_capture_check(pp);
 		if (rte_get_tsc_cycles() >= next_metrics) {

@@ -34,7 +34,7 @@ static uint8_t rss_key[52] = {
 			  RTE_ETH_RX_OFFLOAD_TCP_CKSUM | \
 			  RTE_ETH_RX_OFFLOAD_UDP_CKSUM)
 
-/* issue 6b: the offloads asked of every port: checksums unless
+/* The offloads asked of every port: checksums unless
  * --no-offload, VLAN strip/insert when --vlan is set (and not
  * --no-offload). The workers do in software whatever a port lacks. */
 static uint64_t
@@ -115,7 +115,7 @@ program_reta(uint16_t port, uint16_t reta_size, uint16_t n_queues)
 			rte_strerror(-ret));
 }
 
-/* issue 6: publishes the first port's key and RETA so workers can pick
+/* Publishes the first port's key and RETA so workers can pick
  * local ports whose replies come back to them. net_tap's RSS is the
  * kernel's queue choice (the queue that sent the flow), not its RETA, so
  * it publishes none and workers take any port. */
@@ -223,7 +223,7 @@ port_init(struct mps_primary *pp, uint16_t port, uint64_t *tx_off,
 	if (conf.rxmode.mq_mode == RTE_ETH_MQ_RX_RSS) {
 		program_reta(port, info.reta_size, nq);
 		if (port == pp->port_ids[0])
-			share_reta(pp, port, &info); /* issue 6 */
+			share_reta(pp, port, &info);
 	}
 	ret = rte_eth_dev_start(port);
 	if (ret != 0) {
@@ -275,7 +275,7 @@ mps_ports_close(struct mps_primary *pp)
 	pp->n_ports = 0;
 }
 
-/* issue 8: points the RETA entries of queues in no live worker's hands at
+/* Points the RETA entries of queues in no live worker's hands at
  * live queues (round-robin over them), and every entry back at its own
  * queue once that worker returns. Entries of live queues never move, so
  * their flows stay put. Only for ports with a programmable RETA (not

@@ -25,14 +25,14 @@ struct mps_primary {
 	uint16_t n_ports;
 	uint16_t port_ids[MPS_MAX_PORTS];
 	uint16_t ports_started;
-	/* issue 3: readers' quiescent states, for neighbour reclaim */
+	/* Readers' quiescent states, for neighbour reclaim */
 	const struct rte_memzone *qs_mz;
 	struct rte_rcu_qsbr *neigh_qs;
-	/* issue 7: mps-capture's ring and pool, pdump */
+	/* mps-capture's ring and pool, pdump */
 	struct rte_ring *capture_ring;
 	struct rte_mempool *capture_pool;
 	int pdump_ready;
-	/* issue 4 (reliability): mbufs the dead workers held when they died */
+	/* Mbufs the dead workers held when they died */
 	uint64_t mbufs_lost;
 	uint32_t worker_deaths;
 };
@@ -56,7 +56,7 @@ void mps_telemetry_unregister(void);
 void mps_monitor_run(struct mps_primary *pp, volatile int *quit);
 void mps_monitor_stop_workers(struct mps_primary *pp, unsigned int timeout_ms);
 
-/* metrics.c (issue 7): the workers' counters by name, summed, and
+/* metrics.c: the workers' counters by name, summed, and
  * published through rte_metrics once a second by the monitor. */
 #define MPS_STATS_MAX_FIELDS 96u
 unsigned int mps_stats_n_fields(void);
@@ -68,13 +68,13 @@ int mps_metrics_init(struct mps_primary *pp);
 void mps_metrics_update(struct mps_primary *pp);
 void mps_metrics_deinit(void);
 
-/* capture.c (issue 7): the objects mps-capture and the workers' mirror use,
+/* capture.c: the objects mps-capture and the workers' mirror use,
  * rte_pdump for dpdk-dumpcap, and releasing a dead capture's mirror. */
 int mps_capture_create(struct mps_primary *pp);
 void mps_capture_destroy(struct mps_primary *pp);
 void mps_capture_check(struct mps_primary *pp);
 
-/* adopt.c (issue 8): who serves the queues of absent or dead workers;
+/* adopt.c: who serves the queues of absent or dead workers;
  * ports.c: RETA entries of those queues pointed at live queues. */
 int mps_adopt_init(struct mps_primary *pp);
 void mps_adopt_tick(struct mps_primary *pp);

@@ -40,7 +40,7 @@ pool_size(unsigned int n_ports, unsigned int n_workers)
 	return rte_align32pow2(n) - 1;
 }
 
-/* issue 3: the readers' QSBR variable lives in its own memzone: plain
+/* The readers' QSBR variable lives in its own memzone: plain
  * shared data (no pointers), one thread id per worker slot. */
 static int
 neigh_qs_create(struct mps_primary *pp, int socket)
@@ -58,7 +58,7 @@ neigh_qs_create(struct mps_primary *pp, int socket)
 	return rte_rcu_qsbr_init(pp->neigh_qs, MPS_MAX_WORKERS);
 }
 
-/* issue 3: --neigh entries, before any worker runs. */
+/* --neigh entries, before any worker runs. */
 static void
 neigh_add_static(struct mps_primary *pp, const struct mps_config *cfg)
 {

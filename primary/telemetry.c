@@ -23,7 +23,7 @@ static struct mps_primary *tel_pp;
 
 #define ADD_STAT(d, s, f) rte_tel_data_add_dict_u64(d, #f, (s)->f)
 
-/* issue 7: drops by reason, capture and idle counters of one worker. */
+/* Drops by reason, capture and idle counters of one worker. */
 static void
 add_issue7_stats(struct rte_tel_data *c, const struct mps_worker_stats *s)
 {
@@ -39,7 +39,7 @@ add_issue7_stats(struct rte_tel_data *c, const struct mps_worker_stats *s)
 	ADD_STAT(c, s, idle_cycles);
 }
 
-/* issue 8: who serves this slot's queue while its worker cannot
+/* Who serves this slot's queue while its worker cannot
  * (adopter: named by the primary, adopted_by: polling it now, -1: nobody),
  * the queues this worker polls for others ("1,3"), and the counters. */
 static void
@@ -122,7 +122,7 @@ tel_workers(const char *cmd __rte_unused, const char *params __rte_unused,
 		ADD_STAT(c, s, busy_iterations);
 		ADD_STAT(c, s, busy_cycles);
 		ADD_STAT(c, s, idle_sleeps);
-		/* issue 6 */
+		/* TCP API */
 		ADD_STAT(c, s, tcp_sndq_drop);
 		ADD_STAT(c, s, sndq_bytes);
 		ADD_STAT(c, s, sndq_max);
@@ -134,13 +134,13 @@ tel_workers(const char *cmd __rte_unused, const char *params __rte_unused,
 		ADD_STAT(c, s, client_rtt_us_max);
 		ADD_STAT(c, s, client_done);
 		add_issue7_stats(c, s);
-		/* issue 4 (reliability) */
+		/* reliability */
 		ADD_STAT(c, s, tcp_pcbs);
 		ADD_STAT(c, s, tcp_syn_rcvd);
 		ADD_STAT(c, s, syn_evicted);
 		ADD_STAT(c, s, tx_queued);
 		add_issue8_adopt(c, sh, w);
-		/* issue 6b */
+		/* port features */
 		ADD_STAT(c, s, rx_csum_sw);
 		ADD_STAT(c, s, tx_csum_offload);
 		ADD_STAT(c, s, rx_vlan_sw);
@@ -149,7 +149,7 @@ tel_workers(const char *cmd __rte_unused, const char *params __rte_unused,
 		ADD_STAT(c, s, tcp_quickack);
 		ADD_STAT(c, s, tcp_rto_ms);
 		ADD_STAT(c, s, tcp_tw_reused);
-		/* issue 11 */
+		/* RX memory */
 		ADD_STAT(c, s, rx_copied);
 		ADD_STAT(c, s, rx_refused);
 		ADD_STAT(c, s, rx_ooseq_capped);
@@ -190,14 +190,14 @@ tel_config(const char *cmd __rte_unused, const char *params __rte_unused,
 	rte_tel_data_add_dict_u64(d, "tx_offloads", sh->tx_offloads);
 	rte_tel_data_add_dict_u64(d, "rx_offloads", sh->rx_offloads);
 	rte_tel_data_add_dict_u64(d, "layout_version", sh->layout_version);
-	rte_tel_data_add_dict_u64(d, "vlan", cfg->vlan_id); /* issue 6b */
+	rte_tel_data_add_dict_u64(d, "vlan", cfg->vlan_id);
 	rte_tel_data_add_dict_u64(d, "no_offload", cfg->no_offload);
 	return 0;
 }
 
 #define TEL_NEIGH_MAX 128u /* telemetry replies are limited to 16 KiB */
 
-/* issue 3: one entry's fields into dict c: ip, mac, age_s, learned_by (the
+/* One entry's fields into dict c: ip, mac, age_s, learned_by (the
  * worker that last wrote it, -1 for a static entry), static. */
 static void
 tel_neigh_fields(struct rte_tel_data *c, uint32_t ip_be, uint64_t w, uint32_t now)
@@ -261,7 +261,7 @@ tel_neigh(const char *cmd __rte_unused, const char *params,
 	return 0;
 }
 
-/* issue 3: table size and aging counters, and the workers' sums. */
+/* Table size and aging counters, and the workers' sums. */
 static int
 tel_neigh_stats(const char *cmd __rte_unused, const char *params __rte_unused,
 		struct rte_tel_data *d)
@@ -300,7 +300,7 @@ tel_neigh_stats(const char *cmd __rte_unused, const char *params __rte_unused,
 	return 0;
 }
 
-/* issue 7: every counter summed over the workers, plus how many run. */
+/* Every counter summed over the workers, plus how many run. */
 static int
 tel_stats(const char *cmd __rte_unused, const char *params __rte_unused,
 	  struct rte_tel_data *d)
@@ -320,7 +320,7 @@ tel_stats(const char *cmd __rte_unused, const char *params __rte_unused,
 	return 0;
 }
 
-/* issue 4: the mbuf pool (size, in use, free) and the ports' RX
+/* The mbuf pool (size, in use, free) and the ports' RX
  * allocation failures, to see exhaustion and mbufs lost to dead workers. */
 static int
 tel_pool(const char *cmd __rte_unused, const char *params __rte_unused,
@@ -395,7 +395,7 @@ mps_telemetry_register(struct mps_primary *pp)
 	if (ret == 0)
 		ret = rte_telemetry_register_cmd("/mps/neigh", tel_neigh_guarded,
 			"Shared neighbour table (first 128 live entries). Parameters: optional IPv4 address");
-	if (ret == 0) /* issue 3 */
+	if (ret == 0)
 		ret = rte_telemetry_register_cmd("/mps/neigh_stats", tel_neigh_stats_guarded,
 			"Neighbour table size, aging and worker counters. Takes no parameters");
 	if (ret == 0)

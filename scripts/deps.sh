@@ -32,7 +32,7 @@ PACKAGES=(
     curl iproute2 iputils-ping procps  # test clients, netns/tap topology
     util-linux                  # setpriv (the not-root test)
     iperf                       # the iperf app's test and make bench
-    tcpdump                     # issue 3: scapy compiles capture filters with it
+    tcpdump                     # scapy compiles capture filters with it
     xz-utils dpkg-dev           # fetch-lwip.sh: unpack Debian's lwip source package
 )
 

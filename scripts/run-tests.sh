@@ -9,7 +9,7 @@ failed=()
 
 "$REPO/scripts/hugepages.sh" || exit 1
 
-# Sanitizers (issue 4): the unit tests run in their ASan+UBSan build, the
+# Sanitizers: the unit tests run in their ASan+UBSan build, the
 # fuzzer runs bounded, and one smoke (echo + HTTP, 2 workers) runs against
 # ASan-built primary and secondary. See README "Sanitizers and fuzzing".
 export LSAN_OPTIONS="suppressions=$REPO/test/asan/lsan.supp:print_suppressions=0"

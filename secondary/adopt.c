@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause
  *
- * adopt.c - no black holes (issue 8): the worker's side of adopting queues
+ * adopt.c - no black holes: the worker's side of adopting queues
  * whose own worker is absent, dead or not yet started.
  *
  * The primary names an adopter for every orphan queue in the memzone

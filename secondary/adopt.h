@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause
  *
- * adopt.h - the worker's side of queue adoption (issue 8): see adopt.c.
+ * adopt.h - the worker's side of queue adoption: see adopt.c.
  */
 #ifndef MPS_ADOPT_H
 #define MPS_ADOPT_H

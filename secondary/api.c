@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause
  *
- * api.c - the worker-side TCP API on lwIP's raw API (issue 6): a table of
+ * api.c - the worker-side TCP API on lwIP's raw API: a table of
  * connections named by generation-checked handles, listeners with their
  * own tuning, active opens on RSS-aware local ports, a send queue above
  * lwIP's window bounded per connection, and the lwIP callbacks that turn
@@ -81,7 +81,7 @@ static int cb_aborted;          /* ... and the app aborted it */
 
 /* ---- the received-data queue (used by the API and apps.h) ---- */
 
-/* issue 11: a zero-copy RX pbuf keeps a whole mbuf (~2 KiB) for however
+/* A zero-copy RX pbuf keeps a whole mbuf (~2 KiB) for however
  * few bytes it carries, until the app consumes them. Pieces smaller than
  * RX_COPY_BELOW, and all pieces while the worker holds more than
  * MPS_RX_HELD_SOFT mbufs, are packed into RX_COPY_BUF-byte buffers from
@@ -454,7 +454,7 @@ apply_tune(struct api_conn *c, struct tcp_pcb *pcb, const struct mps_tcp_tune *t
 	else
 		tcp_nagle_disable(pcb);
 	c->quickack = t->quickack == MPS_TUNE_ON;
-	/* issue 6b: what lwIP's pcb carries, for telemetry */
+	/* What lwIP's pcb carries, for telemetry */
 	self->stats->tcp_nodelay += tcp_nagle_disabled(pcb) ? 1 : 0;
 	self->stats->tcp_quickack += c->quickack;
 	c->rto_min = (s16_t)((t->rto_min_ms + TCP_SLOW_INTERVAL - 1) / TCP_SLOW_INTERVAL);
@@ -474,8 +474,8 @@ apply_established(struct api_conn *c, struct tcp_pcb *pcb)
 		pcb->rcv_wnd = (tcpwnd_size_t)c->rcvbuf;
 	if (c->rto_min != 0 && pcb->rto < c->rto_min)
 		pcb->rto = c->rto_min;
-	self->stats->tcp_rto_ms = (uint64_t)pcb->rto * TCP_SLOW_INTERVAL; /* issue 6b */
-	/* issue 6b: send no segment the ports cannot carry; the MSS we
+	self->stats->tcp_rto_ms = (uint64_t)pcb->rto * TCP_SLOW_INTERVAL;
+	/* Send no segment the ports cannot carry; the MSS we
 	 * advertised (netif MTU) may be larger, for receiving jumbo frames */
 	if (pcb->mss > self->port_mtu - 40)
 		pcb->mss = (u16_t)(self->port_mtu - 40);

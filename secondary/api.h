@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause
  *
- * api.h - the worker-side TCP API (issue 6). The built-in apps use it, and
+ * api.h - the worker-side TCP API. The built-in apps use it, and
  * a user's app would: listeners with their own buffer sizes, send-queue
  * limit and tuning; accept and connect events carrying the addresses;
  * active opens; sends that queue beyond lwIP's window up to a per-connection
@@ -109,7 +109,7 @@ void mps_api_shutdown(void);
 /* The worker that owns TCP destination port dport, or -1 if any may. */
 int mps_api_port_owner(uint16_t dport);
 
-/* issue 6: RSS-aware local ports (common/mps_rss.c does the hashing). */
+/* RSS-aware local ports (common/mps_rss.c does the hashing). */
 uint16_t mps_api_pick_port(uint32_t local_ip, uint32_t remote_ip,
 			   uint16_t remote_port);
 

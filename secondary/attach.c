@@ -66,7 +66,7 @@ mps_attach(struct mps_worker *w, char *err, size_t errlen)
 			return -ENOENT;
 		}
 	}
-	/* issue 3: quiescent states for the primary's neighbour reclaim. */
+	/* Quiescent states for the primary's neighbour reclaim. */
 	mz = rte_memzone_lookup(MPS_NEIGH_QS_NAME);
 	if (mz == NULL) {
 		snprintf(err, errlen, "memzone %s missing", MPS_NEIGH_QS_NAME);
@@ -170,7 +170,7 @@ mps_claim_slot(struct mps_worker *w, int requested, char *err, size_t errlen)
 void
 mps_release_slot(struct mps_worker *w)
 {
-	/* issue 3: no lookups from here on; never block the reclaim. */
+	/* No lookups from here on; never block the reclaim. */
 	rte_rcu_qsbr_thread_offline(w->neigh_qs, w->id);
 	rte_rcu_qsbr_thread_unregister(w->neigh_qs, w->id);
 	__atomic_store_n(&w->slot->state, MPS_WORKER_FREE, __ATOMIC_RELEASE);

@@ -40,7 +40,7 @@ drain_ring(struct mps_worker *w)
 						   MPS_RX_BURST, NULL);
 
 	for (unsigned int i = 0; i < n; i++)
-		if (!mps_adopt_ring_input(w, objs[i])) /* issue 8 */
+		if (!mps_adopt_ring_input(w, objs[i]))
 			mps_netif_input(w, objs[i], 1);
 	w->stats->ring_rx += n;
 	return n;
@@ -121,13 +121,13 @@ mps_loop_run(struct mps_worker *w, volatile int *quit)
 	int use_intr = sh->cfg.idle_mode == MPS_IDLE_INTR && intr_setup(w) == 0;
 
 	__atomic_store_n(&w->slot->state, MPS_WORKER_RUNNING, __ATOMIC_SEQ_CST);
-	if (mps_adopt_handback(w, quit) != 0) /* issue 8: before our first RX burst */
+	if (mps_adopt_handback(w, quit) != 0) /* Before our first RX burst */
 		return 0;
 	while (!*quit && !__atomic_load_n(&sh->stop, __ATOMIC_ACQUIRE)) {
 		uint64_t t0 = rte_get_tsc_cycles();
 		unsigned int work;
 
-		/* issue 8: an adopter named for our queue behind our back (a
+		/* An adopter named for our queue behind our back (a
 		 * race with the primary) must not get it: clear it again. */
 		if (unlikely(__atomic_load_n(&sh->adopt[w->id].adopter,
 					     __ATOMIC_ACQUIRE) >= 0) &&
@@ -141,7 +141,7 @@ mps_loop_run(struct mps_worker *w, volatile int *quit)
 		w->now_s = (uint32_t)(t0 / hz);
 		for (uint16_t i = 0; i < w->n_ports; i++)
 			work += rx_port(w, w->port_ids[i]);
-		work += mps_adopt_poll(w); /* issue 8: orphan queues */
+		work += mps_adopt_poll(w); /* Orphan queues */
 		if (t0 - last_timer >= ms_cycles) {
 			sys_check_timeouts();
 			last_timer = t0;

@@ -91,7 +91,7 @@ worker_teardown(struct mps_worker *w)
 	void *obj = NULL;
 
 	__atomic_store_n(&w->slot->state, MPS_WORKER_STOPPING, __ATOMIC_RELEASE);
-	mps_adopt_release(w); /* issue 8 */
+	mps_adopt_release(w);
 	mps_apps_close_all();
 	while (w->tx_n > 0 && rte_get_tsc_cycles() < until)
 		mps_tx_flush(w);
@@ -151,7 +151,7 @@ main(int argc, char **argv)
 	srandom((unsigned int)(rte_get_tsc_cycles() ^ (uint64_t)getpid()));
 	if (mps_mirror_init(w) != 0)
 		MPS_LOG(NOTICE, "worker %u: no capture ring; mps-capture unavailable", w->id);
-	if (mps_adopt_init(w) != 0) /* issue 8 */
+	if (mps_adopt_init(w) != 0)
 		MPS_LOG(WARNING, "worker %u: no mbuf dynflag; adopted frames are served by the adopter alone", w->id);
 	lwip_init();
 	ret = mps_netif_init(w);

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause
  *
- * mirror.h - the worker's side of mps-capture (issue 7): see mirror.c.
+ * mirror.h - the worker's side of mps-capture: see mirror.c.
  */
 #ifndef MPS_MIRROR_H
 #define MPS_MIRROR_H

@@ -10,7 +10,7 @@
  * batch is flushed once per loop iteration and what the NIC refuses stays
  * for the next one.
  *
- * Checksums (issue 6b): lwIP neither checks TCP/UDP/IPv4-header checksums
+ * Checksums: lwIP neither checks TCP/UDP/IPv4-header checksums
  * nor computes the ones the ports offload. On RX the port's verdict is
  * trusted (BAD dropped, GOOD passed) and a frame it gave no verdict for is
  * verified here in software; the IPv4 header is checked by the frame
@@ -209,7 +209,7 @@ learn_from_frame(struct mps_worker *w, const struct mps_frame_info *fi,
 	}
 }
 
-/* issue 6: a TCP segment for another worker's active open (net_tap has no
+/* A TCP segment for another worker's active open (net_tap has no
  * RETA to aim replies with) goes to that worker's ring. 1 if handed on. */
 static int
 steer_to_owner(struct mps_worker *w, const struct mps_frame_info *fi,
@@ -260,7 +260,7 @@ count_drop(struct mps_worker *w, uint8_t reason)
 		w->stats->rx_drop_reason[reason]++;
 }
 
-/* issue 6b: with --vlan only frames of our VLAN pass, their tag stripped
+/* With --vlan only frames of our VLAN pass, their tag stripped
  * by the port or here; without, tags reach the parser, which drops them.
  * 0 to go on, -1 to drop (as "vlan"). */
 static int
@@ -282,7 +282,7 @@ vlan_rx(struct mps_worker *w, struct rte_mbuf *m)
 	return (m->vlan_tci & RTE_VLAN_ID_MASK) == vid ? 0 : -1;
 }
 
-/* issue 6b: the TCP/UDP checksum lwIP no longer checks: the port's verdict
+/* The TCP/UDP checksum lwIP no longer checks: the port's verdict
  * where it gave one (BAD is dropped before), else computed here. A frame
  * verified here is marked GOOD, so a worker it is steered to trusts it. */
 static int
@@ -385,7 +385,7 @@ mps_netif_output(struct netif *netif, struct pbuf *p, const ip4_addr_t *dst)
 	return etharp_output(netif, p, dst);
 }
 
-/* issue 6b: asks the port for the checksums lwIP left out: ol_flags, the
+/* Asks the port for the checksums lwIP left out: ol_flags, the
  * header lengths, and the pseudo-header sum the L4 checksum starts from. */
 static void
 tx_csum_offload(struct mps_worker *w, struct rte_mbuf *m)
@@ -430,7 +430,7 @@ tx_csum_offload(struct mps_worker *w, struct rte_mbuf *m)
 	w->stats->tx_csum_offload++;
 }
 
-/* issue 6b: tags the frame with our VLAN: by the port where it inserts
+/* Tags the frame with our VLAN: by the port where it inserts
  * tags, else here (rte_vlan_insert also grows l2_len). */
 static int
 vlan_tx(struct mps_worker *w, struct rte_mbuf **m)
@@ -521,7 +521,7 @@ mps_tx_drop_all(struct mps_worker *w)
 	w->tx_n = 0;
 }
 
-/* issue 6b: lwIP checks no TCP/UDP/IPv4-header checksum (mps_netif_input
+/* lwIP checks no TCP/UDP/IPv4-header checksum (mps_netif_input
  * and the frame parser do) and computes none the ports fill in; ICMP stays
  * lwIP's. */
 static void
@@ -562,7 +562,7 @@ netif_setup(struct netif *netif)
 	return ERR_OK;
 }
 
-/* issue 6b: the smallest MTU of the ports: what we may send. A port may
+/* The smallest MTU of the ports: what we may send. A port may
  * have refused the configured MTU (net_tap stops at 1504). */
 static uint16_t
 ports_mtu(const struct mps_worker *w)

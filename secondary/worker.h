@@ -22,7 +22,7 @@ struct rte_hash;
 struct rte_ring;
 struct rte_rcu_qsbr;
 
-/* issue 11: RX mbufs a worker may hold beyond the current burst (lwIP's
+/* RX mbufs a worker may hold beyond the current burst (lwIP's
  * out-of-order queues, refused data, unread data). Above SOFT, unread
  * data is copied to lwIP's heap and its mbuf freed; at HARD, out-of-order
  * segments are not queued and data that cannot be copied is refused. The
@@ -48,11 +48,11 @@ struct mps_worker {
 	struct netif netif;
 	uint16_t tx_n;
 	struct rte_mbuf *tx_batch[MPS_TX_BATCH];
-	struct rte_rcu_qsbr *neigh_qs; /* issue 3: reported once per iteration */
-	/* issue 7: mps-capture's ring and pool (NULL: no mirroring) */
+	struct rte_rcu_qsbr *neigh_qs; /* Reported once per iteration */
+	/* mps-capture's ring and pool (NULL: no mirroring) */
 	struct rte_ring *capture_ring;
 	struct rte_mempool *capture_pool;
-	/* issue 6b: the largest IP packet every port sends (its MTU); lwIP's
+	/* The largest IP packet every port sends (its MTU); lwIP's
 	 * netif MTU is the configured one, what the pool can receive */
 	uint16_t port_mtu;
 };
@@ -68,7 +68,7 @@ void mps_pcb_guard(struct mps_worker *w, uint64_t now_tsc);
 
 /* apps/: listeners from the shared config, and closing everything. */
 int mps_apps_listen(struct mps_worker *w);
-void mps_apps_connect(struct mps_worker *w); /* issue 6: --connect */
+void mps_apps_connect(struct mps_worker *w); /* --connect */
 void mps_apps_close_all(void);
 
 #endif /* MPS_WORKER_H */

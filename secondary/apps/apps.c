@@ -81,7 +81,7 @@ client_recv(mps_conn_t h, void *arg)
 		st->client_rtt_us_sum += us;
 		if (us > st->client_rtt_us_max)
 			st->client_rtt_us_max = us;
-		/* issue 5: the load client never stops on its own. */
+		/* The load client never stops on its own. */
 		if (arg != (void *)(uintptr_t)MPS_APP_LOAD &&
 		    ++ec->rounds == MPS_ECHO_CLIENT_ROUNDS) {
 			st->client_done++;

@@ -14,7 +14,7 @@
 #include "api.h"
 #include "mps_config.h"
 
-/* Received data not yet consumed (issue 11: it must not pin the shared
+/* Received data not yet consumed (it must not pin the shared
  * mbuf pool). Standalone pbufs (tot_len == len) linked through next, so a
  * push is O(1): received zero-copy mbufs, and copy buffers from lwIP's
  * heap into which small segments are packed (their mbufs go back at once).

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause
  *
  * mps-capture: records what the workers receive and send into a pcapng
- * file, in the spirit of dpdk-dumpcap (issue 7).
+ * file, in the spirit of dpdk-dumpcap.
  *
  * dpdk-dumpcap cannot see the workers' traffic in DPDK 22.11 (rte_pdump
  * only works in the primary). mps-capture is a secondary that switches on

@@ -51,7 +51,7 @@
 #define IP_OPTIONS_ALLOWED          1
 
 /* ---- TCP ---- */
-/* issue 6b: jumbo frames. TCP_MSS is only the ceiling: lwIP advertises and
+/* Jumbo frames. TCP_MSS is only the ceiling: lwIP advertises and
  * sends min(TCP_MSS, netif MTU - 40) (TCP_CALCULATE_EFF_SEND_MSS), so a
  * 1500-byte MTU still uses 1460 and --mtu 9000 uses 8960. Queue lengths
  * stay sized for 1460-byte segments, the smallest common case. */
@@ -69,7 +69,7 @@
 #define TCP_OVERSIZE                TCP_MSS
 #define TCP_QUEUE_OOSEQ             1
 #define TCP_OOSEQ_MAX_PBUFS         64
-/* issue 11: out-of-order segments are RX mbufs of the shared pool. Per pcb
+/* Out-of-order segments are RX mbufs of the shared pool. Per pcb
  * they stay capped at TCP_OOSEQ_MAX_PBUFS; across the worker, once it holds
  * MPS_RX_HELD_HARD mbufs (secondary/worker.h), new ones are not queued (the
  * peer retransmits them), so many connections cannot pin the pool. */

@@ -1,4 +1,4 @@
-"""Issue 8: no black holes. A queue whose worker is absent or dead is
+"""No black holes. A queue whose worker is absent or dead is
 adopted by a live worker, which serves its new connections, resets the
 segments of connections that died with their worker, and hands the queue
 back when the worker returns. One stack of its own: primary with 2 worker

@@ -1,4 +1,4 @@
-"""Issue 6, the worker-side API and its built-in users: several listeners
+"""The worker-side API and its built-in users: several listeners
 with their own tuning, a per-connection send limit that drops clients which
 fall behind (counted) while others are served, and active opens from every
 worker (--connect) that complete and report round trips."""

@@ -1,4 +1,4 @@
-"""Issue 4 item 5: the malformed-frame corpus (pcaps/malformed.pcap) replayed
+"""The malformed-frame corpus (pcaps/malformed.pcap) replayed
 at full speed for MPS_FLOOD_SECONDS (default 60) from a raw packet socket on
 the kernel side of the tap. Afterwards: the same worker pids, every drop
 reason in the manifest counted in proportion to what was sent (the tap

@@ -1,4 +1,4 @@
-"""Issue 6b: jumbo frames. --mtu 9000 sizes the mbufs and lwIP's MSS
+"""Jumbo frames. --mtu 9000 sizes the mbufs and lwIP's MSS
 (8960), so the kernel, its tap MTU raised, sends the stack 9000-byte
 frames. net_tap in DPDK 22.11 refuses an MTU above 1504 (max frame 1522),
 so the workers size what they send by the port's MTU: large transfers work

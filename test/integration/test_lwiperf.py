@@ -1,4 +1,4 @@
-"""Issue 11: lwiperf (the iperf app) must survive connections that end
+"""lwiperf (the iperf app) must survive connections that end
 badly. lwIP frees a pcb before it calls the error callback; unpatched
 lwiperf closed it again, a double free that corrupts lwIP's pcb pool
 (secondary/lwip/patches/lwiperf-err-double-free.patch)."""

@@ -1,4 +1,4 @@
-"""Issue 3: the shared neighbour table between workers. A stack of its own
+"""The shared neighbour table between workers. A stack of its own
 (primary + 2 workers, a /16 so thousands of on-link hosts exist, TTL 3 s,
 a 1024-entry table, one static entry) and scapy hosts injected on the
 kernel side of the tap. Which queue a frame lands on is the kernel's

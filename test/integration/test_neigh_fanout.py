@@ -1,4 +1,4 @@
-"""Issue 3, the two cases net_tap hides: an ARP reply that lands on one
+"""The two cases net_tap hides: an ARP reply that lands on one
 queue must release the SYN another worker queued behind its own ARP
 request (the fan-out over the rings), and a worker announces itself with a
 gratuitous ARP when it starts.

@@ -1,4 +1,4 @@
-"""Issue 6b: checksum offloads. The same stack with the port's checksum
+"""Checksum offloads. The same stack with the port's checksum
 offloads (net_tap computes and verifies checksums for the workers) and with
 --no-offload (the workers do both in software): frames with a bad TCP or
 UDP checksum are dropped and counted as bad_csum on both paths, good ones

@@ -1,4 +1,4 @@
-"""Issue 6b: several ports. Two taps (mps0, mps1) as a bonded pair: every
+"""Several ports. Two taps (mps0, mps1) as a bonded pair: every
 worker polls its queue on both, and everything leaves on the first. A host
 that only talks on mps1 is answered (ICMP and TCP) through mps0; the
 kernel's own traffic on mps0 still works. A worker that starts announces

@@ -1,4 +1,4 @@
-"""Reliability (issue 4): a dead worker, a dead primary, a stop under load,
+"""Reliability: a dead worker, a dead primary, a stop under load,
 slot races, a SYN flood and mbuf exhaustion must not take the rest down
 or lose anything silently. Each test prints its figures (pytest -s)."""
 import os

@@ -1,4 +1,4 @@
-"""Issue 11: a peer that sends tiny segments and never lets the app consume
+"""A peer that sends tiny segments and never lets the app consume
 them must not pin the shared mbuf pool. Unread data in small segments is
 copied into lwIP's heap and its mbuf freed; the pool's in_use stays within
 BOUND of where it started while ~SEGS one-byte segments sit unread."""

@@ -1,4 +1,4 @@
-"""Issue 6b: TCP tuning changes what lwIP does, checked without timing.
+"""TCP tuning changes what lwIP does, checked without timing.
 quickack: lwIP ACKs every segment instead of every second one (counted in
 frames). nodelay and rto_min: the pcb the listener hands out carries them
 (the workers count Nagle-off and quick-ACK connections and report the RTO

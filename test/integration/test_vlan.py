@@ -1,4 +1,4 @@
-"""Issue 6b: --vlan. The peer is a scapy host on VLAN 100 on the kernel
+"""--vlan. The peer is a scapy host on VLAN 100 on the kernel
 side of the tap (this machine's kernel has no 8021q module, so a VLAN
 sub-interface of the tap cannot be made; where it can, `ip link add link
 mps0 name mps0.100 type vlan id 100` works the same way). net_tap has no

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause
  *
- * lwiperf_check.c - issue 11: lwIP aborts a connection lwiperf serves and
+ * lwiperf_check.c - lwIP aborts a connection lwiperf serves and
  * the pcb pool must stay sound. lwIP frees the pcb before it calls the
  * error callback; unpatched lwiperf closes it again, the pool's free list
  * then loops and tcp_new() hands out the same pcb twice.

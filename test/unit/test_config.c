@@ -470,7 +470,7 @@ test_config_args_good(void)
 		 0);
 	CHECK_EQ(cfg.n_workers, 3);
 
-	/* Idle strategies (issue 5). */
+	/* Idle strategies. */
 	CHECK_EQ(cfg.idle_mode, MPS_IDLE_BACKOFF);
 	CHECK_EQ(run_args(&cfg, err, sizeof(err), ARGS("--idle", "spin")), 0);
 	CHECK_EQ(cfg.idle_mode, MPS_IDLE_SPIN);

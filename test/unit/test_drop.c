@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause
  *
- * test_drop.c - drop reasons (issue 7): mps_parse_frame's reason for a
+ * test_drop.c - drop reasons: mps_parse_frame's reason for a
  * malformed frame and mps_frame_check's policy on the rest. Frames are
  * Ethernet + IPv4 + TCP SYN built byte by byte, checksum set right.
  */

@@ -487,7 +487,7 @@ test_neigh_table_create(void)
 		rte_hash_free(h);
 }
 
-/* issue 3: the learner's id shares the word without touching the rest. */
+/* The learner's id shares the word without touching the rest. */
 void
 test_neigh_worker_field(void)
 {
@@ -510,7 +510,7 @@ test_neigh_worker_field(void)
 	CHECK(!mps_neigh_expired(mps_neigh_pack(mac1, 0, 1, 0), 1000, 300));
 }
 
-/* issue 3: learn records who wrote, and refreshes at half a short TTL so a
+/* Learn records who wrote, and refreshes at half a short TTL so a
  * peer that keeps talking never expires. */
 void
 test_neigh_table_learner_refresh(void)
@@ -540,7 +540,7 @@ test_neigh_table_learner_refresh(void)
 	rte_hash_free(h);
 }
 
-/* issue 3: --neigh entries replace learned ones and are never aged. */
+/* --neigh entries replace learned ones and are never aged. */
 void
 test_neigh_table_add_static(void)
 {
@@ -562,7 +562,7 @@ test_neigh_table_add_static(void)
 	rte_hash_free(h);
 }
 
-/* issue 3: the primary's reclaim: expired learned entries are deleted (and
+/* The primary's reclaim: expired learned entries are deleted (and
  * their slots come back once freed), fresh and static ones stay, and a full
  * table takes new keys again afterwards. */
 void

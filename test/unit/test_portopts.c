@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause
  *
- * test_portopts.c - issue 6b's options: --no-offload and --vlan parse,
+ * test_portopts.c - the port options: --no-offload and --vlan parse,
  * default off, and refuse what is out of range.
  */
 #include <string.h>

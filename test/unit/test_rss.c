@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause
  *
- * test_rss.c - the RSS-aware local-port picker (issue 6) against DPDK's own
+ * test_rss.c - the RSS-aware local-port picker against DPDK's own
  * software Toeplitz, rte_softrss: the hash matches Microsoft's published
  * verification vectors, and for many tuples, queue counts and RETA sizes
  * the port the picker returns is one whose reply tuple rte_softrss sends

@@ -45,7 +45,7 @@
 	X(parse_other_ethertypes)         \
 	X(parse_short_and_null)           \
 	X(parse_mac_is_unicast)           \
-	/* test_drop.c (issue 7) */       \
+	/* test_drop.c */       \
 	X(drop_reasons)                   \
 	X(drop_ip_options_and_names)      \
 	/* test_neigh.c */                \
@@ -63,13 +63,13 @@
 	X(neigh_table_learner_refresh)    \
 	X(neigh_table_add_static)         \
 	X(neigh_table_reclaim)            \
-	/* test_rss.c (issue 6) */        \
+	/* test_rss.c */        \
 	X(rss_ms_vectors)                 \
 	X(rss_hash_matches_softrss)       \
 	X(rss_pick_port_many)             \
 	X(rss_pick_port_spread)           \
 	X(rss_pick_port_none)             \
-	/* test_portopts.c (issue 6b) */  \
+	/* test_portopts.c */  \
 	X(portopts_defaults)              \
 	X(portopts_good)                  \
 	X(portopts_bad)
