@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause
  *
- * mirror.c - copies of what this worker receives and sends, for mps-capture
+ * mirror.c - copies of what this worker receives and sends, for mps-capture.
+ *
  * While the capture has our bit in the memzone's capture_mask,
  * each frame is copied with rte_pcapng_copy (a ready pcapng packet block,
  * port, queue and direction recorded) into the capture pool and put on the
