@@ -14,7 +14,7 @@ import logging
 import pathlib
 import sys
 
-from scapy.layers.inet import ICMP, IP, TCP, UDP, IPOption_RR
+from scapy.layers.inet import ICMP, IP, TCP, IPOption_RR
 from scapy.layers.l2 import ARP, Dot1Q, Dot1AD, Ether
 from scapy.packet import Raw
 from scapy.utils import wrpcap

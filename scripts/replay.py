@@ -13,7 +13,6 @@ table (pcap, check, expected, seen, result); exits 1 if any check failed.
 --json prints the same rows as JSON.
 """
 import argparse
-import ipaddress
 import json
 import logging
 import pathlib

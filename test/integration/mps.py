@@ -108,16 +108,35 @@ class Stack:
     def log(self, name):
         return (self.state / f"{name}.log").read_text()
 
-    def telemetry(self, cmd):
+    def telemetry(self, cmd, params=None):
+        """One telemetry command's reply ("cmd,params" when params given)."""
         s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         try:
             s.settimeout(5)
             s.connect(f"/var/run/dpdk/{self.prefix}/dpdk_telemetry.v2")
             s.recv(4096)  # greeting
-            s.send(cmd.encode())
+            s.send((cmd if params is None else f"{cmd},{params}").encode())
             return json.loads(s.recv(1 << 20).decode())[cmd]
         finally:
             s.close()
+
+    def counters(self, key):
+        """key of every worker, in worker order."""
+        return [w[key] for _, w in sorted(self.workers_info().items(),
+                                          key=lambda kv: int(kv[0]))]
+
+    def neigh(self, ip):
+        """The shared table's live entry for ip, or None."""
+        return self.telemetry("/mps/neigh", ip) or None
+
+    def learn_stack_mac(self, iface="mps0"):
+        """Pings the stack so the kernel resolves it; sets and returns
+        self.mac (the stack's MAC as the kernel's neighbour entry has it)."""
+        r = self.exec("ping", "-c", "1", "-W", "5", STACK_IP)
+        assert r.returncode == 0, r.stdout + r.stderr
+        out = self.exec("ip", "neigh", "show", STACK_IP, "dev", iface).stdout.split()
+        self.mac = out[out.index("lladdr") + 1]
+        return self.mac
 
     def workers_info(self):
         return self.telemetry("/mps/workers")

@@ -6,7 +6,6 @@ slots over the tap; which queue the kernel gives a flow is its own choice,
 so the tests count outcomes and read telemetry instead of assuming."""
 import os
 import signal
-import socket
 import threading
 import time
 

@@ -9,7 +9,7 @@ import threading
 
 import pytest
 
-from mps import PEER_IP, STACK_IP, TEST_NAME, Stack, netns, wait_until
+from mps import PEER_IP, TEST_NAME, Stack, netns, wait_until
 
 SNDQ = 262144            # the source listener's send-queue limit
 SOURCE_BLOCK = 65536     # bytes the source app pushes per byte received

@@ -1,6 +1,5 @@
 """Every error a user can hit gives one clear line and a non-zero exit,
 leaves nothing behind and does not disturb a running system."""
-import os
 import pathlib
 import subprocess
 

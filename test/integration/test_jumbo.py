@@ -8,7 +8,7 @@ import threading
 
 import pytest
 
-from mps import STACK_IP, TEST_NAME, Stack, wait_until
+from mps import STACK_IP, TEST_NAME, Stack
 
 IFACE = "mps0"
 SIZE = 2 << 20

@@ -3,8 +3,6 @@
 a 1024-entry table, one static entry) and scapy hosts injected on the
 kernel side of the tap. Which queue a frame lands on is the kernel's
 choice, so tests find out from telemetry instead of assuming."""
-import json
-import socket
 
 import pytest
 from scapy.all import (ARP, ICMP, IP, TCP, AsyncSniffer, Ether, conf,
@@ -25,29 +23,11 @@ def nstack():
                            f"--neigh-entries 1024 --neigh {STATIC_IP}={STATIC_MAC}")
     s.stop()
     s.start()
-    r = s.exec("ping", "-c", "1", "-W", "5", STACK_IP)
-    assert r.returncode == 0, r.stdout + r.stderr
-    out = s.exec("ip", "neigh", "show", STACK_IP, "dev", IFACE).stdout.split()
-    s.mac = out[out.index("lladdr") + 1]
+    s.learn_stack_mac(IFACE)
     yield s
     s.stop()
 
 
-def neigh(stack, ip):
-    """The live entry for ip, or None (the reply is keyed by the command)."""
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-    try:
-        s.settimeout(5)
-        s.connect(f"/var/run/dpdk/{stack.prefix}/dpdk_telemetry.v2")
-        s.recv(4096)
-        s.send(f"/mps/neigh,{ip}".encode())
-        return json.loads(s.recv(1 << 16).decode())["/mps/neigh"] or None
-    finally:
-        s.close()
-
-
-def counters(stack, key):
-    return [w[key] for _, w in sorted(stack.workers_info().items())]
 
 
 def send(stack, frames):
@@ -72,7 +52,7 @@ def host(i):
 
 
 def test_static_entry_listed_and_never_aged(nstack):
-    e = neigh(nstack, STATIC_IP)
+    e = nstack.neigh(STATIC_IP)
     assert e and e["mac"].lower() == STATIC_MAC and e["static"] == 1
     assert e["learned_by"] == -1
     st = nstack.telemetry("/mps/neigh_stats")
@@ -80,19 +60,19 @@ def test_static_entry_listed_and_never_aged(nstack):
     # Still there after several TTLs (waits on the aging of another entry).
     ip, mac = host(9000)
     send(nstack, Ether(src=mac, dst=nstack.mac) / IP(src=ip, dst=STACK_IP) / ICMP())
-    wait_until(lambda: neigh(nstack, ip), 10, "host learned")
-    wait_until(lambda: not neigh(nstack, ip), 3 * TTL + 10, "host aged out")
-    assert neigh(nstack, STATIC_IP)["static"] == 1
+    wait_until(lambda: nstack.neigh(ip), 10, "host learned")
+    wait_until(lambda: not nstack.neigh(ip), 3 * TTL + 10, "host aged out")
+    assert nstack.neigh(STATIC_IP)["static"] == 1
 
 
 def test_learned_entry_ages_out_and_is_reclaimed(nstack):
     ip, mac = host(1)
     before = nstack.telemetry("/mps/neigh_stats")
     send(nstack, Ether(src=mac, dst=nstack.mac) / IP(src=ip, dst=STACK_IP) / ICMP())
-    e = wait_until(lambda: neigh(nstack, ip), 10, "host learned")
+    e = wait_until(lambda: nstack.neigh(ip), 10, "host learned")
     assert e["mac"].lower() == mac and e["static"] == 0
     assert e["learned_by"] in (0, 1) and e["age_s"] <= TTL
-    wait_until(lambda: not neigh(nstack, ip), TTL + 10, "entry expired")
+    wait_until(lambda: not nstack.neigh(ip), TTL + 10, "entry expired")
     after = wait_until(
         lambda: (lambda s: s if s["freed"] > before["freed"] else None)(
             nstack.telemetry("/mps/neigh_stats")), 10, "slot freed")
@@ -104,17 +84,17 @@ def test_new_host_on_worker_a_lets_worker_b_answer_without_arp(nstack):
     that host's SYN from the shared table: no ARP request from the stack."""
     ip, mac = host(2)
     send(nstack, Ether(src=mac, dst=nstack.mac) / IP(src=ip, dst=STACK_IP) / ICMP())
-    a = wait_until(lambda: neigh(nstack, ip), 10, "host learned")["learned_by"]
+    a = wait_until(lambda: nstack.neigh(ip), 10, "host learned")["learned_by"]
     b = 1 - a
     sn = sniffer(nstack, filter=f"arp or (tcp and ether dst {mac})")
     try:
         for sport in range(40000, 40064):
-            hits = counters(nstack, "neigh_hit")
+            hits = nstack.counters("neigh_hit")
             send(nstack, Ether(src=mac, dst=nstack.mac) /
                  IP(src=ip, dst=STACK_IP) / TCP(sport=sport, dport=7, flags="S", seq=1))
-            wait_until(lambda: sum(counters(nstack, "neigh_hit")) > sum(hits), 10,
+            wait_until(lambda: sum(nstack.counters("neigh_hit")) > sum(hits), 10,
                        "SYN answered")
-            now = counters(nstack, "neigh_hit")
+            now = nstack.counters("neigh_hit")
             send(nstack, Ether(src=mac, dst=nstack.mac) / IP(src=ip, dst=STACK_IP) /
                  TCP(sport=sport, dport=7, flags="R", seq=2))
             if now[b] > hits[b]:
@@ -133,17 +113,17 @@ def test_gratuitous_arp_moves_host_and_is_fanned_out(nstack):
     ip, mac1 = host(3)
     mac2 = "02:00:5e:aa:bb:03"
     send(nstack, Ether(src=mac1, dst=nstack.mac) / IP(src=ip, dst=STACK_IP) / ICMP(id=1))
-    wait_until(lambda: (neigh(nstack, ip) or {}).get("mac", "").lower() == mac1, 10,
+    wait_until(lambda: (nstack.neigh(ip) or {}).get("mac", "").lower() == mac1, 10,
                "old MAC learned")
-    ring_tx, ring_rx = counters(nstack, "ring_tx"), counters(nstack, "ring_rx")
+    ring_tx, ring_rx = nstack.counters("ring_tx"), nstack.counters("ring_rx")
     send(nstack, Ether(src=mac2, dst="ff:ff:ff:ff:ff:ff") /
          ARP(op=1, hwsrc=mac2, psrc=ip, hwdst="00:00:00:00:00:00", pdst=ip))
-    wait_until(lambda: (neigh(nstack, ip) or {}).get("mac", "").lower() == mac2, 10,
+    wait_until(lambda: (nstack.neigh(ip) or {}).get("mac", "").lower() == mac2, 10,
                "new MAC picked up")
     # The worker that got the gratuitous ARP copied it to the other one.
-    wait_until(lambda: any(t > o for t, o in zip(counters(nstack, "ring_tx"), ring_tx)),
+    wait_until(lambda: any(t > o for t, o in zip(nstack.counters("ring_tx"), ring_tx)),
                10, "fan-out sent")
-    wait_until(lambda: any(r > o for r, o in zip(counters(nstack, "ring_rx"), ring_rx)),
+    wait_until(lambda: any(r > o for r, o in zip(nstack.counters("ring_rx"), ring_rx)),
                10, "fan-out received")
     # Replies go to the new MAC: a request still sent from the old one (to
     # the broadcast address, so nothing is learned from it) is answered

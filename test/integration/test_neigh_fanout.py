@@ -13,7 +13,6 @@ RTO of 10 s neither worker retransmits its SYN during the check, and the
 shared table cannot help either (it is read only when lwIP sends), so both
 SYNs leave within a fraction of the RTO only if the fan-out works."""
 import json
-import socket
 import socketserver
 import threading
 import time
@@ -39,21 +38,6 @@ def sysctl(stack, *kv):
     stack.exec("sysctl", "-qw", *kv, check=True)
 
 
-def counters(stack, key):
-    return [w[key] for _, w in sorted(stack.workers_info().items())]
-
-
-def neigh(stack, ip):
-    """The shared table's entry for ip (the reply is keyed by the command)."""
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-    try:
-        s.settimeout(5)
-        s.connect(f"/var/run/dpdk/{stack.prefix}/dpdk_telemetry.v2")
-        s.recv(4096)
-        s.send(f"/mps/neigh,{ip}".encode())
-        return json.loads(s.recv(1 << 16).decode())["/mps/neigh"] or None
-    finally:
-        s.close()
 
 
 def kernel_neigh_mac(stack, ip):
@@ -129,7 +113,7 @@ def test_arp_reply_on_one_queue_releases_both_workers_syns(fstack):
             lambda: (lambda a: a if len(a) >= 2 else None)(
                 [p for p in sn.seen if ARP in p and p[ARP].op == 1 and
                  p[ARP].pdst == GHOST]), 20, "both workers' ARP requests")
-        wait_until(lambda: min(counters(s, "neigh_miss")) >= 1, 10,
+        wait_until(lambda: min(s.counters("neigh_miss")) >= 1, 10,
                    "both workers missed the shared table")
         t0 = time.time()
         # lwIP drops a pending ARP entry after ~5 s; both must still be there.
@@ -148,16 +132,16 @@ def test_arp_reply_on_one_queue_releases_both_workers_syns(fstack):
             return got if len(got) == 2 else None
         got = wait_until(syns, 30, "both workers' SYNs")
         # Which queue the reply landed on: the worker that learned it first.
-        receiver = neigh(s, GHOST)["learned_by"]
+        receiver = s.neigh(GHOST)["learned_by"]
         print(f"reply landed on worker {receiver}; SYNs left after "
               + ", ".join(f"w{w} {1000 * (t - t0):.0f} ms" for w, t in sorted(got.items())))
         late = {w: t - t0 for w, t in got.items() if t - t0 > FAST_S}
         assert not late, f"SYNs waited for a retransmission (RTO {RTO_MS} ms): {late}"
-        assert counters(s, "ring_rx")[1 - receiver] >= 1
+        assert s.counters("ring_rx")[1 - receiver] >= 1
         # And the connections complete: echo round trips on both workers.
-        wait_until(lambda: min(counters(s, "client_done")) >= 1, 30,
+        wait_until(lambda: min(s.counters("client_done")) >= 1, 30,
                    "both workers' echo clients done")
-        assert counters(s, "tcp_connect_fail") == [0, 0]
+        assert s.counters("tcp_connect_fail") == [0, 0]
     finally:
         sn.stop()
         server.shutdown()
@@ -181,5 +165,5 @@ def test_gratuitous_arp_when_the_first_worker_starts(fstack):
     assert garp[Ether].src == mac and garp[Ether].dst == "ff:ff:ff:ff:ff:ff"
     # The kernel learned our MAC from it, before any traffic to the stack.
     assert wait_until(lambda: kernel_neigh_mac(s, STACK_IP), 5, "kernel entry") == mac
-    assert sum(counters(s, "rx_pkts")) == 0
+    assert sum(s.counters("rx_pkts")) == 0
     assert not [p for p in sn.seen if p[ARP].op == 1 and p[ARP].psrc != STACK_IP]

@@ -22,10 +22,7 @@ def cstack(request):
     s = Stack(TEST_NAME + "c" + request.param[0], workers=2, primary_args=args)
     s.stop()
     s.start()
-    r = s.exec("ping", "-c", "1", "-W", "5", STACK_IP)
-    assert r.returncode == 0, r.stdout + r.stderr
-    out = s.exec("ip", "neigh", "show", STACK_IP, "dev", IFACE).stdout.split()
-    s.mac = out[out.index("lladdr") + 1]
+    s.learn_stack_mac(IFACE)
     s.mode = request.param
     yield s
     s.stop()

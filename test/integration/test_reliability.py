@@ -11,9 +11,8 @@ import subprocess
 import threading
 import time
 
-import pytest
 
-from mps import (BUILD, PEER_IP, STACK_IP, TEST_NAME, Stack, pid_alive,
+from mps import (BUILD, STACK_IP, TEST_NAME, Stack, pid_alive,
                  used_hugepages, wait_until)
 
 LISTEN = "--listen 7:echo,80:http,9:discard"

@@ -10,7 +10,7 @@ import termios
 
 import pytest
 
-from mps import STACK_IP, TEST_NAME, Stack, wait_until
+from mps import TEST_NAME, Stack, wait_until
 
 PAIRS = 40
 
