@@ -24,6 +24,8 @@
 #include "mps_proc.h"
 #include "primary.h"
 
+#define CAPTURE_EXIT_WAIT_MS 2000u
+
 #define CAPTURE_POOL_CACHE 32u
 
 int
@@ -69,11 +71,30 @@ drain(struct rte_ring *r)
 void
 mps_capture_destroy(struct mps_primary *pp)
 {
+	struct mps_shared *sh = pp->shared;
+
 	if (pp->pdump_ready)
 		rte_pdump_uninit();
 	pp->pdump_ready = 0;
-	if (pp->shared != NULL)
-		pp->shared->capture_mask = 0;
+	if (sh != NULL) {
+		int32_t pid;
+		unsigned int waited = 0;
+
+		__atomic_store_n(&sh->capture_mask, 0, __ATOMIC_RELEASE);
+		/* A running mps-capture sees the stop flag and reads the ring
+		 * a last time: wait for it (bounded) before taking the ring. */
+		while ((pid = __atomic_load_n(&sh->capture_pid, __ATOMIC_ACQUIRE)) != 0 &&
+		       pid != sh->primary_pid && mps_pid_alive(pid) &&
+		       waited < CAPTURE_EXIT_WAIT_MS) {
+			mps_sleep_us(10000);
+			waited += 10;
+		}
+		if (pid != 0 && pid != sh->primary_pid && mps_pid_alive(pid)) {
+			MPS_LOG(WARNING, "mps-capture (pid %d) did not stop: capture ring left allocated",
+				pid);
+			return;
+		}
+	}
 	drain(pp->capture_ring);
 	rte_ring_free(pp->capture_ring);
 	pp->capture_ring = NULL;

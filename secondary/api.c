@@ -88,7 +88,7 @@ static int cb_aborted;          /* ... and the app aborted it */
  * lwIP's heap instead, and their mbufs go back to the pool at once. */
 #define RX_COPY_BELOW 512u
 #define RX_COPY_BUF 2048u
-#define MPS_PBQ_MAX_PBUFS 1024u /* per connection; over it lwIP holds the data */
+#define MPS_PBQ_MAX_MBUFS 1024u /* zero-copy per connection; over it lwIP holds the data */
 
 static inline int
 pbuf_is_mbuf(const struct pbuf *p)
@@ -111,13 +111,13 @@ pbq_link(struct mps_pbq *q, struct pbuf *p, uint16_t room)
 	q->mbufs += pbuf_is_mbuf(p);
 }
 
-/* Copies len bytes after the tail's data, into new copy buffers for what
- * does not fit. All or nothing: 0, or -ENOMEM with q unchanged. */
+/* Copies the bytes of chain p after the tail's data, into new copy buffers
+ * for what does not fit. All or nothing: 0, or -ENOMEM with q unchanged. */
 static int
-pbq_copy_in(struct mps_pbq *q, const void *data, uint16_t len)
+pbq_copy_in(struct mps_pbq *q, const struct pbuf *p)
 {
 	struct pbuf *fresh = NULL, **end = &fresh;
-	uint32_t need = len > q->tail_room ? len - q->tail_room : 0;
+	uint32_t need = p->tot_len > q->tail_room ? p->tot_len - q->tail_room : 0;
 
 	for (; need > 0; need -= RTE_MIN(need, RX_COPY_BUF)) {
 		*end = pbuf_alloc(PBUF_RAW, RX_COPY_BUF, PBUF_RAM);
@@ -133,25 +133,30 @@ pbq_copy_in(struct mps_pbq *q, const void *data, uint16_t len)
 		}
 		end = &(*end)->next;
 	}
-	while (len > 0) {
-		struct pbuf *t = q->tail;
-		uint16_t k;
+	for (; p != NULL; p = p->next) {
+		const uint8_t *data = p->payload;
+		uint16_t len = p->len;
 
-		if (q->tail_room == 0) {
-			t = fresh;
-			fresh = t->next;
-			t->next = NULL;
-			/* a standalone buffer we own: len counts what it holds */
-			t->len = t->tot_len = 0;
-			pbq_link(q, t, RX_COPY_BUF);
+		while (len > 0) {
+			struct pbuf *t = q->tail;
+			uint16_t k;
+
+			if (q->tail_room == 0) {
+				t = fresh;
+				fresh = t->next;
+				t->next = NULL;
+				/* a standalone buffer we own: len counts what it holds */
+				t->len = t->tot_len = 0;
+				pbq_link(q, t, RX_COPY_BUF);
+			}
+			k = RTE_MIN(len, q->tail_room);
+			memcpy((uint8_t *)t->payload + t->len, data, k);
+			t->len = t->tot_len = (u16_t)(t->len + k);
+			q->tail_room = (uint16_t)(q->tail_room - k);
+			q->len += k;
+			data += k;
+			len = (uint16_t)(len - k);
 		}
-		k = RTE_MIN(len, q->tail_room);
-		memcpy((uint8_t *)t->payload + t->len, data, k);
-		t->len = t->tot_len = (u16_t)(t->len + k);
-		q->tail_room = (uint16_t)(q->tail_room - k);
-		q->len += k;
-		data = (const uint8_t *)data + k;
-		len = (uint16_t)(len - k);
 	}
 	return 0;
 }
@@ -163,7 +168,7 @@ pbq_take(struct mps_pbq *q, struct pbuf *p)
 {
 	if (pbuf_is_mbuf(p) &&
 	    (p->len < RX_COPY_BELOW || self->stats->mbufs_held > MPS_RX_HELD_SOFT) &&
-	    pbq_copy_in(q, p->payload, p->len) == 0) {
+	    pbq_copy_in(q, p) == 0) {
 		self->stats->rx_copied++;
 		pbuf_free(p);
 		return;
@@ -173,21 +178,20 @@ pbq_take(struct mps_pbq *q, struct pbuf *p)
 
 /* Queues what lwIP delivered (a chain, taken apart). -1 refuses it (lwIP
  * keeps it and offers it again; no more data is taken meanwhile): the
- * connection holds MPS_PBQ_MAX_PBUFS pieces, or the worker holds its
- * budget of mbufs and lwIP's heap cannot take a copy. */
+ * connection already holds MPS_PBQ_MAX_MBUFS mbufs zero-copy, or the
+ * worker holds its budget of mbufs and lwIP's heap cannot take a copy.
+ * Copied bytes are packed, so small pieces never hit the per-connection
+ * limit (the receive window bounds them). */
 int
 mps_pbq_push(struct mps_pbq *q, struct pbuf *p)
 {
-	if (q->n + pbuf_clen(p) > MPS_PBQ_MAX_PBUFS)
+	if (q->mbufs + pbuf_clen(p) > MPS_PBQ_MAX_MBUFS)
 		goto refuse;
 	if (self->stats->mbufs_held >= MPS_RX_HELD_HARD) {
-		struct pbuf *c = pbuf_clone(PBUF_RAW, PBUF_RAM, p);
-
-		if (c == NULL)
+		if (pbq_copy_in(q, p) != 0)
 			goto refuse;
 		self->stats->rx_copied += pbuf_clen(p);
 		pbuf_free(p);
-		pbq_link(q, c, 0);
 		return 0;
 	}
 	while (p != NULL) {
@@ -510,6 +514,11 @@ conn_try_close(struct api_conn *c)
 	 * response still in flight: account it as read. */
 	mps_tcp_recved(pcb, c->rx.len);
 	mps_pbq_free(&c->rx);
+	if (pcb->refused_data != NULL) { /* what we refused counts as unread too */
+		mps_tcp_recved(pcb, pcb->refused_data->tot_len);
+		pbuf_free(pcb->refused_data);
+		pcb->refused_data = NULL;
+	}
 	/* lwIP also takes a window below its maximum for unread data: give
 	 * back what a small rcvbuf held in reserve. */
 	if (c->rcvbuf != 0)

@@ -20,7 +20,10 @@
 #include <string.h>
 
 #include <rte_branch_prediction.h>
+#include <rte_cycles.h>
 #include <rte_ethdev.h>
+#include <rte_hash_crc.h>
+#include <rte_random.h>
 #include <rte_ether.h>
 #include <rte_ip.h>
 #include <rte_mbuf.h>
@@ -93,6 +96,51 @@ mps_ooseq_pbufs_limit(void)
  *   worker's own ring, to be read again next iteration.
  * lwIP returns right after the hook on this path (dropping its copy), so
  * freeing the pcb here is safe; tcp_abort sends nothing for a TIME_WAIT pcb. */
+/* TIME_WAITs cut short, remembered until the 4-tuple's next ISN is drawn. */
+#define TW_MEMORY 64u
+static struct tw_ended {
+	uint32_t remote_ip;
+	uint16_t remote_port, local_port;
+	uint32_t snd_nxt;
+} tw_ended[TW_MEMORY];
+static unsigned int tw_next;
+static uint32_t isn_key[2];
+
+static void
+tw_remember(const struct tcp_pcb *pcb)
+{
+	tw_ended[tw_next++ % TW_MEMORY] = (struct tw_ended){
+		.remote_ip = ip4_addr_get_u32(&pcb->remote_ip),
+		.remote_port = pcb->remote_port,
+		.local_port = pcb->local_port,
+		.snd_nxt = pcb->snd_nxt,
+	};
+}
+
+unsigned int
+mps_tcp_isn(const struct ip4_addr *local_ip, unsigned short local_port,
+	    const struct ip4_addr *remote_ip, unsigned short remote_port)
+{
+	uint32_t tuple[3] = { ip4_addr_get_u32(local_ip) ^ isn_key[0],
+			      ip4_addr_get_u32(remote_ip),
+			      ((uint32_t)local_port << 16) | remote_port };
+	/* a 4 us clock, as RFC 793 suggests */
+	uint32_t isn = rte_hash_crc(tuple, sizeof(tuple), isn_key[1]) +
+		       (uint32_t)(rte_get_tsc_cycles() / (rte_get_tsc_hz() / 250000));
+
+	for (unsigned int i = 0; i < TW_MEMORY; i++) {
+		struct tw_ended *e = &tw_ended[i];
+
+		if (e->remote_port != remote_port || e->local_port != local_port ||
+		    e->remote_ip != ip4_addr_get_u32(remote_ip))
+			continue;
+		if (TCP_SEQ_LT(isn, e->snd_nxt + 65537u))
+			isn = e->snd_nxt + 65537u;
+		e->remote_port = 0;
+	}
+	return isn;
+}
+
 signed char
 mps_tcp_inpacket_hook(struct tcp_pcb *pcb, struct tcp_hdr *hdr, struct pbuf *p)
 {
@@ -104,6 +152,7 @@ mps_tcp_inpacket_hook(struct tcp_pcb *pcb, struct tcp_hdr *hdr, struct pbuf *p)
 	if (likely(pcb->state != TIME_WAIT))
 		return ERR_OK;
 	if ((flags & TCP_RST) && seqno == pcb->rcv_nxt) {
+		tw_remember(pcb);
 		tcp_abort(pcb);
 		self->stats->tcp_tw_reused++;
 		return ERR_ABRT;
@@ -129,6 +178,7 @@ mps_tcp_inpacket_hook(struct tcp_pcb *pcb, struct tcp_hdr *hdr, struct pbuf *p)
 		rte_pktmbuf_free(copy);
 		return ERR_OK;
 	}
+	tw_remember(pcb);
 	tcp_abort(pcb);
 	self->stats->tcp_tw_reused++;
 	return ERR_ABRT;
@@ -585,6 +635,8 @@ mps_netif_init(struct mps_worker *w)
 	ip4_addr_t ip, mask, gw;
 
 	self = w;
+	isn_key[0] = (uint32_t)rte_rand();
+	isn_key[1] = (uint32_t)rte_rand();
 	w->port_mtu = ports_mtu(w);
 	if (w->port_mtu < cfg->mtu)
 		MPS_LOG(WARNING, "worker %u: ports send at most MTU %u: TCP segments sized for it, --mtu %u only for receiving",

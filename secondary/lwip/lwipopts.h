@@ -85,6 +85,14 @@ signed char mps_tcp_inpacket_hook(struct tcp_pcb *pcb, struct tcp_hdr *hdr,
 				  struct pbuf *p);
 #define LWIP_HOOK_TCP_INPACKET_PCB(pcb, hdr, optlen, opt1len, opt2, p) \
 	mps_tcp_inpacket_hook(pcb, hdr, p)
+/* Initial sequence numbers as RFC 6528 has them (a keyed hash of the
+ * 4-tuple plus a clock; lwIP's own are predictable), and above what the
+ * previous connection on a 4-tuple sent when its TIME_WAIT was cut short
+ * (RFC 1122 4.2.2.13). In secondary/netif.c. */
+struct ip4_addr;
+unsigned int mps_tcp_isn(const struct ip4_addr *local_ip, unsigned short local_port,
+			 const struct ip4_addr *remote_ip, unsigned short remote_port);
+#define LWIP_HOOK_TCP_ISN(lip, lport, rip, rport) mps_tcp_isn(lip, lport, rip, rport)
 #define TCP_LISTEN_BACKLOG          1
 #define TCP_DEFAULT_LISTEN_BACKLOG  255
 #define LWIP_TCP_KEEPALIVE          1

@@ -63,6 +63,16 @@ mps_tcp_inpacket_hook(struct tcp_pcb *pcb, struct tcp_hdr *hdr, struct pbuf *p)
 	return ERR_OK;
 }
 
+/* The worker's ISN hook (lwipopts.h; secondary/netif.c): any number does. */
+unsigned int
+mps_tcp_isn(const struct ip4_addr *local_ip, unsigned short local_port,
+	    const struct ip4_addr *remote_ip, unsigned short remote_port)
+{
+	(void)local_ip;
+	(void)remote_ip;
+	return ((unsigned int)local_port << 16) ^ remote_port ^ 0x6d707374u;
+}
+
 /* Queues a copy of every packet sent: delivered later, never reentrantly. */
 static err_t
 loop_output(struct netif *n, struct pbuf *p, const ip4_addr_t *dst)
