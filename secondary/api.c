@@ -86,6 +86,9 @@ static int cb_aborted;          /* ... and the app aborted it */
  * RX_COPY_BELOW, and all pieces while the worker holds more than
  * MPS_RX_HELD_SOFT mbufs, are packed into RX_COPY_BUF-byte buffers from
  * lwIP's heap instead, and their mbufs go back to the pool at once. */
+#define KEEPALIVE_IDLE_MS 60000u  /* probe a connection idle this long */
+#define KEEPALIVE_INTVL_MS 10000u
+#define KEEPALIVE_CNT 3u          /* unanswered probes before the reset */
 #define RX_COPY_BELOW 512u
 #define RX_COPY_BUF 2048u
 #define MPS_PBQ_MAX_MBUFS 1024u /* zero-copy per connection; over it lwIP holds the data */
@@ -465,6 +468,13 @@ apply_tune(struct api_conn *c, struct tcp_pcb *pcb, const struct mps_tcp_tune *t
 	if (t->rto_init_ms != 0)
 		pcb->rto = (s16_t)RTE_MAX(1, t->rto_init_ms / TCP_SLOW_INTERVAL);
 	c->initcwnd = t->initcwnd;
+	/* A peer that vanished without FIN or RST (or whose RST reached
+	 * another worker, see README "queue adoption") is found by keepalive
+	 * probes, so its connection cannot stay open for ever. */
+	ip_set_option(pcb, SOF_KEEPALIVE);
+	pcb->keep_idle = KEEPALIVE_IDLE_MS;
+	pcb->keep_intvl = KEEPALIVE_INTVL_MS;
+	pcb->keep_cnt = KEEPALIVE_CNT;
 }
 
 /* What the handshake leaves behind that tuning overrides: cwnd and the
