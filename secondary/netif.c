@@ -22,11 +22,11 @@
 #include <rte_branch_prediction.h>
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
-#include <rte_hash_crc.h>
-#include <rte_random.h>
 #include <rte_ether.h>
+#include <rte_hash_crc.h>
 #include <rte_ip.h>
 #include <rte_mbuf.h>
+#include <rte_random.h>
 #include <rte_ring.h>
 #include <rte_tcp.h>
 #include <rte_udp.h>
@@ -85,18 +85,8 @@ mps_ooseq_pbufs_limit(void)
 	return 0;
 }
 
-/* lwIP's LWIP_HOOK_TCP_INPACKET_PCB (see lwipopts.h), for every segment
- * that matched a pcb. lwIP's TIME_WAIT ignores RSTs (RFC 1337) and answers
- * a SYN on the same 4-tuple with an ACK for the old connection: a client
- * reusing its port then hangs for the whole TIME_WAIT. Like Linux (whose
- * default does not follow RFC 1337):
- * - a RST at rcv_nxt (the client's answer to that ACK) ends the TIME_WAIT,
- *   and the client's next SYN finds the listener;
- * - a SYN above rcv_nxt ends it at once: the frame goes back on this
- *   worker's own ring, to be read again next iteration.
- * lwIP returns right after the hook on this path (dropping its copy), so
- * freeing the pcb here is safe; tcp_abort sends nothing for a TIME_WAIT pcb. */
-/* TIME_WAITs cut short, remembered until the 4-tuple's next ISN is drawn. */
+/* TIME_WAITs cut short (below), remembered until the 4-tuple's next ISN is
+ * drawn: the new connection must start above what the old one sent. */
 #define TW_MEMORY 64u
 static struct tw_ended {
 	uint32_t remote_ip;
@@ -117,6 +107,8 @@ tw_remember(const struct tcp_pcb *pcb)
 	};
 }
 
+/* lwIP's LWIP_HOOK_TCP_ISN (see lwipopts.h): RFC 6528, a keyed hash of
+ * the 4-tuple plus a clock, raised above a cut-short TIME_WAIT's snd_nxt. */
 unsigned int
 mps_tcp_isn(const struct ip4_addr *local_ip, unsigned short local_port,
 	    const struct ip4_addr *remote_ip, unsigned short remote_port)
@@ -141,6 +133,17 @@ mps_tcp_isn(const struct ip4_addr *local_ip, unsigned short local_port,
 	return isn;
 }
 
+/* lwIP's LWIP_HOOK_TCP_INPACKET_PCB (see lwipopts.h), for every segment
+ * that matched a pcb. lwIP's TIME_WAIT ignores RSTs (RFC 1337) and answers
+ * a SYN on the same 4-tuple with an ACK for the old connection: a client
+ * reusing its port then hangs for the whole TIME_WAIT. Like Linux (whose
+ * default does not follow RFC 1337):
+ * - a RST at rcv_nxt (the client's answer to that ACK) ends the TIME_WAIT,
+ *   and the client's next SYN finds the listener;
+ * - a SYN above rcv_nxt ends it at once: the frame goes back on this
+ *   worker's own ring, to be read again next iteration.
+ * lwIP returns right after the hook on this path (dropping its copy), so
+ * freeing the pcb here is safe; tcp_abort sends nothing for a TIME_WAIT pcb. */
 signed char
 mps_tcp_inpacket_hook(struct tcp_pcb *pcb, struct tcp_hdr *hdr, struct pbuf *p)
 {
