@@ -18,7 +18,5 @@ def pytest_sessionstart(session):
 def stack():
     s = Stack(TEST_NAME, workers=2,
               primary_args="--listen 7:echo,80:http,9:discard,5001:iperf")
-    s.stop()  # a previous run that was cut off
-    s.start()
-    yield s
-    s.stop()
+    with s.running():
+        yield s

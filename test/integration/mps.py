@@ -99,6 +99,17 @@ class Stack:
     def stop(self):
         return self.script("stop", check=False)
 
+    @contextlib.contextmanager
+    def running(self):
+        """Started afresh (a run that was cut off is stopped first), stopped
+        when the block ends."""
+        self.stop()
+        self.start()
+        try:
+            yield self
+        finally:
+            self.stop()
+
     def start_worker(self, wid):
         self.script("worker", str(wid))
 
@@ -119,6 +130,10 @@ class Stack:
             return json.loads(s.recv(1 << 20).decode())[cmd]
         finally:
             s.close()
+
+    def stats(self):
+        """Every counter summed over the workers (/mps/stats)."""
+        return self.telemetry("/mps/stats")
 
     def counters(self, key):
         """key of every worker, in worker order."""
@@ -160,3 +175,34 @@ class Stack:
                "--file-prefix", prefix or self.prefix, "--no-pci", "--no-telemetry",
                "--lcores", f"{lcore}@0", "--log-level=lib.eal:error", "--", *app_args]
         return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+
+
+def echo_once(stack, payload=b"still here", timeout=10):
+    """One connection to the echo app: True when the bytes come back intact."""
+    s = stack.connect(7, timeout=timeout)
+    try:
+        s.sendall(payload)
+        got = b""
+        while len(got) < len(payload):
+            chunk = s.recv(len(payload) - len(got))
+            if not chunk:
+                return False
+            got += chunk
+        return got == payload
+    finally:
+        s.close()
+
+
+def http_once(stack, path="/", timeout=10):
+    """One GET with Connection: close; the whole reply (headers and body)."""
+    s = stack.connect(80, timeout=timeout)
+    try:
+        s.sendall(b"GET %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n" % path.encode())
+        buf = b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                return buf
+            buf += chunk
+    finally:
+        s.close()

@@ -9,7 +9,7 @@ import threading
 
 import pytest
 
-from mps import PEER_IP, TEST_NAME, Stack, netns, wait_until
+from mps import PEER_IP, TEST_NAME, Stack, http_once, netns, wait_until
 
 SNDQ = 262144            # the source listener's send-queue limit
 SOURCE_BLOCK = 65536     # bytes the source app pushes per byte received
@@ -136,16 +136,8 @@ def test_http_non_readers_bounded_others_served(api_stack):
         return len(samples) > 4 and samples[-1] == samples[-4]
     wait_until(stalled, 60, "the server's sending to stall on the readers", 0.2)
     assert samples[-1] < 100 * 8 * 1024 * 1024, "more queued than windows allow"
-    fresh = api_stack.connect(80, timeout=10)
-    fresh.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-    buf = b""
-    while True:
-        c = fresh.recv(4096)
-        if not c:
-            break
-        buf += c
+    buf = http_once(api_stack)
     assert buf.startswith(b"HTTP/1.1 200") and buf.endswith(b"Hello from mpstack\n")
-    fresh.close()
     assert _total(api_stack, "tcp_sndq_drop") == drops0
     assert _total(api_stack, "sndq_bytes") == 0
     for s in stuck:

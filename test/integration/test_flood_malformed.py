@@ -27,10 +27,8 @@ POOL_SLACK = 64   # mbufs a worker may legitimately hold when idle
 @pytest.fixture(scope="module")
 def mstack():
     s = Stack(TEST_NAME + "m", workers=2, primary_args="--listen 7:echo,80:http")
-    s.stop()
-    s.start()
-    yield s
-    s.stop()
+    with s.running():
+        yield s
 
 
 def stack_mac(stack):
@@ -105,7 +103,7 @@ def test_malformed_flood_at_full_speed(mstack, record_property):
     s = mstack
     frames = corpus(stack_mac(s))
     pids = {k: v["pid"] for k, v in s.workers_info().items()}
-    st0, pool0, tap0 = s.telemetry("/mps/stats"), s.telemetry("/mps/pool"), tap_counters(s)
+    st0, pool0, tap0 = s.stats(), s.telemetry("/mps/pool"), tap_counters(s)
 
     t0 = time.monotonic()
     loops = flood(s, frames, SECONDS)
@@ -115,9 +113,9 @@ def test_malformed_flood_at_full_speed(mstack, record_property):
     # The workers drain what the tap queued, then settle.
     tap1 = tap_counters(s)
     queued = tap1["packets"] - tap0["packets"]
-    wait_until(lambda: s.telemetry("/mps/stats")["rx_pkts"] - st0["rx_pkts"] >= queued,
+    wait_until(lambda: s.stats()["rx_pkts"] - st0["rx_pkts"] >= queued,
                30, "the workers to take what the tap queued")
-    st1 = s.telemetry("/mps/stats")
+    st1 = s.stats()
     grew = {k: st1[k] - st0[k] for k in EXPECT}
     ratio = {k: grew[k] / (loops * n) for k, n in EXPECT.items()}
     lines = [f"sent {sent} frames ({loops} x {len(frames)}) in {elapsed:.1f} s = "

@@ -17,20 +17,15 @@ SIZE = 2 << 20
 @pytest.fixture(scope="module")
 def jstack():
     s = Stack(TEST_NAME + "j", workers=2, primary_args="--mtu 9000")
-    s.stop()
-    s.start()
-    r = s.exec("ip", "link", "set", IFACE, "mtu", "9000")
-    assert r.returncode == 0, r.stderr
-    yield s
-    s.stop()
+    with s.running():
+        r = s.exec("ip", "link", "set", IFACE, "mtu", "9000")
+        assert r.returncode == 0, r.stderr
+        yield s
 
-
-def stats(stack):
-    return stack.telemetry("/mps/stats")
 
 
 def test_jumbo_mss_and_large_echo(jstack):
-    before = stats(jstack)
+    before = jstack.stats()
     s = jstack.connect(7, timeout=30)
     assert s.getsockopt(socket.IPPROTO_TCP, socket.TCP_MAXSEG) == 8960
     data = bytes(range(256)) * (SIZE // 256)
@@ -49,7 +44,7 @@ def test_jumbo_mss_and_large_echo(jstack):
     t.join(60)
     s.close()
     assert bytes(got) == data
-    after = stats(jstack)
+    after = jstack.stats()
     rx_pkts = after["rx_pkts"] - before["rx_pkts"]
     rx_bytes = after["rx_bytes"] - before["rx_bytes"]
     # The kernel sent jumbo frames: far more bytes per frame than 1514.
@@ -62,5 +57,5 @@ def test_large_download(jstack):
     r = jstack.exec("curl", "-s", "-m", "30", "-o", "/dev/null", "-w",
                     "%{size_download}", f"http://{STACK_IP}/bytes/{SIZE}")
     assert r.returncode == 0 and int(r.stdout) == SIZE, r.stdout + r.stderr
-    st = stats(jstack)
+    st = jstack.stats()
     assert st["tx_drop_toolong"] == 0 and st["workers_running"] == 2

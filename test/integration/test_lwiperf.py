@@ -5,8 +5,7 @@ lwiperf closed it again, a double free that corrupts lwIP's pcb pool
 import signal
 import subprocess
 
-from mps import BUILD, REPO, STACK_IP, pid_alive, wait_until
-from test_reliability import echo_once
+from mps import BUILD, REPO, STACK_IP, echo_once, pid_alive, wait_until
 
 
 def test_lwiperf_abort_frees_pcb_once():

@@ -21,11 +21,9 @@ def nstack():
     s = Stack(TEST_NAME + "n", workers=2,
               primary_args=f"--ip {STACK_IP}/16 --neigh-ttl {TTL} "
                            f"--neigh-entries 1024 --neigh {STATIC_IP}={STATIC_MAC}")
-    s.stop()
-    s.start()
-    s.learn_stack_mac(IFACE)
-    yield s
-    s.stop()
+    with s.running():
+        s.learn_stack_mac(IFACE)
+        yield s
 
 
 

@@ -20,16 +20,14 @@ HOST_IP, HOST_MAC = "198.18.0.50", "02:00:5e:00:06:50"
 def cstack(request):
     args = "--no-offload" if request.param == "software" else ""
     s = Stack(TEST_NAME + "c" + request.param[0], workers=2, primary_args=args)
-    s.stop()
-    s.start()
-    s.learn_stack_mac(IFACE)
-    s.mode = request.param
-    yield s
-    s.stop()
+    with s.running():
+        s.learn_stack_mac(IFACE)
+        s.mode = request.param
+        yield s
 
 
 def total(stack, key):
-    return stack.telemetry("/mps/stats")[key]
+    return stack.stats()[key]
 
 
 def sniffer(stack, flt):

@@ -19,16 +19,14 @@ HOST_IP, HOST_MAC = "198.18.0.80", "02:00:5e:00:01:50"
 def pstack():
     s = Stack(TEST_NAME + "p", workers=2,
               eal_args="--vdev net_tap1,iface=mps1")
-    s.stop()
-    s.start()
-    r = s.exec("ip", "link", "set", "mps1", "up")
-    assert r.returncode == 0, r.stderr
-    r = s.exec("ping", "-c", "1", "-W", "5", STACK_IP)
-    assert r.returncode == 0, r.stdout + r.stderr
-    out = s.exec("ip", "neigh", "show", STACK_IP, "dev", "mps0").stdout.split()
-    s.mac = out[out.index("lladdr") + 1]
-    yield s
-    s.stop()
+    with s.running():
+        r = s.exec("ip", "link", "set", "mps1", "up")
+        assert r.returncode == 0, r.stderr
+        r = s.exec("ping", "-c", "1", "-W", "5", STACK_IP)
+        assert r.returncode == 0, r.stdout + r.stderr
+        out = s.exec("ip", "neigh", "show", STACK_IP, "dev", "mps0").stdout.split()
+        s.mac = out[out.index("lladdr") + 1]
+        yield s
 
 
 def test_two_ports_configured(pstack):

@@ -12,7 +12,7 @@ import threading
 import time
 
 
-from mps import (BUILD, STACK_IP, TEST_NAME, Stack, pid_alive,
+from mps import (BUILD, STACK_IP, TEST_NAME, Stack, echo_once, http_once, pid_alive,
                  used_hugepages, wait_until)
 
 LISTEN = "--listen 7:echo,80:http,9:discard"
@@ -34,36 +34,6 @@ class running:
 
     def __exit__(self, *exc):
         self.s.stop()
-
-
-def echo_once(stack, payload=b"still here", timeout=10):
-    s = stack.connect(7, timeout=timeout)
-    try:
-        s.sendall(payload)
-        got = b""
-        while len(got) < len(payload):
-            chunk = s.recv(len(payload) - len(got))
-            if not chunk:
-                return False
-            got += chunk
-        return got == payload
-    finally:
-        s.close()
-
-
-def http_once(stack, path="/", timeout=10):
-    s = stack.connect(80, timeout=timeout)
-    try:
-        s.sendall(b"GET %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n" % path.encode())
-        buf = b""
-        while True:
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            buf += chunk
-        return buf
-    finally:
-        s.close()
 
 
 def service_ok(stack, timeout=10):

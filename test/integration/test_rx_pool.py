@@ -6,8 +6,7 @@ import socket
 import struct
 import time
 
-from mps import STACK_IP, wait_until
-from test_reliability import echo_once, http_once
+from mps import STACK_IP, echo_once, http_once, wait_until
 
 SEGS = 1500     # one-byte segments per connection
 BOUND = 256     # mbufs in_use may grow by (unpatched: about one per segment)

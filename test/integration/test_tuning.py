@@ -20,14 +20,9 @@ def tstack():
     s = Stack(TEST_NAME + "t", workers=2, primary_args=(
         "--listen 9:discard:quickack=1,10:discard,7:echo,"
         "8:echo:nodelay=0:rto_min=5000"))
-    s.stop()
-    s.start()
-    yield s
-    s.stop()
+    with s.running():
+        yield s
 
-
-def stats(stack):
-    return stack.telemetry("/mps/stats")
 
 
 def outq(sock):
@@ -40,13 +35,13 @@ def ack_ratio(stack, port):
     acknowledged: frames the stack sent per frame it received."""
     s = stack.connect(port)
     s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    wait_until(lambda: stats(stack)["tcp_active"] >= 1, 10, "accepted")
-    before = stats(stack)
+    wait_until(lambda: stack.stats()["tcp_active"] >= 1, 10, "accepted")
+    before = stack.stats()
     for _ in range(PAIRS):
         s.send(b"a")
         s.send(b"b")
         wait_until(lambda: outq(s) == 0, 10, "pair acknowledged", interval=0.001)
-    after = stats(stack)
+    after = stack.stats()
     s.close()
     rx = after["rx_pkts"] - before["rx_pkts"]
     tx = after["tx_pkts"] - before["tx_pkts"]
@@ -63,11 +58,11 @@ def test_quickack_acks_every_segment(tstack):
 
 def test_nodelay_and_rto_min_reach_the_pcb(tstack):
     def conn(port):
-        before = stats(tstack)
+        before = tstack.stats()
         s = tstack.connect(port)
         s.sendall(b"x")
         assert s.recv(1) == b"x"
-        after = stats(tstack)
+        after = tstack.stats()
         s.close()
         return {k: after[k] - before[k] for k in ("tcp_nodelay", "tcp_quickack",
                                                   "tcp_accepted")}, after

@@ -19,14 +19,9 @@ HOST_IP, HOST_MAC = "198.18.0.60", "02:00:5e:00:01:64"
 @pytest.fixture(scope="module")
 def vstack():
     s = Stack(TEST_NAME + "v", workers=2, primary_args=f"--vlan {VID}")
-    s.stop()
-    s.start()
-    yield s
-    s.stop()
+    with s.running():
+        yield s
 
-
-def stats(stack):
-    return stack.telemetry("/mps/stats")
 
 
 def exchange(stack, frames, flt, done):
@@ -77,15 +72,15 @@ def test_arp_ping_tcp_on_vlan(vstack):
         sendp(tagged(IP(src=HOST_IP, dst=STACK_IP) /
                      TCP(sport=42000, dport=80, flags="R", seq=2), dst=mac),
               iface=IFACE)
-    st = stats(vstack)
+    st = vstack.stats()
     assert st["rx_vlan_sw"] >= 3 and st["tx_vlan_sw"] >= 3
     assert vstack.telemetry("/mps/config")["vlan"] == VID
 
 
 def test_untagged_and_other_vlan_dropped(vstack):
-    before = stats(vstack)["rx_drop_vlan"]
+    before = vstack.stats()["rx_drop_vlan"]
     ping = IP(src=HOST_IP, dst=STACK_IP) / ICMP(id=8)
     with vstack.netns():
         sendp([Ether(src=HOST_MAC) / ping, tagged(ping, vid=VID + 1)], iface=IFACE)
-    wait_until(lambda: stats(vstack)["rx_drop_vlan"] >= before + 2, 10,
+    wait_until(lambda: vstack.stats()["rx_drop_vlan"] >= before + 2, 10,
                "untagged and VLAN 101 frames dropped as vlan")
