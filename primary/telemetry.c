@@ -23,29 +23,12 @@ static struct mps_primary *tel_pp;
 
 #define ADD_STAT(d, s, f) rte_tel_data_add_dict_u64(d, #f, (s)->f)
 
-/* Drops by reason, capture and idle counters of one worker. */
-static void
-add_issue7_stats(struct rte_tel_data *c, const struct mps_worker_stats *s)
-{
-	char key[RTE_TEL_MAX_STRING_LEN];
-
-	ADD_STAT(c, s, rx_drop_unsupported);
-	for (unsigned int r = 1; r < MPS_DROP_REASONS; r++) {
-		snprintf(key, sizeof(key), "rx_drop_%s", mps_drop_reason_name(r));
-		rte_tel_data_add_dict_u64(c, key, s->rx_drop_reason[r]);
-	}
-	ADD_STAT(c, s, capture_pkts);
-	ADD_STAT(c, s, capture_drop);
-	ADD_STAT(c, s, idle_cycles);
-}
-
 /* Who serves this slot's queue while its worker cannot
- * (adopter: named by the primary, adopted_by: polling it now, -1: nobody),
- * the queues this worker polls for others ("1,3"), and the counters. */
+ * (adopter: named by the primary, adopted_by: polling it now, -1: nobody)
+ * and the queues this worker polls for others ("1,3"). */
 static void
-add_issue8_adopt(struct rte_tel_data *c, const struct mps_shared *sh, uint32_t w)
+add_adoption(struct rte_tel_data *c, const struct mps_shared *sh, uint32_t w)
 {
-	const struct mps_worker_stats *s = &sh->workers[w].stats;
 	char adopts[64] = "";
 	size_t off = 0;
 
@@ -57,12 +40,6 @@ add_issue8_adopt(struct rte_tel_data *c, const struct mps_shared *sh, uint32_t w
 	rte_tel_data_add_dict_int(c, "adopted_by", sh->adopt[w].poller_pid == 0 ? -1 :
 				  sh->adopt[w].poller);
 	rte_tel_data_add_dict_string(c, "adopts", adopts);
-	ADD_STAT(c, s, adopt_rx);
-	ADD_STAT(c, s, adopt_handed);
-	ADD_STAT(c, s, adopt_drop);
-	ADD_STAT(c, s, adopt_ring_rx);
-	ADD_STAT(c, s, adopt_rst);
-	ADD_STAT(c, s, adopt_queues);
 }
 
 /* One dict per claimed-or-used slot, keyed by worker id. */
@@ -91,68 +68,11 @@ tel_workers(const char *cmd __rte_unused, const char *params __rte_unused,
 		rte_tel_data_add_dict_u64(c, "heartbeat_age_ms",
 			slot->heartbeat_tsc == 0 || slot->heartbeat_tsc >= now ? 0 :
 			(now - slot->heartbeat_tsc) * 1000 / sh->tsc_hz);
-		ADD_STAT(c, s, rx_pkts);
-		ADD_STAT(c, s, rx_bytes);
-		ADD_STAT(c, s, tx_pkts);
-		ADD_STAT(c, s, tx_bytes);
-		ADD_STAT(c, s, rx_drop_malformed);
-		ADD_STAT(c, s, rx_drop_multiseg);
-		ADD_STAT(c, s, rx_drop_lwip);
-		ADD_STAT(c, s, tx_retries);
-		ADD_STAT(c, s, tx_drop_full);
-		ADD_STAT(c, s, tx_drop_nombuf);
-		ADD_STAT(c, s, tx_drop_toolong);
-		ADD_STAT(c, s, ring_rx);
-		ADD_STAT(c, s, ring_tx);
-		ADD_STAT(c, s, ring_drop);
-		ADD_STAT(c, s, neigh_learned);
-		ADD_STAT(c, s, neigh_refreshed);
-		ADD_STAT(c, s, neigh_hit);
-		ADD_STAT(c, s, neigh_miss);
-		ADD_STAT(c, s, neigh_full);
-		ADD_STAT(c, s, tcp_accepted);
-		ADD_STAT(c, s, tcp_active);
-		ADD_STAT(c, s, tcp_closed);
-		ADD_STAT(c, s, tcp_reset);
-		ADD_STAT(c, s, tcp_refused);
-		ADD_STAT(c, s, http_requests);
-		ADD_STAT(c, s, http_errors);
-		ADD_STAT(c, s, mbufs_held);
-		ADD_STAT(c, s, iterations);
-		ADD_STAT(c, s, busy_iterations);
-		ADD_STAT(c, s, busy_cycles);
-		ADD_STAT(c, s, idle_sleeps);
-		/* TCP API */
-		ADD_STAT(c, s, tcp_sndq_drop);
-		ADD_STAT(c, s, sndq_bytes);
-		ADD_STAT(c, s, sndq_max);
-		ADD_STAT(c, s, api_bad_handle);
-		ADD_STAT(c, s, tcp_connect_ok);
-		ADD_STAT(c, s, tcp_connect_fail);
-		ADD_STAT(c, s, client_rtts);
-		ADD_STAT(c, s, client_rtt_us_sum);
-		ADD_STAT(c, s, client_rtt_us_max);
-		ADD_STAT(c, s, client_done);
-		add_issue7_stats(c, s);
-		/* reliability */
-		ADD_STAT(c, s, tcp_pcbs);
-		ADD_STAT(c, s, tcp_syn_rcvd);
-		ADD_STAT(c, s, syn_evicted);
-		ADD_STAT(c, s, tx_queued);
-		add_issue8_adopt(c, sh, w);
-		/* port features */
-		ADD_STAT(c, s, rx_csum_sw);
-		ADD_STAT(c, s, tx_csum_offload);
-		ADD_STAT(c, s, rx_vlan_sw);
-		ADD_STAT(c, s, tx_vlan_sw);
-		ADD_STAT(c, s, tcp_nodelay);
-		ADD_STAT(c, s, tcp_quickack);
-		ADD_STAT(c, s, tcp_rto_ms);
-		ADD_STAT(c, s, tcp_tw_reused);
-		/* RX memory */
-		ADD_STAT(c, s, rx_copied);
-		ADD_STAT(c, s, rx_refused);
-		ADD_STAT(c, s, rx_ooseq_capped);
+		add_adoption(c, sh, w);
+		/* every counter, by the names rte_metrics and /mps/stats use */
+		for (unsigned int i = 0; i < mps_stats_n_fields(); i++)
+			rte_tel_data_add_dict_u64(c, mps_stats_field_name(i),
+						  mps_stats_field(s, i));
 		snprintf(key, sizeof(key), "%u", w);
 		rte_tel_data_add_dict_container(d, key, c, 0);
 	}
