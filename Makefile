@@ -77,6 +77,13 @@ deps:
 lwip: $(LWIP_SRC)/src/core/tcp.c
 $(LWIP_SRC)/src/core/tcp.c:
 	@scripts/fetch-lwip.sh $(LWIP_SRC)
+# Every other lwIP source arrives with tcp.c: without this rule a first
+# `make` in a fresh clone finds no rule for build/lwip/*.o (the pattern
+# rule's source did not exist when make looked).
+LWIP_OTHER_SRCS := $(filter-out %/core/tcp.c,$(addprefix $(LWIP_SRC)/src/,$(LWIP_FILES))) \
+	$(LWIP_SRC)/src/apps/lwiperf/lwiperf.c
+$(LWIP_OTHER_SRCS): $(LWIP_SRC)/src/core/tcp.c
+	@test -f $@ || { echo "$@: missing from LWIP_SRC=$(LWIP_SRC)" >&2; exit 1; }
 
 hugepages:
 	@scripts/hugepages.sh

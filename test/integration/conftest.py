@@ -1,17 +1,37 @@
-"""Fixtures: one mpstack (primary + 2 workers) shared by the session."""
+"""Fixtures: one mpstack (primary + 2 workers) shared by the session, and
+stress mode (MPS_TEST_HOG=1): a busy loop pinned to one CPU for the whole
+session, with every time bound of the suite scaled (mps.TIME_SCALE)."""
 import os
+import signal
+import subprocess
 
 import pytest
 
-from mps import BUILD, TEST_NAME, Stack
+from mps import BUILD, HOG, TEST_NAME, TIME_SCALE, Stack
+
+_hog = None
 
 
 def pytest_sessionstart(session):
+    global _hog
     if os.geteuid() != 0:
         pytest.exit("integration tests need root (netns, tap, hugepages)", 2)
     for b in ("mps-primary", "mps-secondary"):
         if not (BUILD / b).exists():
             pytest.exit(f"{BUILD / b} missing: run make", 2)
+    if HOG:
+        # The last CPU: worker 0's (mps-run.sh pins worker K on CPU K+1 mod N).
+        cpu = str(os.cpu_count() - 1)
+        _hog = subprocess.Popen(["taskset", "-c", cpu, "/bin/sh", "-c", "while :; do :; done"],
+                                start_new_session=True)
+        print(f"\nstress mode: busy loop pid {_hog.pid} on CPU {cpu}, "
+              f"time bounds x{TIME_SCALE:g}")
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if _hog is not None and _hog.poll() is None:
+        os.killpg(_hog.pid, signal.SIGKILL)
+        _hog.wait()
 
 
 @pytest.fixture(scope="session")

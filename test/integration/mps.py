@@ -8,6 +8,7 @@ import os
 import pathlib
 import socket
 import subprocess
+import threading
 import time
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
@@ -23,8 +24,23 @@ TEST_NAME = os.environ.get("MPS_TEST_NAME", "mpstest")
 _libc = ctypes.CDLL(None, use_errno=True)
 
 
+# Stress mode (MPS_TEST_HOG=1, `make test-stress`): one CPU is kept busy for
+# the whole session, and every time bound in the suite -- the waits below and
+# the few assertions on a duration -- is multiplied by this one factor
+# (MPS_TEST_TIME_SCALE, default 3 with the hog, 1 without).
+HOG = os.environ.get("MPS_TEST_HOG", "") not in ("", "0")
+TIME_SCALE = float(os.environ.get("MPS_TEST_TIME_SCALE", "3" if HOG else "1"))
+
+
+def scaled(seconds):
+    """A time bound of the suite, in seconds, for this run's schedule."""
+    return seconds * TIME_SCALE
+
+
 def wait_until(pred, timeout, what, interval=0.05):
-    """Polls pred() until it returns a true value; fails after timeout s."""
+    """Polls pred() until it returns a true value; fails after timeout s
+    (scaled in stress mode)."""
+    timeout = scaled(timeout)
     deadline = time.monotonic() + timeout
     while True:
         v = pred()
@@ -206,3 +222,44 @@ def http_once(stack, path="/", timeout=10):
             buf += chunk
     finally:
         s.close()
+
+
+class Sniffer:
+    """Captures on iface inside the stack's namespace while the block runs.
+    Ready only once its socket (and BPF filter) is open -- scapy's
+    started_callback, not AsyncSniffer.running, which turns true earlier --
+    so a frame sent after the constructor returns is seen. Tests wait() for
+    the frames they assert on before the sniffer stops."""
+
+    def __init__(self, stack, filter=None, iface="mps0"):
+        from scapy.all import AsyncSniffer
+        self.seen = []
+        ready = threading.Event()
+        with stack.netns():   # the capture thread inherits the namespace
+            self._sn = AsyncSniffer(iface=iface, filter=filter, store=False,
+                                    prn=self.seen.append,
+                                    started_callback=ready.set)
+            self._sn.start()
+        if not ready.wait(scaled(10)):
+            raise AssertionError(f"sniffer on {iface} did not start")
+
+    def frames(self, pred=None):
+        """The frames seen so far (that pred accepts)."""
+        return [p for p in list(self.seen) if pred is None or pred(p)]
+
+    def wait(self, pred, timeout, what, count=1):
+        """Waits until at least count frames that pred accepts were seen;
+        returns them all."""
+        return wait_until(lambda: (lambda f: f if len(f) >= count else None)(
+            self.frames(pred)), timeout, what)
+
+    def stop(self):
+        if self._sn.running:
+            self._sn.stop()
+        return self.frames()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()

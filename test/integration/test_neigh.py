@@ -5,10 +5,9 @@ kernel side of the tap. Which queue a frame lands on is the kernel's
 choice, so tests find out from telemetry instead of assuming."""
 
 import pytest
-from scapy.all import (ARP, ICMP, IP, TCP, AsyncSniffer, Ether, conf,
-                       rdpcap, sendp, wrpcap)
+from scapy.all import ARP, ICMP, IP, TCP, Ether, conf, rdpcap, sendp, wrpcap
 
-from mps import STACK_IP, TEST_NAME, Stack, wait_until
+from mps import STACK_IP, TEST_NAME, Sniffer, Stack, wait_until
 
 conf.verb = 0
 IFACE = "mps0"
@@ -26,22 +25,9 @@ def nstack():
         yield s
 
 
-
-
 def send(stack, frames):
     with stack.netns():
         sendp(frames, iface=IFACE)
-
-
-def sniffer(stack, **kw):
-    """Captures on the kernel side; sn.seen fills while it runs."""
-    seen = []
-    with stack.netns():
-        sn = AsyncSniffer(iface=IFACE, store=True, prn=seen.append, **kw)
-        sn.seen = seen
-        sn.start()
-    wait_until(lambda: getattr(sn, "running", False), 10, "sniffer running")
-    return sn
 
 
 def host(i):
@@ -84,14 +70,14 @@ def test_new_host_on_worker_a_lets_worker_b_answer_without_arp(nstack):
     send(nstack, Ether(src=mac, dst=nstack.mac) / IP(src=ip, dst=STACK_IP) / ICMP())
     a = wait_until(lambda: nstack.neigh(ip), 10, "host learned")["learned_by"]
     b = 1 - a
-    sn = sniffer(nstack, filter=f"arp or (tcp and ether dst {mac})")
-    try:
+    with Sniffer(nstack, f"arp or (tcp and ether dst {mac})") as sn:
         for sport in range(40000, 40064):
             hits = nstack.counters("neigh_hit")
             send(nstack, Ether(src=mac, dst=nstack.mac) /
                  IP(src=ip, dst=STACK_IP) / TCP(sport=sport, dport=7, flags="S", seq=1))
-            wait_until(lambda: sum(nstack.counters("neigh_hit")) > sum(hits), 10,
-                       "SYN answered")
+            # The SYN-ACK on the wire (the counter moves before it is sent).
+            synack = sn.wait(lambda p, sp=sport: TCP in p and p[TCP].dport == sp and
+                             p[TCP].flags == "SA", 10, f"SYN-ACK to port {sport}")[0]
             now = nstack.counters("neigh_hit")
             send(nstack, Ether(src=mac, dst=nstack.mac) / IP(src=ip, dst=STACK_IP) /
                  TCP(sport=sport, dport=7, flags="R", seq=2))
@@ -99,11 +85,9 @@ def test_new_host_on_worker_a_lets_worker_b_answer_without_arp(nstack):
                 break
         else:
             pytest.fail("no SYN landed on the other worker in 64 tries")
-    finally:
-        pkts = sn.stop()
-    synacks = [p for p in pkts if TCP in p and p[TCP].flags == "SA" and p[TCP].dport == sport]
-    assert synacks and synacks[0][Ether].dst.lower() == mac
-    arps = [p for p in pkts if ARP in p and p[ARP].op == 1 and p[ARP].psrc == STACK_IP]
+    assert synack[Ether].dst.lower() == mac
+    # An ARP request would have had to leave (and be answered) before it.
+    arps = sn.frames(lambda p: ARP in p and p[ARP].op == 1 and p[ARP].psrc == STACK_IP)
     assert not arps, f"stack asked by ARP: {arps}"
 
 
@@ -126,15 +110,11 @@ def test_gratuitous_arp_moves_host_and_is_fanned_out(nstack):
     # Replies go to the new MAC: a request still sent from the old one (to
     # the broadcast address, so nothing is learned from it) is answered
     # through the table.
-    sn = sniffer(nstack, filter="icmp")
-    try:
+    with Sniffer(nstack, "icmp") as sn:
         send(nstack, Ether(src=mac1, dst="ff:ff:ff:ff:ff:ff") /
              IP(src=ip, dst=STACK_IP) / ICMP(id=2))
-        wait_until(lambda: [p for p in sn.seen if p[ICMP].type == 0], 10,
-                   "echo reply")
-    finally:
-        sn.stop()
-    replies = [p for p in sn.seen if p[ICMP].type == 0]
+        replies = sn.wait(lambda p: p[ICMP].type == 0 and p[ICMP].id == 2, 10,
+                          "echo reply")
     assert replies[0][Ether].dst.lower() == mac2
 
 

@@ -18,15 +18,16 @@ import threading
 import time
 
 import pytest
-from scapy.all import ARP, TCP, AsyncSniffer, Ether, conf, sendp
+from scapy.all import ARP, TCP, Ether, conf, sendp
 
-from mps import STACK_IP, TEST_NAME, Stack, wait_until
+from mps import STACK_IP, TEST_NAME, Sniffer, Stack, scaled, wait_until
 
 conf.verb = 0
 IFACE = "mps0"
 GHOST = "198.18.0.77"   # the kernel's, on lo, never answered by ARP
 RTO_MS = 10000          # SYN_SENT keeps lwIP's initial RTO: no back-off
 FAST_S = 2.0            # both SYNs must leave this soon after the reply
+assert scaled(FAST_S) < RTO_MS / 1000 / 2, "stress scale hides a retransmission"
 
 
 def kernel_mac(stack):
@@ -38,22 +39,9 @@ def sysctl(stack, *kv):
     stack.exec("sysctl", "-qw", *kv, check=True)
 
 
-
-
 def kernel_neigh_mac(stack, ip):
     out = stack.exec("ip", "-j", "neigh", "show", ip, "dev", IFACE).stdout
     return next((n["lladdr"] for n in json.loads(out or "[]") if n.get("lladdr")), None)
-
-
-def sniffer(stack, flt):
-    """Captures on the kernel side of the tap; sn.seen fills as it runs."""
-    seen = []
-    with stack.netns():
-        sn = AsyncSniffer(iface=IFACE, store=False, prn=seen.append, filter=flt)
-        sn.seen = seen
-        sn.start()
-    wait_until(lambda: getattr(sn, "running", False), 10, "sniffer running")
-    return sn
 
 
 class _Echo(socketserver.BaseRequestHandler):
@@ -105,7 +93,7 @@ def test_arp_reply_on_one_queue_releases_both_workers_syns(fstack):
     with s.netns():
         server = _Server((GHOST, 7), _Echo)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    sn = sniffer(s, f"arp or (tcp and host {GHOST})")
+    sn = Sniffer(s, f"arp or (tcp and host {GHOST})")
     try:
         start_workers_together(s, (0, 1))
         # Each worker's SYN waits in lwIP's ARP queue behind one request.
@@ -135,7 +123,7 @@ def test_arp_reply_on_one_queue_releases_both_workers_syns(fstack):
         receiver = s.neigh(GHOST)["learned_by"]
         print(f"reply landed on worker {receiver}; SYNs left after "
               + ", ".join(f"w{w} {1000 * (t - t0):.0f} ms" for w, t in sorted(got.items())))
-        late = {w: t - t0 for w, t in got.items() if t - t0 > FAST_S}
+        late = {w: t - t0 for w, t in got.items() if t - t0 > scaled(FAST_S)}
         assert not late, f"SYNs waited for a retransmission (RTO {RTO_MS} ms): {late}"
         assert s.counters("ring_rx")[1 - receiver] >= 1
         # And the connections complete: echo round trips on both workers.
@@ -153,7 +141,7 @@ def test_gratuitous_arp_when_the_first_worker_starts(fstack):
     # Linux only adds a neighbour from an unsolicited ARP with arp_accept.
     sysctl(s, f"net.ipv4.conf.{IFACE}.arp_accept=1")
     assert kernel_neigh_mac(s, STACK_IP) is None
-    sn = sniffer(s, "arp")
+    sn = Sniffer(s, "arp")
     try:
         s.start_worker(0)
         garp = wait_until(

@@ -7,9 +7,9 @@ import os
 import signal
 
 import pytest
-from scapy.all import ARP, ICMP, IP, TCP, AsyncSniffer, Ether, conf, sendp
+from scapy.all import ARP, ICMP, IP, TCP, Ether, conf, sendp
 
-from mps import STACK_IP, TEST_NAME, Stack, wait_until
+from mps import STACK_IP, TEST_NAME, Sniffer, Stack, wait_until
 
 conf.verb = 0
 HOST_IP, HOST_MAC = "198.18.0.80", "02:00:5e:00:01:50"
@@ -35,39 +35,24 @@ def test_two_ports_configured(pstack):
 
 
 def test_rx_on_second_port_answered_on_first(pstack):
-    seen = {"mps0": [], "mps1": []}
-    sniffers = []
-    with pstack.netns():
-        for ifc in seen:
-            sn = AsyncSniffer(iface=ifc, store=False, prn=seen[ifc].append,
-                              filter=f"ether dst {HOST_MAC}")
-            sn.start()
-            sniffers.append(sn)
-    for sn in sniffers:
-        wait_until(lambda: getattr(sn, "running", False), 10, "sniffer running")
+    flt = f"ether dst {HOST_MAC}"
     base = Ether(src=HOST_MAC, dst=pstack.mac) / IP(src=HOST_IP, dst=STACK_IP)
-
-    def probe():
-        """A ping on mps1 until its reply shows on mps0: the sniffers are
-        capturing (AsyncSniffer reports running before its socket is)."""
+    with Sniffer(pstack, flt, "mps0") as sn0, Sniffer(pstack, flt, "mps1") as sn1:
         with pstack.netns():
             sendp(base / ICMP(id=9), iface="mps1")
-        return any(ICMP in p for p in seen["mps0"])
-
-    try:
-        wait_until(probe, 20, "ping on mps1 answered on mps0", interval=0.5)
+        sn0.wait(lambda p: ICMP in p, 10, "ping on mps1 answered on mps0")
         with pstack.netns():
             sendp([base / TCP(sport=p, dport=80, flags="S", seq=1)
                    for p in range(43000, 43016)], iface="mps1")
-        wait_until(lambda: len({p[TCP].dport for p in seen["mps0"] if TCP in p}) == 16,
-                   10, "SYN-ACKs on mps0")
-    finally:
-        for sn in sniffers:
-            sn.stop()
-        with pstack.netns():
-            sendp([base / TCP(sport=p, dport=80, flags="R", seq=2)
-                   for p in range(43000, 43016)], iface="mps1")
-    assert seen["mps1"] == []
+        try:
+            wait_until(lambda: len({p[TCP].dport for p in sn0.frames(
+                lambda p: TCP in p and p[TCP].flags == "SA")}) == 16,
+                10, "SYN-ACKs on mps0")
+        finally:
+            with pstack.netns():
+                sendp([base / TCP(sport=p, dport=80, flags="R", seq=2)
+                       for p in range(43000, 43016)], iface="mps1")
+    assert sn1.frames() == []
     info = pstack.workers_info()
     # Only mps1 carried the SYNs; the kernel spreads 16 flows over both of
     # its queues, so both workers polled the second port.
@@ -79,21 +64,11 @@ def test_rx_on_second_port_answered_on_first(pstack):
 def test_gratuitous_arp_when_a_worker_starts(pstack):
     """lwIP announces the address (gratuitous ARP, on the first port) when
     a worker brings its netif up; there is no runtime address change."""
-    seen = []
-    with pstack.netns():
-        sn = AsyncSniffer(iface="mps0", store=False, prn=seen.append,
-                          filter="arp or icmp")
-        sn.start()
-    try:
-        wait_until(lambda: pstack.exec("ping", "-c", "1", "-W", "1", STACK_IP)
-                   .returncode == 0 and any(ICMP in p for p in seen), 20,
-                   "sniffer capturing")
+    with Sniffer(pstack, "arp", "mps0") as sn:
         victim = pstack.pid("worker-1")
         os.kill(victim, signal.SIGKILL)
         wait_until(lambda: pstack.workers_info()["1"]["state"] == "dead", 10,
                    "worker 1 marked dead")
         pstack.start_worker(1)
-        wait_until(lambda: [p for p in seen if ARP in p and p[ARP].psrc == STACK_IP
-                            and p[ARP].pdst == STACK_IP], 10, "gratuitous ARP")
-    finally:
-        sn.stop()
+        sn.wait(lambda p: p[ARP].psrc == STACK_IP and p[ARP].pdst == STACK_IP, 10,
+                "gratuitous ARP")

@@ -6,10 +6,9 @@ VLAN strip/insert offloads, so the workers untag and tag in software: ARP,
 ping and TCP are answered on VLAN 100, and frames untagged or of another
 VLAN are dropped as "vlan"."""
 import pytest
-from scapy.all import (ARP, ICMP, IP, TCP, AsyncSniffer, Dot1Q, Ether, conf,
-                       sendp)
+from scapy.all import ARP, ICMP, IP, TCP, Dot1Q, Ether, conf, sendp
 
-from mps import STACK_IP, TEST_NAME, Stack, wait_until
+from mps import STACK_IP, TEST_NAME, Sniffer, Stack, wait_until
 
 conf.verb = 0
 IFACE, VID = "mps0", 100
@@ -23,27 +22,14 @@ def vstack():
         yield s
 
 
-
 def exchange(stack, frames, flt, done):
     """Sends frames from the VLAN host; returns what the stack sent it once
     done(seen) holds."""
-    seen = []
-    with stack.netns():
-        sn = AsyncSniffer(iface=IFACE, store=True, prn=seen.append, filter=flt)
-        sn.start()
-    wait_until(lambda: getattr(sn, "running", False), 10, "sniffer running")
-    def resend():
-        # Sent again until answered: AsyncSniffer says it is running a
-        # little before its socket captures. The stack answers repeats.
+    with Sniffer(stack, flt) as sn:
         with stack.netns():
             sendp(frames, iface=IFACE)
-        return done(seen)
-
-    try:
-        wait_until(resend, 10, f"answer to {frames!r}", interval=0.5)
-    finally:
-        sn.stop()
-    return seen
+        wait_until(lambda: done(sn.frames()), 10, f"answer to {frames!r}")
+    return sn.frames()
 
 
 def tagged(l3, vid=VID, dst="ff:ff:ff:ff:ff:ff"):
