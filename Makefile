@@ -171,6 +171,7 @@ bench:
 MPS_NS     ?= mpstack
 MPS_PREFIX ?= $(MPS_NS)
 replay:
+	@MPS_NS=$(MPS_NS) MPS_PREFIX=$(MPS_PREFIX) scripts/mps-run.sh check
 	ip netns exec $(MPS_NS) $(PYTHON) scripts/replay.py --prefix $(MPS_PREFIX) $(PCAP)
 
 pcaps:

@@ -41,9 +41,11 @@ print(f"{ok.count(True)}/16 echoes byte-exact")
 sys.exit(0 if all(ok) and len(ok) == 16 else 1)
 PY
 
+# -o -: curl writes the body to its stdout (-o /dev/stdout would reopen a
+# redirected log with truncation and lose what came before).
 step "curl http://$IP/ (keep-alive: 3 requests, one connection)"
 ip netns exec "$NS" curl -s "http://$IP/" "http://$IP/bytes/64" "http://$IP/nope" \
-	-o /dev/stdout -o /dev/null -o /dev/null -w '%{http_code} %{size_download} bytes  (connections opened: %{num_connects})\n'
+	-o - -o /dev/null -o /dev/null -w '%{http_code} %{size_download} bytes  (connections opened: %{num_connects})\n'
 
 step "per-worker stats (telemetry /mps/workers)"
 "$REPO/scripts/mps-stats.py" --prefix "$PREFIX"

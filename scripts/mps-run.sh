@@ -7,6 +7,8 @@
 #   mps-run.sh primary N     netns + primary with N worker slots, no worker
 #   mps-run.sh stop          SIGINT the primary, wait, clean up everything
 #   mps-run.sh foreground N  start, wait for Ctrl-C, stop
+#   mps-run.sh check         exit 0 if a primary runs for MPS_PREFIX, else
+#                            say so (and how to start one) in one line, exit 1
 #
 # Environment (defaults): MPS_NS=mpstack MPS_PREFIX=mpstack MPS_IFACE=mps0
 # MPS_PEER_IP=198.18.0.1/24 MPS_PRIMARY_ARGS="" (extra app options, e.g.
@@ -125,7 +127,23 @@ stop_all() {
 	rm -f "$STATE"/*.pid "$STATE/netns.created"
 }
 
+# check: a primary of ours runs for this prefix (its telemetry socket is
+# there too, so tools can talk to it).
+check_running() {
+	local pid
+	pid=$(cat "$STATE/primary.pid" 2>/dev/null) || pid=
+	if alive "$pid" && [ -S "/var/run/dpdk/$PREFIX/dpdk_telemetry.v2" ]; then
+		return 0
+	fi
+	printf '%s: no mpstack running in netns %s (--file-prefix %s): start one with `make run` or `%s start 2`\n' \
+		"$PROG" "$NS" "$PREFIX" "scripts/mps-run.sh" >&2
+	return 1
+}
+
 case "${1:-}" in
+check)
+	check_running
+	;;
 start)
 	n=${2:-2}
 	start_primary "$n"
@@ -155,7 +173,7 @@ foreground)
 	stop_all
 	;;
 *)
-	sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'
+	sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'
 	exit 2
 	;;
 esac
