@@ -1,13 +1,19 @@
 #!/usr/bin/python3
-"""bench.py - mpstack side by side with the Linux kernel stack, one run.
+"""bench.py - mpstack side by side with the Linux kernel stack.
 
 Topology (all inside namespaces this script makes and deletes):
   netns mpsbench   : the client side. Kernel end of mpstack's tap (198.18.0.1)
                      and one end of a veth pair (198.18.1.1).
   netns mpsbenchk  : the kernel-stack server on the veth's far end
-                     (198.18.1.2): nginx-light, an epoll echo, iperf -s.
-mpstack (198.18.0.2) runs with 1 and then 2 workers. The same wrk, ping-pong
-client and iperf client run in netns mpsbench against both servers.
+                     (198.18.1.2): nginx-light (one instance per worker
+                     count, port 8000+N, N worker processes), an epoll
+                     echo, iperf -s.
+mpstack (198.18.0.2) runs with 1 and then 2 workers; its ratio is against
+nginx with as many worker processes. The same wrk, ping-pong client and
+iperf client run in netns mpsbench against both servers.
+
+Every point is measured BENCH_RUNS times (default 3) in a row; tables show
+the median and the range [min-max] of req/s (latencies and cycles: median).
 
 The stack's own ceiling, without the kernel: mpstack (server, echo) and a
 second mpstack acting as load generator (`--connect ADDR:7:load*N`: closed-loop
@@ -16,8 +22,10 @@ memif has no RSS: generator worker w sends on queue w, which is the server's
 queue w, so flows are spread over the server's queues by the generator's
 workers (each owns its connections), as a NIC's RSS would.
 
-Prints one table per section and writes build/bench.json.
-Environment: BENCH_DURATION (s per wrk point, default 5), BENCH_CONNS
+Prints one table per section (with the machine and the settings) and
+writes build/bench.json (every run's figures, and the medians).
+Environment: BENCH_RUNS (runs per point, default 3), BENCH_DURATION (s per
+wrk point, default 5), BENCH_CONNS
 ("1,8,64,256"), BENCH_WORKERS ("1,2"), BENCH_IDLE ("backoff,spin"),
 BENCH_PINGS (round trips, default 20000), BENCH_MEMIF_CONNS (generator
 connections per worker, default 32), BENCH_SECTIONS ("kernel,memif": the
@@ -27,8 +35,10 @@ import json
 import os
 import pathlib
 import re
+import platform
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import time
@@ -38,6 +48,7 @@ BUILD = REPO / "build"
 NS, KNS = "mpsbench", "mpsbenchk"
 MPS_IP, K_IP = "198.18.0.2", "198.18.1.2"
 DURATION = int(os.environ.get("BENCH_DURATION", "5"))
+RUNS = int(os.environ.get("BENCH_RUNS", "3"))
 CONNS = [int(c) for c in os.environ.get("BENCH_CONNS", "1,8,64,256").split(",")]
 WORKERS = [int(w) for w in os.environ.get("BENCH_WORKERS", "1,2").split(",")]
 IDLES = os.environ.get("BENCH_IDLE", "backoff,spin").split(",")
@@ -47,6 +58,30 @@ MEMIF_SOCK = "/run/mpstack/bench/memif.sock"
 SECTIONS = os.environ.get("BENCH_SECTIONS", "kernel,memif").split(",")
 BODY = "x" * 64
 started = []  # pids of kernel-side servers we started
+
+
+def repeated(measure):
+    """measure() RUNS times; one dict: each key's median (numbers), the
+    runs themselves, and the range of req/s (or Gbit/s) where there is one."""
+    runs = [measure() for _ in range(RUNS)]
+    out = {"runs": runs}
+    for k, v in runs[0].items():
+        vals = [r[k] for r in runs if isinstance(r.get(k), (int, float))]
+        if len(set(vals)) > 1:
+            out[k] = statistics.median(vals)
+        else:   # not measured (workers, conns) or the same every run
+            out[k] = v
+        if k in ("rps", "gbps") and vals:
+            out[k + "_min"], out[k + "_max"] = min(vals), max(vals)
+    return out
+
+
+def spread(r, key="rps", spec="{:.0f}"):
+    """'median [min-max]' of one repeated figure."""
+    if r.get(key) is None:
+        return "-"
+    return (spec + " [" + spec + "-" + spec + "]").format(
+        r[key], r.get(key + "_min", r[key]), r.get(key + "_max", r[key]))
 
 
 def sh(*cmd, check=True, timeout=120, ns=None):
@@ -103,31 +138,37 @@ def kernel_setup():
     sh("ip", "addr", "add", "198.18.1.2/24", "dev", "mpsbk1", ns=KNS)
     sh("ip", "link", "set", "mpsbk1", "up", ns=KNS)
     sh("ip", "link", "set", "lo", "up", ns=KNS)
-    conf = BUILD / "bench" / "nginx.conf"
-    conf.parent.mkdir(parents=True, exist_ok=True)
-    conf.write_text(f"""
-worker_processes 1;
+    cmds = [[str(BUILD / "bench/epoll_echo"), "7"], ["iperf", "-s", "-p", "5001"]]
+    for w in WORKERS:
+        conf = BUILD / "bench" / f"nginx-{w}.conf"
+        conf.parent.mkdir(parents=True, exist_ok=True)
+        conf.write_text(f"""
+worker_processes {w};
 daemon off;
-pid {conf.parent}/nginx.pid;
+pid {conf.parent}/nginx-{w}.pid;
 error_log stderr error;
 events {{ worker_connections 4096; }}
 http {{
   access_log off;
   keepalive_requests 10000000;
   server {{
-    listen {K_IP}:80 reuseport;
+    listen {K_IP}:{nginx_port(w)} reuseport;
     location / {{ default_type text/plain; return 200 "{BODY}"; }}
   }}
 }}
 """)
-    for cmd in (["nginx", "-c", str(conf), "-e", "stderr"],
-                [str(BUILD / "bench/epoll_echo"), "7"],
-                ["iperf", "-s", "-p", "5001"]):
+        cmds.append(["nginx", "-c", str(conf), "-e", "stderr"])
+    for cmd in cmds:
         p = subprocess.Popen(["ip", "netns", "exec", KNS, *cmd],
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         started.append(p)
-    for port in (80, 7, 5001):
+    for port in [7, 5001] + [nginx_port(w) for w in WORKERS]:
         wait_port(NS, K_IP, port)
+
+
+def nginx_port(workers):
+    """The port of the nginx instance with that many worker processes."""
+    return 8000 + workers
 
 
 def cleanup():
@@ -138,9 +179,8 @@ def cleanup():
                 p.wait(5)
             except subprocess.TimeoutExpired:
                 p.kill()
-    # nginx's own workers: only those of our config's pid file.
-    pidf = BUILD / "bench" / "nginx.pid"
-    if pidf.exists():
+    # nginx's own workers: only those of our configs' pid files.
+    for pidf in (BUILD / "bench").glob("nginx-*.pid"):
         try:
             os.kill(int(pidf.read_text()), signal.SIGQUIT)
         except (ValueError, ProcessLookupError):
@@ -276,14 +316,15 @@ def main():
     for tool in ("wrk", "nginx", "iperf"):
         if not shutil.which(tool):
             sys.exit(f"bench: {tool} missing: run scripts/deps.sh bench")
-    results = {"duration_s": DURATION, "http": [], "pingpong": {}, "iperf": {}}
+    results = {"machine": machine(), "duration_s": DURATION, "runs": RUNS,
+               "http": [], "pingpong": {}, "iperf": {}}
     mps_stop()
     sh("ip", "netns", "del", KNS, check=False)
     try:
         if "kernel" in SECTIONS:
             tap_vs_kernel(results)
         if "memif" in SECTIONS:
-            results["memif"] = [memif_run(w) for w in WORKERS]
+            results["memif"] = [repeated(lambda w=w: memif_run(w)) for w in WORKERS]
     finally:
         cleanup()
     report(results)
@@ -293,55 +334,74 @@ def tap_vs_kernel(results):
     """HTTP, ping-pong and iperf: the kernel over veth, mpstack over its tap."""
     mps_start(1, "backoff")
     kernel_setup()
-    for conns in CONNS:
-        results["http"].append({"stack": "kernel", "workers": 1, "idle": "-",
-                                "conns": conns, **wrk(f"http://{K_IP}/", conns)})
-    results["pingpong"]["kernel"] = pingpong(K_IP)
-    results["iperf"]["kernel"] = iperf(K_IP)
+    for workers in WORKERS:
+        for conns in CONNS:
+            url = f"http://{K_IP}:{nginx_port(workers)}/"
+            results["http"].append({"stack": "kernel", "workers": workers, "idle": "-",
+                                    "conns": conns,
+                                    **repeated(lambda: wrk(url, conns))})
+    results["pingpong"]["kernel"] = repeated(lambda: pingpong(K_IP))
+    results["iperf"]["kernel"] = repeated(lambda: {"gbps": iperf(K_IP)})
     mps_stop()
     for idle in IDLES:
         for workers in WORKERS:
             mps_start(workers, idle)
             for conns in CONNS:
-                before = telemetry()
-                res = wrk(f"http://{MPS_IP}/bytes/64", conns)
-                res.update(cost(before, telemetry()))
+                def point():
+                    before = telemetry()
+                    res = wrk(f"http://{MPS_IP}/bytes/64", conns)
+                    res.update(cost(before, telemetry()))
+                    return res
                 results["http"].append({"stack": "mpstack", "workers": workers,
-                                        "idle": idle, "conns": conns, **res})
+                                        "idle": idle, "conns": conns, **repeated(point)})
             if workers == 1:
-                results["pingpong"][f"mpstack-{idle}"] = pingpong(MPS_IP)
+                results["pingpong"][f"mpstack-{idle}"] = repeated(lambda: pingpong(MPS_IP))
                 if idle == IDLES[0]:
-                    results["iperf"]["mpstack"] = iperf(MPS_IP)
+                    results["iperf"]["mpstack"] = repeated(lambda: {"gbps": iperf(MPS_IP)})
             mps_stop()
 
 
+def machine():
+    """What the figures were measured on."""
+    model = next((l.split(":", 1)[1].strip() for l in
+                  pathlib.Path("/proc/cpuinfo").read_text().splitlines()
+                  if l.startswith("model name")), platform.machine())
+    return {"date": time.strftime("%Y-%m-%d"), "cpus": os.cpu_count(), "cpu": model,
+            "kernel": platform.release(),
+            "dpdk": sh("pkg-config", "--modversion", "libdpdk", check=False).stdout.strip()}
+
+
 def report(results):
-    kern = {r["conns"]: r for r in results["http"] if r["stack"] == "kernel"}
+    m = results["machine"]
+    print(f"\nmachine: {m['cpus']} x {m['cpu']}, Linux {m['kernel']}, DPDK {m['dpdk']}, "
+          f"{m['date']}; BENCH_RUNS={RUNS} BENCH_DURATION={DURATION}; "
+          "req/s as median [min-max] of the runs")
+    kern = {(r["workers"], r["conns"]): r for r in results["http"] if r["stack"] == "kernel"}
     print(f"\nHTTP GET, 64-byte body, keep-alive, wrk {DURATION}s per point "
-          f"(kernel = nginx-light, 1 worker, over veth)")
-    print(f"{'stack':8} {'wrk':>3} {'idle':>7} {'conns':>5} {'req/s':>9} {'p50us':>7} "
-          f"{'p99us':>7} {'x kern':>6} {'cyc/req':>8} {'pkt/it':>6}")
+          f"(kernel = nginx-light over veth, as many worker processes as mpstack workers)")
+    print(f"{'stack':8} {'wrk':>3} {'idle':>7} {'conns':>5} {'req/s median [range]':>26} "
+          f"{'p50us':>7} {'p99us':>7} {'x kern':>6} {'cyc/req':>8} {'pkt/it':>6}")
     for r in results["http"]:
-        k = kern.get(r["conns"], {}).get("rps")
+        k = kern.get((r["workers"], r["conns"]), {}).get("rps")
         ratio = r["rps"] / k if k else 0
         r["ratio_vs_kernel"] = round(ratio, 2)
         print(f"{r['stack']:8} {r['workers']:>3} {r['idle']:>7} {r['conns']:>5} "
-              f"{r['rps']:>9.0f} {fmt(r['p50_us']):>7} {fmt(r['p99_us']):>7} "
+              f"{spread(r):>26} {fmt(r['p50_us']):>7} {fmt(r['p99_us']):>7} "
               f"{ratio:>6.2f} {fmt(r.get('cycles_per_req')):>8} "
               f"{fmt(r.get('pkts_per_iter'), '{:.1f}'):>6}")
-    print(f"\n1-byte echo ping-pong, {PINGS} round trips on one connection (us)")
+    print(f"\n1-byte echo ping-pong, {PINGS} round trips on one connection (us, medians)")
     print(f"{'server':18} {'p50':>7} {'p99':>7} {'p99.9':>7}")
     for k, v in results["pingpong"].items():
         print(f"{k:18} {v['p50_us']:>7.1f} {v['p99_us']:>7.1f} {v['p999_us']:>7.1f}")
-    print(f"\niperf 2 client -> server, {DURATION}s (Gbit/s)")
+    print(f"\niperf 2 client -> server, {DURATION}s (Gbit/s, median [range])")
     for k, v in results["iperf"].items():
-        print(f"{k:18} {fmt(v, '{:.3f}'):>7}")
+        print(f"{k:18} {spread(v, 'gbps', '{:.3f}'):>24}")
     print(f"\nDPDK-to-DPDK over net_memif: generator mpstack --connect load*{MEMIF_CONNS}"
           f" per worker -> mpstack echo, 64-byte request/response, {DURATION}s")
-    print(f"{'server workers':>14} {'conns':>6} {'req/s':>10} {'srv cyc/req':>11}  rx pkts per server queue")
+    print(f"{'server workers':>14} {'conns':>6} {'req/s median [range]':>26} {'srv cyc/req':>11}")
     for r in results.get("memif", []):
-        print(f"{r['workers']:>14} {r['conns']:>6} {r['rps']:>10} "
-              f"{fmt(r['server_busy_cycles_per_req']):>11}  {r['server_rx_pkts_per_worker']}")
+        print(f"{r['workers']:>14} {r['conns']:>6} {spread(r):>26} "
+              f"{fmt(r['server_busy_cycles_per_req']):>11}")
     out = BUILD / "bench.json"
     out.write_text(json.dumps(results, indent=1))
     print(f"\nwritten {out}")
