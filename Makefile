@@ -5,6 +5,7 @@
 #   make run        primary + WORKERS secondaries in the netns, foreground
 #   make demo       set up, start 2 workers, exercise them, print stats, stop
 #   make test       set up, then unit tests and integration tests
+#   make test-stress  the integration suite with one CPU kept busy, 3 times
 #   make replay     replay pcaps/ (or PCAP=file) into the running stack, check
 #   make pcaps      regenerate pcaps/*.pcap and pcaps/manifest.json
 #   make bench      side by side with the kernel stack (numbers, not pass/fail)
@@ -64,12 +65,12 @@ Q := $(if $(V),,@)
 
 obj = $(addprefix $(BUILD)/obj/,$(1:.c=.o))
 
-.PHONY: all deps lwip hugepages run demo test test-bins unit integration bench clean help \
-	replay pcaps fuzz fuzz-bin asan soak
+.PHONY: all deps lwip hugepages run demo test test-stress test-bins unit integration bench \
+	clean help replay pcaps fuzz fuzz-bin asan soak
 all: $(BUILD)/mps-primary $(BUILD)/mps-secondary $(BUILD)/mps-capture
 
 help:
-	@sed -n '2,18p' Makefile
+	@sed -n '2,19p' Makefile
 
 deps:
 	@scripts/deps.sh
@@ -155,6 +156,17 @@ integration: all
 test: deps
 	$(Q)$(MAKE) --no-print-directory all $(BUILD)/unit-tests test-bins asan fuzz-bin
 	scripts/run-tests.sh
+
+# The integration suite on a hostile schedule: one CPU kept busy by a pinned
+# busy loop, every time bound of the suite scaled by one factor
+# (MPS_TEST_TIME_SCALE, default 3; see test/integration/mps.py), STRESS_RUNS
+# times in a row; PYTEST_ARGS narrows it (e.g. test/integration/test_neigh.py).
+STRESS_RUNS ?= 3
+PYTEST_ARGS ?= test/integration
+test-stress: all test-bins
+	@scripts/hugepages.sh >/dev/null
+	$(Q)for i in $$(seq $(STRESS_RUNS)); do echo "== stress run $$i/$(STRESS_RUNS)"; \
+		MPS_TEST_HOG=1 $(PYTHON) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS) || exit 1; done
 
 # Side by side with the kernel stack; numbers, never pass/fail.
 BENCH_TOOLS := $(BUILD)/bench/pingpong $(BUILD)/bench/epoll_echo

@@ -1,6 +1,7 @@
 """Fixtures: one mpstack (primary + 2 workers) shared by the session, and
 stress mode (MPS_TEST_HOG=1): a busy loop pinned to one CPU for the whole
 session, with every time bound of the suite scaled (mps.TIME_SCALE)."""
+import ctypes
 import os
 import signal
 import subprocess
@@ -22,8 +23,11 @@ def pytest_sessionstart(session):
     if HOG:
         # The last CPU: worker 0's (mps-run.sh pins worker K on CPU K+1 mod N).
         cpu = str(os.cpu_count() - 1)
+        # PR_SET_PDEATHSIG: the loop dies with pytest even if pytest is killed.
+        libc = ctypes.CDLL(None, use_errno=True)
         _hog = subprocess.Popen(["taskset", "-c", cpu, "/bin/sh", "-c", "while :; do :; done"],
-                                start_new_session=True)
+                                start_new_session=True,
+                                preexec_fn=lambda: libc.prctl(1, signal.SIGKILL))
         print(f"\nstress mode: busy loop pid {_hog.pid} on CPU {cpu}, "
               f"time bounds x{TIME_SCALE:g}")
 
