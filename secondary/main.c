@@ -33,8 +33,6 @@
 #define DRAIN_MS 100u
 
 static volatile int quit;
-static struct mps_worker worker;
-struct mps_worker *mps_self = &worker;
 
 static void
 on_signal(int sig __rte_unused)
@@ -107,7 +105,7 @@ worker_teardown(struct mps_worker *w)
 int
 main(int argc, char **argv)
 {
-	struct mps_worker *w = &worker;
+	struct mps_worker *w = mps_worker();
 	char err[256], **eargv;
 	int eargc, n, requested, ret;
 

@@ -57,6 +57,9 @@ struct mps_worker {
 	uint16_t port_mtu;
 };
 
+/* worker.c: this process's worker, for code lwIP calls without a context. */
+struct mps_worker *mps_worker(void);
+
 /* netif.c: lwIP's netif on DPDK. */
 int mps_netif_init(struct mps_worker *w);
 void mps_netif_input(struct mps_worker *w, struct rte_mbuf *m, int from_peer);

@@ -18,7 +18,6 @@
 #include "mps_log.h"
 #include "worker.h"
 
-extern struct mps_worker *mps_self;
 
 static uint8_t source_block[MPS_SOURCE_BLOCK];
 
@@ -69,7 +68,7 @@ static void
 client_recv(mps_conn_t h, void *arg)
 {
 	struct echo_client *ec = mps_conn_ctx(h);
-	struct mps_worker_stats *st = mps_self->stats;
+	struct mps_worker_stats *st = mps_worker()->stats;
 
 	(void)arg;
 	while (ec != NULL && mps_recv_len(h) >= MPS_ECHO_CLIENT_MSG) {
@@ -98,7 +97,7 @@ client_closed(mps_conn_t h, int err, void *arg)
 	(void)arg;
 	if (err != 0)
 		MPS_LOG(INFO, "worker %u: echo client connection %d ended: %s",
-			mps_self->id, h, strerror(-err));
+			mps_worker()->id, h, strerror(-err));
 }
 
 const struct mps_api_ops mps_echo_client_ops = {

@@ -21,7 +21,6 @@ static const char root_body[] = "Hello from mpstack\n";
 static const char notfound_body[] = "not found\n";
 static char fill[16384];
 
-extern struct mps_worker *mps_self;
 
 struct http_req {
 	int status;           /* 200, 400, 404, 405 */
@@ -270,7 +269,7 @@ http_flush(mps_conn_t h, void *arg)
 				blocked = 1;
 				break;
 			}
-			mps_self->stats->http_errors++;
+			mps_worker()->stats->http_errors++;
 			mps_recv_consume(h, len);
 			hc->close_after = 1;
 			break;
@@ -286,9 +285,9 @@ http_flush(mps_conn_t h, void *arg)
 			break;
 		}
 		mps_recv_consume(h, r.hdr_len + r.content_len);
-		mps_self->stats->http_requests++;
+		mps_worker()->stats->http_requests++;
 		if (r.status != 200)
-			mps_self->stats->http_errors++;
+			mps_worker()->stats->http_errors++;
 		if (!r.keep_alive)
 			hc->close_after = 1;
 	}

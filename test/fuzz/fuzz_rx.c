@@ -50,8 +50,6 @@
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static struct mps_worker worker;
-struct mps_worker *mps_self = &worker; /* the apps' view of "this worker" */
 static struct mps_shared shared;
 
 /* The stack's MAC in the seeds (test/fuzz/make_seeds.py). */
@@ -119,7 +117,7 @@ LLVMFuzzerInitialize(int *argc __rte_unused, char ***argv __rte_unused)
 		"-m", "256", "--vdev", "net_null0", "--lcores", "0@(0-1)",
 		"--log-level", "*:error", "--file-prefix", prefix, NULL,
 	};
-	struct mps_worker *w = &worker;
+	struct mps_worker *w = mps_worker();
 
 	/* --no-huge is legacy memory, which --in-memory refuses: a private
 	 * prefix instead, and its runtime dir removed at exit. */
@@ -197,7 +195,7 @@ alloc_or_reset(struct mps_worker *w)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct mps_worker *w = &worker;
+	struct mps_worker *w = mps_worker();
 	uint64_t now = rte_get_tsc_cycles();
 
 	w->now_s = (uint32_t)(now / shared.tsc_hz);
