@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "mps_config.h"
+#include "mps_shared.h"
 
 static const char *const app_names[] = {
 	[MPS_APP_NONE] = "none",
@@ -36,8 +37,8 @@ mps_config_defaults(struct mps_config *cfg)
 	cfg->n_listeners = 2;
 	cfg->listeners[0] = (struct mps_listener){ .port = 7, .app = MPS_APP_ECHO };
 	cfg->listeners[1] = (struct mps_listener){ .port = 80, .app = MPS_APP_HTTP };
-	cfg->neigh_ttl_s = 300;
-	cfg->neigh_entries = 65536;
+	cfg->neigh_ttl_s = MPS_NEIGH_TTL_S;
+	cfg->neigh_entries = MPS_NEIGH_ENTRIES;
 	/* Low latency by default; a client that falls 1 MiB behind
 	 * is dropped. */
 	cfg->tune.nodelay = MPS_TUNE_ON;
@@ -348,8 +349,10 @@ mps_config_usage(void)
 	       "  --stats SECONDS          print one line per worker every SECONDS\n"
 	       "  --idle MODE              backoff (default: sleep when idle), spin, or\n"
 	       "                           intr (wait for RX interrupts where the port has them)\n"
-	       "  --neigh-ttl SECONDS      learned neighbours expire after this, 1..1800 (default 300)\n"
-	       "  --neigh-entries N        neighbour table size, 64..1048576 (default 65536)\n"
+	       "  --neigh-ttl SECONDS      learned neighbours expire after this, 1.."
+	       RTE_STR(MPS_NEIGH_TTL_MAX_S) " (default " RTE_STR(MPS_NEIGH_TTL_S) ")\n"
+	       "  --neigh-entries N        neighbour table size, " RTE_STR(MPS_NEIGH_ENTRIES_MIN) ".."
+	       RTE_STR(MPS_NEIGH_ENTRIES_MAX) " (default " RTE_STR(MPS_NEIGH_ENTRIES) ")\n"
 	       "  --neigh ADDR=MAC         static neighbour, never aged (repeatable, up to 16)\n"
 	       "  --connect ADDR:PORT:APP[,...]  each worker opens these (APP: echo,\n"
 	       "                           a client timing round trips)\n"
@@ -512,13 +515,15 @@ mps_config_parse_args(struct mps_config *cfg, int argc, char **argv,
 				return fail(err, errlen, "--idle (backoff|spin|intr)", optarg);
 			break;
 		case OPT_NEIGH_TTL: /* Neighbour table options */
-			if (mps_parse_u32(optarg, 1, 1800, &v) != 0)
-				return fail(err, errlen, "--neigh-ttl (1..1800)", optarg);
+			if (mps_parse_u32(optarg, 1, MPS_NEIGH_TTL_MAX_S, &v) != 0)
+				return fail(err, errlen,
+					    "--neigh-ttl (1.." RTE_STR(MPS_NEIGH_TTL_MAX_S) ")", optarg);
 			cfg->neigh_ttl_s = v;
 			break;
 		case OPT_NEIGH_ENTRIES:
-			if (mps_parse_u32(optarg, 64, 1u << 20, &v) != 0)
-				return fail(err, errlen, "--neigh-entries (64..1048576)", optarg);
+			if (mps_parse_u32(optarg, MPS_NEIGH_ENTRIES_MIN, MPS_NEIGH_ENTRIES_MAX, &v) != 0)
+				return fail(err, errlen, "--neigh-entries (" RTE_STR(MPS_NEIGH_ENTRIES_MIN)
+					    ".." RTE_STR(MPS_NEIGH_ENTRIES_MAX) ")", optarg);
 			cfg->neigh_entries = v;
 			break;
 		case OPT_NEIGH:

@@ -6,7 +6,8 @@
  * holds the MAC (bits 0-47), the id of the worker that last wrote it
  * (bits 48-51), a coarse timestamp in seconds modulo 2^11 (bits 52-62) and a
  * static flag (bit 63), so an update is a single atomic store. The timestamp
- * range (2048 s) is larger than the longest TTL (MPS_NEIGH_TTL_MAX_S) and
+ * range (2048 s) is larger than the longest TTL (MPS_NEIGH_TTL_MAX_S in
+ * mps_shared.h) and
  * the primary deletes entries as soon as they expire, so an age never wraps
  * back to "fresh". Only the *_with_hash calls are used: the hash's own
  * function pointer is valid only in the process that created the table.
@@ -23,8 +24,6 @@ struct rte_hash;
 #define MPS_NEIGH_TIME_SHIFT 52u
 #define MPS_NEIGH_TIME_BITS 11u
 #define MPS_NEIGH_TIME_MASK ((1u << MPS_NEIGH_TIME_BITS) - 1)
-#define MPS_NEIGH_TTL_S 300u     /* default: entries older than this are missing */
-#define MPS_NEIGH_TTL_MAX_S 1800u /* well inside the timestamp's range */
 #define MPS_NEIGH_REFRESH_S 10u  /* a known peer is rewritten at most this often */
 
 /* What mps_neigh_learn did, for the caller's counters. */

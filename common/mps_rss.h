@@ -11,7 +11,7 @@
 
 #include <stdint.h>
 
-#define MPS_RSS_KEY_LEN 40u
+#include "mps_shared.h" /* MPS_RSS_KEY_LEN */
 
 /* Toeplitz hash (rte_softrss) of the reply tuple remote -> local, as the
  * NIC computes it. Addresses in network order, ports in host order. */

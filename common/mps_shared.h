@@ -16,6 +16,7 @@
 #include <rte_common.h>
 
 #include "mps_config.h"
+#include "mps_neigh.h"
 #include "mps_parse.h"
 
 #define MPS_MEMZONE_NAME   "mps_shared"
@@ -34,7 +35,7 @@
 
 #define MPS_MAGIC          0x6d707374u /* "mpst" */
 #ifndef MPS_LAYOUT_VERSION /* overridden only to build the mismatch test */
-#define MPS_LAYOUT_VERSION 10u
+#define MPS_LAYOUT_VERSION 11u
 #endif
 
 /* The mbuf private area holds lwIP's struct pbuf_custom (zero-copy RX).
@@ -42,7 +43,36 @@
 #define MPS_MBUF_PRIV_SIZE 64u
 
 #define MPS_RING_SIZE      1024u
-#define MPS_NEIGH_ENTRIES  65536u
+
+/* Ports and the mbuf pool: the primary configures and sizes by these, the
+ * workers poll and hold by them. */
+#define MPS_RX_DESC        1024u  /* RX descriptors per queue */
+#define MPS_TX_DESC        1024u  /* TX descriptors per queue */
+#define MPS_RX_BURST       32u    /* frames per rte_eth_rx_burst */
+#define MPS_TX_BATCH       512u   /* frames a worker keeps for the NIC, bounded */
+#define MPS_POOL_CACHE     256u   /* per-lcore mempool cache */
+#define MPS_LWIP_HELD      8192u  /* RX mbufs one worker's lwIP may hold (unread,
+				   * out-of-order; see MPS_RX_HELD_HARD) */
+/* Pool: every queue's descriptors, burst and cache, and per worker what its
+ * lwIP, its TX batch and its ring may hold; rounded up to 2^n - 1. */
+#define MPS_POOL_MBUFS(n_ports, n_workers) \
+	((n_ports) * (n_workers) * (MPS_RX_DESC + MPS_TX_DESC + MPS_RX_BURST + MPS_POOL_CACHE) + \
+	 (n_workers) * (MPS_LWIP_HELD + MPS_TX_BATCH + MPS_RING_SIZE))
+
+/* RSS: the symmetric Toeplitz key every port is given (the longest a port
+ * takes; one that wants fewer bytes gets its first ones) and the largest
+ * redirection table mirrored in the memzone. */
+#define MPS_RSS_KEY_LEN    52u
+#define MPS_RETA_MAX       512u
+
+/* Neighbour table: --neigh-ttl and --neigh-entries defaults and ranges
+ * (plain numbers: the usage text prints them). */
+#define MPS_NEIGH_TTL_S        300
+#define MPS_NEIGH_TTL_MAX_S    1800 /* well inside the data word's timestamp */
+#define MPS_NEIGH_ENTRIES      65536
+#define MPS_NEIGH_ENTRIES_MIN  64
+#define MPS_NEIGH_ENTRIES_MAX  1048576
+_Static_assert(MPS_NEIGH_TTL_MAX_S < MPS_NEIGH_TIME_MASK, "TTL beyond the timestamp's range");
 
 /* Lifecycle of a worker slot, written by its owner (and by the primary when
  * it finds the owner dead). */
@@ -54,83 +84,125 @@ enum mps_worker_state {
 	MPS_WORKER_DEAD = 4,     /* owner died without releasing (primary saw it) */
 };
 
-/* Per-worker counters. Written only by the owning worker, read by anyone. */
+/* The workers' counters, listed once, by subsystem. Everything that shows
+ * them is generated from this list: the slot's struct mps_worker_stats,
+ * rte_metrics names (dpdk-proc-info --metrics), /mps/stats, /mps/worker,ID
+ * and the Python tools (which read the names from telemetry).
+ *
+ * X(name, per_worker, what): per_worker = 1 puts the counter in the compact
+ * per-worker rte_metrics set ("mps_w<ID>_<name>") besides the total
+ * ("mps_<name>"). Gauges say so in their text. Written only by the owning
+ * worker, read by anyone. */
+#define MPS_COUNTERS_RX(X) \
+	X(rx_pkts, 1, "frames received (drops included)") \
+	X(rx_bytes, 1, "bytes received") \
+	X(rx_drop_malformed, 0, "failed the bounds-checked parse") \
+	X(rx_drop_unsupported, 0, "well-formed, not served (VLAN, ...)") \
+	X(rx_drop_multiseg, 0, "chained RX mbufs we do not reassemble") \
+	X(rx_drop_lwip, 0, "netif->input refused the frame") \
+	X(rx_csum_sw, 0, "TCP/UDP checksums verified in software") \
+	X(rx_vlan_sw, 0, "VLAN tags stripped in software")
+#define MPS_COUNTERS_RXMEM(X) /* received data cannot pin the mbuf pool */ \
+	X(mbufs_held, 0, "gauge: RX mbufs lwIP holds now") \
+	X(rx_copied, 0, "received pbufs copied to lwIP's heap, mbuf freed") \
+	X(rx_refused, 0, "segments refused: connection or worker over its RX bound") \
+	X(rx_ooseq_capped, 0, "out-of-order segments not queued: worker over budget")
+#define MPS_COUNTERS_TX(X) \
+	X(tx_pkts, 1, "frames handed to the NIC") \
+	X(tx_bytes, 1, "bytes handed to the NIC") \
+	X(tx_retries, 1, "NIC refused part of a burst, kept") \
+	X(tx_drop_full, 0, "TX batch full: frame dropped") \
+	X(tx_drop_nombuf, 0, "no mbuf to copy a frame into") \
+	X(tx_drop_toolong, 0, "frame larger than one mbuf") \
+	X(tx_queued, 0, "gauge: frames in the TX batch") \
+	X(tx_csum_offload, 0, "frames whose checksums the NIC fills in") \
+	X(tx_vlan_sw, 0, "VLAN tags inserted in software")
+#define MPS_COUNTERS_RING(X) /* the workers' rings */ \
+	X(ring_rx, 0, "frames/messages drained from our ring") \
+	X(ring_tx, 1, "frames put on peers' rings") \
+	X(ring_drop, 0, "peer ring full")
+#define MPS_COUNTERS_NEIGH(X) /* the shared neighbour table */ \
+	X(neigh_learned, 1, "new entry or changed MAC written") \
+	X(neigh_refreshed, 0, "timestamp refresh written") \
+	X(neigh_hit, 1, "next hop found in the shared table") \
+	X(neigh_miss, 1, "fell back to lwIP's ARP") \
+	X(neigh_full, 0, "table full, could not add")
+#define MPS_COUNTERS_TCP(X) /* lwIP's connections */ \
+	X(tcp_accepted, 1, "connections accepted") \
+	X(tcp_active, 1, "gauge: open connections") \
+	X(tcp_closed, 1, "connections closed") \
+	X(tcp_reset, 1, "connections ended by RST or error") \
+	X(tcp_refused, 0, "accept refused: no app state left") \
+	X(tcp_pcbs, 0, "gauge: lwIP active PCBs incl. half-open") \
+	X(tcp_syn_rcvd, 0, "gauge: half-open PCBs") \
+	X(syn_evicted, 0, "half-open PCBs dropped: backlog full") \
+	X(tcp_nodelay, 0, "connections opened with Nagle off") \
+	X(tcp_quickack, 0, "connections opened with quick ACKs") \
+	X(tcp_rto_ms, 0, "gauge: RTO of the last connection established") \
+	X(tcp_tw_reused, 0, "TIME_WAIT pcbs ended by a new SYN or a RST")
+#define MPS_COUNTERS_API(X) /* the worker API: send queues, active opens */ \
+	X(tcp_sndq_drop, 0, "connections dropped: over their send limit") \
+	X(sndq_bytes, 0, "gauge: bytes queued above lwIP, all connections") \
+	X(sndq_max, 0, "most bytes one connection had queued") \
+	X(api_bad_handle, 0, "calls with a stale or closed handle") \
+	X(tcp_connect_ok, 0, "active opens established") \
+	X(tcp_connect_fail, 0, "active opens refused, reset or timed out")
+#define MPS_COUNTERS_APPS(X) /* the built-in apps */ \
+	X(http_requests, 0, "HTTP requests answered") \
+	X(http_errors, 0, "HTTP 4xx answered") \
+	X(client_rtts, 0, "echo client round trips completed") \
+	X(client_rtt_us_sum, 0, "their round-trip times, summed") \
+	X(client_rtt_us_max, 0, "the longest round trip") \
+	X(client_done, 0, "echo client connections that finished")
+#define MPS_COUNTERS_LOOP(X) /* the poll loop */ \
+	X(iterations, 0, "loop iterations") \
+	X(busy_iterations, 0, "iterations that found work") \
+	X(busy_cycles, 1, "TSC cycles of those") \
+	X(idle_cycles, 1, "TSC cycles of iterations that found no work") \
+	X(idle_sleeps, 0, "back-off sleeps when idle")
+#define MPS_COUNTERS_CAPTURE(X) /* the mps-capture mirror */ \
+	X(capture_pkts, 0, "copies put on the capture ring") \
+	X(capture_drop, 0, "capture ring full or no mbuf: skipped")
+#define MPS_COUNTERS_ADOPT(X) /* queues adopted from absent or dead workers */ \
+	X(adopt_rx, 0, "frames received on queues we adopted") \
+	X(adopt_handed, 0, "of those, put on the chosen peer's ring") \
+	X(adopt_drop, 0, "of those, dropped: peer ring full") \
+	X(adopt_ring_rx, 0, "adopted frames a peer handed to us") \
+	X(adopt_rst, 0, "RSTs answering adopted segments of dead connections") \
+	X(adopt_queues, 0, "gauge: queues we poll besides our own")
+
+#define MPS_COUNTERS(X) \
+	MPS_COUNTERS_RX(X) MPS_COUNTERS_RXMEM(X) MPS_COUNTERS_TX(X) \
+	MPS_COUNTERS_RING(X) MPS_COUNTERS_NEIGH(X) MPS_COUNTERS_TCP(X) \
+	MPS_COUNTERS_API(X) MPS_COUNTERS_APPS(X) MPS_COUNTERS_LOOP(X) \
+	MPS_COUNTERS_CAPTURE(X) MPS_COUNTERS_ADOPT(X)
+
 struct mps_worker_stats {
-	uint64_t rx_pkts;
-	uint64_t rx_bytes;
-	uint64_t tx_pkts;
-	uint64_t tx_bytes;
-	uint64_t rx_drop_malformed; /* failed the bounds-checked parse */
-	uint64_t rx_drop_multiseg;  /* chained RX mbufs we do not reassemble */
-	uint64_t rx_drop_lwip;      /* netif->input refused the frame */
-	uint64_t tx_retries;        /* NIC refused part of a burst, kept */
-	uint64_t tx_drop_full;      /* TX batch full: frame dropped, counted */
-	uint64_t tx_drop_nombuf;    /* no mbuf to copy a frame into */
-	uint64_t tx_drop_toolong;   /* frame larger than one mbuf */
-	uint64_t ring_rx;           /* frames/messages drained from our ring */
-	uint64_t ring_tx;           /* frames we put on peers' rings */
-	uint64_t ring_drop;         /* peer ring full */
-	uint64_t neigh_learned;     /* new entry or changed MAC written */
-	uint64_t neigh_refreshed;   /* timestamp refresh written */
-	uint64_t neigh_hit;         /* next hop found in the shared table */
-	uint64_t neigh_miss;        /* fell back to lwIP's ARP */
-	uint64_t neigh_full;        /* table full, could not add */
-	uint64_t tcp_accepted;
-	uint64_t tcp_active;        /* open connections now (gauge) */
-	uint64_t tcp_closed;
-	uint64_t tcp_reset;         /* connections ended by RST or error */
-	uint64_t tcp_refused;       /* accept refused: no app state left */
-	uint64_t http_requests;
-	uint64_t http_errors;       /* 4xx answered */
-	uint64_t iterations;
-	uint64_t busy_iterations;
-	uint64_t busy_cycles;
-	uint64_t idle_sleeps;
-	uint64_t mbufs_held;        /* RX mbufs lwIP holds now (gauge) */
-	/* Worker API, active opens, send-queue limits */
-	uint64_t tcp_sndq_drop;     /* connections dropped: over their send limit */
-	uint64_t sndq_bytes;        /* bytes queued above lwIP, all conns (gauge) */
-	uint64_t sndq_max;          /* most bytes one connection had queued */
-	uint64_t api_bad_handle;    /* calls with a stale or closed handle */
-	uint64_t tcp_connect_ok;    /* active opens established */
-	uint64_t tcp_connect_fail;  /* active opens refused, reset or timed out */
-	uint64_t client_rtts;       /* echo client round trips completed */
-	uint64_t client_rtt_us_sum;
-	uint64_t client_rtt_us_max;
-	uint64_t client_done;       /* echo client connections that finished */
-	/* Drops by reason, and the capture mirror */
-	uint64_t rx_drop_unsupported; /* well-formed, not served (VLAN, ...) */
-	uint64_t rx_drop_reason[MPS_DROP_REASONS]; /* enum mps_drop_reason */
-	uint64_t capture_pkts;      /* copies put on the capture ring */
-	uint64_t capture_drop;      /* capture ring full or no mbuf: skipped */
-	uint64_t idle_cycles;       /* cycles of iterations that found no work */
-	/* reliability */
-	uint64_t tcp_pcbs;          /* lwIP active PCBs incl. half-open (gauge) */
-	uint64_t tcp_syn_rcvd;      /* half-open PCBs (gauge) */
-	uint64_t syn_evicted;       /* half-open PCBs dropped: backlog full */
-	uint64_t tx_queued;         /* frames in the TX batch (gauge) */
-	/* Queues adopted from absent or dead workers */
-	uint64_t adopt_rx;          /* frames received on queues we adopted */
-	uint64_t adopt_handed;      /* of those, put on the chosen peer's ring */
-	uint64_t adopt_drop;        /* of those, dropped: peer ring full */
-	uint64_t adopt_ring_rx;     /* adopted frames a peer handed to us */
-	uint64_t adopt_rst;         /* RSTs answering adopted segments of dead connections */
-	uint64_t adopt_queues;      /* queues we poll besides our own (gauge) */
-	/* Checksum offloads, VLAN, tuning */
-	uint64_t rx_csum_sw;        /* TCP/UDP checksums verified in software */
-	uint64_t tx_csum_offload;   /* frames whose checksums the NIC fills in */
-	uint64_t rx_vlan_sw;        /* VLAN tags stripped in software */
-	uint64_t tx_vlan_sw;        /* VLAN tags inserted in software */
-	uint64_t tcp_nodelay;       /* connections opened with Nagle off */
-	uint64_t tcp_quickack;      /* connections opened with quick ACKs */
-	uint64_t tcp_rto_ms;        /* RTO of the last connection established */
-	/* Received data cannot pin the shared mbuf pool */
-	uint64_t rx_copied;         /* received pbufs copied to lwIP's heap, mbuf freed */
-	uint64_t rx_refused;        /* segments refused: connection or worker over its RX bound */
-	uint64_t rx_ooseq_capped;   /* out-of-order segments not queued: worker over budget */
-	/* TIME_WAIT reuse (see secondary/netif.c mps_tcp_inpacket_hook) */
-	uint64_t tcp_tw_reused;     /* TIME_WAIT pcbs ended by a new SYN or a RST */
+#define MPS_X_FIELD(name, per_worker, what) uint64_t name;
+	MPS_COUNTERS(MPS_X_FIELD)
+#undef MPS_X_FIELD
+	uint64_t rx_drop_reason[MPS_DROP_REASONS]; /* "rx_drop_<reason>" */
 };
+
+#define MPS_X_ONE(name, per_worker, what) + 1
+#define MPS_X_PW(name, per_worker, what) + (per_worker)
+/* Names every worker's counters take: the list, and one per drop reason
+ * but "none". */
+#define MPS_N_COUNTERS (0 MPS_COUNTERS(MPS_X_ONE) + MPS_DROP_REASONS - 1)
+/* Per-worker rte_metrics names: the list's per_worker ones, and rx_drop
+ * (the sum of every RX drop). */
+#define MPS_N_WORKER_METRICS (0 MPS_COUNTERS(MPS_X_PW) + 1)
+
+/* rte_metrics holds at most 256 names (RTE_METRICS_MAX_METRICS), shared by
+ * every counter: the totals take MPS_N_COUNTERS, and each worker that fits
+ * in the rest MPS_N_WORKER_METRICS (workers beyond get totals only, logged
+ * at start). A counter added to the list costs one name, or one per
+ * worker with per_worker = 1. The budget guarantees per-worker names for
+ * MPS_METRICS_MIN_WORKERS workers. */
+#define MPS_METRICS_BUDGET 256u
+#define MPS_METRICS_MIN_WORKERS 8u
+_Static_assert(MPS_N_COUNTERS + MPS_METRICS_MIN_WORKERS * MPS_N_WORKER_METRICS <=
+	       MPS_METRICS_BUDGET, "rte_metrics name budget exceeded");
 
 /* One worker slot: owner pid and state, heartbeat, stats. */
 struct mps_worker_slot {
@@ -180,9 +252,9 @@ struct mps_shared {
 	uint64_t neigh_freed;       /* their slots freed after a grace period */
 	uint64_t neigh_static_full; /* --neigh entries that did not fit */
 	/* What the workers need to pick RSS-aware local ports */
-	uint8_t rss_key[40];       /* the Toeplitz key every port uses */
+	uint8_t rss_key[MPS_RSS_KEY_LEN]; /* the Toeplitz key every port uses */
 	uint16_t reta_size;        /* 0: no programmable RETA (e.g. net_tap) */
-	uint16_t reta[512];        /* port 0's queue for each RETA entry */
+	uint16_t reta[MPS_RETA_MAX]; /* port 0's queue for each RETA entry */
 	/* Capture mirror, switched on by mps-capture */
 	volatile uint32_t capture_mask;   /* bit w: worker w mirrors RX and TX */
 	volatile int32_t capture_pid;     /* the capture holding the mirror, 0 = none */

@@ -7,8 +7,9 @@
  * publishes them through rte_metrics as global metrics: every counter as
  * "mps_<name>" (all workers), and a compact set per worker as
  * "mps_w<ID>_<name>". rte_metrics has no per-worker dimension (its port id
- * is an ethdev port), and at most RTE_METRICS_MAX_METRICS names, so workers
- * beyond what fits get totals only (logged).
+ * is an ethdev port), and at most MPS_METRICS_BUDGET names, so workers
+ * beyond what fits get totals only (logged). The names come from the
+ * contract's counter list (MPS_COUNTERS in mps_shared.h).
  */
 #include <errno.h>
 #include <stddef.h>
@@ -21,57 +22,29 @@
 #include "mps_log.h"
 #include "primary.h"
 
-#define FIELD(f) { #f, offsetof(struct mps_worker_stats, f) }
-
-/* Every uint64_t of struct mps_worker_stats that is a counter or gauge. */
+/* Every counter of the contract's list (mps_shared.h), in its order. */
 static const struct {
 	const char *name;
 	size_t off;
 } named_fields[] = {
-	FIELD(rx_pkts), FIELD(rx_bytes), FIELD(tx_pkts), FIELD(tx_bytes),
-	FIELD(rx_drop_malformed), FIELD(rx_drop_unsupported),
-	FIELD(rx_drop_multiseg), FIELD(rx_drop_lwip),
-	FIELD(tx_retries), FIELD(tx_drop_full), FIELD(tx_drop_nombuf),
-	FIELD(tx_drop_toolong),
-	FIELD(ring_rx), FIELD(ring_tx), FIELD(ring_drop),
-	FIELD(neigh_learned), FIELD(neigh_refreshed), FIELD(neigh_hit),
-	FIELD(neigh_miss), FIELD(neigh_full),
-	FIELD(tcp_accepted), FIELD(tcp_active), FIELD(tcp_closed),
-	FIELD(tcp_reset), FIELD(tcp_refused),
-	FIELD(http_requests), FIELD(http_errors),
-	FIELD(iterations), FIELD(busy_iterations), FIELD(busy_cycles),
-	FIELD(idle_cycles), FIELD(idle_sleeps), FIELD(mbufs_held),
-	FIELD(capture_pkts), FIELD(capture_drop),
-	FIELD(tcp_sndq_drop), FIELD(sndq_bytes), FIELD(sndq_max),
-	FIELD(api_bad_handle), FIELD(tcp_connect_ok), FIELD(tcp_connect_fail),
-	FIELD(client_rtts), FIELD(client_rtt_us_sum), FIELD(client_rtt_us_max),
-	FIELD(client_done),
-	FIELD(tcp_pcbs), FIELD(tcp_syn_rcvd), FIELD(syn_evicted), FIELD(tx_queued),
-	/* queue adoption */
-	FIELD(adopt_rx), FIELD(adopt_handed), FIELD(adopt_drop),
-	FIELD(adopt_ring_rx), FIELD(adopt_rst), FIELD(adopt_queues),
-	/* port features */
-	FIELD(rx_csum_sw), FIELD(tx_csum_offload), FIELD(rx_vlan_sw),
-	FIELD(tx_vlan_sw), FIELD(tcp_nodelay), FIELD(tcp_quickack),
-	FIELD(tcp_rto_ms), FIELD(tcp_tw_reused),
-	/* RX memory */
-	FIELD(rx_copied), FIELD(rx_refused), FIELD(rx_ooseq_capped),
+#define MPS_X_NAMED(f, per_worker, what) { #f, offsetof(struct mps_worker_stats, f) },
+	MPS_COUNTERS(MPS_X_NAMED)
+#undef MPS_X_NAMED
 };
 
-/* The compact per-worker set (names from the table above, plus rx_drop,
- * the sum of every RX drop). */
+/* The compact per-worker set: the list's per_worker counters, plus
+ * rx_drop, the sum of every RX drop. */
 static const char *const worker_metric_names[] = {
-	"rx_pkts", "tx_pkts", "rx_bytes", "tx_bytes", "rx_drop",
-	"tcp_accepted", "tcp_active", "tcp_closed", "tcp_reset",
-	"neigh_learned", "neigh_hit", "neigh_miss", "ring_tx", "tx_retries",
-	"busy_cycles", "idle_cycles",
+#define MPS_X_PER_WORKER(f, per_worker, what) per_worker ? #f : NULL,
+	MPS_COUNTERS(MPS_X_PER_WORKER)
+#undef MPS_X_PER_WORKER
 };
 
 #define N_NAMED ((unsigned int)RTE_DIM(named_fields))
-#define N_FIELDS (N_NAMED + MPS_DROP_REASONS - 1)
-#define N_WORKER_METRICS ((unsigned int)RTE_DIM(worker_metric_names))
+#define N_FIELDS MPS_N_COUNTERS
+#define N_WORKER_METRICS MPS_N_WORKER_METRICS
 
-_Static_assert(N_FIELDS <= MPS_STATS_MAX_FIELDS, "raise MPS_STATS_MAX_FIELDS");
+_Static_assert(N_NAMED + MPS_DROP_REASONS - 1 == N_FIELDS, "counter list");
 
 static char field_names[N_FIELDS][RTE_METRICS_MAX_NAME_LEN];
 static size_t field_offs[N_FIELDS];
@@ -128,16 +101,6 @@ mps_stats_field(const struct mps_worker_stats *s, unsigned int i)
 	return v;
 }
 
-/* Field index by name, or -1. */
-static int
-field_index(const char *name)
-{
-	for (unsigned int i = 0; i < N_FIELDS; i++)
-		if (strcmp(field_names[i], name) == 0)
-			return (int)i;
-	return -1;
-}
-
 uint64_t
 mps_stats_rx_drops(const struct mps_worker_stats *s)
 {
@@ -185,15 +148,19 @@ mps_metrics_init(struct mps_primary *pp)
 	metrics_key_total = reg_set("", names, N_FIELDS);
 	if (metrics_key_total < 0)
 		return metrics_key_total;
-	room = (RTE_METRICS_MAX_METRICS - N_FIELDS) / N_WORKER_METRICS;
+	RTE_BUILD_BUG_ON(RTE_METRICS_MAX_METRICS != MPS_METRICS_BUDGET);
+	room = (MPS_METRICS_BUDGET - N_FIELDS) / N_WORKER_METRICS;
 	metrics_workers = RTE_MIN(n_workers, room);
 	if (metrics_workers < n_workers)
 		MPS_LOG(NOTICE, "rte_metrics holds %u names: per-worker metrics for workers 0..%u only",
 			RTE_METRICS_MAX_METRICS, metrics_workers - 1);
+	for (unsigned int i = 0, n = 0; i < N_NAMED; i++)
+		if (worker_metric_names[i] != NULL)
+			names[n++] = worker_metric_names[i];
+	names[N_WORKER_METRICS - 1] = "rx_drop";
 	for (unsigned int w = 0; w < metrics_workers; w++) {
 		snprintf(prefix, sizeof(prefix), "w%u_", w);
-		metrics_key_worker[w] = reg_set(prefix, worker_metric_names,
-						N_WORKER_METRICS);
+		metrics_key_worker[w] = reg_set(prefix, names, N_WORKER_METRICS);
 		if (metrics_key_worker[w] < 0)
 			return metrics_key_worker[w];
 	}
@@ -202,16 +169,16 @@ mps_metrics_init(struct mps_primary *pp)
 	return 0;
 }
 
-/* The compact per-worker values, in worker_metric_names order. */
+/* The compact per-worker values, in compact-name order (rx_drop last). */
 static void
 worker_values(const struct mps_worker_stats *s, uint64_t *v)
 {
-	for (unsigned int i = 0; i < N_WORKER_METRICS; i++) {
-		int f = field_index(worker_metric_names[i]);
+	unsigned int n = 0;
 
-		v[i] = f >= 0 ? mps_stats_field(s, (unsigned int)f) :
-				mps_stats_rx_drops(s);
-	}
+	for (unsigned int i = 0; i < N_NAMED; i++)
+		if (worker_metric_names[i] != NULL)
+			v[n++] = mps_stats_field(s, i);
+	v[n] = mps_stats_rx_drops(s);
 }
 
 void

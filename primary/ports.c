@@ -13,11 +13,10 @@
 #include "mps_log.h"
 #include "primary.h"
 
-#define RX_DESC 1024u
-#define TX_DESC 1024u
+_Static_assert(MPS_RETA_MAX == RTE_ETH_RSS_RETA_SIZE_512, "RETA mirror size");
 
 /* Symmetric Toeplitz key: both directions of a flow hash alike. */
-static uint8_t rss_key[52] = {
+static uint8_t rss_key[MPS_RSS_KEY_LEN] = {
 	0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d,
 	0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a,
 	0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d,
@@ -96,11 +95,11 @@ mps_ports_probe(struct mps_primary *pp, const struct mps_config *cfg)
 static void
 program_reta(uint16_t port, uint16_t reta_size, uint16_t n_queues)
 {
-	struct rte_eth_rss_reta_entry64 reta[RTE_ETH_RSS_RETA_SIZE_512 /
+	struct rte_eth_rss_reta_entry64 reta[MPS_RETA_MAX /
 					     RTE_ETH_RETA_GROUP_SIZE];
 	int ret;
 
-	if (reta_size == 0 || reta_size > RTE_ETH_RSS_RETA_SIZE_512)
+	if (reta_size == 0 || reta_size > MPS_RETA_MAX)
 		return;
 	memset(reta, 0, sizeof(reta));
 	for (uint16_t i = 0; i < reta_size; i++) {
@@ -122,14 +121,14 @@ program_reta(uint16_t port, uint16_t reta_size, uint16_t n_queues)
 static void
 share_reta(struct mps_primary *pp, uint16_t port, const struct rte_eth_dev_info *info)
 {
-	struct rte_eth_rss_reta_entry64 reta[RTE_ETH_RSS_RETA_SIZE_512 /
+	struct rte_eth_rss_reta_entry64 reta[MPS_RETA_MAX /
 					     RTE_ETH_RETA_GROUP_SIZE];
 	struct mps_shared *sh = pp->shared;
 	uint16_t size = info->reta_size;
 
 	memcpy(sh->rss_key, rss_key, sizeof(sh->rss_key));
 	sh->reta_size = 0;
-	if (size == 0 || size > RTE_ETH_RSS_RETA_SIZE_512 ||
+	if (size == 0 || size > MPS_RETA_MAX ||
 	    strcmp(info->driver_name, "net_tap") == 0)
 		return;
 	memset(reta, 0, sizeof(reta));
@@ -153,7 +152,7 @@ port_init(struct mps_primary *pp, uint16_t port, uint64_t *tx_off,
 {
 	const struct mps_config *cfg = &pp->shared->cfg;
 	uint16_t nq = (uint16_t)cfg->n_workers;
-	uint16_t nb_rxd = RX_DESC, nb_txd = TX_DESC;
+	uint16_t nb_rxd = MPS_RX_DESC, nb_txd = MPS_TX_DESC;
 	struct rte_eth_conf conf;
 	struct rte_eth_dev_info info;
 	struct rte_eth_txconf txconf;
@@ -284,7 +283,7 @@ mps_ports_close(struct mps_primary *pp)
 void
 mps_ports_reta_live(struct mps_primary *pp, uint32_t live)
 {
-	struct rte_eth_rss_reta_entry64 reta[RTE_ETH_RSS_RETA_SIZE_512 /
+	struct rte_eth_rss_reta_entry64 reta[MPS_RETA_MAX /
 					     RTE_ETH_RETA_GROUP_SIZE];
 	uint16_t nq = (uint16_t)pp->shared->cfg.n_workers, ids[MPS_MAX_WORKERS], n = 0;
 
@@ -297,7 +296,7 @@ mps_ports_reta_live(struct mps_primary *pp, uint32_t live)
 		int ret;
 
 		if (rte_eth_dev_info_get(port, &info) != 0 || info.reta_size == 0 ||
-		    info.reta_size > RTE_ETH_RSS_RETA_SIZE_512 ||
+		    info.reta_size > MPS_RETA_MAX ||
 		    strcmp(info.driver_name, "net_tap") == 0)
 			continue;
 		memset(reta, 0, sizeof(reta));

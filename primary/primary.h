@@ -58,7 +58,6 @@ void mps_monitor_stop_workers(struct mps_primary *pp, unsigned int timeout_ms);
 
 /* metrics.c: the workers' counters by name, summed, and
  * published through rte_metrics once a second by the monitor. */
-#define MPS_STATS_MAX_FIELDS 96u
 unsigned int mps_stats_n_fields(void);
 const char *mps_stats_field_name(unsigned int i);
 uint64_t mps_stats_field(const struct mps_worker_stats *s, unsigned int i);

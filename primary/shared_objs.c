@@ -23,21 +23,11 @@
 #include "mps_neigh.h"
 #include "primary.h"
 
-#define RX_DESC 1024u
-#define TX_DESC 1024u
-#define BURST 64u
-#define POOL_CACHE 256u
-#define LWIP_HELD_PER_WORKER 8192u /* out-of-order queues, refused data */
-
-/* Pool size from the design: queues x (RX + TX descriptors + burst + cache)
- * + what each lwIP may hold + ring capacity, rounded to 2^n - 1. */
+/* Pool size from the contract (MPS_POOL_MBUFS), rounded to 2^n - 1. */
 static unsigned int
 pool_size(unsigned int n_ports, unsigned int n_workers)
 {
-	unsigned int n = n_ports * n_workers * (RX_DESC + TX_DESC + BURST + POOL_CACHE) +
-			 n_workers * (LWIP_HELD_PER_WORKER + MPS_RING_SIZE);
-
-	return rte_align32pow2(n) - 1;
+	return rte_align32pow2(MPS_POOL_MBUFS(n_ports, n_workers)) - 1;
 }
 
 /* The readers' QSBR variable lives in its own memzone: plain
@@ -102,7 +92,7 @@ mps_shared_create(struct mps_primary *pp, const struct mps_config *cfg)
 				      RTE_PKTMBUF_HEADROOM + cfg->mtu + 18u);
 	n_mbufs = cfg->n_mbufs != 0 ? cfg->n_mbufs :
 				       pool_size(pp->n_ports, cfg->n_workers);
-	pp->pool = rte_pktmbuf_pool_create(MPS_POOL_NAME, n_mbufs, POOL_CACHE,
+	pp->pool = rte_pktmbuf_pool_create(MPS_POOL_NAME, n_mbufs, MPS_POOL_CACHE,
 					   MPS_MBUF_PRIV_SIZE, data_room, socket);
 	if (pp->pool == NULL) {
 		MPS_LOG(ERR, "cannot create mbuf pool (%u mbufs of %u bytes): %s",

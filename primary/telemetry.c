@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause
  *
- * telemetry.c - /mps/workers, /mps/config and /mps/neigh for
- * dpdk-telemetry.py. Telemetry runs only in the primary, so everything shown
+ * telemetry.c - /mps/workers, /mps/worker, /mps/stats, /mps/config,
+ * /mps/neigh, /mps/neigh_stats and /mps/pool for dpdk-telemetry.py. Telemetry runs only in the primary, so everything shown
  * is read from the memzone and the shared hash.
  */
 #include <arpa/inet.h>
@@ -42,7 +42,26 @@ add_adoption(struct rte_tel_data *c, const struct mps_shared *sh, uint32_t w)
 	rte_tel_data_add_dict_string(c, "adopts", adopts);
 }
 
-/* One dict per claimed-or-used slot, keyed by worker id. */
+/* The slot's own fields: owner, state, liveness, adoption. */
+static void
+add_slot(struct rte_tel_data *c, const struct mps_shared *sh, uint32_t w, uint64_t now)
+{
+	const struct mps_worker_slot *slot = &sh->workers[w];
+
+	rte_tel_data_add_dict_int(c, "pid", slot->owner_pid);
+	rte_tel_data_add_dict_string(c, "state", mps_worker_state_name(slot->state));
+	rte_tel_data_add_dict_u64(c, "lcore", slot->lcore_id);
+	rte_tel_data_add_dict_u64(c, "restarts", slot->restarts);
+	rte_tel_data_add_dict_u64(c, "heartbeat_age_ms",
+		slot->heartbeat_tsc == 0 || slot->heartbeat_tsc >= now ? 0 :
+		(now - slot->heartbeat_tsc) * 1000 / sh->tsc_hz);
+	add_adoption(c, sh, w);
+}
+
+/* Every slot, keyed by worker id: its own fields and the compact counter
+ * set (the per-worker rte_metrics names). Bounded at MPS_MAX_WORKERS
+ * workers under telemetry's 16 KiB reply; /mps/worker,ID has every
+ * counter of one worker. */
 static int
 tel_workers(const char *cmd __rte_unused, const char *params __rte_unused,
 	    struct rte_tel_data *d)
@@ -52,30 +71,42 @@ tel_workers(const char *cmd __rte_unused, const char *params __rte_unused,
 
 	rte_tel_data_start_dict(d);
 	for (uint32_t w = 0; w < sh->cfg.n_workers; w++) {
-		const struct mps_worker_slot *slot = &sh->workers[w];
-		const struct mps_worker_stats *s = &slot->stats;
+		const struct mps_worker_stats *s = &sh->workers[w].stats;
 		struct rte_tel_data *c = rte_tel_data_alloc();
 		char key[16];
 
 		if (c == NULL)
 			return -1;
 		rte_tel_data_start_dict(c);
-		rte_tel_data_add_dict_int(c, "pid", slot->owner_pid);
-		rte_tel_data_add_dict_string(c, "state",
-					     mps_worker_state_name(slot->state));
-		rte_tel_data_add_dict_u64(c, "lcore", slot->lcore_id);
-		rte_tel_data_add_dict_u64(c, "restarts", slot->restarts);
-		rte_tel_data_add_dict_u64(c, "heartbeat_age_ms",
-			slot->heartbeat_tsc == 0 || slot->heartbeat_tsc >= now ? 0 :
-			(now - slot->heartbeat_tsc) * 1000 / sh->tsc_hz);
-		add_adoption(c, sh, w);
-		/* every counter, by the names rte_metrics and /mps/stats use */
-		for (unsigned int i = 0; i < mps_stats_n_fields(); i++)
-			rte_tel_data_add_dict_u64(c, mps_stats_field_name(i),
-						  mps_stats_field(s, i));
+		add_slot(c, sh, w, now);
+#define MPS_X_COMPACT(f, per_worker, what) \
+		if (per_worker) \
+			rte_tel_data_add_dict_u64(c, #f, s->f);
+		MPS_COUNTERS(MPS_X_COMPACT)
+#undef MPS_X_COMPACT
+		rte_tel_data_add_dict_u64(c, "rx_drop", mps_stats_rx_drops(s));
 		snprintf(key, sizeof(key), "%u", w);
 		rte_tel_data_add_dict_container(d, key, c, 0);
 	}
+	return 0;
+}
+
+/* One worker ("/mps/worker,ID"): its slot's fields and every counter, by
+ * the names rte_metrics and /mps/stats use. */
+static int
+tel_worker(const char *cmd __rte_unused, const char *params,
+	   struct rte_tel_data *d)
+{
+	const struct mps_shared *sh = tel_pp->shared;
+	uint32_t w;
+
+	if (params == NULL || mps_parse_u32(params, 0, sh->cfg.n_workers - 1, &w) != 0)
+		return -1;
+	rte_tel_data_start_dict(d);
+	add_slot(d, sh, w, rte_get_tsc_cycles());
+	for (unsigned int i = 0; i < mps_stats_n_fields(); i++)
+		rte_tel_data_add_dict_u64(d, mps_stats_field_name(i),
+					  mps_stats_field(&sh->workers[w].stats, i));
 	return 0;
 }
 
@@ -227,7 +258,7 @@ tel_stats(const char *cmd __rte_unused, const char *params __rte_unused,
 {
 	const struct mps_shared *sh = tel_pp->shared;
 	unsigned int n = mps_stats_n_fields();
-	uint64_t v[MPS_STATS_MAX_FIELDS], running = 0;
+	uint64_t v[MPS_N_COUNTERS], running = 0;
 
 	mps_stats_sum(sh, v);
 	for (uint32_t w = 0; w < sh->cfg.n_workers; w++)
@@ -287,6 +318,7 @@ fn##_guarded(const char *cmd, const char *params, struct rte_tel_data *d) \
 	return ret; \
 }
 GUARDED(tel_workers)
+GUARDED(tel_worker)
 GUARDED(tel_config)
 GUARDED(tel_neigh)
 GUARDED(tel_neigh_stats)
@@ -308,7 +340,10 @@ mps_telemetry_register(struct mps_primary *pp)
 
 	tel_pp = pp;
 	ret = rte_telemetry_register_cmd("/mps/workers", tel_workers_guarded,
-		"Per-worker state and counters. Takes no parameters");
+		"Every worker's state and main counters. Takes no parameters");
+	if (ret == 0)
+		ret = rte_telemetry_register_cmd("/mps/worker", tel_worker_guarded,
+			"One worker's state and every counter. Parameters: worker id");
 	if (ret == 0)
 		ret = rte_telemetry_register_cmd("/mps/config", tel_config_guarded,
 			"The network and listener config. Takes no parameters");

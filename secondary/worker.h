@@ -12,8 +12,6 @@
 
 #include "mps_shared.h"
 
-#define MPS_RX_BURST 32u
-#define MPS_TX_BATCH 512u    /* frames kept for the NIC, bounded */
 #define MPS_PREFETCH 4u
 
 struct rte_mbuf;
@@ -26,9 +24,10 @@ struct rte_rcu_qsbr;
  * out-of-order queues, refused data, unread data). Above SOFT, unread
  * data is copied to lwIP's heap and its mbuf freed; at HARD, out-of-order
  * segments are not queued and data that cannot be copied is refused. The
- * primary sizes the pool with 8192 per worker for what lwIP holds. */
+ * primary sizes the pool with MPS_LWIP_HELD per worker for what lwIP holds. */
 #define MPS_RX_HELD_SOFT 2048u
 #define MPS_RX_HELD_HARD 4096u
+_Static_assert(MPS_RX_HELD_HARD <= MPS_LWIP_HELD, "the pool is sized for less");
 
 struct mps_worker {
 	struct mps_shared *shared;

@@ -14,6 +14,7 @@
 #include <rte_memory.h>
 
 #include "mps_neigh.h"
+#include "mps_shared.h" /* the TTL defaults */
 #include "unit.h"
 
 #define IP(a, b, c, d) htonl(((uint32_t)(a) << 24) | ((uint32_t)(b) << 16) | \
