@@ -170,7 +170,10 @@ class Stack:
         return self.mac
 
     def workers_info(self):
-        return self.telemetry("/mps/workers")
+        """Every worker's slot fields and every counter, by worker id
+        (/mps/workers for the slots, /mps/worker,ID for each one's counters)."""
+        return {wid: {**w, **self.telemetry("/mps/worker", wid)}
+                for wid, w in self.telemetry("/mps/workers").items()}
 
     def exec(self, *cmd, timeout=60, check=False):
         return subprocess.run(["ip", "netns", "exec", self.ns, *cmd],
