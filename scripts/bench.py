@@ -34,14 +34,16 @@ tap/kernel comparison and the DPDK-to-DPDK run).
 import json
 import os
 import pathlib
-import re
 import platform
+import re
 import shutil
 import signal
 import statistics
 import subprocess
 import sys
 import time
+
+from mps import workers as worker_counters
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 BUILD = REPO / "build"
@@ -118,14 +120,7 @@ def mps_stop():
 
 
 def telemetry():
-    import socket
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-    s.connect(f"/var/run/dpdk/{NS}/dpdk_telemetry.v2")
-    s.recv(4096)
-    s.send(b"/mps/workers")
-    r = json.loads(s.recv(1 << 20).decode())["/mps/workers"]
-    s.close()
-    return r
+    return worker_counters(NS)
 
 
 def kernel_setup():
@@ -243,17 +238,6 @@ def memif_stack(prefix, role, mac, ip, workers, app_args, cpu0):
     return procs
 
 
-def telemetry_of(prefix, cmd="/mps/workers"):
-    import socket
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-    s.connect(f"/var/run/dpdk/{prefix}/dpdk_telemetry.v2")
-    s.recv(4096)
-    s.send(cmd.encode())
-    r = json.loads(s.recv(1 << 20).decode())[cmd]
-    s.close()
-    return r
-
-
 def stop_procs(procs):
     for p in procs[1:] + procs[:1]:
         if p.poll() is None:
@@ -278,14 +262,14 @@ def memif_run(workers):
                                     f"198.18.2.2:7:load*{MEMIF_CONNS}"], 0)
         want = workers * MEMIF_CONNS
         deadline = time.monotonic() + 20
-        while sum(w["tcp_connect_ok"] for w in telemetry_of("mpsbenchm2").values()) < want:
+        while sum(w["tcp_connect_ok"] for w in worker_counters("mpsbenchm2").values()) < want:
             if time.monotonic() > deadline:
                 sys.exit("bench: memif generator connections did not open")
             time.sleep(0.1)
         time.sleep(0.5)  # past the start-up transient
-        b_gen, b_srv, t0 = telemetry_of("mpsbenchm2"), telemetry_of("mpsbenchm1"), time.monotonic()
+        b_gen, b_srv, t0 = worker_counters("mpsbenchm2"), worker_counters("mpsbenchm1"), time.monotonic()
         time.sleep(DURATION)
-        a_gen, a_srv, t1 = telemetry_of("mpsbenchm2"), telemetry_of("mpsbenchm1"), time.monotonic()
+        a_gen, a_srv, t1 = worker_counters("mpsbenchm2"), worker_counters("mpsbenchm1"), time.monotonic()
     finally:
         stop_procs(gen)
         stop_procs(server)

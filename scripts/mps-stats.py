@@ -5,9 +5,10 @@ Prints one line per worker from the primary's telemetry (/mps/workers),
 the same data `dpdk-telemetry.py -f P` shows, as a table."""
 import argparse
 import json
-import socket
 import sys
 import time
+
+from mps import NoStack, workers
 
 COLS = [("worker", None), ("pid", "pid"), ("state", "state"),
         ("rx_pkts", "rx_pkts"), ("tx_pkts", "tx_pkts"),
@@ -16,17 +17,6 @@ COLS = [("worker", None), ("pid", "pid"), ("state", "state"),
         ("busy%", None)]
 DROPS = ("rx_drop_malformed", "rx_drop_multiseg", "rx_drop_lwip",
          "tx_drop_full", "tx_drop_nombuf", "tx_drop_toolong", "ring_drop")
-
-
-def query(prefix, cmd):
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-    s.settimeout(5)
-    s.connect(f"/var/run/dpdk/{prefix}/dpdk_telemetry.v2")
-    s.recv(4096)
-    s.send(cmd.encode())
-    reply = json.loads(s.recv(1 << 20).decode())
-    s.close()
-    return reply[cmd]
 
 
 def table(workers):
@@ -53,14 +43,14 @@ def table(workers):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[1])
     ap.add_argument("--prefix", default="mpstack", help="the primary's --file-prefix")
-    ap.add_argument("--json", action="store_true", help="raw /mps/workers JSON")
+    ap.add_argument("--json", action="store_true", help="every worker's counters as JSON")
     ap.add_argument("--watch", type=float, default=0, help="repeat every SECONDS")
     a = ap.parse_args()
     while True:
         try:
-            w = query(a.prefix, "/mps/workers")
-        except OSError as e:
-            sys.exit(f"mps-stats: no primary telemetry for --file-prefix {a.prefix}: {e}")
+            w = workers(a.prefix)
+        except NoStack as e:
+            sys.exit(f"mps-stats: {e}")
         print(json.dumps(w, indent=1) if a.json else table(w), flush=True)
         if not a.watch:
             return

@@ -16,7 +16,6 @@ import sys
 import threading
 import time
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "test" / "integration"))
 from mps import STACK_IP, Stack, netns, wait_until  # noqa: E402
 
 import socket  # noqa: E402

@@ -3,12 +3,16 @@ stress mode (MPS_TEST_HOG=1): a busy loop pinned to one CPU for the whole
 session, with every time bound of the suite scaled (mps.TIME_SCALE)."""
 import ctypes
 import os
+import pathlib
 import signal
 import subprocess
+import sys
 
 import pytest
 
-from mps import BUILD, HOG, TEST_NAME, TIME_SCALE, Stack
+# The helpers live with the tools that share them (scripts/mps.py).
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2] / "scripts"))
+from mps import BUILD, HOG, TEST_NAME, TIME_SCALE, Stack  # noqa: E402
 
 _hog = None
 

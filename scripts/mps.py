@@ -1,6 +1,8 @@
-"""Helpers for the integration tests: a running mpstack (netns + tap +
-primary + workers, started through scripts/mps-run.sh), sockets inside its
-namespace, telemetry, and condition waits (never fixed sleeps)."""
+"""mps.py - the one Python module of mpstack's tools and tests: the
+telemetry client, a running mpstack (netns + tap + primary + workers, started
+through scripts/mps-run.sh), sockets and a sniffer inside its namespace,
+echo/HTTP clients, and condition waits (never fixed sleeps). Used by the
+integration tests, bench.py, replay.py, soak.py and mps-stats.py."""
 import contextlib
 import ctypes
 import json
@@ -11,7 +13,7 @@ import subprocess
 import threading
 import time
 
-REPO = pathlib.Path(__file__).resolve().parents[2]
+REPO = pathlib.Path(__file__).resolve().parents[1]
 RUN = REPO / "scripts" / "mps-run.sh"
 BUILD = REPO / "build"
 STACK_IP = "198.18.0.2"
@@ -49,6 +51,35 @@ def wait_until(pred, timeout, what, interval=0.05):
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {what}")
         time.sleep(interval)
+
+
+class NoStack(Exception):
+    """No primary answers telemetry for that --file-prefix."""
+
+
+def telemetry(prefix, cmd, params=None):
+    """One telemetry command's reply ("cmd,params" when params given), from
+    the primary of --file-prefix prefix. Raises NoStack if none runs."""
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    try:
+        s.settimeout(5)
+        try:
+            s.connect(f"/var/run/dpdk/{prefix}/dpdk_telemetry.v2")
+        except (FileNotFoundError, ConnectionRefusedError) as e:
+            raise NoStack(f"no mpstack primary for --file-prefix {prefix} ({e.strerror}): "
+                          "start one with `make run` or `scripts/mps-run.sh start 2`") from e
+        s.recv(4096)  # greeting
+        s.send((cmd if params is None else f"{cmd},{params}").encode())
+        return json.loads(s.recv(1 << 20).decode())[cmd]
+    finally:
+        s.close()
+
+
+def workers(prefix):
+    """Every worker's slot fields and every counter, by worker id
+    (/mps/workers for the slots, /mps/worker,ID for each one's counters)."""
+    return {wid: {**w, **telemetry(prefix, "/mps/worker", wid)}
+            for wid, w in telemetry(prefix, "/mps/workers").items()}
 
 
 def pid_alive(pid):
@@ -137,15 +168,7 @@ class Stack:
 
     def telemetry(self, cmd, params=None):
         """One telemetry command's reply ("cmd,params" when params given)."""
-        s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        try:
-            s.settimeout(5)
-            s.connect(f"/var/run/dpdk/{self.prefix}/dpdk_telemetry.v2")
-            s.recv(4096)  # greeting
-            s.send((cmd if params is None else f"{cmd},{params}").encode())
-            return json.loads(s.recv(1 << 20).decode())[cmd]
-        finally:
-            s.close()
+        return telemetry(self.prefix, cmd, params)
 
     def stats(self):
         """Every counter summed over the workers (/mps/stats)."""
@@ -170,10 +193,8 @@ class Stack:
         return self.mac
 
     def workers_info(self):
-        """Every worker's slot fields and every counter, by worker id
-        (/mps/workers for the slots, /mps/worker,ID for each one's counters)."""
-        return {wid: {**w, **self.telemetry("/mps/worker", wid)}
-                for wid, w in self.telemetry("/mps/workers").items()}
+        """Every worker's slot fields and counters, by worker id."""
+        return workers(self.prefix)
 
     def exec(self, *cmd, timeout=60, check=False):
         return subprocess.run(["ip", "netns", "exec", self.ns, *cmd],
