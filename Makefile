@@ -58,7 +58,7 @@ UNIT_SRCS := test/unit/main.c test/unit/test_config.c test/unit/test_parse.c \
 	test/unit/test_rss.c test/unit/test_portopts.c
 
 # mps-capture, a small secondary that writes what the workers mirror.
-CAPTURE_SRCS := secondary/capture/main.c
+CAPTURE_SRCS := capture/main.c
 
 # V=1 shows the compiler command lines.
 Q := $(if $(V),,@)
