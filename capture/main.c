@@ -19,7 +19,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <rte_cycles.h>
@@ -33,6 +32,7 @@
 #include "mps_config.h"
 #include "mps_shared.h"
 #include "mps_proc.h"
+#include "mps_ring.h"
 
 #define BURST 64u
 #define IDLE_US 1000u
@@ -128,15 +128,6 @@ parse_args(int argc, char **argv, struct capture_opts *o)
 	return 0;
 }
 
-/* Sleeps while there is nothing to do. */
-static void
-idle_sleep(void)
-{
-	struct timespec ts = { .tv_sec = 0, .tv_nsec = IDLE_US * 1000L };
-
-	nanosleep(&ts, NULL);
-}
-
 /* Takes the mirror: one capture at a time; a dead holder's claim lapses.
  * The primary holds the claim for a moment while it cleans up after a
  * dead capture: wait for that (bounded), never take the mirror from it. */
@@ -148,7 +139,7 @@ claim_mirror(struct mps_shared *sh)
 
 	for (;;) {
 		if (cur == sh->primary_pid && rte_get_tsc_cycles() < until) {
-			idle_sleep();
+			mps_sleep_us(IDLE_US);
 			cur = __atomic_load_n(&sh->capture_pid, __ATOMIC_ACQUIRE);
 			continue;
 		}
@@ -175,16 +166,6 @@ capture_snaplen(const struct mps_shared *sh, const struct capture_opts *o)
 	uint32_t full = MPS_CAPTURE_FRAME(sh->cfg.mtu);
 
 	return o->snaplen != 0 && o->snaplen < full ? o->snaplen : full;
-}
-
-/* Frees copies nobody will write (left by an earlier capture). */
-static void
-drop_stale(struct rte_ring *r)
-{
-	void *obj = NULL;
-
-	while (rte_ring_sc_dequeue(r, &obj) == 0)
-		rte_pktmbuf_free(obj);
 }
 
 static uint64_t
@@ -230,7 +211,7 @@ capture_loop(struct mps_shared *sh, struct rte_ring *ring, rte_pcapng_t *pcapng,
 			break;
 		n = rte_ring_sc_dequeue_burst(ring, (void **)pkts, BURST, NULL);
 		if (n == 0) {
-			idle_sleep();
+			mps_sleep_us(IDLE_US);
 			continue;
 		}
 		written += write_burst(pcapng, pkts, n, written, o->count, err);
@@ -281,8 +262,9 @@ main(int argc, char **argv)
 		goto fail_eal;
 	}
 	sh = mz->addr;
-	if (sh->magic != MPS_MAGIC || sh->layout_version != MPS_LAYOUT_VERSION) {
-		fprintf(stderr, "mps-capture: layout mismatch with the primary; rebuild both from one tree\n");
+	if (!mps_shared_compatible(sh)) {
+		fprintf(stderr, "mps-capture: layout mismatch: primary has magic 0x%x version %u, this binary 0x%x version %u; rebuild both from one tree\n",
+			sh->magic, sh->layout_version, MPS_MAGIC, MPS_LAYOUT_VERSION);
 		goto fail_eal;
 	}
 	if (o.worker_mask == 0)
@@ -308,7 +290,7 @@ main(int argc, char **argv)
 
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
-	drop_stale(ring);
+	mps_ring_free_mbufs(ring);
 	sh->capture_snaplen = capture_snaplen(sh, &o);
 	drops0 = mirror_drops(sh, o.worker_mask);
 	__atomic_store_n(&sh->capture_mask, o.worker_mask, __ATOMIC_RELEASE);

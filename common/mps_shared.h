@@ -264,4 +264,12 @@ struct mps_shared {
 	uint32_t reta_live_mask;   /* queues the RETA spreads over (reta ports) */
 } __rte_cache_aligned;
 
+/* 1 if sh was laid out by a binary of this layout (same magic and
+ * version): the one check every process makes before reading the memzone. */
+static inline int
+mps_shared_compatible(const struct mps_shared *sh)
+{
+	return sh->magic == MPS_MAGIC && sh->layout_version == MPS_LAYOUT_VERSION;
+}
+
 #endif /* MPS_SHARED_H */

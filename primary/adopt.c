@@ -22,12 +22,6 @@
 #include "mps_proc.h"
 #include "primary.h"
 
-static int
-pid_alive(int32_t pid)
-{
-	return mps_pid_alive(pid); /* zombies count as dead */
-}
-
 static uint32_t
 slot_state(const struct mps_shared *sh, int32_t w)
 {
@@ -59,7 +53,7 @@ clear_dead_poller(struct mps_adopt_queue *aq, uint32_t q)
 {
 	int32_t pid = aq->poller_pid;
 
-	if (pid == 0 || pid_alive(pid))
+	if (pid == 0 || mps_pid_alive(pid))
 		return;
 	if (__atomic_compare_exchange_n(&aq->poller_pid, &pid, 0, 0,
 					__ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {

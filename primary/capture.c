@@ -21,6 +21,7 @@
 #include <rte_ring.h>
 
 #include "mps_log.h"
+#include "mps_ring.h"
 #include "mps_proc.h"
 #include "primary.h"
 
@@ -58,16 +59,6 @@ mps_capture_create(struct mps_primary *pp)
 	return 0;
 }
 
-/* Frees whatever copies are left on the ring. */
-static void
-drain(struct rte_ring *r)
-{
-	void *obj = NULL;
-
-	while (r != NULL && rte_ring_sc_dequeue(r, &obj) == 0)
-		rte_pktmbuf_free(obj);
-}
-
 void
 mps_capture_destroy(struct mps_primary *pp)
 {
@@ -95,7 +86,7 @@ mps_capture_destroy(struct mps_primary *pp)
 			return;
 		}
 	}
-	drain(pp->capture_ring);
+	mps_ring_free_mbufs(pp->capture_ring);
 	rte_ring_free(pp->capture_ring);
 	pp->capture_ring = NULL;
 	rte_mempool_free(pp->capture_pool);
@@ -118,7 +109,7 @@ mps_capture_check(struct mps_primary *pp)
 					 __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
 		return; /* a new capture claimed it first: its mirror, its ring */
 	__atomic_store_n(&sh->capture_mask, 0, __ATOMIC_RELEASE);
-	drain(pp->capture_ring);
+	mps_ring_free_mbufs(pp->capture_ring);
 	__atomic_store_n(&sh->capture_pid, 0, __ATOMIC_RELEASE);
 	MPS_LOG(WARNING, "capture pid %d died; mirror switched off", pid);
 }

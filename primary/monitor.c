@@ -47,12 +47,6 @@ struct neigh_gc {
 	uint64_t token;
 };
 
-static int
-pid_alive(int32_t pid)
-{
-	return mps_pid_alive(pid);
-}
-
 /* Marks slots whose owner died, counting the mbufs it held (lost to the
  * pool: see README "Reliability"); warns once per stall. */
 static void
@@ -70,7 +64,7 @@ check_workers(struct mps_primary *pp, uint8_t *stalled)
 
 		if (pid == 0 || state == MPS_WORKER_DEAD)
 			continue;
-		if (!pid_alive(pid)) {
+		if (!mps_pid_alive(pid)) {
 			uint64_t held = slot->stats.mbufs_held + slot->stats.tx_queued;
 
 			/* A restarted worker may have claimed the slot while we
@@ -215,7 +209,7 @@ mps_monitor_stop_workers(struct mps_primary *pp, unsigned int timeout_ms)
 	do {
 		left = 0;
 		for (uint32_t w = 0; w < sh->cfg.n_workers; w++)
-			if (pid_alive(sh->workers[w].owner_pid))
+			if (mps_pid_alive(sh->workers[w].owner_pid))
 				left++;
 		if (left == 0)
 			break;
@@ -223,7 +217,7 @@ mps_monitor_stop_workers(struct mps_primary *pp, unsigned int timeout_ms)
 		waited += 10;
 	} while (waited < timeout_ms);
 	for (uint32_t w = 0; w < sh->cfg.n_workers && left != 0; w++)
-		if (pid_alive(sh->workers[w].owner_pid))
+		if (mps_pid_alive(sh->workers[w].owner_pid))
 			MPS_LOG(WARNING, "worker %u (pid %d) did not stop in %u ms",
 				w, sh->workers[w].owner_pid, timeout_ms);
 }

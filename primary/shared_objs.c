@@ -21,6 +21,7 @@
 
 #include "mps_log.h"
 #include "mps_neigh.h"
+#include "mps_ring.h"
 #include "primary.h"
 
 /* Pool size from the contract (MPS_POOL_MBUFS), rounded to 2^n - 1. */
@@ -131,10 +132,7 @@ mps_shared_destroy(struct mps_primary *pp)
 {
 	for (unsigned int w = 0; w < MPS_MAX_WORKERS; w++) {
 		if (pp->rings[w] != NULL) {
-			void *obj = NULL;
-
-			while (rte_ring_dequeue(pp->rings[w], &obj) == 0)
-				rte_pktmbuf_free(obj);
+			mps_ring_free_mbufs(pp->rings[w]);
 			rte_ring_free(pp->rings[w]);
 			pp->rings[w] = NULL;
 		}

@@ -21,12 +21,6 @@
 #include "mps_proc.h"
 #include "worker.h"
 
-static int
-pid_alive(int32_t pid)
-{
-	return mps_pid_alive(pid);
-}
-
 int
 mps_attach(struct mps_worker *w, char *err, size_t errlen)
 {
@@ -40,7 +34,7 @@ mps_attach(struct mps_worker *w, char *err, size_t errlen)
 		return -ENOENT;
 	}
 	sh = mz->addr;
-	if (sh->magic != MPS_MAGIC || sh->layout_version != MPS_LAYOUT_VERSION) {
+	if (!mps_shared_compatible(sh)) {
 		snprintf(err, errlen, "layout mismatch: primary has magic 0x%x version %u, this binary 0x%x version %u; rebuild both from one tree",
 			 sh->magic, sh->layout_version, MPS_MAGIC, MPS_LAYOUT_VERSION);
 		return -EPROTO;
@@ -84,14 +78,14 @@ mps_attach(struct mps_worker *w, char *err, size_t errlen)
 static int
 lcore_in_use(const struct mps_shared *sh, uint32_t lcore, int32_t *by)
 {
-	if (pid_alive(sh->primary_pid) && sh->primary_lcore_id == lcore) {
+	if (mps_pid_alive(sh->primary_pid) && sh->primary_lcore_id == lcore) {
 		*by = sh->primary_pid;
 		return 1;
 	}
 	for (uint32_t i = 0; i < sh->cfg.n_workers; i++) {
 		const struct mps_worker_slot *s = &sh->workers[i];
 
-		if (s->owner_pid != getpid() && pid_alive(s->owner_pid) &&
+		if (s->owner_pid != getpid() && mps_pid_alive(s->owner_pid) &&
 		    s->lcore_id == lcore) {
 			*by = s->owner_pid;
 			return 1;
@@ -107,7 +101,7 @@ try_claim(struct mps_shared *sh, uint32_t id)
 	struct mps_worker_slot *s = &sh->workers[id];
 	int32_t owner = s->owner_pid, me = getpid();
 
-	if (owner != 0 && pid_alive(owner))
+	if (owner != 0 && mps_pid_alive(owner))
 		return -EBUSY;
 	if (!__atomic_compare_exchange_n(&s->owner_pid, &owner, me, 0,
 					 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))

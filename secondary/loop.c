@@ -7,7 +7,6 @@
  */
 #include <errno.h>
 #include <signal.h>
-#include <time.h>
 
 #include <rte_cycles.h>
 #include <rte_epoll.h>
@@ -65,14 +64,6 @@ rx_port(struct mps_worker *w, uint16_t port)
 	}
 	w->stats->rx_pkts += n;
 	return n;
-}
-
-static void
-idle_sleep(unsigned int us)
-{
-	struct timespec ts = { .tv_sec = 0, .tv_nsec = (long)us * 1000 };
-
-	nanosleep(&ts, NULL);
 }
 
 /* Registers every port's queue with this thread's epoll set. */
@@ -174,7 +165,7 @@ mps_loop_run(struct mps_worker *w, volatile int *quit)
 			if (use_intr)
 				intr_wait(w, 1);
 			else
-				idle_sleep(sleep_us);
+				mps_sleep_us(sleep_us);
 			w->stats->idle_sleeps++;
 			if (sleep_us < IDLE_SLEEP_MAX_US)
 				sleep_us *= 2;

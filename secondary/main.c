@@ -28,6 +28,7 @@
 #include "mirror.h"
 #include "mps_log.h"
 #include "mps_proc.h"
+#include "mps_ring.h"
 #include "worker.h"
 
 #define DRAIN_MS 100u
@@ -86,7 +87,6 @@ static void
 worker_teardown(struct mps_worker *w)
 {
 	uint64_t until = rte_get_tsc_cycles() + DRAIN_MS * rte_get_tsc_hz() / 1000;
-	void *obj = NULL;
 
 	__atomic_store_n(&w->slot->state, MPS_WORKER_STOPPING, __ATOMIC_RELEASE);
 	mps_adopt_release(w);
@@ -94,8 +94,7 @@ worker_teardown(struct mps_worker *w)
 	while (w->tx_n > 0 && rte_get_tsc_cycles() < until)
 		mps_tx_flush(w);
 	mps_tx_drop_all(w);
-	while (rte_ring_sc_dequeue(w->rings[w->id], &obj) == 0)
-		rte_pktmbuf_free(obj);
+	mps_ring_free_mbufs(w->rings[w->id]);
 	if (w->stats->mbufs_held != 0)
 		MPS_LOG(WARNING, "worker %u: %" PRIu64 " mbufs still held by lwIP at exit",
 			w->id, w->stats->mbufs_held);
