@@ -223,6 +223,8 @@ capture_loop(struct mps_shared *sh, struct rte_ring *ring, rte_pcapng_t *pcapng,
 	return written;
 }
 
+/* Attach, take the mirror, write, release: one function (over 80 lines)
+ * so each step's cleanup label sits next to it. */
 int
 main(int argc, char **argv)
 {

@@ -434,6 +434,7 @@ fail(char *err, size_t errlen, const char *what, const char *arg)
 	return -EINVAL;
 }
 
+/* One case per option (over 80 lines): a getopt switch reads best whole. */
 int
 mps_config_parse_args(struct mps_config *cfg, int argc, char **argv,
 		      char *err, size_t errlen)

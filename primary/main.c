@@ -132,6 +132,9 @@ has_arg(int argc, char **argv, const char *prefix)
 	return 0;
 }
 
+/* The init stages in order, each undone by the cleanup label named after
+ * it; kept in one function (over 80 lines) so the unwinding reads in one
+ * place, as in DPDK's samples. */
 int
 main(int argc, char **argv)
 {

@@ -145,6 +145,44 @@ share_reta(struct mps_primary *pp, uint16_t port, const struct rte_eth_dev_info 
 	sh->reta_size = size;
 }
 
+/* nq RX/TX queue pairs of MPS_RX_DESC/MPS_TX_DESC descriptors (or what
+ * the port adjusts them to), with the port's enabled offloads. */
+static int
+queues_setup(struct mps_primary *pp, uint16_t port, const struct rte_eth_dev_info *info,
+	     const struct rte_eth_conf *conf, uint16_t nq)
+{
+	uint16_t nb_rxd = MPS_RX_DESC, nb_txd = MPS_TX_DESC;
+	struct rte_eth_txconf txconf;
+	struct rte_eth_rxconf rxconf;
+	int ret;
+
+	ret = rte_eth_dev_adjust_nb_rx_tx_desc(port, &nb_rxd, &nb_txd);
+	if (ret != 0)
+		return ret;
+	rxconf = info->default_rxconf;
+	rxconf.offloads = conf->rxmode.offloads;
+	txconf = info->default_txconf;
+	txconf.offloads = conf->txmode.offloads;
+	for (uint16_t q = 0; q < nq; q++) {
+		ret = rte_eth_rx_queue_setup(port, q, nb_rxd,
+					     rte_eth_dev_socket_id(port), &rxconf,
+					     pp->pool);
+		if (ret != 0) {
+			MPS_LOG(ERR, "port %u: RX queue %u: %s", port, q,
+				rte_strerror(-ret));
+			return ret;
+		}
+		ret = rte_eth_tx_queue_setup(port, q, nb_txd,
+					     rte_eth_dev_socket_id(port), &txconf);
+		if (ret != 0) {
+			MPS_LOG(ERR, "port %u: TX queue %u: %s", port, q,
+				rte_strerror(-ret));
+			return ret;
+		}
+	}
+	return 0;
+}
+
 /* Configures one port; records the offloads it will use in tx/rx. */
 static int
 port_init(struct mps_primary *pp, uint16_t port, uint64_t *tx_off,
@@ -152,11 +190,8 @@ port_init(struct mps_primary *pp, uint16_t port, uint64_t *tx_off,
 {
 	const struct mps_config *cfg = &pp->shared->cfg;
 	uint16_t nq = (uint16_t)cfg->n_workers;
-	uint16_t nb_rxd = MPS_RX_DESC, nb_txd = MPS_TX_DESC;
 	struct rte_eth_conf conf;
 	struct rte_eth_dev_info info;
-	struct rte_eth_txconf txconf;
-	struct rte_eth_rxconf rxconf;
 	int ret;
 
 	ret = rte_eth_dev_info_get(port, &info);
@@ -195,30 +230,9 @@ port_init(struct mps_primary *pp, uint16_t port, uint64_t *tx_off,
 		MPS_LOG(WARNING, "port %u (%s): MTU %u refused (port max %u): %s",
 			port, info.driver_name, cfg->mtu, info.max_mtu,
 			rte_strerror(-ret));
-	ret = rte_eth_dev_adjust_nb_rx_tx_desc(port, &nb_rxd, &nb_txd);
+	ret = queues_setup(pp, port, &info, &conf, nq);
 	if (ret != 0)
 		return ret;
-	rxconf = info.default_rxconf;
-	rxconf.offloads = conf.rxmode.offloads;
-	txconf = info.default_txconf;
-	txconf.offloads = conf.txmode.offloads;
-	for (uint16_t q = 0; q < nq; q++) {
-		ret = rte_eth_rx_queue_setup(port, q, nb_rxd,
-					     rte_eth_dev_socket_id(port), &rxconf,
-					     pp->pool);
-		if (ret != 0) {
-			MPS_LOG(ERR, "port %u: RX queue %u: %s", port, q,
-				rte_strerror(-ret));
-			return ret;
-		}
-		ret = rte_eth_tx_queue_setup(port, q, nb_txd,
-					     rte_eth_dev_socket_id(port), &txconf);
-		if (ret != 0) {
-			MPS_LOG(ERR, "port %u: TX queue %u: %s", port, q,
-				rte_strerror(-ret));
-			return ret;
-		}
-	}
 	if (conf.rxmode.mq_mode == RTE_ETH_MQ_RX_RSS) {
 		program_reta(port, info.reta_size, nq);
 		if (port == pp->port_ids[0])
