@@ -48,8 +48,11 @@ COMMON_SRCS := common/mps_config.c common/mps_parse.c common/mps_neigh.c common/
 PRIMARY_SRCS := primary/main.c primary/ports.c primary/shared_objs.c \
 	primary/telemetry.c primary/monitor.c primary/metrics.c \
 	primary/capture.c primary/adopt.c
+# The worker TCP API (secondary/api/); it uses nothing from apps/.
+API_SRCS := secondary/api/api.c secondary/api/conn.c secondary/api/rxq.c \
+	secondary/api/sndq.c
 SECONDARY_SRCS := secondary/main.c secondary/worker.c secondary/attach.c secondary/loop.c \
-	secondary/netif.c secondary/lwip/sys_arch.c secondary/api.c \
+	secondary/netif.c secondary/lwip/sys_arch.c $(API_SRCS) \
 	secondary/apps/apps.c secondary/apps/echo.c secondary/apps/http.c \
 	secondary/mirror.c secondary/adopt.c \
 	secondary/pcb_guard.c
@@ -199,7 +202,7 @@ SAN_FLAGS    := -fsanitize=address,undefined -fno-sanitize-recover=undefined \
 FUZZ_CFLAGS  := -O1 -g -D_GNU_SOURCE -MMD -MP $(SAN_FLAGS) -fsanitize=fuzzer-no-link \
 	$(INC) $(DPDK_CFLAGS)
 FUZZ_SRCS    := test/fuzz/fuzz_rx.c secondary/worker.c secondary/netif.c secondary/pcb_guard.c \
-	secondary/lwip/sys_arch.c secondary/api.c secondary/apps/apps.c \
+	secondary/lwip/sys_arch.c $(API_SRCS) secondary/apps/apps.c \
 	secondary/apps/echo.c secondary/apps/http.c secondary/mirror.c $(COMMON_SRCS)
 FUZZ_OBJS    := $(addprefix $(BUILD)/fuzz/obj/,$(FUZZ_SRCS:.c=.o)) \
 	$(addprefix $(BUILD)/fuzz/lwip/,$(LWIP_FILES:.c=.o) $(LWIPERF_O))

@@ -119,10 +119,9 @@ server_ops(uint16_t app)
 
 /* Every configured listener, with its tuning over the global one. */
 int
-mps_apps_listen(struct mps_worker *w)
+mps_apps_listen(const struct mps_config *cfg)
 {
-	const struct mps_config *cfg = &w->shared->cfg;
-	int ret = mps_api_init(w);
+	int ret = 0;
 
 	memset(source_block, 'S', sizeof(source_block));
 	for (uint32_t i = 0; ret == 0 && i < cfg->n_listeners; i++) {
@@ -147,9 +146,8 @@ mps_apps_listen(struct mps_worker *w)
 
 /* Every configured active open; a failure is logged and counted. */
 void
-mps_apps_connect(struct mps_worker *w)
+mps_apps_connect(const struct mps_config *cfg)
 {
-	const struct mps_config *cfg = &w->shared->cfg;
 
 	for (uint32_t i = 0; i < cfg->n_connects; i++) {
 		const struct mps_connect *c = &cfg->connects[i];
@@ -160,7 +158,7 @@ mps_apps_connect(struct mps_worker *w)
 						   (void *)(uintptr_t)c->app);
 
 			if (h < 0) /* counted by the API */
-				MPS_LOG(WARNING, "worker %u: connect %u: %s", w->id, i,
+				MPS_LOG(WARNING, "worker %u: connect %u: %s", mps_worker()->id, i,
 					strerror(-h));
 		}
 	}

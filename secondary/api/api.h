@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause
  *
- * api.h - the worker-side TCP API. The built-in apps use it, and
- * a user's app would: listeners with their own buffer sizes, send-queue
+ * api.h - the worker-side TCP API, public: what apps include. The built-in
+ * apps use it, and a user's app would: listeners with their own buffer sizes, send-queue
  * limit and tuning; accept and connect events carrying the addresses;
  * active opens; sends that queue beyond lwIP's window up to a per-connection
  * limit (over it the connection is dropped and counted, so a client that
@@ -48,9 +48,9 @@ struct mps_api_ops {
 	void (*on_closed)(mps_conn_t h, int err, void *arg);
 };
 
-/* Sets up the API for worker w (connection table, counters). */
-struct mps_worker;
-int mps_api_init(struct mps_worker *w);
+/* Sets up the API for this process's worker (mps_worker()): the
+ * connection table. Returns 0 or -ENOMEM. */
+int mps_api_init(void);
 
 /* Listens on port with the given tuning (fields resolved already, see
  * mps_tune_resolve). Returns 0 or -errno. */
