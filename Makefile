@@ -136,8 +136,13 @@ $(BUILD)/lwip/$(LWIPERF_O): $(LWIPERF_C) secondary/lwip/lwipopts.h
 $(BUILD)/lwiperf-check: $(call obj,test/unit/lwiperf_check.c) $(LWIP_OBJS)
 	$(CC) -o $@ $^ $(EXTRA_LDFLAGS)
 
+# The worker API's RX queue, handles and send queue on lwIP (no DPDK).
+API_CHECK_SRCS := test/unit/api_check.c $(API_SRCS) secondary/worker.c common/mps_rss.c
+$(BUILD)/api-check: $(call obj,$(API_CHECK_SRCS)) $(LWIP_OBJS)
+	$(CC) -o $@ $^ $(EXTRA_LDFLAGS)
+
 # A secondary built from another layout, for the refusal test.
-test-bins: $(BUILD)/layout999/mps-secondary $(BUILD)/lwiperf-check
+test-bins: $(BUILD)/layout999/mps-secondary $(BUILD)/lwiperf-check $(BUILD)/api-check
 $(BUILD)/layout999/mps-secondary: $(SECONDARY_SRCS) $(COMMON_SRCS) common/mps_shared.h
 	$(Q)$(MAKE) --no-print-directory BUILD=$(BUILD)/layout999 \
 		EXTRA_CFLAGS=-DMPS_LAYOUT_VERSION=999 $(BUILD)/layout999/mps-secondary
@@ -235,7 +240,8 @@ fuzz: $(BUILD)/fuzz/fuzz-rx
 asan:
 	$(Q)$(MAKE) --no-print-directory BUILD=$(BUILD)/asan OPT="-O1 -g" \
 		EXTRA_CFLAGS="$(SAN_FLAGS)" EXTRA_LDFLAGS="$(SAN_FLAGS)" \
-		$(BUILD)/asan/mps-primary $(BUILD)/asan/mps-secondary $(BUILD)/asan/unit-tests
+		$(BUILD)/asan/mps-primary $(BUILD)/asan/mps-secondary $(BUILD)/asan/unit-tests \
+		$(BUILD)/asan/api-check
 
 SOAK_MINUTES ?= 30
 soak: all
