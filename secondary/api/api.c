@@ -282,3 +282,32 @@ mps_api_shutdown(void)
 	 * aborted just now went through on_err. */
 	mps_conn_release_all(-ECONNABORTED);
 }
+
+void
+mps_api_count(enum mps_api_counter what)
+{
+	struct mps_worker_stats *st = mps_worker()->stats;
+
+	switch (what) {
+	case MPS_COUNT_HTTP_REQUEST: st->http_requests++; break;
+	case MPS_COUNT_HTTP_ERROR: st->http_errors++; break;
+	case MPS_COUNT_CLIENT_DONE: st->client_done++; break;
+	}
+}
+
+void
+mps_api_count_rtt(uint64_t us)
+{
+	struct mps_worker_stats *st = mps_worker()->stats;
+
+	st->client_rtts++;
+	st->client_rtt_us_sum += us;
+	if (us > st->client_rtt_us_max)
+		st->client_rtt_us_max = us;
+}
+
+uint16_t
+mps_api_worker_id(void)
+{
+	return mps_worker()->id;
+}

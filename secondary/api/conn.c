@@ -150,7 +150,8 @@ mps_conn_tune(struct mps_conn *c, struct tcp_pcb *pcb, const struct mps_tcp_tune
 	stats()->tcp_quickack += c->quickack;
 	c->rto_min = (s16_t)((t->rto_min_ms + TCP_SLOW_INTERVAL - 1) / TCP_SLOW_INTERVAL);
 	if (t->rto_init_ms != 0)
-		pcb->rto = (s16_t)(t->rto_init_ms < TCP_SLOW_INTERVAL ? 1 : t->rto_init_ms / TCP_SLOW_INTERVAL);
+		pcb->rto = (s16_t)(t->rto_init_ms < TCP_SLOW_INTERVAL ? 1 :
+				   t->rto_init_ms / TCP_SLOW_INTERVAL);
 	c->initcwnd = t->initcwnd;
 	/* A peer that vanished without FIN or RST (or whose RST reached
 	 * another worker, see README "queue adoption") is found by keepalive

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause
  *
  * api_check.c - the worker API's pieces on lwIP without DPDK: the RX piece
- * queue's accounting, handle generations, and the send-queue limit.
+ * queue's accounting, handle generations, the send-queue limit, and the
+ * counters apps keep through the API.
  *
  * Built like lwiperf_check.c: the worker's lwipopts.h and lwIP objects, one
  * lwIP instance talking to itself over a netif that queues every packet and
@@ -486,6 +487,22 @@ test_sndq_drains(void)
 	deliver();
 }
 
+/* What apps count goes to the worker's stats through the API. */
+static void
+test_app_counters(void)
+{
+	memset(&st, 0, sizeof(st));
+	mps_api_count(MPS_COUNT_HTTP_REQUEST);
+	mps_api_count(MPS_COUNT_HTTP_REQUEST);
+	mps_api_count(MPS_COUNT_HTTP_ERROR);
+	mps_api_count(MPS_COUNT_CLIENT_DONE);
+	mps_api_count_rtt(30);
+	mps_api_count_rtt(10);
+	CHECK(st.http_requests == 2 && st.http_errors == 1 && st.client_done == 1);
+	CHECK(st.client_rtts == 2 && st.client_rtt_us_sum == 40 &&
+	      st.client_rtt_us_max == 30);
+}
+
 int
 main(void)
 {
@@ -515,6 +532,7 @@ main(void)
 	test_handle_generations();
 	test_sndq_limit();
 	test_sndq_drains();
+	test_app_counters();
 	mps_api_shutdown();
 	if (failures != 0) {
 		fprintf(stderr, "api-check: %d check(s) failed\n", failures);
