@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause
  *
  * api.c - the worker's public TCP API: listen, connect, send, receive,
- * close, and the RSS-aware local ports of active opens.
+ * close, the RSS-aware local ports of active opens, and the counters apps
+ * keep through it.
  *
  * The connections themselves (handles, lwIP callbacks) are conn.c's, their
  * queues rxq.c's and sndq.c's. This process's worker is mps_worker().
@@ -49,8 +50,8 @@ mps_listen(uint16_t port, const struct mps_tcp_tune *tune,
 		return -ENOMEM;
 	}
 	l = &listeners[n_listeners++];
-	*l = (struct mps_api_listener){ .pcb = lpcb, .port = port, .tune = *tune,
-				    .ops = ops, .arg = arg };
+	*l = (struct mps_api_listener){ .pcb = lpcb, .port = port,
+					.tune = *tune, .ops = ops, .arg = arg };
 	tcp_arg(lpcb, l);
 	tcp_accept(lpcb, mps_conn_on_accept);
 	return 0;
