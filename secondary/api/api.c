@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause
  *
- * api.c - the worker's public TCP API: listen, connect, send, receive,
- * close, the RSS-aware local ports of active opens, and the counters apps
- * keep through it.
+ * api.c - the public worker TCP API: listen, connect, send, receive, close.
+ *
+ * Also the RSS-aware local ports of active opens, and the counters apps
+ * keep through the API.
  *
  * The connections themselves (handles, lwIP callbacks) are conn.c's, their
  * queues rxq.c's and sndq.c's. This process's worker is mps_worker().

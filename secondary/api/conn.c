@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause
  *
- * conn.c - the connection table (generation-checked handles) and the lwIP
- * callbacks that turn into app events.
+ * conn.c - connections: checked handles, and lwIP callbacks as app events.
  *
  * lwIP frees a pcb inside tcp_abort and expects ERR_ABRT from the callback
  * that caused it; cb_pcb/cb_aborted carry that across the app's call.

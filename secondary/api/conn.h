@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause
  *
- * conn.h - the connection table (generation-checked handles) and the lwIP
- * callbacks that turn into app events. Internal to the API (api/).
+ * conn.h - connections: checked handles, and lwIP callbacks as app events.
+ *
+ * Internal to the API (api/).
  */
 #ifndef MPS_API_CONN_H
 #define MPS_API_CONN_H
