@@ -48,8 +48,11 @@ COMMON_SRCS := common/mps_config.c common/mps_parse.c common/mps_neigh.c common/
 PRIMARY_SRCS := primary/main.c primary/ports.c primary/shared_objs.c \
 	primary/telemetry.c primary/monitor.c primary/metrics.c \
 	primary/capture.c primary/adopt.c
+# The worker TCP API (secondary/api/); it uses nothing from apps/.
+API_SRCS := secondary/api/api.c secondary/api/conn.c secondary/api/rxq.c \
+	secondary/api/sndq.c
 SECONDARY_SRCS := secondary/main.c secondary/worker.c secondary/attach.c secondary/loop.c \
-	secondary/netif.c secondary/lwip/sys_arch.c secondary/api.c \
+	secondary/netif.c secondary/lwip/sys_arch.c $(API_SRCS) \
 	secondary/apps/apps.c secondary/apps/echo.c secondary/apps/http.c \
 	secondary/mirror.c secondary/adopt.c \
 	secondary/pcb_guard.c
@@ -133,8 +136,13 @@ $(BUILD)/lwip/$(LWIPERF_O): $(LWIPERF_C) secondary/lwip/lwipopts.h
 $(BUILD)/lwiperf-check: $(call obj,test/unit/lwiperf_check.c) $(LWIP_OBJS)
 	$(CC) -o $@ $^ $(EXTRA_LDFLAGS)
 
+# The worker API's RX queue, handles and send queue on lwIP (no DPDK).
+API_CHECK_SRCS := test/unit/api_check.c $(API_SRCS) secondary/worker.c common/mps_rss.c
+$(BUILD)/api-check: $(call obj,$(API_CHECK_SRCS)) $(LWIP_OBJS)
+	$(CC) -o $@ $^ $(EXTRA_LDFLAGS)
+
 # A secondary built from another layout, for the refusal test.
-test-bins: $(BUILD)/layout999/mps-secondary $(BUILD)/lwiperf-check
+test-bins: $(BUILD)/layout999/mps-secondary $(BUILD)/lwiperf-check $(BUILD)/api-check
 $(BUILD)/layout999/mps-secondary: $(SECONDARY_SRCS) $(COMMON_SRCS) common/mps_shared.h
 	$(Q)$(MAKE) --no-print-directory BUILD=$(BUILD)/layout999 \
 		EXTRA_CFLAGS=-DMPS_LAYOUT_VERSION=999 $(BUILD)/layout999/mps-secondary
@@ -199,7 +207,7 @@ SAN_FLAGS    := -fsanitize=address,undefined -fno-sanitize-recover=undefined \
 FUZZ_CFLAGS  := -O1 -g -D_GNU_SOURCE -MMD -MP $(SAN_FLAGS) -fsanitize=fuzzer-no-link \
 	$(INC) $(DPDK_CFLAGS)
 FUZZ_SRCS    := test/fuzz/fuzz_rx.c secondary/worker.c secondary/netif.c secondary/pcb_guard.c \
-	secondary/lwip/sys_arch.c secondary/api.c secondary/apps/apps.c \
+	secondary/lwip/sys_arch.c $(API_SRCS) secondary/apps/apps.c \
 	secondary/apps/echo.c secondary/apps/http.c secondary/mirror.c $(COMMON_SRCS)
 FUZZ_OBJS    := $(addprefix $(BUILD)/fuzz/obj/,$(FUZZ_SRCS:.c=.o)) \
 	$(addprefix $(BUILD)/fuzz/lwip/,$(LWIP_FILES:.c=.o) $(LWIPERF_O))
@@ -232,7 +240,8 @@ fuzz: $(BUILD)/fuzz/fuzz-rx
 asan:
 	$(Q)$(MAKE) --no-print-directory BUILD=$(BUILD)/asan OPT="-O1 -g" \
 		EXTRA_CFLAGS="$(SAN_FLAGS)" EXTRA_LDFLAGS="$(SAN_FLAGS)" \
-		$(BUILD)/asan/mps-primary $(BUILD)/asan/mps-secondary $(BUILD)/asan/unit-tests
+		$(BUILD)/asan/mps-primary $(BUILD)/asan/mps-secondary $(BUILD)/asan/unit-tests \
+		$(BUILD)/asan/api-check
 
 SOAK_MINUTES ?= 30
 soak: all

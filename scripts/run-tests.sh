@@ -16,6 +16,8 @@ export LSAN_OPTIONS="suppressions=$REPO/test/asan/lsan.supp:print_suppressions=0
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 echo "== unit tests (common/), ASan + UBSan"
 build/asan/unit-tests || failed+=(unit)
+echo "== worker API pieces on lwIP without DPDK (RX queue, handles, send queue), ASan + UBSan"
+build/asan/api-check || failed+=(api-check)
 
 echo "== fuzz: RX path for ${FUZZ_SECONDS:-60}s"
 scripts/fuzz.sh build/fuzz/fuzz-rx "${FUZZ_SECONDS:-60}" || failed+=(fuzz)

@@ -38,7 +38,7 @@
 #include <rte_ring.h>
 
 #include "adopt.h"
-#include "api.h"
+#include "api/api.h"
 #include "mirror.h"
 #include "mps_log.h"
 #include "mps_proc.h"

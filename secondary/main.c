@@ -23,6 +23,8 @@
 #include "lwip/timeouts.h"
 
 #include "adopt.h"
+#include "api/api.h"
+#include "apps/apps.h"
 #include "attach.h"
 #include "loop.h"
 #include "mirror.h"
@@ -153,7 +155,9 @@ main(int argc, char **argv)
 	lwip_init();
 	ret = mps_netif_init(w);
 	if (ret == 0)
-		ret = mps_apps_listen(w);
+		ret = mps_api_init();
+	if (ret == 0)
+		ret = mps_apps_listen(&w->shared->cfg);
 	if (ret != 0) {
 		fprintf(stderr, "mps-secondary: worker %u: stack set-up failed: %s\n",
 			w->id, strerror(-ret));
@@ -163,7 +167,7 @@ main(int argc, char **argv)
 		w->id, getpid(), w->id, w->n_ports);
 	printf("mps-secondary: worker %u ready\n", w->id);
 	fflush(stdout);
-	mps_apps_connect(w);
+	mps_apps_connect(&w->shared->cfg);
 
 	ret = mps_loop_run(w, &quit);
 	worker_teardown(w);

@@ -44,7 +44,7 @@
 #include "lwip/prot/tcp.h"
 #include "netif/ethernet.h"
 
-#include "api.h"
+#include "api/api.h"
 #include "mirror.h"
 #include "mps_log.h"
 #include "mps_neigh.h"

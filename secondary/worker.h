@@ -68,9 +68,4 @@ void mps_tx_drop_all(struct mps_worker *w);
 /* pcb_guard.c: half-open PCB eviction under SYN flood, PCB gauges. */
 void mps_pcb_guard(struct mps_worker *w, uint64_t now_tsc);
 
-/* apps/: listeners from the shared config, and closing everything. */
-int mps_apps_listen(struct mps_worker *w);
-void mps_apps_connect(struct mps_worker *w); /* --connect */
-void mps_apps_close_all(void);
-
 #endif /* MPS_WORKER_H */

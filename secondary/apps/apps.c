@@ -16,7 +16,6 @@
 
 #include "apps.h"
 #include "mps_log.h"
-#include "worker.h"
 
 
 static uint8_t source_block[MPS_SOURCE_BLOCK];
@@ -68,7 +67,6 @@ static void
 client_recv(mps_conn_t h, void *arg)
 {
 	struct echo_client *ec = mps_conn_ctx(h);
-	struct mps_worker_stats *st = mps_worker()->stats;
 
 	(void)arg;
 	while (ec != NULL && mps_recv_len(h) >= MPS_ECHO_CLIENT_MSG) {
@@ -76,14 +74,11 @@ client_recv(mps_conn_t h, void *arg)
 			      rte_get_tsc_hz();
 
 		mps_recv_consume(h, MPS_ECHO_CLIENT_MSG);
-		st->client_rtts++;
-		st->client_rtt_us_sum += us;
-		if (us > st->client_rtt_us_max)
-			st->client_rtt_us_max = us;
+		mps_api_count_rtt(us);
 		/* The load client never stops on its own. */
 		if (arg != (void *)(uintptr_t)MPS_APP_LOAD &&
 		    ++ec->rounds == MPS_ECHO_CLIENT_ROUNDS) {
-			st->client_done++;
+			mps_api_count(MPS_COUNT_CLIENT_DONE);
 			mps_close(h);
 			return;
 		}
@@ -97,7 +92,7 @@ client_closed(mps_conn_t h, int err, void *arg)
 	(void)arg;
 	if (err != 0)
 		MPS_LOG(INFO, "worker %u: echo client connection %d ended: %s",
-			mps_worker()->id, h, strerror(-err));
+			mps_api_worker_id(), h, strerror(-err));
 }
 
 const struct mps_api_ops mps_echo_client_ops = {
@@ -119,10 +114,9 @@ server_ops(uint16_t app)
 
 /* Every configured listener, with its tuning over the global one. */
 int
-mps_apps_listen(struct mps_worker *w)
+mps_apps_listen(const struct mps_config *cfg)
 {
-	const struct mps_config *cfg = &w->shared->cfg;
-	int ret = mps_api_init(w);
+	int ret = 0;
 
 	memset(source_block, 'S', sizeof(source_block));
 	for (uint32_t i = 0; ret == 0 && i < cfg->n_listeners; i++) {
@@ -147,9 +141,8 @@ mps_apps_listen(struct mps_worker *w)
 
 /* Every configured active open; a failure is logged and counted. */
 void
-mps_apps_connect(struct mps_worker *w)
+mps_apps_connect(const struct mps_config *cfg)
 {
-	const struct mps_config *cfg = &w->shared->cfg;
 
 	for (uint32_t i = 0; i < cfg->n_connects; i++) {
 		const struct mps_connect *c = &cfg->connects[i];
@@ -160,8 +153,8 @@ mps_apps_connect(struct mps_worker *w)
 						   (void *)(uintptr_t)c->app);
 
 			if (h < 0) /* counted by the API */
-				MPS_LOG(WARNING, "worker %u: connect %u: %s", w->id, i,
-					strerror(-h));
+				MPS_LOG(WARNING, "worker %u: connect %u: %s",
+					mps_api_worker_id(), i, strerror(-h));
 		}
 	}
 }

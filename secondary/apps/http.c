@@ -11,7 +11,6 @@
 #include <strings.h>
 
 #include "apps.h"
-#include "worker.h"
 
 #define HDR_MAX 8192u          /* request line + headers */
 #define BODY_MAX (1u << 30)    /* /bytes/N limit */
@@ -269,7 +268,7 @@ http_flush(mps_conn_t h, void *arg)
 				blocked = 1;
 				break;
 			}
-			mps_worker()->stats->http_errors++;
+			mps_api_count(MPS_COUNT_HTTP_ERROR);
 			mps_recv_consume(h, len);
 			hc->close_after = 1;
 			break;
@@ -285,9 +284,9 @@ http_flush(mps_conn_t h, void *arg)
 			break;
 		}
 		mps_recv_consume(h, r.hdr_len + r.content_len);
-		mps_worker()->stats->http_requests++;
+		mps_api_count(MPS_COUNT_HTTP_REQUEST);
 		if (r.status != 200)
-			mps_worker()->stats->http_errors++;
+			mps_api_count(MPS_COUNT_HTTP_ERROR);
 		if (!r.keep_alive)
 			hc->close_after = 1;
 	}

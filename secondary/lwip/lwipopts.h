@@ -95,7 +95,7 @@ unsigned int mps_tcp_isn(const struct ip4_addr *local_ip, unsigned short local_p
 #define LWIP_HOOK_TCP_ISN(lip, lport, rip, rport) mps_tcp_isn(lip, lport, rip, rport)
 #define TCP_LISTEN_BACKLOG          1
 #define TCP_DEFAULT_LISTEN_BACKLOG  255
-#define LWIP_TCP_KEEPALIVE          1 /* per-pcb idle/interval/count (api.c) */
+#define LWIP_TCP_KEEPALIVE          1 /* per-pcb idle/interval/count (api/conn.c) */
 #define TCP_TMR_INTERVAL            100 /* ms: delayed ACK and RTO granularity */
 #define LWIP_TCP_TIMESTAMPS         0
 

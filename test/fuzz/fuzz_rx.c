@@ -41,6 +41,8 @@
 #include "lwip/tcp.h"
 #include "lwip/timeouts.h"
 
+#include "api/api.h"
+#include "apps/apps.h"
 #include "mps_neigh.h"
 #include "worker.h"
 
@@ -147,7 +149,8 @@ LLVMFuzzerInitialize(int *argc __rte_unused, char ***argv __rte_unused)
 		exit(1);
 	}
 	lwip_init();
-	if (mps_netif_init(w) != 0 || mps_apps_listen(w) != 0) {
+	if (mps_netif_init(w) != 0 || mps_api_init() != 0 ||
+	    mps_apps_listen(&w->shared->cfg) != 0) {
 		fprintf(stderr, "fuzz-rx: lwIP set-up failed\n");
 		exit(1);
 	}

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause
  *
- * api.h - the worker-side TCP API. The built-in apps use it, and
- * a user's app would: listeners with their own buffer sizes, send-queue
- * limit and tuning; accept and connect events carrying the addresses;
+ * api.h - the worker-side TCP API, public: what apps include. The built-in
+ * apps use it, and a user's app would: listeners with their own buffer
+ * sizes, send-queue limit and tuning; accept and connect events carrying the addresses;
  * active opens; sends that queue beyond lwIP's window up to a per-connection
  * limit (over it the connection is dropped and counted, so a client that
  * falls behind cannot eat the worker's memory); close.
@@ -48,9 +48,9 @@ struct mps_api_ops {
 	void (*on_closed)(mps_conn_t h, int err, void *arg);
 };
 
-/* Sets up the API for worker w (connection table, counters). */
-struct mps_worker;
-int mps_api_init(struct mps_worker *w);
+/* Sets up the API for this process's worker (mps_worker()): the
+ * connection table. Returns 0 or -ENOMEM. */
+int mps_api_init(void);
 
 /* Listens on port with the given tuning (fields resolved already, see
  * mps_tune_resolve). Returns 0 or -errno. */
@@ -99,6 +99,21 @@ int mps_abort(mps_conn_t h);
 
 /* Listeners closed, every connection aborted, TIME_WAIT dropped. */
 void mps_api_shutdown(void);
+
+/* What apps count in the worker's stats (apps never touch the worker). */
+enum mps_api_counter {
+	MPS_COUNT_HTTP_REQUEST, /* http_requests: a request answered */
+	MPS_COUNT_HTTP_ERROR,   /* http_errors: a 4xx answered */
+	MPS_COUNT_CLIENT_DONE,  /* client_done: an echo client finished */
+};
+void mps_api_count(enum mps_api_counter what);
+
+/* One echo-client round trip of us microseconds (client_rtts, its sum
+ * and maximum). */
+void mps_api_count_rtt(uint64_t us);
+
+/* This worker's id (== its queue), for apps' log lines. */
+uint16_t mps_api_worker_id(void);
 
 /* Local ports of active opens: Linux's default ephemeral range. Without a
  * RETA (net_tap) a worker takes ports with port % n_workers == its id, so

@@ -1,0 +1,543 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ *
+ * api_check.c - the worker API's pieces on lwIP without DPDK: the RX piece
+ * queue's accounting, handle generations, the send-queue limit, and the
+ * counters apps keep through the API.
+ *
+ * Built like lwiperf_check.c: the worker's lwipopts.h and lwIP objects, one
+ * lwIP instance talking to itself over a netif that queues every packet and
+ * feeds it back to ip4_input (never reentrantly). RX mbufs are stood in for
+ * by custom pbufs (what the worker's zero-copy RX pbufs are), whose frees
+ * are counted. The worker is mps_worker() with its counters in a local
+ * struct. Exits 0 on success, 1 with every failed check listed otherwise.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "lwip/init.h"
+#include "lwip/ip4.h"
+#include "lwip/netif.h"
+#include "lwip/pbuf.h"
+#include "lwip/priv/tcp_priv.h"
+#include "lwip/tcp.h"
+
+#include "api/api.h"
+#include "api/conn.h"
+#include "api/rxq.h"
+#include "api/sndq.h"
+#include "worker.h"
+
+#define QLEN 4096
+#define PORT 7000
+#define LIMIT 100000u /* the send-queue test's per-connection limit */
+
+static int failures;
+
+#define CHECK(expr)                                                          \
+	do {                                                                 \
+		if (!(expr)) {                                               \
+			fprintf(stderr, "api-check: %s:%d: FAIL: %s\n",      \
+				__FILE__, __LINE__, #expr);                  \
+			failures++;                                          \
+		}                                                            \
+	} while (0)
+
+/* ---- the stubs lwIP and the worker need (cf. lwiperf_check.c) ---- */
+
+u32_t sys_now(void);
+
+u32_t
+sys_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (u32_t)(ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+}
+
+unsigned short
+mps_ooseq_pbufs_limit(void)
+{
+	return TCP_OOSEQ_MAX_PBUFS;
+}
+
+signed char
+mps_tcp_inpacket_hook(struct tcp_pcb *pcb, struct tcp_hdr *hdr, struct pbuf *p)
+{
+	(void)pcb;
+	(void)hdr;
+	(void)p;
+	return ERR_OK;
+}
+
+unsigned int
+mps_tcp_isn(const struct ip4_addr *local_ip, unsigned short local_port,
+	    const struct ip4_addr *remote_ip, unsigned short remote_port)
+{
+	(void)local_ip;
+	(void)remote_ip;
+	return ((unsigned int)local_port << 16) ^ remote_port ^ 0x6d707374u;
+}
+
+/* ---- a loopback netif ---- */
+
+static struct netif loop_netif;
+static struct pbuf *queue[QLEN];
+static unsigned int q_head, q_tail;
+static struct mps_worker_stats st;
+
+static err_t
+loop_output(struct netif *n, struct pbuf *p, const ip4_addr_t *dst)
+{
+	struct pbuf *q;
+
+	(void)n;
+	(void)dst;
+	if (q_tail - q_head == QLEN)
+		return ERR_MEM;
+	q = pbuf_clone(PBUF_RAW, PBUF_RAM, p);
+	if (q == NULL)
+		return ERR_MEM;
+	queue[q_tail++ % QLEN] = q;
+	return ERR_OK;
+}
+
+static err_t
+loop_init(struct netif *n)
+{
+	n->name[0] = 'l';
+	n->name[1] = 'p';
+	n->mtu = 1500;
+	n->output = loop_output;
+	n->flags = NETIF_FLAG_LINK_UP;
+	return ERR_OK;
+}
+
+/* Feeds queued packets back in until none are left. */
+static void
+deliver(void)
+{
+	while (q_head != q_tail) {
+		struct pbuf *p = queue[q_head++ % QLEN];
+
+		if (loop_netif.input(p, &loop_netif) != ERR_OK)
+			pbuf_free(p);
+	}
+}
+
+/* ---- stand-in RX mbufs: custom pbufs whose frees are counted ---- */
+
+struct fake_mbuf {
+	struct pbuf_custom pc;
+	uint8_t data[2048];
+};
+
+static unsigned int mbufs_alloced, mbufs_freed;
+
+static void
+fake_mbuf_free(struct pbuf *p)
+{
+	mbufs_freed++;
+	free(p);
+}
+
+/* A len-byte zero-copy RX piece filled with byte c. */
+static struct pbuf *
+fake_mbuf(uint16_t len, uint8_t c)
+{
+	struct fake_mbuf *m = calloc(1, sizeof(*m));
+
+	if (m == NULL)
+		abort();
+	memset(m->data, c, len);
+	m->pc.custom_free_function = fake_mbuf_free;
+	mbufs_alloced++;
+	return pbuf_alloced_custom(PBUF_RAW, len, PBUF_REF, &m->pc, m->data,
+				   sizeof(m->data));
+}
+
+/* 1 if buf[0..n) all equal c. */
+static int
+all_bytes(const uint8_t *buf, uint32_t n, uint8_t c)
+{
+	for (uint32_t i = 0; i < n; i++)
+		if (buf[i] != c)
+			return 0;
+	return 1;
+}
+
+/* ---- the RX piece queue ---- */
+
+/* Small pieces are packed into copy buffers and their mbufs freed at once. */
+static void
+test_rxq_small_pieces_packed(void)
+{
+	struct mps_pbq q = { 0 };
+	static uint8_t buf[4096];
+	unsigned int freed0 = mbufs_freed;
+
+	memset(&st, 0, sizeof(st));
+	CHECK(mps_pbq_push(&q, fake_mbuf(100, 'a')) == 0);
+	CHECK(mps_pbq_push(&q, fake_mbuf(100, 'b')) == 0);
+	CHECK(mps_pbq_push(&q, fake_mbuf(100, 'c')) == 0);
+	CHECK(q.len == 300 && q.n == 1 && q.mbufs == 0);
+	CHECK(q.tail_room == MPS_PBQ_COPY_BUF - 300);
+	CHECK(mbufs_freed - freed0 == 3);
+	CHECK(st.rx_copied == 3);
+	/* 20 more: 2300 bytes fill one buffer and start a second */
+	for (int i = 0; i < 20; i++)
+		CHECK(mps_pbq_push(&q, fake_mbuf(100, 'd')) == 0);
+	CHECK(q.len == 2300 && q.n == 2 && q.mbufs == 0);
+	CHECK(q.tail_room == 2 * MPS_PBQ_COPY_BUF - 2300);
+	/* copy reads across buffers and consumes nothing */
+	CHECK(mps_pbq_copy(&q, buf, sizeof(buf)) == 2300);
+	CHECK(all_bytes(buf, 100, 'a') && all_bytes(buf + 100, 100, 'b') &&
+	      all_bytes(buf + 200, 100, 'c') && all_bytes(buf + 300, 2000, 'd'));
+	CHECK(mps_pbq_copy(&q, buf, 150) == 150 && q.len == 2300);
+	/* consume past the first buffer: it goes, the second is cut */
+	mps_pbq_consume(&q, MPS_PBQ_COPY_BUF + 10);
+	CHECK(q.len == 2300 - MPS_PBQ_COPY_BUF - 10 && q.n == 1);
+	CHECK(mps_pbq_copy(&q, buf, 1) == 1 && buf[0] == 'd');
+	mps_pbq_consume(&q, q.len);
+	CHECK(q.len == 0 && q.n == 0 && q.head == NULL && q.tail == NULL &&
+	      q.tail_room == 0);
+	mps_pbq_free(&q);
+}
+
+/* Large pieces stay zero-copy (chains taken apart); consume and free give
+ * every mbuf back; above the worker's soft and hard budgets they are copied. */
+static void
+test_rxq_zero_copy_and_budgets(void)
+{
+	struct mps_pbq q = { 0 };
+	struct pbuf *chain;
+	uint8_t buf[64];
+	unsigned int freed0 = mbufs_freed, alloced0 = mbufs_alloced;
+
+	memset(&st, 0, sizeof(st));
+	CHECK(mps_pbq_push(&q, fake_mbuf(1000, 'x')) == 0);
+	CHECK(q.len == 1000 && q.n == 1 && q.mbufs == 1 && st.rx_copied == 0);
+	chain = fake_mbuf(600, 'y');
+	pbuf_cat(chain, fake_mbuf(700, 'z'));
+	CHECK(mps_pbq_push(&q, chain) == 0);
+	CHECK(q.len == 2300 && q.n == 3 && q.mbufs == 3);
+	CHECK(mbufs_freed == freed0);
+	/* the first piece and 100 bytes of the second */
+	mps_pbq_consume(&q, 1100);
+	CHECK(q.len == 1200 && q.n == 2 && q.mbufs == 2);
+	CHECK(mbufs_freed - freed0 == 1);
+	CHECK(mps_pbq_copy(&q, buf, sizeof(buf)) == sizeof(buf));
+	CHECK(all_bytes(buf, sizeof(buf), 'y'));
+	/* over the soft budget a large piece is copied and its mbuf freed */
+	st.mbufs_held = MPS_RX_HELD_SOFT + 1;
+	CHECK(mps_pbq_push(&q, fake_mbuf(1000, 'w')) == 0);
+	CHECK(q.len == 2200 && q.n == 3 && q.mbufs == 2 && st.rx_copied == 1);
+	CHECK(mbufs_freed - freed0 == 2);
+	/* at the hard budget every piece of a chain is copied */
+	st.mbufs_held = MPS_RX_HELD_HARD;
+	chain = fake_mbuf(900, 'v');
+	pbuf_cat(chain, fake_mbuf(900, 'u'));
+	CHECK(mps_pbq_push(&q, chain) == 0);
+	CHECK(q.len == 4000 && q.mbufs == 2 && st.rx_copied == 3);
+	CHECK(mbufs_freed - freed0 == 4);
+	mps_pbq_free(&q);
+	CHECK(q.len == 0 && q.n == 0 && q.mbufs == 0 && q.head == NULL);
+	CHECK(mbufs_freed - freed0 == mbufs_alloced - alloced0);
+	CHECK(st.rx_refused == 0);
+}
+
+/* A connection holds at most MPS_PBQ_MAX_MBUFS mbufs zero-copy: the next
+ * push is refused (lwIP keeps the data), counted, and q is unchanged. */
+static void
+test_rxq_mbuf_bound(void)
+{
+	struct mps_pbq q = { 0 };
+	struct pbuf *p;
+	unsigned int freed0 = mbufs_freed;
+
+	memset(&st, 0, sizeof(st));
+	for (uint32_t i = 0; i < MPS_PBQ_MAX_MBUFS; i++)
+		CHECK(mps_pbq_push(&q, fake_mbuf(600, 'm')) == 0);
+	CHECK(q.n == MPS_PBQ_MAX_MBUFS && q.mbufs == MPS_PBQ_MAX_MBUFS);
+	CHECK(q.len == 600u * MPS_PBQ_MAX_MBUFS);
+	p = fake_mbuf(600, 'n');
+	CHECK(mps_pbq_push(&q, p) == -1);
+	CHECK(st.rx_refused == 1 && q.mbufs == MPS_PBQ_MAX_MBUFS);
+	CHECK(mbufs_freed == freed0); /* refused: still the caller's */
+	/* one piece read: room for one more */
+	mps_pbq_consume(&q, 600);
+	CHECK(mps_pbq_push(&q, p) == 0);
+	CHECK(q.mbufs == MPS_PBQ_MAX_MBUFS && st.rx_refused == 1);
+	mps_pbq_free(&q);
+	CHECK(mbufs_freed - freed0 == MPS_PBQ_MAX_MBUFS + 1);
+}
+
+/* ---- connections over the loopback ---- */
+
+static mps_conn_t opened, closed_h;
+static int closed_err, n_closed;
+static uint32_t n_recv;
+
+static int
+t_open(mps_conn_t h, const struct mps_conn_info *ci, void *arg)
+{
+	(void)ci;
+	(void)arg;
+	opened = h;
+	return 0;
+}
+
+static void
+t_recv(mps_conn_t h, void *arg)
+{
+	(void)arg;
+	n_recv += mps_recv_len(h);
+}
+
+static void
+t_closed(mps_conn_t h, int err, void *arg)
+{
+	(void)arg;
+	closed_h = h;
+	closed_err = err;
+	n_closed++;
+}
+
+static const struct mps_api_ops t_ops = {
+	.on_open = t_open,
+	.on_recv = t_recv,
+	.on_closed = t_closed,
+};
+
+/* The raw lwIP client's side. */
+static uint32_t client_rx;
+static err_t client_err_seen;
+
+static err_t
+client_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
+{
+	(void)arg;
+	(void)err;
+	if (p == NULL)
+		return ERR_OK;
+	client_rx += p->tot_len;
+	tcp_recved(pcb, p->tot_len);
+	pbuf_free(p);
+	return ERR_OK;
+}
+
+static void
+client_err(void *arg, err_t err)
+{
+	(void)arg;
+	client_err_seen = err;
+}
+
+/* Connects a client to PORT; returns the API's handle for the server side
+ * (0 if none opened) and the client's pcb in *client. */
+static mps_conn_t
+connect_one(struct tcp_pcb **client)
+{
+	ip_addr_t dst;
+
+	opened = 0;
+	client_err_seen = ERR_OK;
+	*client = tcp_new();
+	if (*client == NULL)
+		return 0;
+	tcp_recv(*client, client_recv);
+	tcp_err(*client, client_err);
+	IP_ADDR4(&dst, 10, 0, 0, 1);
+	if (tcp_connect(*client, &dst, PORT, NULL) != ERR_OK)
+		return 0;
+	deliver();
+	return opened;
+}
+
+/* Slot 0's handle would be 0 when its generation wraps to 0: skipped. */
+static void
+test_handle_never_zero(void)
+{
+	struct mps_conn *c;
+	mps_conn_t h;
+
+	memset(&st, 0, sizeof(st));
+	c = mps_conn_alloc();
+	CHECK(c != NULL);
+	if (c == NULL)
+		return;
+	h = mps_conn_handle(c);
+	CHECK(h > 0 && ((uint32_t)h & MPS_CONN_IDX_MASK) == 0); /* a fresh table's first */
+	c->gen = MPS_CONN_GEN_MASK; /* the last generation before the wrap */
+	mps_conn_release(c, 0);
+	c = mps_conn_alloc(); /* the same slot again (LIFO free list) */
+	CHECK(c != NULL);
+	if (c == NULL)
+		return;
+	h = mps_conn_handle(c);
+	CHECK(((uint32_t)h & MPS_CONN_IDX_MASK) == 0);
+	CHECK(h > 0);
+	CHECK(mps_conn_get(h) == NULL); /* no pcb yet: not live */
+	mps_conn_release(c, 0);
+	CHECK(st.tcp_active == 0);
+}
+
+/* A handle goes stale once its connection is closed and when its slot is
+ * reused; every call with it (or with 0) returns -EBADF and is counted. */
+static void
+test_handle_generations(void)
+{
+	struct tcp_pcb *client;
+	mps_conn_t h1, h2;
+	uint8_t b = 0;
+
+	memset(&st, 0, sizeof(st));
+	h1 = connect_one(&client);
+	CHECK(h1 > 0);
+	CHECK(mps_peer_closed(h1) == 0 && mps_conn_ctx(h1) != NULL);
+	CHECK(st.api_bad_handle == 0 && st.tcp_active == 1);
+	n_closed = 0;
+	CHECK(mps_close(h1) == 0);
+	deliver();
+	CHECK(n_closed == 1 && closed_h == h1 && closed_err == 0);
+	CHECK(mps_send(h1, &b, 1) == -EBADF);
+	CHECK(mps_close(h1) == -EBADF);
+	CHECK(mps_conn_ctx(h1) == NULL);
+	CHECK(st.api_bad_handle == 3);
+	tcp_close(client);
+	deliver();
+
+	/* the same slot, a new generation: the old handle stays stale */
+	h2 = connect_one(&client);
+	CHECK(h2 > 0 && h2 != h1);
+	CHECK(((uint32_t)h2 & MPS_CONN_IDX_MASK) == ((uint32_t)h1 & MPS_CONN_IDX_MASK));
+	CHECK(mps_peer_closed(h2) == 0);
+	CHECK(mps_peer_closed(h1) == -EBADF);
+	CHECK(mps_recv_consume(h1, 1) == -EBADF);
+	CHECK(mps_send(0, &b, 1) == -EBADF && mps_abort(-1) == -EBADF);
+	CHECK(st.api_bad_handle == 7);
+	/* an abort frees the slot too */
+	n_closed = 0;
+	CHECK(mps_abort(h2) == 0);
+	CHECK(n_closed == 1 && closed_h == h2 && closed_err == -ECONNABORTED);
+	CHECK(mps_peer_closed(h2) == -EBADF);
+	CHECK(st.api_bad_handle == 8 && st.tcp_active == 0);
+	deliver(); /* the RST ends the client */
+	CHECK(client_err_seen == ERR_RST);
+}
+
+/* README: mps_send queues beyond lwIP's window up to the connection's
+ * limit; over it the connection is reset and counted (tcp_sndq_drop). */
+static void
+test_sndq_limit(void)
+{
+	static uint8_t data[LIMIT];
+	struct tcp_pcb *client;
+	mps_conn_t h;
+
+	memset(&st, 0, sizeof(st));
+	memset(data, 's', sizeof(data));
+	h = connect_one(&client);
+	CHECK(h > 0);
+	/* nothing delivered meanwhile: all of it stays pending */
+	CHECK(mps_send(h, data, 60000) == 0);
+	CHECK(mps_send_pending(h) == 60000);
+	CHECK(mps_send_room(h) <= LIMIT - 60000);
+	CHECK(mps_send(h, data, LIMIT - 60000) == 0); /* exactly the limit */
+	CHECK(mps_send_pending(h) == LIMIT);
+	CHECK(mps_send_room(h) == 0);
+	CHECK(st.tcp_sndq_drop == 0 && st.sndq_max == LIMIT);
+	n_closed = 0;
+	CHECK(mps_send(h, data, 1) == -ENOBUFS);
+	CHECK(st.tcp_sndq_drop == 1 && st.tcp_reset == 1);
+	CHECK(n_closed == 1 && closed_h == h && closed_err == -ENOBUFS);
+	CHECK(mps_send(h, data, 1) == -EBADF);
+	CHECK(st.sndq_bytes == 0 && st.tcp_active == 0);
+	deliver();
+	CHECK(client_err_seen == ERR_RST);
+}
+
+/* Below the limit, what lwIP had no room for is queued and moves down as
+ * the peer acknowledges, in order, until nothing is pending. */
+static void
+test_sndq_drains(void)
+{
+	static uint8_t data[LIMIT];
+	struct tcp_pcb *client;
+	mps_conn_t h;
+	int rounds = 0;
+
+	memset(&st, 0, sizeof(st));
+	h = connect_one(&client);
+	CHECK(h > 0);
+	client_rx = 0;
+	CHECK(mps_send(h, data, LIMIT / 2) == 0);
+	CHECK(mps_send(h, data, LIMIT / 2) == 0);
+	while (client_rx < LIMIT && rounds++ < 2000) {
+		deliver();
+		tcp_tmr();
+	}
+	CHECK(client_rx == LIMIT);
+	CHECK(mps_send_pending(h) == 0 && st.sndq_bytes == 0);
+	CHECK(st.tcp_sndq_drop == 0);
+	mps_abort(h);
+	deliver();
+}
+
+/* What apps count goes to the worker's stats through the API. */
+static void
+test_app_counters(void)
+{
+	memset(&st, 0, sizeof(st));
+	mps_api_count(MPS_COUNT_HTTP_REQUEST);
+	mps_api_count(MPS_COUNT_HTTP_REQUEST);
+	mps_api_count(MPS_COUNT_HTTP_ERROR);
+	mps_api_count(MPS_COUNT_CLIENT_DONE);
+	mps_api_count_rtt(30);
+	mps_api_count_rtt(10);
+	CHECK(st.http_requests == 2 && st.http_errors == 1 && st.client_done == 1);
+	CHECK(st.client_rtts == 2 && st.client_rtt_us_sum == 40 &&
+	      st.client_rtt_us_max == 30);
+}
+
+int
+main(void)
+{
+	struct mps_worker *w = mps_worker();
+	struct mps_tcp_tune tune = { .sndq_limit = LIMIT, .sndbuf = 32768,
+				     .nodelay = MPS_TUNE_ON };
+	ip4_addr_t ip, mask, gw;
+
+	w->stats = &st;
+	w->n_workers = 1;
+	w->port_mtu = 1500;
+	lwip_init();
+	IP4_ADDR(&ip, 10, 0, 0, 1);
+	IP4_ADDR(&mask, 255, 255, 255, 0);
+	IP4_ADDR(&gw, 0, 0, 0, 0);
+	if (netif_add(&loop_netif, &ip, &mask, &gw, NULL, loop_init, ip4_input) == NULL)
+		return 1;
+	netif_set_default(&loop_netif);
+	netif_set_up(&loop_netif);
+
+	test_rxq_small_pieces_packed();
+	test_rxq_zero_copy_and_budgets();
+	test_rxq_mbuf_bound();
+	CHECK(mps_api_init() == 0);
+	test_handle_never_zero();
+	CHECK(mps_listen(PORT, &tune, &t_ops, NULL) == 0);
+	test_handle_generations();
+	test_sndq_limit();
+	test_sndq_drains();
+	test_app_counters();
+	mps_api_shutdown();
+	if (failures != 0) {
+		fprintf(stderr, "api-check: %d check(s) failed\n", failures);
+		return 1;
+	}
+	printf("api-check: ok (RX queue accounting, handle generations, send-queue limit)\n");
+	return 0;
+}
