@@ -82,6 +82,23 @@ def workers(prefix):
             for wid, w in telemetry(prefix, "/mps/workers").items()}
 
 
+def workers_settled(prefix, timeout):
+    """Waits until every running worker finished two more poll-loop
+    iterations: what it was answering is on the wire and counted (a worker
+    counts an iteration after flushing its TX batch; the second covers a
+    frame another worker handed it on its ring). False on timeout (scaled)."""
+    def iterations(wid):  # not in /mps/workers' summary
+        return telemetry(prefix, "/mps/worker", wid)["iterations"]
+    it0 = {k: iterations(k) for k, v in telemetry(prefix, "/mps/workers").items()
+           if v["state"] == "running"}
+    deadline = time.monotonic() + scaled(timeout)
+    while not all(iterations(k) >= n + 2 for k, n in it0.items()):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
+
+
 def pid_alive(pid):
     try:
         os.kill(pid, 0)
@@ -191,6 +208,12 @@ class Stack:
         out = self.exec("ip", "neigh", "show", STACK_IP, "dev", iface).stdout.split()
         self.mac = out[out.index("lladdr") + 1]
         return self.mac
+
+    def settle(self, timeout=10):
+        """Every running worker past two more loop iterations (see
+        workers_settled); fails after timeout."""
+        assert workers_settled(self.prefix, timeout), \
+            f"workers did not finish two loop iterations in {scaled(timeout)}s"
 
     def workers_info(self):
         """Every worker's slot fields and counters, by worker id."""

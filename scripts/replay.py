@@ -16,7 +16,6 @@ import argparse
 import json
 import logging
 import pathlib
-import socket
 import subprocess
 import sys
 import threading
@@ -29,21 +28,10 @@ from scapy.layers.inet import ICMP, IP, TCP  # noqa: E402
 from scapy.layers.l2 import ARP, Ether  # noqa: E402
 from scapy.packet import Raw  # noqa: E402
 
+from mps import NoStack, telemetry, workers_settled  # noqa: E402
+
 REPO = pathlib.Path(__file__).resolve().parents[1]
 PCAPS = REPO / "pcaps"
-
-
-def telemetry(prefix, cmd):
-    """One dpdk-telemetry command over the primary's v2 socket."""
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-    try:
-        s.settimeout(5)
-        s.connect(f"/var/run/dpdk/{prefix}/dpdk_telemetry.v2")
-        s.recv(4096)
-        s.send(cmd.encode())
-        return json.loads(s.recv(1 << 20).decode())[cmd]
-    finally:
-        s.close()
 
 
 def wait_until(pred, timeout, interval=0.05):
@@ -56,16 +44,20 @@ def wait_until(pred, timeout, interval=0.05):
         time.sleep(interval)
 
 
-def stack_mac(stack_ip, iface):
-    """The stack's MAC as the kernel in this namespace resolved it."""
-    subprocess.run(["ping", "-c", "1", "-W", "2", "-I", iface, stack_ip],
-                   capture_output=True, check=False)
-    out = subprocess.run(["ip", "-j", "neigh", "show", stack_ip, "dev", iface],
-                         capture_output=True, text=True, check=False).stdout
-    for n in json.loads(out or "[]"):
-        if n.get("lladdr"):
-            return n["lladdr"]
-    raise SystemExit(f"replay: {stack_ip} does not answer on {iface}: is the stack running?")
+def stack_mac(stack_ip, iface, timeout):
+    """The stack's MAC as the kernel in this namespace resolved it: pings
+    until the neighbour entry has it (or timeout s)."""
+    def resolved():
+        subprocess.run(["ping", "-c", "1", "-W", "1", "-I", iface, stack_ip],
+                       capture_output=True, check=False)
+        out = subprocess.run(["ip", "-j", "neigh", "show", stack_ip, "dev", iface],
+                             capture_output=True, text=True, check=False).stdout
+        return next((n["lladdr"] for n in json.loads(out or "[]") if n.get("lladdr")),
+                    None)
+    mac = wait_until(resolved, timeout)
+    if mac is None:
+        raise SystemExit(f"replay: {stack_ip} does not answer on {iface}: is the stack running?")
+    return mac
 
 
 def rewrite(frames, placeholder, mac):
@@ -114,6 +106,12 @@ class Run:
 
     def workers(self):
         return telemetry(self.args.prefix, "/mps/workers")
+
+    def loop_passed(self):
+        """Every running worker past two more loop iterations: whatever it
+        would answer to what it had received is on the wire. False on
+        timeout."""
+        return workers_settled(self.args.prefix, self.args.timeout)
 
     def replies(self, chk):
         """Distinct flows answered, and frames, for a replies check."""
@@ -204,17 +202,29 @@ class Run:
                           prn=live.append, started_callback=started.set)
         self.s_before, self.w_before = self.stats(), self.workers()
         sn.start()
-        started.wait(5)
+        # Ready only once its socket captures (started_callback); a sniffer
+        # that never starts would make every answer look missing.
+        if not started.wait(self.args.timeout):
+            if sn.running:
+                sn.stop()
+            raise SystemExit(f"replay: the sniffer on {self.args.iface} did not start "
+                             f"within {self.args.timeout:g} s")
         rx0 = self.s_before["rx_pkts"]
         # Raw bytes: re-dissecting a malformed frame could rebuild it differently.
         sendp([Raw(f) for f in frames], iface=self.args.iface, verbose=0)
         # Every frame reached a worker (rx_pkts counts drops too) ...
         wait_until(lambda: self.stats()["rx_pkts"] - rx0 >= len(frames), self.args.timeout)
-        # ... then the answers and counters the manifest asks for ...
+        # ... then the very answers and counters the manifest asks for (the
+        # sniffer runs until they were seen or the wait timed out) ...
         self.sniffed = live
         wait_until(self.all_ok, self.args.timeout, interval=0.1)
-        # ... and a short grace so that an answer that must not come would.
-        time.sleep(0.3)
+        # ... and, for the checks that an answer must NOT come (no_replies,
+        # an exact count), every worker past two more loop iterations (what it
+        # would have answered is on the wire) plus a grace for the kernel to
+        # hand such a frame to the sniffer.
+        if any(c["check"] == "no_replies" or c.get("exact") for c in self.entry["expect"]):
+            self.loop_passed()
+            time.sleep(self.args.grace)
         sn.stop()
         self.sniffed = list(live)
         rows = []
@@ -231,7 +241,10 @@ def main():
     ap.add_argument("pcaps", nargs="*", help="pcap names in pcaps/ (default: all)")
     ap.add_argument("--prefix", default="mpstack", help="the primary's --file-prefix")
     ap.add_argument("--iface", default="mps0", help="the tap, inside this namespace")
-    ap.add_argument("--timeout", type=float, default=10.0, help="seconds per pcap")
+    ap.add_argument("--timeout", type=float, default=10.0,
+                    help="seconds per wait (sniffer start, answers, counters)")
+    ap.add_argument("--grace", type=float, default=0.3,
+                    help="seconds the sniffer keeps watching for an answer that must not come")
     ap.add_argument("--json", action="store_true", help="rows as JSON")
     args = ap.parse_args()
     args.manifest = json.loads((PCAPS / "manifest.json").read_text())
@@ -240,7 +253,11 @@ def main():
         if n not in args.manifest["pcaps"]:
             ap.error(f"{n} is not in pcaps/manifest.json")
     conf.verb = 0
-    mac = stack_mac(args.manifest["stack_ip"], args.iface)
+    try:
+        telemetry(args.prefix, "/mps/config")
+    except NoStack as e:
+        sys.exit(f"replay: {e}")
+    mac = stack_mac(args.manifest["stack_ip"], args.iface, args.timeout)
     rows = []
     for n in names:
         rows += Run(args, n, args.manifest["pcaps"][n], mac).run()

@@ -111,6 +111,9 @@ mps_loop_run(struct mps_worker *w, volatile int *quit)
 	unsigned int idle = 0, sleep_us = IDLE_SLEEP_MIN_US;
 	int use_intr = sh->cfg.idle_mode == MPS_IDLE_INTR && intr_setup(w) == 0;
 
+	/* A beat before RUNNING: the slot may hold a dead predecessor's (or
+	 * none), which the primary would report as a stall. */
+	w->slot->heartbeat_tsc = rte_get_tsc_cycles();
 	__atomic_store_n(&w->slot->state, MPS_WORKER_RUNNING, __ATOMIC_SEQ_CST);
 	if (mps_adopt_handback(w, quit) != 0) /* Before our first RX burst */
 		return 0;

@@ -3,6 +3,7 @@ directions of every connection, from both workers (queue = worker), readable
 by tshark and scapy; --count, the mirror switched off afterwards; and
 dpdk-dumpcap attaches to the primary (rte_pdump_init)."""
 import os
+import select
 import shutil
 import signal
 import subprocess
@@ -10,7 +11,7 @@ import tempfile
 
 import pytest
 
-from mps import BUILD, STACK_IP, wait_until
+from mps import BUILD, STACK_IP, scaled, wait_until
 
 ECHO = 7
 
@@ -20,9 +21,21 @@ def start_capture(stack, path, *args):
                           "--file-prefix", stack.prefix, "--no-pci",
                           "--log-level=lib.eal:error", "--", "-w", path, *args],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # "capturing" comes once the mirror is on (claimed, snaplen and mask set).
+    if not select.select([p.stdout], [], [], scaled(30))[0]:
+        p.kill()
+        out, err = p.communicate()
+        raise AssertionError(f"mps-capture did not start capturing: {out}{err}")
     line = p.stdout.readline()
     assert "capturing" in line, line + p.stderr.read()
     return p
+
+
+def stop_capture(cap):
+    """SIGINT, then the exit: the file is complete (ring drained, pcapng
+    closed) only once the process is gone."""
+    cap.send_signal(signal.SIGINT)
+    return cap.communicate(timeout=scaled(30))
 
 
 def echo(stack, payload):
@@ -39,6 +52,14 @@ def echo(stack, payload):
     return port
 
 
+def captured(stack):
+    """capture_pkts over the workers, once every worker finished two more
+    loop iterations: a copy a worker was making when the mirror went off is
+    counted by then."""
+    stack.settle()
+    return sum(stack.counters("capture_pkts"))
+
+
 def accepted(stack):
     return {k: v["tcp_accepted"] for k, v in stack.workers_info().items()}
 
@@ -47,7 +68,7 @@ def tshark_rows(path):
     r = subprocess.run(["tshark", "-r", path, "-T", "fields", "-E", "separator=,",
                         "-e", "frame.packet_flags_direction", "-e", "frame.interface_queue",
                         "-e", "tcp.srcport", "-e", "tcp.dstport", "-e", "tcp.len"],
-                       capture_output=True, text=True, timeout=60)
+                       capture_output=True, text=True, timeout=scaled(60))
     assert r.returncode == 0, r.stderr
     rows = []
     for line in r.stdout.splitlines():
@@ -78,8 +99,7 @@ def test_capture_echo_both_workers_both_directions(stack, tmpdir_):
             return len(ports) >= 4 and all(now[k] > before.get(k, 0) for k in now)
         wait_until(both, 60, "echo connections on both workers", interval=0)
     finally:
-        cap.send_signal(signal.SIGINT)
-        out, err = cap.communicate(timeout=30)
+        out, err = stop_capture(cap)
     assert cap.returncode == 0, err
     assert "packets written" in err
 
@@ -100,7 +120,8 @@ def test_capture_echo_both_workers_both_directions(stack, tmpdir_):
     from scapy.utils import PcapNgReader
     with PcapNgReader(path) as rd:
         assert sum(1 for _ in rd) == len(subprocess.run(
-            ["tshark", "-r", path], capture_output=True, text=True).stdout.splitlines())
+            ["tshark", "-r", path], capture_output=True, text=True,
+            timeout=scaled(60)).stdout.splitlines())
 
 
 def test_capture_count_and_mirror_off(stack, tmpdir_):
@@ -108,15 +129,16 @@ def test_capture_count_and_mirror_off(stack, tmpdir_):
     cap = start_capture(stack, path, "--count", "5", "--duration", "60")
     wait_until(lambda: stack.exec("ping", "-c", "1", "-W", "1", STACK_IP).returncode == 0
                and cap.poll() is not None, 60, "5 packets captured", interval=0)
-    out, err = cap.communicate(timeout=30)
+    out, err = cap.communicate(timeout=scaled(30))
     assert cap.returncode == 0 and "5 packets written" in err, err
     from scapy.utils import PcapNgReader
     with PcapNgReader(path) as rd:
         assert sum(1 for _ in rd) == 5
-    # The mirror is off: no more copies after more traffic.
-    n0 = sum(w["capture_pkts"] for w in stack.workers_info().values())
+    # The mirror is off: no more copies after more traffic (a worker copies
+    # a frame before it answers it, so the replies bound the wait).
+    n0 = captured(stack)
     assert stack.exec("ping", "-c", "3", "-i", "0.2", STACK_IP).returncode == 0
-    assert sum(w["capture_pkts"] for w in stack.workers_info().values()) == n0
+    assert sum(stack.counters("capture_pkts")) == n0
 
 
 def test_capture_refuses_second_and_bad_args(stack, tmpdir_):
@@ -127,8 +149,7 @@ def test_capture_refuses_second_and_bad_args(stack, tmpdir_):
                        "-w", os.path.join(tmpdir_, "b.pcapng"))
         assert r.returncode != 0 and "another capture" in r.stderr
     finally:
-        cap.send_signal(signal.SIGINT)
-        cap.communicate(timeout=30)
+        stop_capture(cap)
     assert cap.returncode == 0
     r = stack.exec(str(BUILD / "mps-capture"), "--file-prefix", stack.prefix, "--no-pci",
                    "--log-level=lib.eal:error", "--", "-w", "/dev/null", "--worker", "9")
@@ -140,7 +161,7 @@ def test_dpdk_dumpcap_attaches(stack, tmpdir_):
     (it sees only the primary's own packets, none of the workers')."""
     path = os.path.join(tmpdir_, "dumpcap.pcapng")
     r = subprocess.run(["dpdk-dumpcap", "--file-prefix", stack.prefix, "-a", "duration:1",
-                        "-w", path], capture_output=True, text=True, timeout=60)
+                        "-w", path], capture_output=True, text=True, timeout=scaled(60))
     assert r.returncode == 0, r.stdout + r.stderr
     assert "Packets received/dropped on interface" in r.stdout + r.stderr
 
@@ -152,8 +173,7 @@ def ping_captured(stack, path, *args):
         wait_until(lambda: stack.exec("ping", "-c", "1", "-s", "1000", "-W", "1",
                                       STACK_IP).returncode == 0, 60, "a ping answered")
     finally:
-        cap.send_signal(signal.SIGINT)
-        out, err = cap.communicate(timeout=30)
+        out, err = stop_capture(cap)
     assert cap.returncode == 0, err
     from scapy.utils import PcapNgReader
     with PcapNgReader(path) as rd:
@@ -175,11 +195,12 @@ def test_dead_capture_cleaned_up_then_new_capture(stack, tmpdir_):
     capture claims the mirror and records."""
     cap = start_capture(stack, os.path.join(tmpdir_, "dead.pcapng"), "--duration", "60")
     cap.kill()
-    cap.wait(timeout=30)
+    cap.wait(timeout=scaled(30))
     wait_until(lambda: "capture pid %d died; mirror switched off" % cap.pid
                in stack.log("primary"), 10, "the primary to clean up")
-    n0 = sum(w["capture_pkts"] for w in stack.workers_info().values())
-    assert stack.exec("ping", "-c", "2", "-i", "0.2", "-W", "5", STACK_IP).returncode == 0
-    assert sum(w["capture_pkts"] for w in stack.workers_info().values()) == n0
+    n0 = captured(stack)
+    assert stack.exec("ping", "-c", "2", "-i", "0.2", "-W", f"{scaled(5):g}",
+                      STACK_IP).returncode == 0
+    assert sum(stack.counters("capture_pkts")) == n0
     lens = ping_captured(stack, os.path.join(tmpdir_, "next.pcapng"))
     assert len([n for n in lens if n > 1000]) >= 2, lens

@@ -13,7 +13,7 @@ import time
 import pytest
 from scapy.all import rdpcap
 
-from mps import REPO, STACK_IP, TEST_NAME, Stack, wait_until
+from mps import REPO, STACK_IP, TEST_NAME, Stack, scaled, wait_until
 
 IFACE = "mps0"
 SECONDS = float(os.environ.get("MPS_FLOOD_SECONDS", "60"))
@@ -32,7 +32,7 @@ def mstack():
 
 
 def stack_mac(stack):
-    r = stack.exec("ping", "-c", "1", "-W", "5", STACK_IP)
+    r = stack.exec("ping", "-c", "1", "-W", f"{scaled(5):g}", STACK_IP)
     assert r.returncode == 0, r.stdout + r.stderr
     out = json.loads(stack.exec("ip", "-j", "neigh", "show", STACK_IP, "dev", IFACE).stdout)
     return next(n["lladdr"] for n in out if n.get("lladdr"))
@@ -52,6 +52,21 @@ def corpus(mac):
 def tap_counters(stack):
     link = json.loads(stack.exec("ip", "-j", "-s", "link", "show", IFACE).stdout)[0]
     return link["stats64"]["tx"]
+
+
+def settle(probe, ok, timeout):
+    """probe() until ok(value) or timeout s (scaled); the last value either
+    way, for the assertions that follow to report."""
+    box = [None]
+
+    def pred():
+        box[0] = probe()
+        return ok(box[0])
+    try:
+        wait_until(pred, timeout, "")
+    except AssertionError:
+        pass
+    return box[0]
 
 
 def flood(stack, frames, seconds):
@@ -110,12 +125,18 @@ def test_malformed_flood_at_full_speed(mstack, record_property):
     elapsed = time.monotonic() - t0
     sent = loops * len(frames)
 
-    # The workers drain what the tap queued, then settle.
-    tap1 = tap_counters(s)
+    # The kernel has accounted every frame sent (passed to the tap's queues
+    # or dropped there) ...
+    tap1 = settle(lambda: tap_counters(s),
+                  lambda t: t["packets"] - tap0["packets"] + t["dropped"] - tap0["dropped"]
+                  >= sent, 30)
     queued = tap1["packets"] - tap0["packets"]
+    # ... then the workers drain what the tap queued: every frame received
+    # is counted under a drop reason (rx_pkts counts after the reasons).
     wait_until(lambda: s.stats()["rx_pkts"] - st0["rx_pkts"] >= queued,
                30, "the workers to take what the tap queued")
-    st1 = s.stats()
+    st1 = settle(s.stats, lambda st: sum(st[k] - st0[k] for k in EXPECT)
+                 == st["rx_pkts"] - st0["rx_pkts"], 30)
     grew = {k: st1[k] - st0[k] for k in EXPECT}
     ratio = {k: grew[k] / (loops * n) for k, n in EXPECT.items()}
     lines = [f"sent {sent} frames ({loops} x {len(frames)}) in {elapsed:.1f} s = "

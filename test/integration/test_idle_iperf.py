@@ -1,11 +1,11 @@
 """Idle strategies (--idle) and the iperf app (lwiperf)."""
 
-from mps import STACK_IP, TEST_NAME, Stack, wait_until
+from mps import STACK_IP, TEST_NAME, Stack, scaled, wait_until
 
 
 def test_iperf_app(stack):
     r = stack.exec("iperf", "-c", STACK_IP, "-p", "5001", "-t", "1", "-f", "m",
-                   "-y", "C", timeout=60)
+                   "-y", "C", timeout=scaled(60))
     assert r.returncode == 0, r.stderr
     rows = [l.split(",") for l in r.stdout.strip().splitlines() if l.count(",") >= 8]
     assert rows, r.stdout + r.stderr
@@ -26,7 +26,7 @@ def test_idle_spin_never_sleeps_intr_falls_back():
         wait_until(lambda: spin.workers_info()["0"]["iterations"] > it0 + 100000, 20,
                    "the spinning worker to iterate")
         assert _sleeps(spin) == 0
-        r = spin.exec("curl", "-s", "-m", "5", f"http://{STACK_IP}/")
+        r = spin.exec("curl", "-s", "-m", f"{scaled(5):g}", f"http://{STACK_IP}/")
         assert r.stdout == "Hello from mpstack\n"
     finally:
         spin.stop()
@@ -40,7 +40,7 @@ def test_idle_spin_never_sleeps_intr_falls_back():
         wait_until(lambda: "RX interrupts unavailable" in intr.log("worker-0"), 10,
                    "the worker to report the interrupt fallback")
         wait_until(lambda: _sleeps(intr) > 0, 10, "the worker to back off")
-        r = intr.exec("curl", "-s", "-m", "5", f"http://{STACK_IP}/")
+        r = intr.exec("curl", "-s", "-m", f"{scaled(5):g}", f"http://{STACK_IP}/")
         assert r.stdout == "Hello from mpstack\n"
     finally:
         intr.stop()

@@ -5,7 +5,7 @@ lwiperf closed it again, a double free that corrupts lwIP's pcb pool
 import signal
 import subprocess
 
-from mps import BUILD, REPO, STACK_IP, echo_once, pid_alive, wait_until
+from mps import BUILD, REPO, STACK_IP, echo_once, pid_alive, scaled, wait_until
 
 
 def test_lwiperf_abort_frees_pcb_once():
@@ -14,13 +14,13 @@ def test_lwiperf_abort_frees_pcb_once():
     subprocess.run(["make", "-s", "-C", str(REPO), "build/lwiperf-check"],
                    check=True, capture_output=True, timeout=300)
     r = subprocess.run([str(BUILD / "lwiperf-check")], capture_output=True,
-                       text=True, timeout=30)
+                       text=True, timeout=scaled(30))
     assert r.returncode == 0, r.stdout + r.stderr
 
 
 def _iperf(stack, seconds=1):
     r = stack.exec("iperf", "-c", STACK_IP, "-p", "5001", "-t", str(seconds),
-                   "-f", "m", "-y", "C", timeout=60)
+                   "-f", "m", "-y", "C", timeout=scaled(60))
     assert r.returncode == 0, r.stderr
     rows = [l.split(",") for l in r.stdout.strip().splitlines() if l.count(",") >= 8]
     assert rows and int(rows[-1][7]) > 0, r.stdout + r.stderr
@@ -42,7 +42,7 @@ def test_iperf_client_killed_mid_transfer(stack):
                        "iperf to move 4 MiB")
         finally:
             p.send_signal(signal.SIGKILL)
-            p.wait(timeout=10)
+            p.wait(timeout=scaled(10))
         # lwiperf serves one client at a time: the next run proves the
         # killed one was let go, the echoes that the pcb pool is sound.
         _iperf(stack)

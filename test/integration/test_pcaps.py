@@ -6,16 +6,19 @@ import subprocess
 
 import pytest
 
-from mps import REPO, STACK_IP
+from mps import REPO, STACK_IP, echo_once, scaled
 
 MANIFEST = json.loads((REPO / "pcaps" / "manifest.json").read_text())
 
 
 def replay(stack, *pcaps):
+    # replay.py waits (sniffer start, answers, counters) up to --timeout and
+    # watches --grace s for an answer that must not come: this run's scale.
     r = subprocess.run(["ip", "netns", "exec", stack.ns, "/usr/bin/python3",
                         str(REPO / "scripts" / "replay.py"), "--prefix", stack.prefix,
-                        "--json", "--timeout", "20", *pcaps],
-                       capture_output=True, text=True, timeout=120)
+                        "--json", "--timeout", f"{scaled(20):g}",
+                        "--grace", f"{scaled(0.3):g}", *pcaps],
+                       capture_output=True, text=True, timeout=scaled(120))
     assert r.stdout, r.stderr
     return r.returncode, json.loads(r.stdout)
 
@@ -42,10 +45,7 @@ def test_service_continues_after_malformed(stack):
     before = {k: v["pid"] for k, v in stack.workers_info().items()}
     rc, rows = replay(stack, "malformed.pcap")
     assert rc == 0, rows
-    r = stack.exec("ping", "-c", "2", "-i", "0.2", "-W", "2", STACK_IP)
+    r = stack.exec("ping", "-c", "2", "-i", "0.2", "-W", f"{scaled(2):g}", STACK_IP)
     assert r.returncode == 0, r.stdout
-    s = stack.connect(7)
-    s.sendall(b"still here")
-    assert s.recv(64) == b"still here"
-    s.close()
+    assert echo_once(stack, b"still here")
     assert {k: v["pid"] for k, v in stack.workers_info().items()} == before

@@ -9,18 +9,18 @@ import re
 import socket
 import threading
 
-from mps import STACK_IP, wait_until
+from mps import STACK_IP, scaled, wait_until
 
 
 def test_ping(stack):
-    r = stack.exec("ping", "-c", "3", "-i", "0.2", "-W", "2", STACK_IP)
+    r = stack.exec("ping", "-c", "3", "-i", "0.2", "-W", f"{scaled(2):g}", STACK_IP)
     assert r.returncode == 0, r.stdout + r.stderr
     assert " 0% packet loss" in r.stdout
 
 
 def _echo_one(stack, size, results):
     data = os.urandom(size)
-    s = stack.connect(7, timeout=30)
+    s = stack.connect(7, timeout=scaled(30))
     try:
         sender = threading.Thread(target=s.sendall, args=(data,))
         sender.start()
@@ -45,7 +45,7 @@ def test_echo_64_concurrent_random_sizes(stack):
     for t in threads:
         t.start()
     for t in threads:
-        t.join(60)
+        t.join(scaled(60))
     assert len(results) == 64 and all(results), \
         f"{results.count(True)} of 64 echoes byte-exact"
 
@@ -71,7 +71,7 @@ def test_echo_slow_reader_back_pressure(stack):
     data (window closed, bounded mbufs), then everything arrives intact."""
     size = 32 << 20
     data = os.urandom(size)
-    s = stack.connect(7, timeout=60)
+    s = stack.connect(7, timeout=scaled(60))
     sender = threading.Thread(target=s.sendall, args=(data,))
     sender.start()
     samples = []
@@ -89,14 +89,14 @@ def test_echo_slow_reader_back_pressure(stack):
         chunk = s.recv(1 << 20)
         assert chunk, "connection closed early"
         got += chunk
-    sender.join(30)
+    sender.join(scaled(30))
     s.close()
     assert bytes(got) == data
 
 
 def test_http_keepalive_http_client(stack):
     with stack.netns():
-        conn = http.client.HTTPConnection(STACK_IP, 80, timeout=10)
+        conn = http.client.HTTPConnection(STACK_IP, 80, timeout=scaled(10))
         conn.connect()
     sock = conn.sock
     for _ in range(20):
@@ -161,7 +161,7 @@ def test_http_connection_close(stack):
               b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
     (st, headers, body), = _read_responses(s, 1)
     assert st == 200 and headers.get("connection") == "close"
-    s.settimeout(5)
+    s.settimeout(scaled(5))
     assert s.recv(100) == b"", "server did not close after Connection: close"
     s.close()
 
@@ -171,7 +171,7 @@ def test_http_10_closes_by_default(stack):
     s.sendall(b"GET / HTTP/1.0\r\n\r\n")
     (st, _, body), = _read_responses(s, 1)
     assert st == 200 and body == b"Hello from mpstack\n"
-    s.settimeout(5)
+    s.settimeout(scaled(5))
     assert s.recv(100) == b""
     s.close()
 
@@ -187,13 +187,13 @@ def test_http_malformed_gets_400_and_close(stack):
         (st, headers, _), = _read_responses(s, 1)
         assert st == 400, req[:40]
         assert headers.get("connection") == "close"
-        s.settimeout(5)
+        s.settimeout(scaled(5))
         assert s.recv(100) == b""
         s.close()
 
 
 def test_http_curl_keepalive(stack):
-    r = stack.exec("curl", "-sv", "--max-time", "10", f"http://{STACK_IP}/",
+    r = stack.exec("curl", "-sv", "--max-time", f"{scaled(10):g}", f"http://{STACK_IP}/",
                    f"http://{STACK_IP}/bytes/1000", f"http://{STACK_IP}/missing",
                    "-o", "/dev/null", "-o", "/dev/null", "-o", "/dev/null",
                    "-w", "%{http_code} %{size_download}\n")
@@ -209,10 +209,12 @@ def test_discard(stack):
     s = stack.connect(9)
     s.sendall(os.urandom(1 << 20))
     s.shutdown(1)  # our FIN: the server closes too, having sent nothing
-    s.settimeout(10)
+    s.settimeout(scaled(10))
     assert s.recv(100) == b""
     s.close()
-    after = sum(w["rx_bytes"] for w in stack.workers_info().values())
+    after = wait_until(lambda: (lambda n: n if n - before >= 1 << 20 else None)(
+        sum(w["rx_bytes"] for w in stack.workers_info().values())), 10,
+        f"rx_bytes to grow by 1 MiB from {before}")
     assert after - before >= 1 << 20
 
 
@@ -228,7 +230,11 @@ def test_both_workers_serve(stack):
         now = stack.workers_info()
         return all(now[w]["tcp_accepted"] > before[w] for w in before)
     wait_until(opened, 30, "both workers to accept connections")
-    info = stack.workers_info()
+    # tx_pkts counts a frame after it went out: wait for the counters
+    # asserted on, not for the echoes that proved the accepts.
+    info = wait_until(lambda: (lambda i: i if all(
+        w["rx_pkts"] > 0 and w["tx_pkts"] > 0 for w in i.values()) else None)(
+        stack.workers_info()), 10, "rx_pkts and tx_pkts > 0 on every worker")
     assert set(info) == {"0", "1"}
     for w in info.values():
         assert w["state"] == "running"
@@ -252,7 +258,9 @@ def test_syn_reusing_time_wait_tuple_connects(stack):
         assert st == 200 and body == b"Hello from mpstack\n", round_
         assert s.recv(100) == b""  # the server closed first: TIME_WAIT there
         s.close()
-    after = sum(w["tcp_tw_reused"] for w in stack.workers_info().values())
+    after = wait_until(lambda: (lambda n: n if n - before >= 2 else None)(
+        sum(w["tcp_tw_reused"] for w in stack.workers_info().values())), 10,
+        f"tcp_tw_reused to grow by 2 from {before}")
     assert after - before >= 2
 
 
@@ -264,7 +272,7 @@ def _connect_from_port(stack, port):
             s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         s.bind(("198.18.0.1", port or 0))
-        s.settimeout(5)
+        s.settimeout(scaled(5))
         try:
             s.connect((STACK_IP, 80))
             return s
