@@ -202,22 +202,31 @@ void
 mps_monitor_stop_workers(struct mps_primary *pp, unsigned int timeout_ms)
 {
 	struct mps_shared *sh = pp->shared;
+	int32_t pids[MPS_MAX_WORKERS];
 	unsigned int waited = 0;
 	uint32_t left;
 
+	/* The pids, not the slots: a worker clears its slot before it exits
+	 * (and leaves EAL), and freeing shared memory while it is still
+	 * attached waits on an EAL sync request it no longer answers. */
+	for (uint32_t w = 0; w < sh->cfg.n_workers; w++)
+		pids[w] = sh->workers[w].owner_pid;
 	__atomic_store_n(&sh->stop, 1, __ATOMIC_RELEASE);
 	do {
 		left = 0;
-		for (uint32_t w = 0; w < sh->cfg.n_workers; w++)
-			if (mps_pid_alive(sh->workers[w].owner_pid))
+		for (uint32_t w = 0; w < sh->cfg.n_workers; w++) {
+			if (pids[w] == 0 && sh->workers[w].owner_pid != 0)
+				pids[w] = sh->workers[w].owner_pid; /* started meanwhile */
+			if (pids[w] != 0 && mps_pid_alive(pids[w]))
 				left++;
+		}
 		if (left == 0)
 			break;
 		mps_sleep_us(10000);
 		waited += 10;
 	} while (waited < timeout_ms);
 	for (uint32_t w = 0; w < sh->cfg.n_workers && left != 0; w++)
-		if (mps_pid_alive(sh->workers[w].owner_pid))
+		if (pids[w] != 0 && mps_pid_alive(pids[w]))
 			MPS_LOG(WARNING, "worker %u (pid %d) did not stop in %u ms",
-				w, sh->workers[w].owner_pid, timeout_ms);
+				w, pids[w], timeout_ms);
 }

@@ -204,3 +204,26 @@ def test_dead_capture_cleaned_up_then_new_capture(stack, tmpdir_):
     assert sum(stack.counters("capture_pkts")) == n0
     lens = ping_captured(stack, os.path.join(tmpdir_, "next.pcapng"))
     assert len([n for n in lens if n > 1000]) >= 2, lens
+
+
+def test_stop_after_a_capture_waits_for_the_workers_to_leave(tmpdir_):
+    """The primary frees shared memory (the capture pool and ring) at stop only once every
+    worker process has left EAL: freed while a worker is still attached, EAL
+    sends it a memory sync request it no longer answers, and the stop hangs
+    on that request's timeout (logged "Could not send sync request")."""
+    from mps import TEST_NAME, Stack
+    s = Stack(TEST_NAME + "cs", workers=2)
+    s.stop()
+    s.start()
+    try:
+        cap = start_capture(s, os.path.join(tmpdir_, "stop.pcapng"))
+        echo(s, b"captured before the stop")
+        stop_capture(cap)
+    finally:
+        r = s.stop()
+    assert r.returncode == 0, r.stdout + r.stderr
+    log = s.log("primary")
+    assert "stopping: telling workers to exit" in log, log
+    bad = [line for line in log.splitlines()
+           if "sync request" in line or "Fail to recv reply" in line]
+    assert not bad, bad
