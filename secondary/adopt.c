@@ -44,6 +44,7 @@
 #include "mps_proc.h"
 #include "mps_parse.h"
 #include "mps_rss.h"
+#include "netif.h"
 
 #define HANDBACK_SLEEP_US 1000u
 #define HANDBACK_LOG_MS 1000u

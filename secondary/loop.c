@@ -25,6 +25,7 @@
 #include "mirror.h"
 #include "mps_log.h"
 #include "mps_proc.h"
+#include "netif.h"
 #include "worker.h"
 
 #define IDLE_SPIN 64u          /* empty iterations before sleeping */

@@ -28,6 +28,8 @@
 #include "mirror.h"
 #include "mps_log.h"
 #include "mps_proc.h"
+#include "netif.h"
+#include "tcp_hooks.h"
 #include "worker.h"
 
 #define DRAIN_MS 100u
@@ -152,6 +154,7 @@ main(int argc, char **argv)
 	if (mps_adopt_init(w) != 0)
 		MPS_LOG(WARNING, "worker %u: no mbuf dynflag; adopted frames are served by the adopter alone", w->id);
 	lwip_init();
+	mps_tcp_hooks_init();
 	ret = mps_netif_init(w);
 	if (ret == 0)
 		ret = mps_apps_listen(w);

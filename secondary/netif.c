@@ -20,13 +20,10 @@
 #include <string.h>
 
 #include <rte_branch_prediction.h>
-#include <rte_cycles.h>
 #include <rte_ethdev.h>
 #include <rte_ether.h>
-#include <rte_hash_crc.h>
 #include <rte_ip.h>
 #include <rte_mbuf.h>
-#include <rte_random.h>
 #include <rte_ring.h>
 #include <rte_tcp.h>
 #include <rte_udp.h>
@@ -40,8 +37,6 @@
 #include "lwip/etharp.h"
 #include "lwip/ip4_addr.h"
 #include "lwip/pbuf.h"
-#include "lwip/priv/tcp_priv.h"
-#include "lwip/prot/tcp.h"
 #include "netif/ethernet.h"
 
 #include "api.h"
@@ -49,12 +44,10 @@
 #include "mps_log.h"
 #include "mps_neigh.h"
 #include "mps_parse.h"
-#include "worker.h"
+#include "netif.h"
 
 _Static_assert(sizeof(struct pbuf_custom) <= MPS_MBUF_PRIV_SIZE,
 	       "struct pbuf_custom does not fit the mbuf private area");
-
-static struct mps_worker *self; /* for the pbuf free callback */
 
 #define MPS_TX_CSUM_OFFLOADS (RTE_ETH_TX_OFFLOAD_IPV4_CKSUM | \
 			      RTE_ETH_TX_OFFLOAD_TCP_CKSUM | \
@@ -70,121 +63,17 @@ pbuf_to_mbuf(struct pbuf *p)
 static void
 mps_pbuf_free(struct pbuf *p)
 {
-	self->stats->mbufs_held--;
+	mps_worker()->stats->mbufs_held--;
 	rte_pktmbuf_free(pbuf_to_mbuf(p));
 }
 
-/* lwIP's TCP_OOSEQ_PBUFS_LIMIT hook: no out-of-order queueing
- * while this worker holds its budget of RX mbufs. */
-unsigned short
-mps_ooseq_pbufs_limit(void)
+struct rte_mbuf *
+mps_netif_rx_mbuf(struct pbuf *p)
 {
-	if (self == NULL || self->stats->mbufs_held < MPS_RX_HELD_HARD)
-		return TCP_OOSEQ_MAX_PBUFS;
-	self->stats->rx_ooseq_capped++;
-	return 0;
-}
-
-/* TIME_WAITs cut short (below), remembered until the 4-tuple's next ISN is
- * drawn: the new connection must start above what the old one sent. */
-#define TW_MEMORY 64u
-static struct tw_ended {
-	uint32_t remote_ip;
-	uint16_t remote_port, local_port;
-	uint32_t snd_nxt;
-} tw_ended[TW_MEMORY];
-static unsigned int tw_next;
-static uint32_t isn_key[2];
-
-static void
-tw_remember(const struct tcp_pcb *pcb)
-{
-	tw_ended[tw_next++ % TW_MEMORY] = (struct tw_ended){
-		.remote_ip = ip4_addr_get_u32(&pcb->remote_ip),
-		.remote_port = pcb->remote_port,
-		.local_port = pcb->local_port,
-		.snd_nxt = pcb->snd_nxt,
-	};
-}
-
-/* lwIP's LWIP_HOOK_TCP_ISN (see lwipopts.h): RFC 6528, a keyed hash of
- * the 4-tuple plus a clock, raised above a cut-short TIME_WAIT's snd_nxt. */
-unsigned int
-mps_tcp_isn(const struct ip4_addr *local_ip, unsigned short local_port,
-	    const struct ip4_addr *remote_ip, unsigned short remote_port)
-{
-	uint32_t tuple[3] = { ip4_addr_get_u32(local_ip) ^ isn_key[0],
-			      ip4_addr_get_u32(remote_ip),
-			      ((uint32_t)local_port << 16) | remote_port };
-	/* a 4 us clock, as RFC 793 suggests */
-	uint32_t isn = rte_hash_crc(tuple, sizeof(tuple), isn_key[1]) +
-		       (uint32_t)(rte_get_tsc_cycles() / (rte_get_tsc_hz() / 250000));
-
-	for (unsigned int i = 0; i < TW_MEMORY; i++) {
-		struct tw_ended *e = &tw_ended[i];
-
-		if (e->remote_port != remote_port || e->local_port != local_port ||
-		    e->remote_ip != ip4_addr_get_u32(remote_ip))
-			continue;
-		if (TCP_SEQ_LT(isn, e->snd_nxt + 65537u))
-			isn = e->snd_nxt + 65537u;
-		e->remote_port = 0;
-	}
-	return isn;
-}
-
-/* lwIP's LWIP_HOOK_TCP_INPACKET_PCB (see lwipopts.h), for every segment
- * that matched a pcb. lwIP's TIME_WAIT ignores RSTs (RFC 1337) and answers
- * a SYN on the same 4-tuple with an ACK for the old connection: a client
- * reusing its port then hangs for the whole TIME_WAIT. Like Linux (whose
- * default does not follow RFC 1337):
- * - a RST at rcv_nxt (the client's answer to that ACK) ends the TIME_WAIT,
- *   and the client's next SYN finds the listener;
- * - a SYN above rcv_nxt ends it at once: the frame goes back on this
- *   worker's own ring, to be read again next iteration.
- * lwIP returns right after the hook on this path (dropping its copy), so
- * freeing the pcb here is safe; tcp_abort sends nothing for a TIME_WAIT pcb. */
-signed char
-mps_tcp_inpacket_hook(struct tcp_pcb *pcb, struct tcp_hdr *hdr, struct pbuf *p)
-{
-	uint8_t flags = TCPH_FLAGS(hdr);
-	uint32_t seqno = hdr->seqno; /* lwIP made it host order already */
-	struct rte_mbuf *m, *copy;
-	struct tcp_hdr *th;
-
-	if (likely(pcb->state != TIME_WAIT))
-		return ERR_OK;
-	if ((flags & TCP_RST) && seqno == pcb->rcv_nxt) {
-		tw_remember(pcb);
-		tcp_abort(pcb);
-		self->stats->tcp_tw_reused++;
-		return ERR_ABRT;
-	}
-	if ((flags & (TCP_SYN | TCP_ACK | TCP_RST | TCP_FIN)) != TCP_SYN ||
-	    !TCP_SEQ_GT(seqno, pcb->rcv_nxt) ||
-	    !(p->flags & PBUF_FLAG_IS_CUSTOM) ||
+	if (!(p->flags & PBUF_FLAG_IS_CUSTOM) ||
 	    ((struct pbuf_custom *)p)->custom_free_function != mps_pbuf_free)
-		return ERR_OK;
-	m = pbuf_to_mbuf(p);
-	copy = rte_pktmbuf_copy(m, self->pool, 0, UINT32_MAX);
-	if (copy == NULL)
-		return ERR_OK;
-	/* tcp_input turned these header fields to host order in place. */
-	th = rte_pktmbuf_mtod_offset(copy, struct tcp_hdr *,
-				     (uint8_t *)hdr - rte_pktmbuf_mtod(m, uint8_t *));
-	th->src = lwip_htons(th->src);
-	th->dest = lwip_htons(th->dest);
-	th->seqno = lwip_htonl(th->seqno);
-	th->ackno = lwip_htonl(th->ackno);
-	th->wnd = lwip_htons(th->wnd);
-	if (rte_ring_mp_enqueue(self->rings[self->id], copy) != 0) {
-		rte_pktmbuf_free(copy);
-		return ERR_OK;
-	}
-	tw_remember(pcb);
-	tcp_abort(pcb);
-	self->stats->tcp_tw_reused++;
-	return ERR_ABRT;
+		return NULL;
+	return pbuf_to_mbuf(p);
 }
 
 static inline int
@@ -637,9 +526,6 @@ mps_netif_init(struct mps_worker *w)
 	const struct mps_config *cfg = &w->shared->cfg;
 	ip4_addr_t ip, mask, gw;
 
-	self = w;
-	isn_key[0] = (uint32_t)rte_rand();
-	isn_key[1] = (uint32_t)rte_rand();
 	w->port_mtu = ports_mtu(w);
 	if (w->port_mtu < cfg->mtu)
 		MPS_LOG(WARNING, "worker %u: ports send at most MTU %u: TCP segments sized for it, --mtu %u only for receiving",

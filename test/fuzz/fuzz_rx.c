@@ -42,6 +42,8 @@
 #include "lwip/timeouts.h"
 
 #include "mps_neigh.h"
+#include "netif.h"
+#include "tcp_hooks.h"
 #include "worker.h"
 
 #define FUZZ_MBUFS 8191u
@@ -147,6 +149,7 @@ LLVMFuzzerInitialize(int *argc __rte_unused, char ***argv __rte_unused)
 		exit(1);
 	}
 	lwip_init();
+	mps_tcp_hooks_init();
 	if (mps_netif_init(w) != 0 || mps_apps_listen(w) != 0) {
 		fprintf(stderr, "fuzz-rx: lwIP set-up failed\n");
 		exit(1);
