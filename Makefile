@@ -49,7 +49,7 @@ PRIMARY_SRCS := primary/main.c primary/ports.c primary/shared_objs.c \
 	primary/telemetry.c primary/monitor.c primary/metrics.c \
 	primary/capture.c primary/adopt.c
 SECONDARY_SRCS := secondary/main.c secondary/worker.c secondary/attach.c secondary/loop.c \
-	secondary/netif.c secondary/tcp_hooks.c secondary/neigh_learn.c \
+	secondary/netif.c secondary/tcp_hooks.c secondary/neigh_learn.c secondary/steer.c \
 	secondary/lwip/sys_arch.c secondary/api.c \
 	secondary/apps/apps.c secondary/apps/echo.c secondary/apps/http.c \
 	secondary/mirror.c secondary/adopt.c \
@@ -200,7 +200,7 @@ SAN_FLAGS    := -fsanitize=address,undefined -fno-sanitize-recover=undefined \
 FUZZ_CFLAGS  := -O1 -g -D_GNU_SOURCE -MMD -MP $(SAN_FLAGS) -fsanitize=fuzzer-no-link \
 	$(INC) $(DPDK_CFLAGS)
 FUZZ_SRCS    := test/fuzz/fuzz_rx.c secondary/worker.c secondary/netif.c secondary/tcp_hooks.c \
-	secondary/neigh_learn.c secondary/pcb_guard.c \
+	secondary/neigh_learn.c secondary/steer.c secondary/pcb_guard.c \
 	secondary/lwip/sys_arch.c secondary/api.c secondary/apps/apps.c \
 	secondary/apps/echo.c secondary/apps/http.c secondary/mirror.c $(COMMON_SRCS)
 FUZZ_OBJS    := $(addprefix $(BUILD)/fuzz/obj/,$(FUZZ_SRCS:.c=.o)) \

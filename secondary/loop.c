@@ -147,9 +147,9 @@ mps_loop_run(struct mps_worker *w, volatile int *quit)
 			sys_check_timeouts();
 			last_timer = t0;
 		}
-		work += w->tx_n;
+		work += mps_netif_tx_queued(w);
 		mps_tx_flush(w);
-		w->stats->tx_queued = w->tx_n;
+		w->stats->tx_queued = mps_netif_tx_queued(w);
 		mps_pcb_guard(w, t0);
 
 		w->slot->heartbeat_tsc = t0;

@@ -93,7 +93,7 @@ worker_teardown(struct mps_worker *w)
 	__atomic_store_n(&w->slot->state, MPS_WORKER_STOPPING, __ATOMIC_RELEASE);
 	mps_adopt_release(w);
 	mps_apps_close_all();
-	while (w->tx_n > 0 && rte_get_tsc_cycles() < until)
+	while (mps_netif_tx_queued(w) > 0 && rte_get_tsc_cycles() < until)
 		mps_tx_flush(w);
 	mps_tx_drop_all(w);
 	while (rte_ring_sc_dequeue(w->rings[w->id], &obj) == 0)

@@ -1,14 +1,14 @@
 /* SPDX-License-Identifier: BSD-3-Clause
  *
- * netif.c - lwIP's netif on DPDK mbufs.
+ * netif.c - lwIP's netif on DPDK mbufs: init, input, output, flush.
  *
  * RX is zero-copy: each mbuf's private area holds a struct pbuf_custom whose
  * payload is the mbuf's data, and freeing the pbuf frees the mbuf. Before a
- * frame reaches lwIP it is parsed with bounds checks and offered to
- * neighbour learning (neigh_learn.c), which also copies ARP replies to the
- * other workers. TX copies each pbuf chain into one mbuf and batches it; the
- * batch is flushed once per loop iteration and what the NIC refuses stays
- * for the next one.
+ * frame reaches lwIP it is parsed once, with bounds checks, and checked;
+ * the parse goes to neighbour learning (neigh_learn.c) and to steering
+ * (steer.c), which may hand the frame to another worker. TX copies each
+ * pbuf chain into one mbuf and batches it; the batch is flushed once per
+ * loop iteration and what the NIC refuses stays for the next one.
  *
  * Checksums: lwIP neither checks TCP/UDP/IPv4-header checksums
  * nor computes the ones the ports offload. On RX the port's verdict is
@@ -24,7 +24,6 @@
 #include <rte_ether.h>
 #include <rte_ip.h>
 #include <rte_mbuf.h>
-#include <rte_ring.h>
 #include <rte_tcp.h>
 #include <rte_udp.h>
 
@@ -39,13 +38,13 @@
 #include "lwip/pbuf.h"
 #include "netif/ethernet.h"
 
-#include "api.h"
 #include "mirror.h"
 #include "mps_log.h"
 #include "mps_neigh.h"
 #include "mps_parse.h"
 #include "neigh_learn.h"
 #include "netif.h"
+#include "steer.h"
 
 _Static_assert(sizeof(struct pbuf_custom) <= MPS_MBUF_PRIV_SIZE,
 	       "struct pbuf_custom does not fit the mbuf private area");
@@ -75,31 +74,6 @@ mps_netif_rx_mbuf(struct pbuf *p)
 	    ((struct pbuf_custom *)p)->custom_free_function != mps_pbuf_free)
 		return NULL;
 	return pbuf_to_mbuf(p);
-}
-
-/* A TCP segment for another worker's active open (net_tap has no
- * RETA to aim replies with) goes to that worker's ring. 1 if handed on. */
-static int
-steer_to_owner(struct mps_worker *w, const struct mps_frame_info *fi,
-	       struct rte_mbuf *m, const uint8_t *data, uint16_t len)
-{
-	uint32_t l4 = RTE_ETHER_HDR_LEN + fi->ip_hlen;
-	int owner;
-
-	if (fi->kind != MPS_FRAME_IPV4 || fi->ip_proto != IPPROTO_TCP ||
-	    fi->ip_dst != w->shared->cfg.ip || len < l4 + 4)
-		return 0;
-	owner = mps_api_port_owner((uint16_t)(data[l4 + 2] << 8 | data[l4 + 3]));
-	if (owner < 0 || owner == w->id)
-		return 0;
-	if (w->shared->workers[owner].state != MPS_WORKER_RUNNING ||
-	    rte_ring_mp_enqueue(w->rings[owner], m) != 0) {
-		w->stats->ring_drop++;
-		rte_pktmbuf_free(m);
-		return 1;
-	}
-	w->stats->ring_tx++;
-	return 1;
 }
 
 /* Why this frame must not reach lwIP, if it must not: the parser's and the
@@ -214,7 +188,7 @@ mps_netif_input(struct mps_worker *w, struct rte_mbuf *m, int from_peer)
 		return;
 	}
 	mps_neigh_learn_rx(w, &fi, m, from_peer);
-	if (!from_peer && steer_to_owner(w, &fi, m, data, len))
+	if (mps_steer_rx(w, &fi, m, from_peer))
 		return;
 
 	pc = rte_mbuf_to_priv(m);
@@ -387,6 +361,22 @@ mps_tx_drop_all(struct mps_worker *w)
 {
 	rte_pktmbuf_free_bulk(w->tx_batch, w->tx_n);
 	w->tx_n = 0;
+}
+
+uint16_t
+mps_netif_tx_queued(const struct mps_worker *w)
+{
+	return w->tx_n;
+}
+
+uint16_t
+mps_netif_tx_since(const struct mps_worker *w, uint16_t mark,
+		   struct rte_mbuf *const **frames)
+{
+	if (mark >= w->tx_n)
+		return 0;
+	*frames = &w->tx_batch[mark];
+	return (uint16_t)(w->tx_n - mark);
 }
 
 /* lwIP checks no TCP/UDP/IPv4-header checksum (mps_netif_input

@@ -27,6 +27,14 @@ void mps_tx_flush(struct mps_worker *w);
 /* Frees every frame of the TX batch (teardown). */
 void mps_tx_drop_all(struct mps_worker *w);
 
+/* Frames waiting in the TX batch; also a mark for mps_netif_tx_since. */
+uint16_t mps_netif_tx_queued(const struct mps_worker *w);
+
+/* The frames queued since the batch held `mark` frames: their number, and
+ * *frames the first of them (0 if the batch was flushed meanwhile). */
+uint16_t mps_netif_tx_since(const struct mps_worker *w, uint16_t mark,
+			    struct rte_mbuf *const **frames);
+
 /* The mbuf under p if p is an RX pbuf of this netif, else NULL. */
 struct rte_mbuf *mps_netif_rx_mbuf(struct pbuf *p);
 
