@@ -128,7 +128,7 @@ struct mps_worker_stats {
 	uint64_t rx_copied;         /* received pbufs copied to lwIP's heap, mbuf freed */
 	uint64_t rx_refused;        /* segments refused: connection or worker over its RX bound */
 	uint64_t rx_ooseq_capped;   /* out-of-order segments not queued: worker over budget */
-	/* TIME_WAIT reuse (see secondary/netif.c mps_tcp_inpacket_hook) */
+	/* TIME_WAIT reuse (see secondary/tcp_hooks.c mps_tcp_inpacket_hook) */
 	uint64_t tcp_tw_reused;     /* TIME_WAIT pcbs ended by a new SYN or a RST */
 };
 

@@ -1,11 +1,10 @@
 /* SPDX-License-Identifier: BSD-3-Clause
  *
- * neigh_learn.c - neighbour learning rules on received frames, and the
- * fan-out of ARP replies to the other workers.
+ * neigh_learn.c - neighbour learning from received frames, and ARP fan-out.
  *
  * What a worker offers the shared table (common/mps_neigh.c, which keeps
  * static entries and decides when an entry is rewritten): on-link unicast
- * senders only, the same peer at most once a second.
+ * senders only, and the peer learned last not again within the same second.
  */
 #include <string.h>
 

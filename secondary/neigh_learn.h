@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause
  *
- * neigh_learn.h - what a worker learns from a received frame into the
- * shared neighbour table, and the ARP frames it copies to its peers.
+ * neigh_learn.h - neighbour learning from received frames, and ARP fan-out.
  */
 #ifndef MPS_NEIGH_LEARN_H
 #define MPS_NEIGH_LEARN_H

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause
  *
- * tcp_hooks.c - lwIP's TCP hooks (wired in lwipopts.h): RFC 6528 ISNs,
- * TIME_WAIT ended as Linux does, and the worker-wide out-of-order limit.
+ * tcp_hooks.c - lwIP's TCP hooks for a worker (wired in lwipopts.h).
+ *
+ * RFC 6528 ISNs, TIME_WAIT ended as Linux does, and the worker-wide
+ * out-of-order limit.
  */
 #include <stdint.h>
 

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: BSD-3-Clause
  *
- * tcp_hooks.h - lwIP's TCP hooks for a worker: ISN, TIME_WAIT reuse and the
- * out-of-order limit. lwIP calls them through the macros in lwipopts.h,
- * which declares them for lwIP's own sources; this header is for ours.
+ * tcp_hooks.h - lwIP's TCP hooks for a worker (see tcp_hooks.c).
+ *
+ * ISN, TIME_WAIT reuse and the out-of-order limit. lwIP calls them through
+ * the macros in lwipopts.h, which declares them for lwIP's own sources;
+ * this header is for ours.
  */
 #ifndef MPS_TCP_HOOKS_H
 #define MPS_TCP_HOOKS_H
