@@ -52,7 +52,8 @@ PRIMARY_SRCS := primary/main.c primary/ports.c primary/shared_objs.c \
 API_SRCS := secondary/api/api.c secondary/api/conn.c secondary/api/rxq.c \
 	secondary/api/sndq.c
 SECONDARY_SRCS := secondary/main.c secondary/worker.c secondary/attach.c secondary/loop.c \
-	secondary/netif.c secondary/lwip/sys_arch.c $(API_SRCS) \
+	secondary/netif.c secondary/tcp_hooks.c secondary/neigh_learn.c secondary/steer.c \
+	secondary/lwip/sys_arch.c $(API_SRCS) \
 	secondary/apps/apps.c secondary/apps/echo.c secondary/apps/http.c \
 	secondary/mirror.c secondary/adopt.c \
 	secondary/pcb_guard.c
@@ -206,7 +207,8 @@ SAN_FLAGS    := -fsanitize=address,undefined -fno-sanitize-recover=undefined \
 	-fno-omit-frame-pointer
 FUZZ_CFLAGS  := -O1 -g -D_GNU_SOURCE -MMD -MP $(SAN_FLAGS) -fsanitize=fuzzer-no-link \
 	$(INC) $(DPDK_CFLAGS)
-FUZZ_SRCS    := test/fuzz/fuzz_rx.c secondary/worker.c secondary/netif.c secondary/pcb_guard.c \
+FUZZ_SRCS    := test/fuzz/fuzz_rx.c secondary/worker.c secondary/netif.c secondary/tcp_hooks.c \
+	secondary/neigh_learn.c secondary/steer.c secondary/pcb_guard.c \
 	secondary/lwip/sys_arch.c $(API_SRCS) secondary/apps/apps.c \
 	secondary/apps/echo.c secondary/apps/http.c secondary/mirror.c $(COMMON_SRCS)
 FUZZ_OBJS    := $(addprefix $(BUILD)/fuzz/obj/,$(FUZZ_SRCS:.c=.o)) \

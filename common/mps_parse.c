@@ -49,6 +49,22 @@ parse_arp(const uint8_t *p, uint32_t len, struct mps_frame_info *fi)
 	return MPS_FRAME_ARP;
 }
 
+/* TCP/UDP ports and TCP flags, as far as the frame holds them (l4 points
+ * past the IPv4 header, len bytes of the frame follow it). */
+static void
+parse_l4(const uint8_t *l4, uint32_t len, struct mps_frame_info *fi)
+{
+	if (fi->ip_proto != MPS_IPPROTO_TCP && fi->ip_proto != MPS_IPPROTO_UDP)
+		return;
+	fi->l4_len = (uint16_t)(len > UINT16_MAX ? UINT16_MAX : len);
+	if (len >= 4) {
+		fi->sport = rd16(l4);
+		fi->dport = rd16(l4 + 2);
+	}
+	if (fi->ip_proto == MPS_IPPROTO_TCP && len >= 14)
+		fi->tcp_flags = l4[13];
+}
+
 /* Version, header length and total length must agree with the frame. */
 static enum mps_frame_kind
 parse_ipv4(const uint8_t *p, uint32_t len, struct mps_frame_info *fi)
@@ -75,6 +91,7 @@ parse_ipv4(const uint8_t *p, uint32_t len, struct mps_frame_info *fi)
 	fi->ip_proto = p[9];
 	fi->ip_src = rd32_raw(p + 12);
 	fi->ip_dst = rd32_raw(p + 16);
+	parse_l4(p + ihl, len - ihl, fi);
 	return MPS_FRAME_IPV4;
 }
 
@@ -108,9 +125,6 @@ mps_parse_frame(const uint8_t *data, uint32_t len, struct mps_frame_info *fi)
 /* ---- drop reasons and the policy check ---- */
 
 #define IP_MF_OFFMASK 0x3fffu /* more-fragments flag + fragment offset */
-#define TCP_FLAG_FIN 0x01u
-#define TCP_FLAG_SYN 0x02u
-#define TCP_FLAG_RST 0x04u
 
 static const char *const drop_reason_names[MPS_DROP_REASONS] = {
 	[MPS_DROP_NONE] = "none",
@@ -157,7 +171,7 @@ check_tcp(const uint8_t *tcp, uint32_t tcp_len)
 	flags = tcp[13];
 	if (doff < 20 || doff > tcp_len)
 		return MPS_DROP_BAD_TCP;
-	if ((flags & TCP_FLAG_SYN) && (flags & (TCP_FLAG_FIN | TCP_FLAG_RST)))
+	if ((flags & MPS_TCP_SYN) && (flags & (MPS_TCP_FIN | MPS_TCP_RST)))
 		return MPS_DROP_BAD_TCP;
 	return MPS_DROP_NONE;
 }
@@ -172,7 +186,7 @@ check_ipv4(const uint8_t *ip, const struct mps_frame_info *fi)
 		return MPS_DROP_IP_OPTIONS;
 	if ((rd16(ip + 6) & IP_MF_OFFMASK) != 0)
 		return MPS_DROP_FRAGMENT;
-	if (fi->ip_proto == 6)
+	if (fi->ip_proto == MPS_IPPROTO_TCP)
 		return check_tcp(ip + fi->ip_hlen, (uint32_t)fi->ip_len - fi->ip_hlen);
 	return MPS_DROP_NONE;
 }

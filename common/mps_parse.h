@@ -13,6 +13,15 @@
 #define MPS_ETHERTYPE_IPV4 0x0800u
 #define MPS_ETHERTYPE_ARP 0x0806u
 #define MPS_ETHERTYPE_VLAN 0x8100u
+#define MPS_IPPROTO_TCP 6u
+#define MPS_IPPROTO_UDP 17u
+
+/* TCP header flags (byte 13 of the TCP header). */
+#define MPS_TCP_FIN 0x01u
+#define MPS_TCP_SYN 0x02u
+#define MPS_TCP_RST 0x04u
+#define MPS_TCP_PSH 0x08u
+#define MPS_TCP_ACK 0x10u
 
 enum mps_frame_kind {
 	MPS_FRAME_MALFORMED = 0, /* drop, count as malformed */
@@ -39,6 +48,13 @@ struct mps_frame_info {
 	uint8_t ip_proto;
 	uint8_t ip_hlen;     /* bytes */
 	uint16_t ip_len;     /* total length from the header */
+	/* TCP/UDP (ip_proto 6 or 17): what of the L4 header the frame holds.
+	 * Bounded by the frame, not by ip_len; read them through
+	 * mps_frame_has_ports / mps_frame_has_tcp_flags. */
+	uint16_t l4_len;     /* frame bytes after the IPv4 header (capped) */
+	uint16_t sport;      /* host byte order; 0 unless l4_len >= 4 */
+	uint16_t dport;
+	uint8_t tcp_flags;   /* TCP only; 0 unless l4_len >= 14 */
 	/* Why a frame is dropped (enum mps_drop_reason), set by
 	 * mps_parse_frame for MALFORMED and by mps_frame_check otherwise. */
 	uint8_t drop_reason;
@@ -47,6 +63,23 @@ struct mps_frame_info {
 /* Classifies data[0..len). Never reads past len. Returns fi->kind. */
 enum mps_frame_kind mps_parse_frame(const uint8_t *data, uint32_t len,
 				    struct mps_frame_info *fi);
+
+/* 1 if fi is a TCP or UDP datagram whose frame holds both ports. */
+static inline int
+mps_frame_has_ports(const struct mps_frame_info *fi)
+{
+	return fi->kind == MPS_FRAME_IPV4 &&
+	       (fi->ip_proto == MPS_IPPROTO_TCP || fi->ip_proto == MPS_IPPROTO_UDP) &&
+	       fi->l4_len >= 4;
+}
+
+/* 1 if fi is a TCP segment whose frame holds its flags byte. */
+static inline int
+mps_frame_has_tcp_flags(const struct mps_frame_info *fi)
+{
+	return fi->kind == MPS_FRAME_IPV4 && fi->ip_proto == MPS_IPPROTO_TCP &&
+	       fi->l4_len >= 14;
+}
 
 /* A source MAC worth learning: unicast, not all-zero. */
 int mps_mac_is_unicast(const uint8_t mac[6]);

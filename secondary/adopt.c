@@ -6,12 +6,12 @@
  * The primary names an adopter for every orphan queue in the memzone
  * (shared->adopt[q].adopter). The adopter takes the queue's RX lock
  * (poller_pid), polls it alongside its own queue, and spreads what it
- * receives over the live workers by a stable flow hash: TCP/UDP by the
- * symmetric Toeplitz hash of the 4-tuple (the key the ports use), so every
- * frame of one flow reaches the same worker; that worker's lwIP answers on
- * its own TX queue (on net_tap the kernel then steers the flow to that
- * queue by itself). ARP, ICMP and anything else any worker can answer is
- * served by the adopter itself, so ARP replies are still fanned out.
+ * receives over the live workers as steer.c decides (a stable flow hash,
+ * so every frame of one flow reaches the same worker); that worker's lwIP
+ * answers on its own TX queue (on net_tap the kernel then steers the flow
+ * to that queue by itself). ARP, ICMP and anything else any worker can
+ * answer is served by the adopter itself, so ARP replies are still fanned
+ * out.
  * Segments of connections that died with their worker reach an lwIP that
  * has no PCB for them, which answers with a RST: counted as adopt_rst.
  *
@@ -23,7 +23,6 @@
  */
 #include <errno.h>
 #include <inttypes.h>
-#include <netinet/in.h>
 #include <string.h>
 #include <time.h>
 #include <signal.h>
@@ -38,17 +37,15 @@
 #include <rte_ring.h>
 
 #include "adopt.h"
-#include "api/api.h"
 #include "mirror.h"
 #include "mps_log.h"
-#include "mps_proc.h"
 #include "mps_parse.h"
-#include "mps_rss.h"
+#include "mps_proc.h"
+#include "netif.h"
+#include "steer.h"
 
 #define HANDBACK_SLEEP_US 1000u
 #define HANDBACK_LOG_MS 1000u
-#define TCP_FLAG_SYN 0x02u
-#define TCP_FLAG_RST 0x04u
 
 static uint64_t adopted_flag; /* mbuf dynflag: "an adopted frame" */
 static int32_t self_pid;      /* our RX lock value */
@@ -140,98 +137,42 @@ mps_adopt_handback(struct mps_worker *w, volatile int *quit)
 	return 0;
 }
 
-/* The running worker whose active open owns this TCP segment's local port
- * (net_tap: the port names it), or -1. Its peers hand such frames on with
- * from_peer set, which skips the netif's own steering, so it is done here. */
-static int
-active_open_owner(const struct mps_worker *w, const uint8_t *data, uint32_t l4,
-		  const struct mps_frame_info *fi)
-{
-	int owner;
-
-	if (fi->ip_proto != IPPROTO_TCP)
-		return -1;
-	owner = mps_api_port_owner((uint16_t)(data[l4 + 2] << 8 | data[l4 + 3]));
-	if (owner < 0 || owner >= w->n_workers)
-		return -1;
-	if (owner != w->id && __atomic_load_n(&w->shared->workers[owner].state,
-					      __ATOMIC_ACQUIRE) != MPS_WORKER_RUNNING)
-		return -1;
-	return owner;
-}
-
-/* The worker that serves this frame: the owner of an active open's port,
- * else a flow hash over the live workers for TCP/UDP to us, ourselves for
- * everything else (or when alone). */
-static uint16_t
-choose_worker(struct mps_worker *w, const uint8_t *data, uint16_t len,
-	      const struct mps_frame_info *fi)
-{
-	const struct mps_shared *sh = w->shared;
-	uint16_t live[MPS_MAX_WORKERS], n = 0;
-	uint32_t l4 = MPS_ETH_HLEN + fi->ip_hlen, hash;
-	int owner;
-
-	if (fi->kind != MPS_FRAME_IPV4 || fi->ip_dst != sh->cfg.ip ||
-	    (fi->ip_proto != IPPROTO_TCP && fi->ip_proto != IPPROTO_UDP) ||
-	    len < l4 + 4)
-		return w->id;
-	owner = active_open_owner(w, data, l4, fi);
-	if (owner >= 0)
-		return (uint16_t)owner;
-	for (uint16_t i = 0; i < w->n_workers; i++)
-		if (i == w->id || __atomic_load_n(&sh->workers[i].state,
-						  __ATOMIC_ACQUIRE) == MPS_WORKER_RUNNING)
-			live[n++] = i;
-	hash = mps_rss_reply_hash(sh->rss_key, fi->ip_src, fi->ip_dst,
-				  (uint16_t)(data[l4] << 8 | data[l4 + 1]),
-				  (uint16_t)(data[l4 + 2] << 8 | data[l4 + 3]));
-	return live[hash % n];
-}
-
 /* 1 if the frame is a TCP segment that can only belong to an existing
  * connection (no SYN, no RST): lwIP answers it with a RST if it has none. */
 static int
-needs_connection(const uint8_t *data, uint16_t len, const struct mps_frame_info *fi)
+needs_connection(const struct mps_frame_info *fi)
 {
-	uint32_t l4 = MPS_ETH_HLEN + fi->ip_hlen;
-
-	return fi->kind == MPS_FRAME_IPV4 && fi->ip_proto == IPPROTO_TCP &&
-	       len >= l4 + 14 && (data[l4 + 13] & (TCP_FLAG_SYN | TCP_FLAG_RST)) == 0;
+	return mps_frame_has_tcp_flags(fi) &&
+	       (fi->tcp_flags & (MPS_TCP_SYN | MPS_TCP_RST)) == 0;
 }
 
 /* 1 if the TX frame m is a TCP RST. */
 static int
-is_tcp_rst(struct rte_mbuf *m)
+is_tcp_rst(const struct rte_mbuf *m)
 {
-	const uint8_t *data = rte_pktmbuf_mtod(m, const uint8_t *);
-	uint16_t len = rte_pktmbuf_data_len(m);
-	uint32_t l4;
+	struct mps_frame_info fi;
 
-	if (len < MPS_ETH_HLEN + 20 || data[12] != 0x08 || data[13] != 0x00 ||
-	    data[MPS_ETH_HLEN + 9] != IPPROTO_TCP)
-		return 0;
-	l4 = MPS_ETH_HLEN + (data[MPS_ETH_HLEN] & 0x0fu) * 4u;
-	return len >= l4 + 14 && (data[l4 + 13] & TCP_FLAG_RST) != 0;
+	mps_parse_frame(rte_pktmbuf_mtod(m, const uint8_t *),
+			rte_pktmbuf_data_len(m), &fi);
+	return mps_frame_has_tcp_flags(&fi) && (fi.tcp_flags & MPS_TCP_RST) != 0;
 }
 
-/* Feeds an adopted frame to our lwIP; counts the RST it provokes when the
- * segment belonged to a connection nobody has any more. */
+/* Feeds an adopted frame (fi: its parse) to our lwIP; counts the RST it
+ * provokes when the segment belonged to a connection nobody has any more. */
 static void
-adopt_input(struct mps_worker *w, struct rte_mbuf *m, int from_peer)
+adopt_input(struct mps_worker *w, struct rte_mbuf *m,
+	    const struct mps_frame_info *fi, int from_peer)
 {
-	const uint8_t *data = rte_pktmbuf_mtod(m, const uint8_t *);
-	uint16_t len = rte_pktmbuf_data_len(m), before = w->tx_n;
-	struct mps_frame_info fi;
-	int orphan_seg;
+	uint16_t mark = mps_netif_tx_queued(w), n;
+	struct rte_mbuf *const *sent;
+	int orphan_seg = needs_connection(fi);
 
-	mps_parse_frame(data, len, &fi);
-	orphan_seg = needs_connection(data, len, &fi);
 	mps_netif_input(w, m, from_peer);
 	if (!orphan_seg)
 		return;
-	for (uint16_t i = before; i < w->tx_n; i++)
-		if (is_tcp_rst(w->tx_batch[i])) {
+	n = mps_netif_tx_since(w, mark, &sent);
+	for (uint16_t i = 0; i < n; i++)
+		if (is_tcp_rst(sent[i])) {
 			w->stats->adopt_rst++;
 			break;
 		}
@@ -240,31 +181,36 @@ adopt_input(struct mps_worker *w, struct rte_mbuf *m, int from_peer)
 int
 mps_adopt_ring_input(struct mps_worker *w, struct rte_mbuf *m)
 {
+	struct mps_frame_info fi;
+
 	if ((m->ol_flags & adopted_flag) == 0 || adopted_flag == 0)
 		return 0;
 	m->ol_flags &= ~adopted_flag;
 	w->stats->adopt_ring_rx++;
-	adopt_input(w, m, 1);
+	mps_parse_frame(rte_pktmbuf_mtod(m, const uint8_t *),
+			rte_pktmbuf_data_len(m), &fi);
+	adopt_input(w, m, &fi, 1);
 	return 1;
 }
 
-/* One frame from an adopted queue: served here or handed to its worker. */
+/* One frame from an adopted queue: served here or handed to the worker
+ * steer.c names. */
 static void
 adopt_frame(struct mps_worker *w, struct rte_mbuf *m)
 {
-	const uint8_t *data = rte_pktmbuf_mtod(m, const uint8_t *);
 	uint16_t len = rte_pktmbuf_data_len(m), to;
 	struct mps_frame_info fi;
 
 	w->stats->adopt_rx++;
 	w->stats->rx_bytes += len;
-	if (m->nb_segs != 1 || mps_parse_frame(data, len, &fi) == MPS_FRAME_MALFORMED ||
-	    (to = choose_worker(w, data, len, &fi)) == w->id || adopted_flag == 0) {
-		adopt_input(w, m, 0);
+	mps_parse_frame(rte_pktmbuf_mtod(m, const uint8_t *), len, &fi);
+	if (m->nb_segs != 1 || fi.kind == MPS_FRAME_MALFORMED ||
+	    (to = mps_steer_adopted(w, &fi)) == w->id || adopted_flag == 0) {
+		adopt_input(w, m, &fi, 0);
 		return;
 	}
 	m->ol_flags |= adopted_flag;
-	if (rte_ring_mp_enqueue(w->rings[to], m) != 0) {
+	if (mps_steer_hand_off(w, to, m) != 0) {
 		w->stats->adopt_drop++;
 		rte_pktmbuf_free(m);
 		return;

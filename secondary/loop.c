@@ -24,6 +24,7 @@
 #include "mirror.h"
 #include "mps_log.h"
 #include "mps_proc.h"
+#include "netif.h"
 #include "worker.h"
 
 #define IDLE_SPIN 64u          /* empty iterations before sleeping */
@@ -140,9 +141,9 @@ mps_loop_run(struct mps_worker *w, volatile int *quit)
 			sys_check_timeouts();
 			last_timer = t0;
 		}
-		work += w->tx_n;
+		work += mps_netif_tx_queued(w);
 		mps_tx_flush(w);
-		w->stats->tx_queued = w->tx_n;
+		w->stats->tx_queued = mps_netif_tx_queued(w);
 		mps_pcb_guard(w, t0);
 
 		w->slot->heartbeat_tsc = t0;

@@ -31,6 +31,8 @@
 #include "mps_log.h"
 #include "mps_proc.h"
 #include "mps_ring.h"
+#include "netif.h"
+#include "tcp_hooks.h"
 #include "worker.h"
 
 #define DRAIN_MS 100u
@@ -93,7 +95,7 @@ worker_teardown(struct mps_worker *w)
 	__atomic_store_n(&w->slot->state, MPS_WORKER_STOPPING, __ATOMIC_RELEASE);
 	mps_adopt_release(w);
 	mps_apps_close_all();
-	while (w->tx_n > 0 && rte_get_tsc_cycles() < until)
+	while (mps_netif_tx_queued(w) > 0 && rte_get_tsc_cycles() < until)
 		mps_tx_flush(w);
 	mps_tx_drop_all(w);
 	mps_ring_free_mbufs(w->rings[w->id]);
@@ -153,6 +155,7 @@ main(int argc, char **argv)
 	if (mps_adopt_init(w) != 0)
 		MPS_LOG(WARNING, "worker %u: no mbuf dynflag; adopted frames are served by the adopter alone", w->id);
 	lwip_init();
+	mps_tcp_hooks_init();
 	ret = mps_netif_init(w);
 	if (ret == 0)
 		ret = mps_api_init();

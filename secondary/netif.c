@@ -1,14 +1,14 @@
 /* SPDX-License-Identifier: BSD-3-Clause
  *
- * netif.c - lwIP's netif on DPDK mbufs.
+ * netif.c - lwIP's netif on DPDK mbufs: init, input, output, flush.
  *
  * RX is zero-copy: each mbuf's private area holds a struct pbuf_custom whose
  * payload is the mbuf's data, and freeing the pbuf frees the mbuf. Before a
- * frame reaches lwIP it is parsed with bounds checks, its sender is learned
- * into the shared neighbour table and ARP replies are copied to the other
- * workers. TX copies each pbuf chain into one mbuf and batches it; the
- * batch is flushed once per loop iteration and what the NIC refuses stays
- * for the next one.
+ * frame reaches lwIP it is parsed once, with bounds checks, and checked;
+ * the parse goes to neighbour learning (neigh_learn.c) and to steering
+ * (steer.c), which may hand the frame to another worker. TX copies each
+ * pbuf chain into one mbuf and batches it; the batch is flushed once per
+ * loop iteration and what the NIC refuses stays for the next one.
  *
  * Checksums: lwIP neither checks TCP/UDP/IPv4-header checksums
  * nor computes the ones the ports offload. On RX the port's verdict is
@@ -20,14 +20,10 @@
 #include <string.h>
 
 #include <rte_branch_prediction.h>
-#include <rte_cycles.h>
 #include <rte_ethdev.h>
 #include <rte_ether.h>
-#include <rte_hash_crc.h>
 #include <rte_ip.h>
 #include <rte_mbuf.h>
-#include <rte_random.h>
-#include <rte_ring.h>
 #include <rte_tcp.h>
 #include <rte_udp.h>
 
@@ -40,21 +36,18 @@
 #include "lwip/etharp.h"
 #include "lwip/ip4_addr.h"
 #include "lwip/pbuf.h"
-#include "lwip/priv/tcp_priv.h"
-#include "lwip/prot/tcp.h"
 #include "netif/ethernet.h"
 
-#include "api/api.h"
 #include "mirror.h"
 #include "mps_log.h"
 #include "mps_neigh.h"
 #include "mps_parse.h"
-#include "worker.h"
+#include "neigh_learn.h"
+#include "netif.h"
+#include "steer.h"
 
 _Static_assert(sizeof(struct pbuf_custom) <= MPS_MBUF_PRIV_SIZE,
 	       "struct pbuf_custom does not fit the mbuf private area");
-
-static struct mps_worker *self; /* for the pbuf free callback */
 
 #define MPS_TX_CSUM_OFFLOADS (RTE_ETH_TX_OFFLOAD_IPV4_CKSUM | \
 			      RTE_ETH_TX_OFFLOAD_TCP_CKSUM | \
@@ -70,221 +63,17 @@ pbuf_to_mbuf(struct pbuf *p)
 static void
 mps_pbuf_free(struct pbuf *p)
 {
-	self->stats->mbufs_held--;
+	mps_worker()->stats->mbufs_held--;
 	rte_pktmbuf_free(pbuf_to_mbuf(p));
 }
 
-/* lwIP's TCP_OOSEQ_PBUFS_LIMIT hook: no out-of-order queueing
- * while this worker holds its budget of RX mbufs. */
-unsigned short
-mps_ooseq_pbufs_limit(void)
+struct rte_mbuf *
+mps_netif_rx_mbuf(struct pbuf *p)
 {
-	if (self == NULL || self->stats->mbufs_held < MPS_RX_HELD_HARD)
-		return TCP_OOSEQ_MAX_PBUFS;
-	self->stats->rx_ooseq_capped++;
-	return 0;
-}
-
-/* TIME_WAITs cut short (below), remembered until the 4-tuple's next ISN is
- * drawn: the new connection must start above what the old one sent. */
-#define TW_MEMORY 64u
-static struct tw_ended {
-	uint32_t remote_ip;
-	uint16_t remote_port, local_port;
-	uint32_t snd_nxt;
-} tw_ended[TW_MEMORY];
-static unsigned int tw_next;
-static uint32_t isn_key[2];
-
-static void
-tw_remember(const struct tcp_pcb *pcb)
-{
-	tw_ended[tw_next++ % TW_MEMORY] = (struct tw_ended){
-		.remote_ip = ip4_addr_get_u32(&pcb->remote_ip),
-		.remote_port = pcb->remote_port,
-		.local_port = pcb->local_port,
-		.snd_nxt = pcb->snd_nxt,
-	};
-}
-
-/* lwIP's LWIP_HOOK_TCP_ISN (see lwipopts.h): RFC 6528, a keyed hash of
- * the 4-tuple plus a clock, raised above a cut-short TIME_WAIT's snd_nxt. */
-unsigned int
-mps_tcp_isn(const struct ip4_addr *local_ip, unsigned short local_port,
-	    const struct ip4_addr *remote_ip, unsigned short remote_port)
-{
-	uint32_t tuple[3] = { ip4_addr_get_u32(local_ip) ^ isn_key[0],
-			      ip4_addr_get_u32(remote_ip),
-			      ((uint32_t)local_port << 16) | remote_port };
-	/* a 4 us clock, as RFC 793 suggests */
-	uint32_t isn = rte_hash_crc(tuple, sizeof(tuple), isn_key[1]) +
-		       (uint32_t)(rte_get_tsc_cycles() / (rte_get_tsc_hz() / 250000));
-
-	for (unsigned int i = 0; i < TW_MEMORY; i++) {
-		struct tw_ended *e = &tw_ended[i];
-
-		if (e->remote_port != remote_port || e->local_port != local_port ||
-		    e->remote_ip != ip4_addr_get_u32(remote_ip))
-			continue;
-		if (TCP_SEQ_LT(isn, e->snd_nxt + 65537u))
-			isn = e->snd_nxt + 65537u;
-		e->remote_port = 0;
-	}
-	return isn;
-}
-
-/* lwIP's LWIP_HOOK_TCP_INPACKET_PCB (see lwipopts.h), for every segment
- * that matched a pcb. lwIP's TIME_WAIT ignores RSTs (RFC 1337) and answers
- * a SYN on the same 4-tuple with an ACK for the old connection: a client
- * reusing its port then hangs for the whole TIME_WAIT. Like Linux (whose
- * default does not follow RFC 1337):
- * - a RST at rcv_nxt (the client's answer to that ACK) ends the TIME_WAIT,
- *   and the client's next SYN finds the listener;
- * - a SYN above rcv_nxt ends it at once: the frame goes back on this
- *   worker's own ring, to be read again next iteration.
- * lwIP returns right after the hook on this path (dropping its copy), so
- * freeing the pcb here is safe; tcp_abort sends nothing for a TIME_WAIT pcb. */
-signed char
-mps_tcp_inpacket_hook(struct tcp_pcb *pcb, struct tcp_hdr *hdr, struct pbuf *p)
-{
-	uint8_t flags = TCPH_FLAGS(hdr);
-	uint32_t seqno = hdr->seqno; /* lwIP made it host order already */
-	struct rte_mbuf *m, *copy;
-	struct tcp_hdr *th;
-
-	if (likely(pcb->state != TIME_WAIT))
-		return ERR_OK;
-	if ((flags & TCP_RST) && seqno == pcb->rcv_nxt) {
-		tw_remember(pcb);
-		tcp_abort(pcb);
-		self->stats->tcp_tw_reused++;
-		return ERR_ABRT;
-	}
-	if ((flags & (TCP_SYN | TCP_ACK | TCP_RST | TCP_FIN)) != TCP_SYN ||
-	    !TCP_SEQ_GT(seqno, pcb->rcv_nxt) ||
-	    !(p->flags & PBUF_FLAG_IS_CUSTOM) ||
+	if (!(p->flags & PBUF_FLAG_IS_CUSTOM) ||
 	    ((struct pbuf_custom *)p)->custom_free_function != mps_pbuf_free)
-		return ERR_OK;
-	m = pbuf_to_mbuf(p);
-	copy = rte_pktmbuf_copy(m, self->pool, 0, UINT32_MAX);
-	if (copy == NULL)
-		return ERR_OK;
-	/* tcp_input turned these header fields to host order in place. */
-	th = rte_pktmbuf_mtod_offset(copy, struct tcp_hdr *,
-				     (uint8_t *)hdr - rte_pktmbuf_mtod(m, uint8_t *));
-	th->src = lwip_htons(th->src);
-	th->dest = lwip_htons(th->dest);
-	th->seqno = lwip_htonl(th->seqno);
-	th->ackno = lwip_htonl(th->ackno);
-	th->wnd = lwip_htons(th->wnd);
-	if (rte_ring_mp_enqueue(self->rings[self->id], copy) != 0) {
-		rte_pktmbuf_free(copy);
-		return ERR_OK;
-	}
-	tw_remember(pcb);
-	tcp_abort(pcb);
-	self->stats->tcp_tw_reused++;
-	return ERR_ABRT;
-}
-
-static inline int
-on_link(const struct mps_worker *w, uint32_t ip_be)
-{
-	const struct mps_config *cfg = &w->shared->cfg;
-
-	return ip_be != 0 && (ip_be & cfg->netmask) == (cfg->ip & cfg->netmask) &&
-	       ip_be != cfg->ip && (ip_be | cfg->netmask) != 0xffffffffu;
-}
-
-/* Records ip -> mac in the shared table; a repeating peer costs nothing. */
-static void
-learn(struct mps_worker *w, uint32_t ip_be, const uint8_t mac[6])
-{
-	if (!on_link(w, ip_be) || !mps_mac_is_unicast(mac))
-		return;
-	if (ip_be == w->last_learned_ip && w->now_s == w->last_learned_s)
-		return;
-	switch (mps_neigh_learn(w->neigh, ip_be, mac, w->now_s,
-				w->shared->cfg.neigh_ttl_s, w->id)) {
-	case MPS_NEIGH_ADDED:
-		w->stats->neigh_learned++;
-		break;
-	case MPS_NEIGH_REFRESHED:
-		w->stats->neigh_refreshed++;
-		break;
-	case MPS_NEIGH_FULL:
-		w->stats->neigh_full++;
-		return;
-	case MPS_NEIGH_UNCHANGED:
-		break;
-	}
-	w->last_learned_ip = ip_be;
-	w->last_learned_s = w->now_s;
-}
-
-/* An ARP reply (or gratuitous ARP) may answer a question another worker's
- * lwIP asked: every peer gets its own copy, never the same mbuf. */
-static void
-fan_out_arp(struct mps_worker *w, struct rte_mbuf *m)
-{
-	for (uint16_t peer = 0; peer < w->n_workers; peer++) {
-		struct rte_mbuf *copy;
-
-		if (peer == w->id ||
-		    w->shared->workers[peer].state != MPS_WORKER_RUNNING)
-			continue;
-		copy = rte_pktmbuf_copy(m, w->pool, 0, UINT32_MAX);
-		if (copy == NULL || rte_ring_mp_enqueue(w->rings[peer], copy) != 0) {
-			rte_pktmbuf_free(copy);
-			w->stats->ring_drop++;
-			continue;
-		}
-		w->stats->ring_tx++;
-	}
-}
-
-/* Learns from a parsed frame addressed to us (or broadcast). ARP replies to
- * us and gratuitous ARP go to the peers too; requests do not: the worker
- * that received one answers it, once. */
-static void
-learn_from_frame(struct mps_worker *w, const struct mps_frame_info *fi,
-		 struct rte_mbuf *m, int from_peer)
-{
-	if (fi->kind == MPS_FRAME_ARP) {
-		learn(w, fi->arp_spa, fi->arp_sha);
-		if (!from_peer && ((fi->arp_op == MPS_ARP_REPLY &&
-				    fi->arp_tpa == w->shared->cfg.ip) ||
-				   fi->arp_spa == fi->arp_tpa))
-			fan_out_arp(w, m);
-	} else if (fi->kind == MPS_FRAME_IPV4 &&
-		   memcmp(fi->dst_mac, w->netif.hwaddr, 6) == 0) {
-		learn(w, fi->ip_src, fi->src_mac);
-	}
-}
-
-/* A TCP segment for another worker's active open (net_tap has no
- * RETA to aim replies with) goes to that worker's ring. 1 if handed on. */
-static int
-steer_to_owner(struct mps_worker *w, const struct mps_frame_info *fi,
-	       struct rte_mbuf *m, const uint8_t *data, uint16_t len)
-{
-	uint32_t l4 = RTE_ETHER_HDR_LEN + fi->ip_hlen;
-	int owner;
-
-	if (fi->kind != MPS_FRAME_IPV4 || fi->ip_proto != IPPROTO_TCP ||
-	    fi->ip_dst != w->shared->cfg.ip || len < l4 + 4)
-		return 0;
-	owner = mps_api_port_owner((uint16_t)(data[l4 + 2] << 8 | data[l4 + 3]));
-	if (owner < 0 || owner == w->id)
-		return 0;
-	if (w->shared->workers[owner].state != MPS_WORKER_RUNNING ||
-	    rte_ring_mp_enqueue(w->rings[owner], m) != 0) {
-		w->stats->ring_drop++;
-		rte_pktmbuf_free(m);
-		return 1;
-	}
-	w->stats->ring_tx++;
-	return 1;
+		return NULL;
+	return pbuf_to_mbuf(p);
 }
 
 /* Why this frame must not reach lwIP, if it must not: the parser's and the
@@ -398,8 +187,8 @@ mps_netif_input(struct mps_worker *w, struct rte_mbuf *m, int from_peer)
 		rte_pktmbuf_free(m);
 		return;
 	}
-	learn_from_frame(w, &fi, m, from_peer);
-	if (!from_peer && steer_to_owner(w, &fi, m, data, len))
+	mps_neigh_learn_rx(w, &fi, m, from_peer);
+	if (mps_steer_rx(w, &fi, m, from_peer))
 		return;
 
 	pc = rte_mbuf_to_priv(m);
@@ -574,6 +363,22 @@ mps_tx_drop_all(struct mps_worker *w)
 	w->tx_n = 0;
 }
 
+uint16_t
+mps_netif_tx_queued(const struct mps_worker *w)
+{
+	return w->tx_n;
+}
+
+uint16_t
+mps_netif_tx_since(const struct mps_worker *w, uint16_t mark,
+		   struct rte_mbuf *const **frames)
+{
+	if (mark >= w->tx_n)
+		return 0;
+	*frames = &w->tx_batch[mark];
+	return (uint16_t)(w->tx_n - mark);
+}
+
 /* lwIP checks no TCP/UDP/IPv4-header checksum (mps_netif_input
  * and the frame parser do) and computes none the ports fill in; ICMP stays
  * lwIP's. */
@@ -637,9 +442,6 @@ mps_netif_init(struct mps_worker *w)
 	const struct mps_config *cfg = &w->shared->cfg;
 	ip4_addr_t ip, mask, gw;
 
-	self = w;
-	isn_key[0] = (uint32_t)rte_rand();
-	isn_key[1] = (uint32_t)rte_rand();
 	w->port_mtu = ports_mtu(w);
 	if (w->port_mtu < cfg->mtu)
 		MPS_LOG(WARNING, "worker %u: ports send at most MTU %u: TCP segments sized for it, --mtu %u only for receiving",

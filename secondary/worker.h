@@ -59,12 +59,6 @@ struct mps_worker {
 /* worker.c: this process's worker, for code lwIP calls without a context. */
 struct mps_worker *mps_worker(void);
 
-/* netif.c: lwIP's netif on DPDK. */
-int mps_netif_init(struct mps_worker *w);
-void mps_netif_input(struct mps_worker *w, struct rte_mbuf *m, int from_peer);
-void mps_tx_flush(struct mps_worker *w);
-void mps_tx_drop_all(struct mps_worker *w);
-
 /* pcb_guard.c: half-open PCB eviction under SYN flood, PCB gauges. */
 void mps_pcb_guard(struct mps_worker *w, uint64_t now_tsc);
 

@@ -77,7 +77,7 @@ unsigned short mps_ooseq_pbufs_limit(void);
 #define TCP_OOSEQ_PBUFS_LIMIT(pcb)  mps_ooseq_pbufs_limit()
 /* A client that reuses the 4-tuple of a connection lwIP still holds in
  * TIME_WAIT would hang for the whole TIME_WAIT (2 x TCP_MSL): the hook ends
- * the TIME_WAIT as Linux does (secondary/netif.c). */
+ * the TIME_WAIT as Linux does (secondary/tcp_hooks.c). */
 struct tcp_pcb;
 struct tcp_hdr;
 struct pbuf;
@@ -88,7 +88,7 @@ signed char mps_tcp_inpacket_hook(struct tcp_pcb *pcb, struct tcp_hdr *hdr,
 /* Initial sequence numbers as RFC 6528 has them (a keyed hash of the
  * 4-tuple plus a clock; lwIP's own are predictable), and above what the
  * previous connection on a 4-tuple sent when its TIME_WAIT was cut short
- * (RFC 1122 4.2.2.13). In secondary/netif.c. */
+ * (RFC 1122 4.2.2.13). In secondary/tcp_hooks.c. */
 struct ip4_addr;
 unsigned int mps_tcp_isn(const struct ip4_addr *local_ip, unsigned short local_port,
 			 const struct ip4_addr *remote_ip, unsigned short remote_port);

@@ -44,6 +44,8 @@
 #include "api/api.h"
 #include "apps/apps.h"
 #include "mps_neigh.h"
+#include "netif.h"
+#include "tcp_hooks.h"
 #include "worker.h"
 
 #define FUZZ_MBUFS 8191u
@@ -149,6 +151,7 @@ LLVMFuzzerInitialize(int *argc __rte_unused, char ***argv __rte_unused)
 		exit(1);
 	}
 	lwip_init();
+	mps_tcp_hooks_init();
 	if (mps_netif_init(w) != 0 || mps_api_init() != 0 ||
 	    mps_apps_listen(&w->shared->cfg) != 0) {
 		fprintf(stderr, "fuzz-rx: lwIP set-up failed\n");

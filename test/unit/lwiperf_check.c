@@ -44,7 +44,7 @@ sys_now(void)
 	return (u32_t)(ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
 }
 
-/* The worker's out-of-order budget hook (lwipopts.h; secondary/netif.c):
+/* The worker's out-of-order budget hook (lwipopts.h; secondary/tcp_hooks.c):
  * here, lwIP's per-pcb limit. */
 unsigned short
 mps_ooseq_pbufs_limit(void)
@@ -52,7 +52,7 @@ mps_ooseq_pbufs_limit(void)
 	return TCP_OOSEQ_MAX_PBUFS;
 }
 
-/* The worker's TIME_WAIT reuse hook (lwipopts.h; secondary/netif.c):
+/* The worker's TIME_WAIT reuse hook (lwipopts.h; secondary/tcp_hooks.c):
  * here, lwIP's own behaviour. */
 signed char
 mps_tcp_inpacket_hook(struct tcp_pcb *pcb, struct tcp_hdr *hdr, struct pbuf *p)
@@ -63,7 +63,7 @@ mps_tcp_inpacket_hook(struct tcp_pcb *pcb, struct tcp_hdr *hdr, struct pbuf *p)
 	return ERR_OK;
 }
 
-/* The worker's ISN hook (lwipopts.h; secondary/netif.c): any number does. */
+/* The worker's ISN hook (lwipopts.h; secondary/tcp_hooks.c): any number does. */
 unsigned int
 mps_tcp_isn(const struct ip4_addr *local_ip, unsigned short local_port,
 	    const struct ip4_addr *remote_ip, unsigned short remote_port)

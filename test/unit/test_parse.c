@@ -452,3 +452,56 @@ test_parse_mac_is_unicast(void)
 			       m[2], m[3], m[4], m[5]);
 	}
 }
+
+/* TCP/UDP ports and TCP flags, as far as the frame holds them. */
+void
+test_parse_l4_ports_flags(void)
+{
+	uint8_t f[128];
+	uint8_t *ip = f + MPS_ETH_HLEN;
+	struct mps_frame_info fi;
+	uint32_t len = build_ipv4(f, 5);
+
+	/* UDP: ports, no flags */
+	CHECK_EQ(parse_exact(f, len, &fi), MPS_FRAME_IPV4);
+	CHECK(mps_frame_has_ports(&fi));
+	CHECK(!mps_frame_has_tcp_flags(&fi));
+	CHECK_EQ(fi.l4_len, IP_PAYLOAD);
+	CHECK_EQ(fi.sport, 12345);
+	CHECK_EQ(fi.dport, 7);
+	CHECK_EQ(fi.tcp_flags, 0);
+
+	/* TCP with a whole header: ports and flags */
+	memset(ip + 20, 0, 20);
+	ip[9] = MPS_IPPROTO_TCP;
+	ip[20] = 0x30; ip[21] = 0x39; ip[22] = 0x00; ip[23] = 0x50;
+	ip[32] = 0x50;                      /* data offset 5 */
+	ip[33] = MPS_TCP_SYN | MPS_TCP_ACK;
+	set_ip_totlen(f, 40);
+	len = MPS_ETH_HLEN + 40;
+	CHECK_EQ(parse_exact(f, len, &fi), MPS_FRAME_IPV4);
+	CHECK(mps_frame_has_ports(&fi));
+	CHECK(mps_frame_has_tcp_flags(&fi));
+	CHECK_EQ(fi.dport, 80);
+	CHECK_EQ(fi.tcp_flags, MPS_TCP_SYN | MPS_TCP_ACK);
+
+	/* Frame ends inside the TCP header: what it holds, no more */
+	set_ip_totlen(f, 33);
+	CHECK_EQ(parse_exact(f, MPS_ETH_HLEN + 33, &fi), MPS_FRAME_IPV4);
+	CHECK(mps_frame_has_ports(&fi));
+	CHECK(!mps_frame_has_tcp_flags(&fi));
+	CHECK_EQ(fi.tcp_flags, 0);
+	set_ip_totlen(f, 23);
+	CHECK_EQ(parse_exact(f, MPS_ETH_HLEN + 23, &fi), MPS_FRAME_IPV4);
+	CHECK_EQ(fi.l4_len, 3);
+	CHECK(!mps_frame_has_ports(&fi));
+	CHECK_EQ(fi.dport, 0);
+
+	/* Other protocols: none of it */
+	set_ip_totlen(f, 40);
+	ip[9] = 1;                          /* ICMP */
+	CHECK_EQ(parse_exact(f, len, &fi), MPS_FRAME_IPV4);
+	CHECK(!mps_frame_has_ports(&fi));
+	CHECK_EQ(fi.l4_len, 0);
+	CHECK_EQ(fi.sport, 0);
+}

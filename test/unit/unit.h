@@ -45,6 +45,7 @@
 	X(parse_other_ethertypes)         \
 	X(parse_short_and_null)           \
 	X(parse_mac_is_unicast)           \
+	X(parse_l4_ports_flags)           \
 	/* test_drop.c */       \
 	X(drop_reasons)                   \
 	X(drop_ip_options_and_names)      \

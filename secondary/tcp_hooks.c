@@ -1,0 +1,154 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ *
+ * tcp_hooks.c - lwIP's TCP hooks for a worker (wired in lwipopts.h).
+ *
+ * RFC 6528 ISNs, TIME_WAIT ended as Linux does, and the worker-wide
+ * out-of-order limit.
+ */
+#include <stdint.h>
+
+#include <rte_branch_prediction.h>
+#include <rte_cycles.h>
+#include <rte_hash_crc.h>
+#include <rte_mbuf.h>
+#include <rte_random.h>
+#include <rte_ring.h>
+
+/* netinet/ip.h (via DPDK) and lwIP both define these, identically. */
+#undef IP_RF
+#undef IP_DF
+#undef IP_MF
+#undef IP_OFFMASK
+
+#include "lwip/ip4_addr.h"
+#include "lwip/pbuf.h"
+#include "lwip/priv/tcp_priv.h"
+#include "lwip/prot/tcp.h"
+
+#include "netif.h"
+#include "tcp_hooks.h"
+#include "worker.h"
+
+/* TIME_WAITs cut short (below), remembered until the 4-tuple's next ISN is
+ * drawn: the new connection must start above what the old one sent. */
+#define TW_MEMORY 64u
+static struct tw_ended {
+	uint32_t remote_ip;
+	uint16_t remote_port, local_port;
+	uint32_t snd_nxt;
+} tw_ended[TW_MEMORY];
+static unsigned int tw_next;
+static uint32_t isn_key[2];
+
+void
+mps_tcp_hooks_init(void)
+{
+	isn_key[0] = (uint32_t)rte_rand();
+	isn_key[1] = (uint32_t)rte_rand();
+}
+
+/* lwIP's TCP_OOSEQ_PBUFS_LIMIT hook: no out-of-order queueing
+ * while this worker holds its budget of RX mbufs. */
+unsigned short
+mps_ooseq_pbufs_limit(void)
+{
+	struct mps_worker *w = mps_worker();
+
+	if (w->stats == NULL || w->stats->mbufs_held < MPS_RX_HELD_HARD)
+		return TCP_OOSEQ_MAX_PBUFS;
+	w->stats->rx_ooseq_capped++;
+	return 0;
+}
+
+static void
+tw_remember(const struct tcp_pcb *pcb)
+{
+	tw_ended[tw_next++ % TW_MEMORY] = (struct tw_ended){
+		.remote_ip = ip4_addr_get_u32(&pcb->remote_ip),
+		.remote_port = pcb->remote_port,
+		.local_port = pcb->local_port,
+		.snd_nxt = pcb->snd_nxt,
+	};
+}
+
+/* lwIP's LWIP_HOOK_TCP_ISN (see lwipopts.h): RFC 6528, a keyed hash of
+ * the 4-tuple plus a clock, raised above a cut-short TIME_WAIT's snd_nxt. */
+unsigned int
+mps_tcp_isn(const struct ip4_addr *local_ip, unsigned short local_port,
+	    const struct ip4_addr *remote_ip, unsigned short remote_port)
+{
+	uint32_t tuple[3] = { ip4_addr_get_u32(local_ip) ^ isn_key[0],
+			      ip4_addr_get_u32(remote_ip),
+			      ((uint32_t)local_port << 16) | remote_port };
+	/* a 4 us clock, as RFC 793 suggests */
+	uint32_t isn = rte_hash_crc(tuple, sizeof(tuple), isn_key[1]) +
+		       (uint32_t)(rte_get_tsc_cycles() / (rte_get_tsc_hz() / 250000));
+
+	for (unsigned int i = 0; i < TW_MEMORY; i++) {
+		struct tw_ended *e = &tw_ended[i];
+
+		if (e->remote_port != remote_port || e->local_port != local_port ||
+		    e->remote_ip != ip4_addr_get_u32(remote_ip))
+			continue;
+		if (TCP_SEQ_LT(isn, e->snd_nxt + 65537u))
+			isn = e->snd_nxt + 65537u;
+		e->remote_port = 0;
+	}
+	return isn;
+}
+
+/* Ends pcb's TIME_WAIT for a new connection on its 4-tuple. */
+static signed char
+tw_end(struct mps_worker *w, struct tcp_pcb *pcb)
+{
+	tw_remember(pcb);
+	tcp_abort(pcb);
+	w->stats->tcp_tw_reused++;
+	return ERR_ABRT;
+}
+
+/* lwIP's LWIP_HOOK_TCP_INPACKET_PCB (see lwipopts.h), for every segment
+ * that matched a pcb. lwIP's TIME_WAIT ignores RSTs (RFC 1337) and answers
+ * a SYN on the same 4-tuple with an ACK for the old connection: a client
+ * reusing its port then hangs for the whole TIME_WAIT. Like Linux (whose
+ * default does not follow RFC 1337):
+ * - a RST at rcv_nxt (the client's answer to that ACK) ends the TIME_WAIT,
+ *   and the client's next SYN finds the listener;
+ * - a SYN above rcv_nxt ends it at once: the frame goes back on this
+ *   worker's own ring, to be read again next iteration.
+ * lwIP returns right after the hook on this path (dropping its copy), so
+ * freeing the pcb here is safe; tcp_abort sends nothing for a TIME_WAIT pcb. */
+signed char
+mps_tcp_inpacket_hook(struct tcp_pcb *pcb, struct tcp_hdr *hdr, struct pbuf *p)
+{
+	struct mps_worker *w = mps_worker();
+	uint8_t flags = TCPH_FLAGS(hdr);
+	uint32_t seqno = hdr->seqno; /* lwIP made it host order already */
+	struct rte_mbuf *m, *copy;
+	struct tcp_hdr *th;
+
+	if (likely(pcb->state != TIME_WAIT))
+		return ERR_OK;
+	if ((flags & TCP_RST) && seqno == pcb->rcv_nxt)
+		return tw_end(w, pcb);
+	if ((flags & (TCP_SYN | TCP_ACK | TCP_RST | TCP_FIN)) != TCP_SYN ||
+	    !TCP_SEQ_GT(seqno, pcb->rcv_nxt) ||
+	    (m = mps_netif_rx_mbuf(p)) == NULL)
+		return ERR_OK;
+	copy = rte_pktmbuf_copy(m, w->pool, 0, UINT32_MAX);
+	if (copy == NULL)
+		return ERR_OK;
+	/* tcp_input turned these header fields to host order in place. */
+	th = rte_pktmbuf_mtod_offset(copy, struct tcp_hdr *,
+				     (uint8_t *)hdr - rte_pktmbuf_mtod(m, uint8_t *));
+	th->src = lwip_htons(th->src);
+	th->dest = lwip_htons(th->dest);
+	th->seqno = lwip_htonl(th->seqno);
+	th->ackno = lwip_htonl(th->ackno);
+	th->wnd = lwip_htons(th->wnd);
+	if (rte_ring_mp_enqueue(w->rings[w->id], copy) != 0) {
+		rte_pktmbuf_free(copy);
+		return ERR_OK;
+	}
+	return tw_end(w, pcb);
+}

@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ *
+ * tcp_hooks.h - lwIP's TCP hooks for a worker (see tcp_hooks.c).
+ *
+ * ISN, TIME_WAIT reuse and the out-of-order limit. lwIP calls them through
+ * the macros in lwipopts.h, which declares them for lwIP's own sources;
+ * this header is for ours.
+ */
+#ifndef MPS_TCP_HOOKS_H
+#define MPS_TCP_HOOKS_H
+
+struct ip4_addr;
+struct pbuf;
+struct tcp_hdr;
+struct tcp_pcb;
+
+/* Draws this stack's ISN secret. Call once, before lwIP opens or accepts
+ * a connection. */
+void mps_tcp_hooks_init(void);
+
+/* TCP_OOSEQ_PBUFS_LIMIT: no out-of-order queueing while the worker holds
+ * its budget of RX mbufs. */
+unsigned short mps_ooseq_pbufs_limit(void);
+
+/* LWIP_HOOK_TCP_ISN: RFC 6528, above a cut-short TIME_WAIT's snd_nxt. */
+unsigned int mps_tcp_isn(const struct ip4_addr *local_ip, unsigned short local_port,
+			 const struct ip4_addr *remote_ip, unsigned short remote_port);
+
+/* LWIP_HOOK_TCP_INPACKET_PCB: ends a TIME_WAIT the way Linux does. */
+signed char mps_tcp_inpacket_hook(struct tcp_pcb *pcb, struct tcp_hdr *hdr,
+				  struct pbuf *p);
+
+#endif /* MPS_TCP_HOOKS_H */
