@@ -117,7 +117,7 @@ uint16_t mps_api_worker_id(void);
 
 /* Local ports of active opens: Linux's default ephemeral range. Without a
  * RETA (net_tap) a worker takes ports with port % n_workers == its id, so
- * a reply that lands on another queue is passed to it (mps_api_steer). */
+ * a reply that lands on another queue is passed to it (steer.c). */
 #define MPS_EPHEMERAL_LO 32768u
 #define MPS_EPHEMERAL_N 28232u
 

@@ -11,7 +11,8 @@ import time
 
 import pytest
 
-from mps import PEER_IP, STACK_IP, TEST_NAME, Stack, pid_alive, wait_until
+from mps import (PEER_IP, STACK_IP, TEST_NAME, Sniffer, Stack, pid_alive, scaled,
+                 wait_until)
 
 ECHO = 7
 
@@ -27,7 +28,9 @@ def astack():
 
 
 def echo_once(stack, payload=b"ping", timeout=5):
-    """One new connection, one echo; returns the error or None."""
+    """One new connection, one echo; returns the error or None (a
+    connection slower than timeout, scaled in stress mode, is one)."""
+    timeout = scaled(timeout)
     try:
         c = stack.connect(ECHO, timeout=timeout)
     except OSError as e:
@@ -59,6 +62,34 @@ def many(stack, n):
 
 def col(stack, key):
     return {int(k): v[key] for k, v in stack.workers_info().items()}
+
+
+def settle(stack, pred, timeout, what):
+    """Waits until pred(workers_info) holds; returns that snapshot, or on
+    timeout the last one seen (the caller's assertions then say what is
+    wrong with it)."""
+    last = [None]
+
+    def ok():
+        last[0] = stack.workers_info()
+        return pred(last[0])
+    try:
+        wait_until(ok, timeout, what)
+    except AssertionError:
+        pass
+    return last[0]
+
+
+def start_polling_worker(stack, wid):
+    """(Re)starts worker wid and waits until it polls its own queue: the
+    "ready" line that start_worker waits for comes before the worker is
+    RUNNING and has taken its queue back; its first loop iteration
+    (iterations is kept across restarts) comes after."""
+    it0 = stack.workers_info()[str(wid)]["iterations"]
+    stack.start_worker(wid)
+    wait_until(lambda: (lambda w: w["state"] == "running" and w["iterations"] > it0
+                        and w["adopted_by"] == -1)(stack.workers_info()[str(wid)]),
+               10, f"worker {wid} to poll its own queue")
 
 
 def conn_on_worker(stack, wid, tries=40):
@@ -97,8 +128,11 @@ class Keeper(threading.Thread):
             self.halt.wait(0.05)
 
     def stop(self):
+        """Stops the rounds; errors is complete once this returns."""
         self.halt.set()
-        self.join(10)
+        # a round blocks at most a recv timeout (10 s) per connection
+        self.join(10 * len(self.conns) + scaled(10))
+        assert not self.is_alive(), "the keeper did not finish its round"
 
 
 def test_missing_worker_queue_adopted(astack):
@@ -117,11 +151,9 @@ def test_missing_worker_queue_adopted(astack):
 def test_killed_worker_adopted_dead_connection_reset(astack):
     """SIGKILL worker 1 under load: its queue is adopted, its connections
     get a RST on their next segment, new connections all succeed."""
-    astack.start_worker(1)
-    wait_until(lambda: astack.workers_info()["1"]["adopted_by"] == -1, 10,
-               "queue 1 handed back to worker 1")
+    start_polling_worker(astack, 1)
     victim_conn = conn_on_worker(astack, 1)
-    victim_conn.settimeout(10)
+    victim_conn.settimeout(scaled(10))
     rst_before = col(astack, "adopt_rst")[0]
 
     load_errors, halt = [], threading.Event()
@@ -149,7 +181,7 @@ def test_killed_worker_adopted_dead_connection_reset(astack):
         victim_conn.sendall(b"after")
         if victim_conn.recv(16) == b"":
             raise AssertionError("FIN, not RST")
-    assert time.monotonic() - t0 < 5, "reset took a retransmission timeout"
+    assert time.monotonic() - t0 < scaled(5), "reset took a retransmission timeout"
     victim_conn.close()
     wait_until(lambda: col(astack, "adopt_rst")[0] > rst_before, 5,
                "adopt_rst counted")
@@ -204,9 +236,16 @@ def test_adopted_flows_handed_to_live_workers():
         s.start_worker(0)
         s.start_worker(1)
         assert many(s, 120) == []
-        info = s.workers_info()
+
+        def handed(info):
+            a = info["2"]["adopted_by"]
+            return (a in (0, 1) and info[str(a)]["adopt_rx"] > 0 and
+                    info[str(a)]["adopt_handed"] > 0 and
+                    info[str(1 - a)]["adopt_ring_rx"] > 0)
+        # (the last frames handed over, e.g. a FIN, may still be in the ring)
+        info = settle(s, handed, 10, "queue 2's frames handed to the other worker")
         adopter = info["2"]["adopted_by"]
-        assert adopter in (0, 1) and info["2"]["state"] == "free"
+        assert adopter in (0, 1) and info["2"]["state"] == "free", info["2"]
         other = str(1 - adopter)
         adopter = str(adopter)
         assert info[adopter]["adopt_rx"] > 0
@@ -251,7 +290,10 @@ def test_handback_waits_for_stopped_adopter(astack):
     # first waiter cleared it)
     wait_until(lambda: "queue 1 handed back by worker" in astack.log("worker-1"), 10,
                "worker 1 to take its queue once the adopter let go")
-    info = astack.workers_info()
+    # The adopter counts its queues after it lets go of the lock worker 1
+    # took: wait for the count itself.
+    info = settle(astack, lambda i: i["1"]["adopted_by"] == -1 and i["0"]["adopt_queues"] == 0,
+                  5, "worker 0 to stop adopting queue 1")
     assert info["1"]["adopted_by"] == -1 and info["0"]["adopt_queues"] == 0
     assert many(astack, 20) == []
 
@@ -284,29 +326,38 @@ def test_adopted_active_open_reply_goes_to_port_owner():
             info = s.workers_info()
             return {k: [info[str(w)][k] for w in (0, 1)] for k in keys}
 
-        for phase, (owner, sport0) in enumerate(((a, 20000), (b, 21000))):
-            dport = next(p for p in range(40000, 40003) if p % 3 == owner)
-            frames = [Ether(src=kmac, dst=mac) / IP(src=PEER_IP, dst=STACK_IP) /
-                      TCP(sport=sport0 + i, dport=dport, flags="A", seq=1, ack=1)
-                      for i in range(60)]
-            before = snap()
-            with s.netns():
-                sendp(frames, iface="mps0")
+        with Sniffer(s, f"tcp and src host {STACK_IP} and dst host {PEER_IP} and "
+                        "tcp[tcpflags] & tcp-rst != 0") as sn:
+            for phase, (owner, sport0) in enumerate(((a, 20000), (b, 21000))):
+                dport = next(p for p in range(40000, 40003) if p % 3 == owner)
+                frames = [Ether(src=kmac, dst=mac) / IP(src=PEER_IP, dst=STACK_IP) /
+                          TCP(sport=sport0 + i, dport=dport, flags="A", seq=1, ack=1)
+                          for i in range(60)]
+                sports = {sport0 + i for i in range(60)}
+                before = snap()
+                with s.netns():
+                    sendp(frames, iface="mps0")
+                # Every segment is answered by a RST (no worker has these
+                # connections); once all are on the wire, nothing of this phase
+                # is still in flight to be counted in the next one.
+                wait_until(lambda: sports <= {p[TCP].dport for p in sn.frames(
+                    lambda p: TCP in p and p[TCP].sport == dport)},
+                    10, f"a RST for each of the {len(frames)} segments to port {dport}")
 
-            def settled():
-                now = snap()
-                d = {k: [now[k][w] - before[k][w] for w in (0, 1)] for k in keys}
-                if sum(d["rx_pkts"]) >= len(frames) and sum(d["adopt_rst"]) == d["adopt_rx"][a]:
-                    return d
-                return None
-            d = wait_until(settled, 10, "every adopted segment answered")
-            assert d["adopt_rx"][a] > 0, "the kernel put none of %d flows on queue 2" % len(frames)
-            if owner == a:
-                assert d["adopt_handed"][a] == 0, ("segments for the adopter's port handed away", d)
-                assert d["adopt_rst"][a] == d["adopt_rx"][a], d
-            else:
-                assert d["adopt_handed"][a] == d["adopt_rx"][a], ("segments not handed to their port's owner", d)
-                assert d["adopt_ring_rx"][b] == d["adopt_rx"][a], d
-                assert d["adopt_rst"][b] == d["adopt_rx"][a], d
+                def settled():
+                    now = snap()
+                    d = {k: [now[k][w] - before[k][w] for w in (0, 1)] for k in keys}
+                    if sum(d["rx_pkts"]) >= len(frames) and sum(d["adopt_rst"]) == d["adopt_rx"][a]:
+                        return d
+                    return None
+                d = wait_until(settled, 10, "every adopted segment answered")
+                assert d["adopt_rx"][a] > 0, "the kernel put none of %d flows on queue 2" % len(frames)
+                if owner == a:
+                    assert d["adopt_handed"][a] == 0, ("segments for the adopter's port handed away", d)
+                    assert d["adopt_rst"][a] == d["adopt_rx"][a], d
+                else:
+                    assert d["adopt_handed"][a] == d["adopt_rx"][a], ("segments not handed to their port's owner", d)
+                    assert d["adopt_ring_rx"][b] == d["adopt_rx"][a], d
+                    assert d["adopt_rst"][b] == d["adopt_rx"][a], d
     finally:
         s.stop()

@@ -6,7 +6,7 @@ import socket
 import struct
 import time
 
-from mps import STACK_IP, echo_once, http_once, wait_until
+from mps import STACK_IP, echo_once, http_once, scaled, wait_until
 
 SEGS = 1500     # one-byte segments per connection
 BOUND = 256     # mbufs in_use may grow by (unpatched: about one per segment)
@@ -26,11 +26,19 @@ def _tcp_info(s):
     return struct.unpack_from("I", b, 24)[0], struct.unpack_from("I", b, 80)[0]
 
 
+def _all_acked(s):
+    """Everything sent on s reached the stack: nothing unacked
+    (tcpi_unacked) and nothing unsent (tcpi_notsent_bytes)."""
+    raw = s.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 232)
+    return (struct.unpack_from("I", raw, 24)[0] == 0 and
+            struct.unpack_from("I", raw, 144)[0] == 0)
+
+
 def _dribble(socks, nbytes, byte=b"a", timeout=60):
     """Sends nbytes one-byte segments on each socket, never more in flight
     than the congestion window, so the kernel cannot merge them."""
     left = {s: nbytes for s in socks}
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + scaled(timeout)
     while left:
         assert time.monotonic() < deadline, "dribbling took too long"
         idle = True
@@ -66,8 +74,11 @@ def test_unfinished_http_headers_do_not_pin_pool(stack):
         for s in socks:
             s.send(b"GET / HTTP/1.1\r\nX-Slow: ")
         _dribble(socks, SEGS)
-        wait_until(lambda: _rx_pkts(stack) >= pkts0 + 4 * SEGS * 0.9, 20,
-                   "the stack to receive the segments")
+        # The stack acknowledged every byte: all segments were taken in (a
+        # count of frames received moves earlier: the last may be in flight).
+        wait_until(lambda: all(_all_acked(s) for s in socks), 20,
+                   "the stack to acknowledge every segment")
+        assert _rx_pkts(stack) >= pkts0 + 4 * SEGS * 0.9, "fewer frames than segments reached the stack"
         grown = _in_use(stack) - base
         print(f"\n[rx-pool] http: {_rx_pkts(stack) - pkts0} frames, in_use +{grown}")
         assert grown < BOUND, f"in_use grew by {grown} mbufs"
@@ -87,7 +98,7 @@ def test_echo_peer_that_never_reads_does_not_pin_pool(stack):
         # send buffer) so the echo app stops consuming, and leave data
         # unread with room left in the 128 KiB receive window.
         s.setblocking(False)
-        sent, deadline = 0, time.monotonic() + 30
+        sent, deadline = 0, time.monotonic() + scaled(30)
         while sent < 192 * 1024:
             assert time.monotonic() < deadline, "bulk send took too long"
             try:
@@ -95,11 +106,11 @@ def test_echo_peer_that_never_reads_does_not_pin_pool(stack):
             except BlockingIOError:
                 time.sleep(0.01)
         s.setblocking(True)
-        wait_until(lambda: _tcp_info(s)[0] == 0, 20, "lwIP to acknowledge the bulk")
+        wait_until(lambda: _all_acked(s), 20, "lwIP to acknowledge the bulk")
         base, pkts0 = _in_use(stack), _rx_pkts(stack)
         _dribble([s], SEGS)
-        wait_until(lambda: _rx_pkts(stack) >= pkts0 + SEGS * 0.9, 20,
-                   "the stack to receive the segments")
+        wait_until(lambda: _all_acked(s), 20, "the stack to acknowledge every segment")
+        assert _rx_pkts(stack) >= pkts0 + SEGS * 0.9, "fewer frames than segments reached the stack"
         grown = _in_use(stack) - base
         print(f"\n[rx-pool] echo: {_rx_pkts(stack) - pkts0} frames, in_use +{grown}")
         assert grown < BOUND, f"in_use grew by {grown} mbufs"
