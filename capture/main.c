@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause
  *
- * mps-capture: records what the workers receive and send into a pcapng
- * file, in the spirit of dpdk-dumpcap.
+ * mps-capture: records what the workers receive and send into a pcapng file.
+ *
+ * In the spirit of dpdk-dumpcap.
  *
  * dpdk-dumpcap cannot see the workers' traffic in DPDK 22.11 (rte_pdump
  * only works in the primary). mps-capture is a secondary that switches on

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: BSD-3-Clause
  *
- * mps_parse.h - bounds-checked classification of a received Ethernet frame,
- * done before a frame reaches lwIP so that neighbours can be learned and
- * malformed frames counted. Plain C, no DPDK calls.
+ * mps_parse.h - bounds-checked classification of a received frame, once,
+ * before lwIP sees it.
+ *
+ * So that neighbours can be learned and malformed frames counted. Plain C,
+ * no DPDK calls.
  */
 #ifndef MPS_PARSE_H
 #define MPS_PARSE_H

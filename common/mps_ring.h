@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause
  *
- * mps_ring.h - emptying a ring of mbufs (a worker's ring at exit, the
- * capture ring, the primary's rings at teardown): every program that owns
- * the consumer side of one uses this.
+ * mps_ring.h - emptying a ring of mbufs, for whoever owns its consumer side.
+ *
+ * A worker's ring at exit, the capture ring, the primary's rings at
+ * teardown.
  */
 #ifndef MPS_RING_H
 #define MPS_RING_H

@@ -1,14 +1,15 @@
 /* SPDX-License-Identifier: BSD-3-Clause
  *
- * adopt.c - no black holes: the primary decides who serves a
- * queue whose worker is absent (never started, cleanly gone), dead, or
- * stopping. Every monitor tick (100 ms) it names an adopter among the
- * RUNNING workers for each such queue (the one adopting the fewest queues
- * so far), keeps a live adopter in place, and clears the RX lock of an
- * adopter that died. The workers do the polling and hand-back (see
- * secondary/adopt.c). On ports with a programmable RETA the primary also
- * steers the orphan queues' RETA entries to live queues, and back when
- * their worker returns.
+ * adopt.c - the primary's side of queue adoption: who serves a queue whose
+ * worker is absent, dead or stopping.
+ *
+ * No black holes. Absent means never started or cleanly gone. Every monitor
+ * tick (100 ms) it names an adopter among the RUNNING workers for each such
+ * queue (the one adopting the fewest queues so far), keeps a live adopter in
+ * place, and clears the RX lock of an adopter that died. The workers do the
+ * polling and hand-back (see secondary/adopt.c). On ports with a
+ * programmable RETA the primary also steers the orphan queues' RETA entries
+ * to live queues, and back when their worker returns.
  */
 #include <errno.h>
 #include <inttypes.h>

@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause
  *
- * mps-primary: initialises EAL, the mbuf pool and the ports, creates the
+ * mps-primary: EAL, the pool, the ports and the shared objects, then the
+ * monitor.
+ *
+ * Initialises EAL, the mbuf pool and the ports, creates the
  * objects the workers attach to, then monitors them until SIGINT/SIGTERM.
  */
 #include <dirent.h>

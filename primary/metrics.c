@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: BSD-3-Clause
  *
- * metrics.c - the workers' counters by name, for everything that shows them:
- * rte_metrics (dpdk-proc-info --metrics), /mps/stats and the stats line.
+ * metrics.c - the workers' counters by name, summed, and published through
+ * rte_metrics.
+ *
+ * For everything that shows them: rte_metrics (dpdk-proc-info --metrics),
+ * /mps/stats and the stats line.
  *
  * The primary sums the memzone's per-worker stats once a second and
  * publishes them through rte_metrics as global metrics: every counter as

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: BSD-3-Clause
  *
- * ports.c - every port gets one RX/TX queue pair per worker, RSS with a
- * symmetric key over what the port can hash, a round-robin RETA where the
- * port has one, and the offloads it offers that the workers use.
+ * ports.c - every port: one RX/TX queue pair per worker, symmetric RSS, the
+ * RETA, the offloads.
+ *
+ * RSS covers what the port can hash; the RETA is round-robin where the port
+ * has one; the offloads are those it offers that the workers use.
  */
 #include <errno.h>
 #include <string.h>

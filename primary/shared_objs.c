@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause
  *
- * shared_objs.c - creates the objects secondaries attach to by name: the
- * mps_shared memzone, the mbuf pool, the neighbour hash and one ring per
- * worker (see mps_shared.h).
+ * shared_objs.c - creates the objects the secondaries attach to by name.
+ *
+ * The mps_shared memzone, the mbuf pool, the neighbour hash and one ring
+ * per worker (see mps_shared.h).
  */
 #include <errno.h>
 #include <stdio.h>

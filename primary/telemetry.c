@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: BSD-3-Clause
  *
- * telemetry.c - /mps/workers, /mps/worker, /mps/stats, /mps/config,
- * /mps/neigh, /mps/neigh_stats and /mps/pool for dpdk-telemetry.py. Telemetry runs only in the primary, so everything shown
- * is read from the memzone and the shared hash.
+ * telemetry.c - the /mps/ commands of dpdk-telemetry.py.
+ *
+ * /mps/workers, /mps/worker, /mps/stats, /mps/config, /mps/neigh,
+ * /mps/neigh_stats and /mps/pool. Telemetry runs only in the primary, so
+ * everything shown is read from the memzone and the shared hash.
  */
 #include <arpa/inet.h>
 #include <stdio.h>

@@ -19,6 +19,9 @@ build/asan/unit-tests || failed+=(unit)
 echo "== worker API pieces on lwIP without DPDK (RX queue, handles, send queue), ASan + UBSan"
 build/asan/api-check || failed+=(api-check)
 
+echo "== the README's module map matches the code"
+"$PY" scripts/module-map.py --check README.md || failed+=(module-map)
+
 echo "== fuzz: RX path for ${FUZZ_SECONDS:-60}s"
 scripts/fuzz.sh build/fuzz/fuzz-rx "${FUZZ_SECONDS:-60}" || failed+=(fuzz)
 

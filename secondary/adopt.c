@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause
  *
- * adopt.c - no black holes: the worker's side of adopting queues
- * whose own worker is absent, dead or not yet started.
+ * adopt.c - the worker's side of queue adoption: lock, poll, hand-back.
+ *
+ * No black holes: queues whose own worker is absent, dead or not yet
+ * started are polled by another.
  *
  * The primary names an adopter for every orphan queue in the memzone
  * (shared->adopt[q].adopter). The adopter takes the queue's RX lock

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause
  *
- * attach.c - finds the primary's objects by name, checks the layout, and
- * claims a worker slot atomically (a slot whose owner died may be taken).
+ * attach.c - finds the primary's objects by name, checks the layout, claims
+ * a worker slot.
+ *
+ * The claim is atomic; a slot whose owner died may be taken.
  */
 #include <errno.h>
 #include <signal.h>

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: BSD-3-Clause
  *
- * loop.c - the worker's poll loop, one iteration at a time:
- * peers' ring -> RX burst on every port -> lwIP timers -> TX flush ->
- * heartbeat and stats; idle iterations back off to short sleeps so that a
- * two-CPU machine still runs the primary, the tools and the clients.
+ * loop.c - the worker's poll loop, one iteration at a time.
+ *
+ * Each iteration: peers' ring -> RX burst on every port -> lwIP timers -> TX
+ * flush -> heartbeat and stats; idle iterations back off to short sleeps so
+ * that a two-CPU machine still runs the primary, the tools and the clients.
  */
 #include <errno.h>
 #include <signal.h>

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause
  *
- * mps-secondary: one worker. Attaches to the primary's objects, claims a
+ * mps-secondary: one worker, on one RX/TX queue pair of every port.
+ *
+ * Attaches to the primary's objects, claims a
  * worker slot (= the RX/TX queue pair it polls on every port), runs its own
  * lwIP stack until told to stop, then closes its connections, frees every
  * mbuf it holds and releases the slot.

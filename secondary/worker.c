@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause
  *
- * worker.c - the one "this worker" of an mps-secondary process, reached
- * through mps_worker() by the code lwIP calls back without a context
- * (pbuf free, hooks, raw API callbacks).
+ * worker.c - this process's one worker, reached through mps_worker().
+ *
+ * For the code lwIP calls back without a context (pbuf free, hooks, raw
+ * API callbacks).
  */
 #include "worker.h"
 

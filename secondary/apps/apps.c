@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause
  *
- * apps.c - opens the configured listeners and active opens on the worker
- * API, and the two small apps that exist to exercise it: `source` (a push
+ * apps.c - opens the configured listeners and active opens; two small apps
+ * that exercise the API.
+ *
+ * The two apps: `source` (a push
  * app: 64 KiB per byte received, queued whether or not the peer keeps up,
  * so the per-connection send limit is what bounds it) and the echo client
  * (timed round trips to a remote echo server, then close).

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause
  *
- * http.c - a small HTTP/1.1 responder: keep-alive, pipelined requests
+ * http.c - a small HTTP/1.1 responder on the worker API.
+ *
+ * Keep-alive, pipelined requests
  * answered in order, Connection: close, GET and HEAD of "/" (a fixed body)
  * and "/bytes/N" (an N-byte body, streamed as the send buffer allows),
  * 404 for other paths, 405 for other methods, 400 for malformed requests

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause
  *
- * lwipopts.h - lwIP configured for one mpstack worker: NO_SYS raw API, one
+ * lwipopts.h - lwIP configured for one mpstack worker.
+ *
+ * NO_SYS raw API, one
  * Ethernet netif on DPDK mbufs, no libc malloc (lwIP's own static heap and
  * pools), window scaling, pools sized for ~10k connections per worker.
  */
