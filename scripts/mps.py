@@ -278,17 +278,21 @@ class Sniffer:
     so a frame sent after the constructor returns is seen. Tests wait() for
     the frames they assert on before the sniffer stops."""
 
-    def __init__(self, stack, filter=None, iface="mps0"):
+    def __init__(self, stack, filter=None, iface="mps0", timeout=10):
+        """stack: the Stack whose namespace to capture in, or None for this
+        thread's own (a tool run with `ip netns exec`)."""
         from scapy.all import AsyncSniffer
         self.seen = []
         ready = threading.Event()
-        with stack.netns():   # the capture thread inherits the namespace
+        with stack.netns() if stack else contextlib.nullcontext():
+            # the capture thread inherits the namespace
             self._sn = AsyncSniffer(iface=iface, filter=filter, store=False,
                                     prn=self.seen.append,
                                     started_callback=ready.set)
             self._sn.start()
-        if not ready.wait(scaled(10)):
-            raise AssertionError(f"sniffer on {iface} did not start")
+        if not ready.wait(scaled(timeout)):
+            self.stop()
+            raise AssertionError(f"sniffer on {iface} did not start in {scaled(timeout):g}s")
 
     def frames(self, pred=None):
         """The frames seen so far (that pred accepts)."""

@@ -7,8 +7,8 @@ replay does):
 
 Each pcap's frames addressed to the manifest's placeholder MAC are rewritten
 to the stack's MAC (learned from the kernel after one ping), sent with
-scapy's sendp on the tap, and what the stack sends back is captured with an
-AsyncSniffer. Counters come from the primary's telemetry socket. Prints a
+scapy's sendp on the tap, and what the stack sends back is captured with
+mps.Sniffer. Counters come from the primary's telemetry socket. Prints a
 table (pcap, check, expected, seen, result); exits 1 if any check failed.
 --json prints the same rows as JSON.
 """
@@ -18,17 +18,16 @@ import logging
 import pathlib
 import subprocess
 import sys
-import threading
 import time
 
 logging.getLogger("scapy.runtime").setLevel(logging.ERROR)
 
-from scapy.all import AsyncSniffer, conf, rdpcap, sendp  # noqa: E402
+from scapy.all import conf, rdpcap, sendp  # noqa: E402
 from scapy.layers.inet import ICMP, IP, TCP  # noqa: E402
 from scapy.layers.l2 import ARP, Ether  # noqa: E402
 from scapy.packet import Raw  # noqa: E402
 
-from mps import NoStack, telemetry, workers_settled  # noqa: E402
+from mps import NoStack, Sniffer, telemetry, workers_settled  # noqa: E402
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 PCAPS = REPO / "pcaps"
@@ -194,21 +193,14 @@ class Run:
     def run(self):
         frames = rewrite(rdpcap(str(PCAPS / self.name)),
                          self.args.manifest["stack_mac_placeholder"], self.mac)
-        started = threading.Event()
-        mac = self.mac
-        live = []
-        sn = AsyncSniffer(iface=self.args.iface, store=False,
-                          lfilter=lambda p: Ether in p and p[Ether].src == mac,
-                          prn=live.append, started_callback=started.set)
         self.s_before, self.w_before = self.stats(), self.workers()
-        sn.start()
-        # Ready only once its socket captures (started_callback); a sniffer
-        # that never starts would make every answer look missing.
-        if not started.wait(self.args.timeout):
-            if sn.running:
-                sn.stop()
-            raise SystemExit(f"replay: the sniffer on {self.args.iface} did not start "
-                             f"within {self.args.timeout:g} s")
+        try:
+            # Ready only once its socket captures: a sniffer that never
+            # starts would make every answer look missing.
+            sn = Sniffer(None, f"ether src {self.mac}", self.args.iface, self.args.timeout)
+        except AssertionError as e:
+            raise SystemExit(f"replay: {e}")
+        live = sn.seen
         rx0 = self.s_before["rx_pkts"]
         # Raw bytes: re-dissecting a malformed frame could rebuild it differently.
         sendp([Raw(f) for f in frames], iface=self.args.iface, verbose=0)
