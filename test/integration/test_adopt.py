@@ -80,6 +80,16 @@ def settle(stack, pred, timeout, what):
     return last[0]
 
 
+def wait_polling(stack, wids):
+    """Workers wids of a fresh stack poll their own queues (RUNNING, queue
+    taken back, a first loop iteration done): start_worker returns at the
+    "ready" line, before that; a frame is handed only to a RUNNING worker."""
+    wait_until(lambda: (lambda info: all(
+        info[str(w)]["state"] == "running" and info[str(w)]["iterations"] > 0 and
+        info[str(w)]["adopted_by"] == -1 for w in wids))(stack.workers_info()),
+        10, f"workers {wids} to poll their own queues")
+
+
 def start_polling_worker(stack, wid):
     """(Re)starts worker wid and waits until it polls its own queue: the
     "ready" line that start_worker waits for comes before the worker is
@@ -235,6 +245,7 @@ def test_adopted_flows_handed_to_live_workers():
         s.script("primary", "3")
         s.start_worker(0)
         s.start_worker(1)
+        wait_polling(s, (0, 1))
         assert many(s, 120) == []
 
         def handed(info):
@@ -312,6 +323,7 @@ def test_adopted_active_open_reply_goes_to_port_owner():
         s.script("primary", "3")
         s.start_worker(0)
         s.start_worker(1)
+        wait_polling(s, (0, 1))
         assert s.exec("ping", "-c", "1", "-W", "5", STACK_IP).returncode == 0
         neigh = s.exec("ip", "neigh", "show", STACK_IP, "dev", "mps0").stdout.split()
         link = s.exec("ip", "-o", "link", "show", "mps0").stdout.split()
