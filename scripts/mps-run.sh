@@ -14,7 +14,8 @@
 # MPS_PEER_IP=198.18.0.1/24 MPS_PRIMARY_ARGS="" (extra app options, e.g.
 # "--listen 7:echo --stats 2") MPS_BUILD=build MPS_PRIMARY_EAL_ARGS=""
 # (extra EAL options for the primary, e.g. --base-virtaddr for ASan builds or
-# "--vdev net_tap1,iface=mps1" for a second port). State (pids, logs) lives in
+# "--vdev net_tap1,iface=mps1" for a second port), MPS_TEST_TIME_SCALE=1
+# (multiplies every wait's bound). State (pids, logs) lives in
 # /run/mpstack/$MPS_PREFIX. Only the pids recorded there are ever signalled.
 set -euo pipefail
 
@@ -42,9 +43,12 @@ alive() {
 }
 not_alive() { ! alive "$1"; }
 
-# wait_for SECONDS CMD... : polls CMD every 50 ms until it succeeds.
+# wait_for SECONDS CMD... : polls CMD every 50 ms until it succeeds; the
+# bound is scaled by MPS_TEST_TIME_SCALE (the test suite's stress mode).
 wait_for() {
-	local deadline=$((SECONDS + $1)); shift
+	local deadline
+	deadline=$((SECONDS + $(awk -v t="$1" -v s="${MPS_TEST_TIME_SCALE:-1}" \
+		'BEGIN { printf "%d", t * s + 0.999 }'))); shift
 	until "$@"; do
 		[ $SECONDS -lt $deadline ] || return 1
 		sleep 0.05
@@ -173,7 +177,7 @@ foreground)
 	stop_all
 	;;
 *)
-	sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'
+	sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'
 	exit 2
 	;;
 esac

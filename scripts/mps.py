@@ -144,6 +144,7 @@ class Stack:
         self.workers = workers
         self.env = dict(os.environ, MPS_NS=name, MPS_PREFIX=name,
                         MPS_PRIMARY_ARGS=primary_args,
+                        MPS_TEST_TIME_SCALE=f"{TIME_SCALE:g}",
                         # on top of the caller's (run-tests.sh's ASan smoke sets some)
                         MPS_PRIMARY_EAL_ARGS=" ".join(filter(None, (
                             os.environ.get("MPS_PRIMARY_EAL_ARGS", ""), eal_args))))
@@ -151,7 +152,7 @@ class Stack:
 
     def script(self, *args, check=True, timeout=90):
         r = subprocess.run([str(RUN), *args], env=self.env, capture_output=True,
-                           text=True, timeout=timeout)
+                           text=True, timeout=scaled(timeout))
         if check and r.returncode != 0:
             raise AssertionError(f"mps-run.sh {' '.join(args)} failed:\n{r.stdout}{r.stderr}")
         return r

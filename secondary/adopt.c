@@ -26,7 +26,6 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <string.h>
-#include <time.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -64,21 +63,6 @@ mps_adopt_init(struct mps_worker *w __rte_unused)
 	return 0;
 }
 
-static int
-pid_alive(int32_t pid)
-{
-	return mps_pid_alive(pid); /* zombies count as dead */
-}
-
-/* Sleeps between looks at a held RX lock: the holder may be stopped. */
-static void
-handback_sleep(void)
-{
-	struct timespec ts = { .tv_sec = 0, .tv_nsec = HANDBACK_SLEEP_US * 1000L };
-
-	nanosleep(&ts, NULL);
-}
-
 /* Takes our own queue's RX lock from nobody, from ourselves, or from a
  * holder that died; 1 if we hold it now, 0 if a live process holds it
  * (returned in *holder). */
@@ -92,7 +76,7 @@ own_lock(struct mps_adopt_queue *aq, int32_t *holder)
 	    cur == self_pid)
 		return 1;
 	*holder = cur;
-	if (pid_alive(cur))
+	if (mps_pid_alive(cur)) /* zombies count as dead */
 		return 0;
 	/* died holding it: take it over unless someone else just did */
 	return __atomic_compare_exchange_n(&aq->poller_pid, &cur, self_pid, 0,
@@ -129,9 +113,12 @@ mps_adopt_handback(struct mps_worker *w, volatile int *quit)
 			next_log = now + HANDBACK_LOG_MS * hz / 1000;
 		}
 		w->slot->heartbeat_tsc = now; /* alive, only waiting */
-		handback_sleep();
+		mps_sleep_us(HANDBACK_SLEEP_US); /* the holder may be stopped */
 		waited = 1;
 	}
+	/* Polled by its own worker: nobody adopts it (a holder that died did
+	 * not clear its id, and telemetry would go on naming it). */
+	aq->poller = -1;
 	if (adopter >= 0 || waited)
 		MPS_LOG(INFO, "worker %u: queue %u handed back by worker %d in %" PRIu64 " us",
 			w->id, w->id, adopter,
