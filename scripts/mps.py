@@ -136,6 +136,44 @@ def used_hugepages():
     return int((HUGE / "nr_hugepages").read_text()) - free_hugepages()
 
 
+def hugepages_used_by(prefix, tries=50):
+    """2 MB pages in use, less those in hugetlbfs files of other
+    --file-prefixes: the figure this prefix's stack (or a leak of it) moves,
+    whatever other suites' stacks do alongside. Read until their files hold
+    still around the count."""
+    def others():
+        n = 0
+        for f in os.scandir("/dev/hugepages"):
+            if not f.name.startswith(prefix + "map_"):
+                try:
+                    n += f.stat().st_blocks * 512
+                except FileNotFoundError:
+                    pass
+        return n // (2 << 20)
+    for _ in range(tries):
+        held = others()
+        used = used_hugepages()
+        if others() == held:
+            return used - held
+    raise AssertionError("other stacks' hugepage files kept changing")
+
+
+def hugepages_back_to(prefix, before, timeout=5):
+    """Waits until hugepages_used_by(prefix) <= before (another stack
+    that stops meanwhile may map pages whose files are gone for a moment);
+    returns the last figure."""
+    last = []
+
+    def back():
+        last.append(hugepages_used_by(prefix))
+        return last[-1] <= before
+    try:
+        wait_until(back, timeout, f"hugepages in use back to {before}", interval=0.1)
+    except AssertionError:
+        pass
+    return last[-1]
+
+
 class Stack:
     """One mpstack instance with its own netns and --file-prefix."""
 
@@ -241,20 +279,34 @@ class Stack:
         return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
 
 
-def echo_once(stack, payload=b"still here", timeout=10):
-    """One connection to the echo app: True when the bytes come back intact."""
-    s = stack.connect(7, timeout=timeout)
+def echo_error(stack, payload=b"still here", timeout=10, port=7):
+    """One new connection to the echo app; None when the bytes come back
+    intact, else what went wrong (the OSError, or EOFError/ValueError).
+    timeout (scaled) bounds the connect and every read: a slower echo is
+    an error too. The connection's local port is left in stack.last_port."""
     try:
-        s.sendall(payload)
+        c = stack.connect(port, timeout=scaled(timeout))
+    except OSError as e:
+        return e
+    try:
+        stack.last_port = c.getsockname()[1]
+        c.sendall(payload)
         got = b""
         while len(got) < len(payload):
-            chunk = s.recv(len(payload) - len(got))
-            if not chunk:
-                return False
-            got += chunk
-        return got == payload
+            d = c.recv(min(65536, len(payload) - len(got)))
+            if not d:
+                return EOFError("closed after %d bytes" % len(got))
+            got += d
+        return None if got == payload else ValueError(got[:64])
+    except OSError as e:
+        return e
     finally:
-        s.close()
+        c.close()
+
+
+def echo_once(stack, payload=b"still here", timeout=10):
+    """One connection to the echo app: True when the bytes come back intact."""
+    return echo_error(stack, payload, timeout) is None
 
 
 def http_once(stack, path="/", timeout=10):

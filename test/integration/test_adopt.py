@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from mps import (PEER_IP, STACK_IP, TEST_NAME, Sniffer, Stack, pid_alive, scaled,
+from mps import (PEER_IP, STACK_IP, TEST_NAME, Sniffer, Stack, echo_error, pid_alive, scaled,
                  wait_until)
 
 ECHO = 7
@@ -27,34 +27,11 @@ def astack():
     s.stop()
 
 
-def echo_once(stack, payload=b"ping", timeout=5):
-    """One new connection, one echo; returns the error or None (a
-    connection slower than timeout, scaled in stress mode, is one)."""
-    timeout = scaled(timeout)
-    try:
-        c = stack.connect(ECHO, timeout=timeout)
-    except OSError as e:
-        return e
-    try:
-        c.sendall(payload)
-        got = b""
-        while len(got) < len(payload):
-            d = c.recv(len(payload) - len(got))
-            if not d:
-                return EOFError("closed after %d bytes" % len(got))
-            got += d
-        return None if got == payload else ValueError(got)
-    except OSError as e:
-        return e
-    finally:
-        c.close()
-
-
 def many(stack, n):
     """n sequential new connections; [] or the first failure (a black hole
     costs a connect timeout each, so stop there)."""
     for i in range(n):
-        e = echo_once(stack)
+        e = echo_error(stack, b"ping", 5)
         if e is not None:
             return [(i, e)]
     return []
@@ -170,7 +147,7 @@ def test_killed_worker_adopted_dead_connection_reset(astack):
 
     def load():
         while not halt.is_set():
-            e = echo_once(astack, timeout=10)
+            e = echo_error(astack, b"ping", 10)
             if e is not None:
                 load_errors.append((time.monotonic(), e))
 

@@ -11,7 +11,7 @@ import tempfile
 
 import pytest
 
-from mps import BUILD, STACK_IP, scaled, wait_until
+from mps import BUILD, STACK_IP, echo_error, scaled, wait_until
 
 ECHO = 7
 
@@ -39,17 +39,10 @@ def stop_capture(cap):
 
 
 def echo(stack, payload):
-    s = stack.connect(ECHO)
-    port = s.getsockname()[1]
-    s.sendall(payload)
-    got = b""
-    while len(got) < len(payload):
-        chunk = s.recv(4096)
-        assert chunk
-        got += chunk
-    s.close()
-    assert got == payload
-    return port
+    """One echo exchange; its local port."""
+    err = echo_error(stack, payload)
+    assert err is None, err
+    return stack.last_port
 
 
 def captured(stack):

@@ -1,12 +1,12 @@
 """Every error a user can hit gives one clear line and a non-zero exit,
 leaves nothing behind and does not disturb a running system."""
-import os
 import pathlib
 import subprocess
 
 import pytest
 
-from mps import BUILD, TEST_NAME, free_hugepages, used_hugepages, wait_until
+from mps import (BUILD, TEST_NAME, free_hugepages, hugepages_back_to, hugepages_used_by,
+                 wait_until)
 
 NR = pathlib.Path("/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages")
 
@@ -37,44 +37,6 @@ def _settle(fetch, ok, timeout, what):
 
 def _no_runtime_dir(prefix):
     return not pathlib.Path(f"/var/run/dpdk/{prefix}").exists()
-
-
-def _hugepages_not_others(prefix, tries=50):
-    """2 MB pages in use, less those in hugetlbfs files of other
-    --file-prefixes: the figure this prefix's stack (or a leak of it) moves,
-    whatever other suites' stacks do alongside. Read until their files hold
-    still around the count."""
-    def others():
-        n = 0
-        for f in os.scandir("/dev/hugepages"):
-            if not f.name.startswith(prefix + "map_"):
-                try:
-                    n += f.stat().st_blocks * 512
-                except FileNotFoundError:
-                    pass
-        return n // (2 << 20)
-    for _ in range(tries):
-        held = others()
-        used = used_hugepages()
-        if others() == held:
-            return used - held
-    raise AssertionError("other stacks' hugepage files kept changing")
-
-
-def _hugepages_back(prefix, before, timeout=5):
-    """Waits until _hugepages_not_others(prefix) <= before (another stack
-    that stops meanwhile may map pages whose files are gone for a moment);
-    returns the last figure."""
-    last = []
-
-    def back():
-        last.append(_hugepages_not_others(prefix))
-        return last[-1] <= before
-    try:
-        wait_until(back, timeout, f"hugepages in use back to {before}", interval=0.1)
-    except AssertionError:
-        pass
-    return last[-1]
 
 
 def test_secondary_without_primary():
@@ -158,7 +120,7 @@ def test_too_many_queues_for_tap():
     ns = TEST_NAME + "queues"
     _throwaway_netns(ns)
     # (a global count moves with other suites' stacks: leave theirs out)
-    before = _hugepages_not_others(ns)
+    before = hugepages_used_by(ns)
     try:
         r = subprocess.run(["ip", "netns", "exec", ns, str(BUILD / "mps-primary"),
                             "--file-prefix", ns, "--no-pci", "--lcores", "0@0",
@@ -169,7 +131,7 @@ def test_too_many_queues_for_tap():
         assert "supports at most 4 queue pairs in multi-process" in r.stderr
         assert _no_runtime_dir(ns)
         assert not list(pathlib.Path("/dev/hugepages").glob(f"{ns}map_*"))
-        assert _hugepages_back(ns, before) <= before
+        assert hugepages_back_to(ns, before) <= before
     finally:
         subprocess.run(["ip", "netns", "del", ns], capture_output=True)
 

@@ -4,7 +4,8 @@ import pathlib
 import signal
 import subprocess
 
-from mps import TEST_NAME, Stack, pid_alive, scaled, used_hugepages, wait_until
+from mps import (TEST_NAME, Stack, hugepages_back_to, hugepages_used_by, pid_alive, scaled,
+                 wait_until)
 
 
 def test_killed_worker_restarts_on_same_slot(stack):
@@ -43,49 +44,11 @@ def _hugepage_files(prefix):
     return list(pathlib.Path("/dev/hugepages").glob(f"{prefix}map_*"))
 
 
-def _hugepages_not_others(prefix, tries=50):
-    """2 MB pages in use, less those in hugetlbfs files of other
-    --file-prefixes: the figure this prefix's stack (or a leak of it) moves,
-    whatever other suites' stacks do alongside. Read until their files hold
-    still around the count."""
-    def others():
-        n = 0
-        for f in os.scandir("/dev/hugepages"):
-            if not f.name.startswith(prefix + "map_"):
-                try:
-                    n += f.stat().st_blocks * 512
-                except FileNotFoundError:
-                    pass
-        return n // (2 << 20)
-    for _ in range(tries):
-        held = others()
-        used = used_hugepages()
-        if others() == held:
-            return used - held
-    raise AssertionError("other stacks' hugepage files kept changing")
-
-
-def _hugepages_back(prefix, before, timeout=5):
-    """Waits until _hugepages_not_others(prefix) <= before (another stack
-    that stops meanwhile may map pages whose files are gone for a moment);
-    returns the last figure."""
-    last = []
-
-    def back():
-        last.append(_hugepages_not_others(prefix))
-        return last[-1] <= before
-    try:
-        wait_until(back, timeout, f"hugepages in use back to {before}", interval=0.1)
-    except AssertionError:
-        pass
-    return last[-1]
-
-
 def test_clean_stop_leaves_nothing():
     s = Stack(TEST_NAME + "stop", workers=2)
     s.stop()
     # (a global count moves with other suites' stacks: leave theirs out)
-    used_before = _hugepages_not_others(s.prefix)
+    used_before = hugepages_used_by(s.prefix)
     s.start()
     pids = [s.pid("primary"), s.pid("worker-0"), s.pid("worker-1")]
     assert all(pid_alive(p) for p in pids)
@@ -108,4 +71,4 @@ def test_clean_stop_leaves_nothing():
     assert s.ns not in ns.split()
     assert not pathlib.Path(f"/var/run/dpdk/{s.prefix}").exists()
     assert not _hugepage_files(s.prefix)
-    assert _hugepages_back(s.prefix, used_before) <= used_before
+    assert hugepages_back_to(s.prefix, used_before) <= used_before

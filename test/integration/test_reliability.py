@@ -12,8 +12,8 @@ import threading
 import time
 
 
-from mps import (BUILD, STACK_IP, TEST_NAME, Stack, echo_once, http_once, pid_alive,
-                 scaled, used_hugepages, wait_until)
+from mps import (BUILD, STACK_IP, TEST_NAME, Stack, echo_once, http_once,
+                 hugepages_back_to, hugepages_used_by, pid_alive, scaled, wait_until)
 
 LISTEN = "--listen 7:echo,80:http,9:discard"
 
@@ -80,44 +80,6 @@ def service_ok(stack, timeout=10):
 
 def pool(stack):
     return stack.telemetry("/mps/pool")
-
-
-def _hugepages_not_others(prefix, tries=50):
-    """2 MB pages in use, less those in hugetlbfs files of other
-    --file-prefixes: the figure this prefix's stack (or a leak of it) moves,
-    whatever other suites' stacks do alongside. Read until their files hold
-    still around the count."""
-    def others():
-        n = 0
-        for f in os.scandir("/dev/hugepages"):
-            if not f.name.startswith(prefix + "map_"):
-                try:
-                    n += f.stat().st_blocks * 512
-                except FileNotFoundError:
-                    pass
-        return n // (2 << 20)
-    for _ in range(tries):
-        held = others()
-        used = used_hugepages()
-        if others() == held:
-            return used - held
-    raise AssertionError("other stacks' hugepage files kept changing")
-
-
-def _hugepages_back(prefix, before, timeout=5):
-    """Waits until _hugepages_not_others(prefix) <= before (another stack
-    that stops meanwhile may map pages whose files are gone for a moment);
-    returns the last figure."""
-    last = []
-
-    def back():
-        last.append(_hugepages_not_others(prefix))
-        return last[-1] <= before
-    try:
-        wait_until(back, timeout, f"hugepages in use back to {before}", interval=0.1)
-    except AssertionError:
-        pass
-    return last[-1]
 
 
 def settled_in_use(stack, timeout=20, closed=True):
@@ -319,7 +281,7 @@ def test_primary_loss_workers_stop_and_fresh_start():
 
 def test_sigint_with_200_connections():
     with running("grace") as s:
-        used_before = _hugepages_not_others(s.prefix)
+        used_before = hugepages_used_by(s.prefix)
         conns = [s.connect(7, timeout=10) for _ in range(200)]
         for c in conns:
             c.sendall(b"x")
@@ -354,7 +316,7 @@ def test_sigint_with_200_connections():
         assert not left_runtime and not left_huge
     ns = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
     assert s.ns not in ns.split()
-    assert _hugepages_back(s.prefix, used_before) <= used_before
+    assert hugepages_back_to(s.prefix, used_before) <= used_before
 
 
 # ---- 4. secondary misuse: two claimants race for one slot -----------------

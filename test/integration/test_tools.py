@@ -5,7 +5,7 @@ inside."""
 import os
 import subprocess
 
-from mps import REPO, TEST_NAME
+from mps import REPO, TEST_NAME, scaled
 
 
 def test_demo_redirected_to_a_file_keeps_every_section(tmp_path):
@@ -13,7 +13,7 @@ def test_demo_redirected_to_a_file_keeps_every_section(tmp_path):
     log = tmp_path / "demo.log"
     with open(log, "w") as out:
         r = subprocess.run([str(REPO / "scripts" / "demo.sh")], stdout=out,
-                           stderr=subprocess.STDOUT, timeout=300,
+                           stderr=subprocess.STDOUT, timeout=scaled(300),
                            env=dict(os.environ, MPS_NS=name, MPS_PREFIX=name))
     text = log.read_text()
     assert r.returncode == 0, text
@@ -30,9 +30,21 @@ def test_replay_without_a_stack_says_so_in_one_line():
     name = TEST_NAME + "none"
     r = subprocess.run(["make", "-s", "--no-print-directory", "-C", str(REPO), "replay",
                         f"MPS_NS={name}", f"MPS_PREFIX={name}"],
-                       capture_output=True, text=True, timeout=60)
+                       capture_output=True, text=True, timeout=scaled(60))
     assert r.returncode != 0
     ours = [line for line in r.stderr.splitlines() if not line.startswith("make")]
     assert len(ours) == 1, r.stderr
     assert f"no mpstack running in netns {name}" in ours[0] and "make run" in ours[0]
     assert "Cannot open network namespace" not in r.stdout + r.stderr
+
+
+def test_first_make_in_a_fresh_clone_builds(tmp_path):
+    """A fresh clone (no lwIP yet): one `make -j2` fetches lwIP and builds
+    the worker (its lwIP objects are listed before the source exists)."""
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", str(REPO), str(clone)], check=True, timeout=120)
+    assert not (clone / "third_party" / "lwip").exists()
+    r = subprocess.run(["make", "-j2", "--no-print-directory", "build/mps-secondary"],
+                       cwd=clone, capture_output=True, text=True, timeout=scaled(900))
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    assert (clone / "build" / "mps-secondary").exists()
