@@ -12,8 +12,9 @@ mpstack (198.18.0.2) runs with 1 and then 2 workers; its ratio is against
 nginx with as many worker processes. The same wrk, ping-pong client and
 iperf client run in netns mpsbench against both servers.
 
-Every point is measured BENCH_RUNS times (default 3) in a row; tables show
-the median and the range [min-max] of req/s (latencies and cycles: median).
+Every point is measured once per pass, in BENCH_RUNS passes (default 3)
+over the whole bench; tables show the median and the range [min-max] of
+req/s over the passes (latencies and cycles: median).
 
 The stack's own ceiling, without the kernel: mpstack (server, echo) and a
 second mpstack acting as load generator (`--connect ADDR:7:load*N`: closed-loop
@@ -62,10 +63,9 @@ BODY = "x" * 64
 started = []  # pids of kernel-side servers we started
 
 
-def repeated(measure):
-    """measure() RUNS times; one dict: each key's median (numbers), the
-    runs themselves, and the range of req/s (or Gbit/s) where there is one."""
-    runs = [measure() for _ in range(RUNS)]
+def summarize(runs):
+    """One point over the passes: each number's median, the runs
+    themselves, and the range of req/s (or Gbit/s) where there is one."""
     out = {"runs": runs}
     for k, v in runs[0].items():
         vals = [r[k] for r in runs if isinstance(r.get(k), (int, float))]
@@ -75,6 +75,19 @@ def repeated(measure):
             out[k] = v
         if k in ("rps", "gbps") and vals:
             out[k + "_min"], out[k + "_max"] = min(vals), max(vals)
+    return out
+
+
+def merge(passes):
+    """The passes' results as one: every point summarized over the passes."""
+    out = dict(passes[0])
+    out["http"] = [summarize([p["http"][i] for p in passes])
+                   for i in range(len(passes[0]["http"]))]
+    for sec in ("pingpong", "iperf"):
+        out[sec] = {k: summarize([p[sec][k] for p in passes]) for k in passes[0][sec]}
+    if "memif" in passes[0]:
+        out["memif"] = [summarize([p["memif"][i] for p in passes])
+                        for i in range(len(passes[0]["memif"]))]
     return out
 
 
@@ -180,6 +193,7 @@ def cleanup():
             os.kill(int(pidf.read_text()), signal.SIGQUIT)
         except (ValueError, ProcessLookupError):
             pass
+    started.clear()
     mps_stop()
     sh("ip", "netns", "del", KNS, check=False)
 
@@ -300,17 +314,24 @@ def main():
     for tool in ("wrk", "nginx", "iperf"):
         if not shutil.which(tool):
             sys.exit(f"bench: {tool} missing: run scripts/deps.sh bench")
-    results = {"machine": machine(), "duration_s": DURATION, "runs": RUNS,
-               "http": [], "pingpong": {}, "iperf": {}}
+    passes = []
     mps_stop()
     sh("ip", "netns", "del", KNS, check=False)
-    try:
-        if "kernel" in SECTIONS:
-            tap_vs_kernel(results)
-        if "memif" in SECTIONS:
-            results["memif"] = [repeated(lambda w=w: memif_run(w)) for w in WORKERS]
-    finally:
-        cleanup()
+    # BENCH_RUNS passes over every point (not N runs of a point in a row):
+    # the range then covers what drifts over a whole bench.
+    for n in range(RUNS):
+        results = {"machine": machine(), "duration_s": DURATION, "runs": RUNS,
+                   "http": [], "pingpong": {}, "iperf": {}}
+        print(f"bench: pass {n + 1}/{RUNS}", file=sys.stderr, flush=True)
+        try:
+            if "kernel" in SECTIONS:
+                tap_vs_kernel(results)
+            if "memif" in SECTIONS:
+                results["memif"] = [memif_run(w) for w in WORKERS]
+        finally:
+            cleanup()
+        passes.append(results)
+    results = merge(passes)
     report(results)
 
 
@@ -323,25 +344,23 @@ def tap_vs_kernel(results):
             url = f"http://{K_IP}:{nginx_port(workers)}/"
             results["http"].append({"stack": "kernel", "workers": workers, "idle": "-",
                                     "conns": conns,
-                                    **repeated(lambda: wrk(url, conns))})
-    results["pingpong"]["kernel"] = repeated(lambda: pingpong(K_IP))
-    results["iperf"]["kernel"] = repeated(lambda: {"gbps": iperf(K_IP)})
+                                    **wrk(url, conns)})
+    results["pingpong"]["kernel"] = pingpong(K_IP)
+    results["iperf"]["kernel"] = {"gbps": iperf(K_IP)}
     mps_stop()
     for idle in IDLES:
         for workers in WORKERS:
             mps_start(workers, idle)
             for conns in CONNS:
-                def point():
-                    before = telemetry()
-                    res = wrk(f"http://{MPS_IP}/bytes/64", conns)
-                    res.update(cost(before, telemetry()))
-                    return res
+                before = telemetry()
+                res = wrk(f"http://{MPS_IP}/bytes/64", conns)
+                res.update(cost(before, telemetry()))
                 results["http"].append({"stack": "mpstack", "workers": workers,
-                                        "idle": idle, "conns": conns, **repeated(point)})
+                                        "idle": idle, "conns": conns, **res})
             if workers == 1:
-                results["pingpong"][f"mpstack-{idle}"] = repeated(lambda: pingpong(MPS_IP))
+                results["pingpong"][f"mpstack-{idle}"] = pingpong(MPS_IP)
                 if idle == IDLES[0]:
-                    results["iperf"]["mpstack"] = repeated(lambda: {"gbps": iperf(MPS_IP)})
+                    results["iperf"]["mpstack"] = {"gbps": iperf(MPS_IP)}
             mps_stop()
 
 
@@ -359,7 +378,7 @@ def report(results):
     m = results["machine"]
     print(f"\nmachine: {m['cpus']} x {m['cpu']}, Linux {m['kernel']}, DPDK {m['dpdk']}, "
           f"{m['date']}; BENCH_RUNS={RUNS} BENCH_DURATION={DURATION}; "
-          "req/s as median [min-max] of the runs")
+          "req/s as median [min-max] over the passes")
     kern = {(r["workers"], r["conns"]): r for r in results["http"] if r["stack"] == "kernel"}
     print(f"\nHTTP GET, 64-byte body, keep-alive, wrk {DURATION}s per point "
           f"(kernel = nginx-light over veth, as many worker processes as mpstack workers)")
