@@ -168,7 +168,7 @@ test: deps
 
 # The integration suite on a hostile schedule: one CPU kept busy by a pinned
 # busy loop, every time bound of the suite scaled by one factor
-# (MPS_TEST_TIME_SCALE, default 3; see test/integration/mps.py), STRESS_RUNS
+# (MPS_TEST_TIME_SCALE, default 3; see scripts/mps.py), STRESS_RUNS
 # times in a row; PYTEST_ARGS narrows it (e.g. test/integration/test_neigh.py).
 STRESS_RUNS ?= 3
 PYTEST_ARGS ?= test/integration
