@@ -134,11 +134,15 @@ $(BUILD)/lwip/$(LWIPERF_O): $(LWIPERF_C) secondary/lwip/lwipopts.h
 	$(Q)$(CC) $(CFLAGS_LWIP) -c -o $@ $<
 
 # lwIP aborts an lwiperf connection: the pcb pool must stay sound (no DPDK).
-$(BUILD)/lwiperf-check: $(call obj,test/unit/lwiperf_check.c) $(LWIP_OBJS)
+# One lwIP instance talking to itself (stubs of the worker's hooks): the
+# harness of the checks below.
+LWIP_LOOP_SRCS := test/unit/lwip_loop.c
+$(BUILD)/lwiperf-check: $(call obj,test/unit/lwiperf_check.c $(LWIP_LOOP_SRCS)) $(LWIP_OBJS)
 	$(CC) -o $@ $^ $(EXTRA_LDFLAGS)
 
 # The worker API's RX queue, handles and send queue on lwIP (no DPDK).
-API_CHECK_SRCS := test/unit/api_check.c $(API_SRCS) secondary/worker.c common/mps_rss.c
+API_CHECK_SRCS := test/unit/api_check.c $(LWIP_LOOP_SRCS) $(API_SRCS) secondary/worker.c \
+	common/mps_rss.c
 $(BUILD)/api-check: $(call obj,$(API_CHECK_SRCS)) $(LWIP_OBJS)
 	$(CC) -o $@ $^ $(EXTRA_LDFLAGS)
 

@@ -15,7 +15,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "lwip/init.h"
 #include "lwip/ip4.h"
@@ -24,13 +23,14 @@
 #include "lwip/priv/tcp_priv.h"
 #include "lwip/tcp.h"
 
+#include "lwip_loop.h"
+
 #include "api/api.h"
 #include "api/conn.h"
 #include "api/rxq.h"
 #include "api/sndq.h"
 #include "worker.h"
 
-#define QLEN 4096
 #define PORT 7000
 #define LIMIT 100000u /* the send-queue test's per-connection limit */
 
@@ -45,88 +45,7 @@ static int failures;
 		}                                                            \
 	} while (0)
 
-/* ---- the stubs lwIP and the worker need (cf. lwiperf_check.c) ---- */
-
-u32_t sys_now(void);
-
-u32_t
-sys_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (u32_t)(ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
-}
-
-unsigned short
-mps_ooseq_pbufs_limit(void)
-{
-	return TCP_OOSEQ_MAX_PBUFS;
-}
-
-signed char
-mps_tcp_inpacket_hook(struct tcp_pcb *pcb, struct tcp_hdr *hdr, struct pbuf *p)
-{
-	(void)pcb;
-	(void)hdr;
-	(void)p;
-	return ERR_OK;
-}
-
-unsigned int
-mps_tcp_isn(const struct ip4_addr *local_ip, unsigned short local_port,
-	    const struct ip4_addr *remote_ip, unsigned short remote_port)
-{
-	(void)local_ip;
-	(void)remote_ip;
-	return ((unsigned int)local_port << 16) ^ remote_port ^ 0x6d707374u;
-}
-
-/* ---- a loopback netif ---- */
-
-static struct netif loop_netif;
-static struct pbuf *queue[QLEN];
-static unsigned int q_head, q_tail;
 static struct mps_worker_stats st;
-
-static err_t
-loop_output(struct netif *n, struct pbuf *p, const ip4_addr_t *dst)
-{
-	struct pbuf *q;
-
-	(void)n;
-	(void)dst;
-	if (q_tail - q_head == QLEN)
-		return ERR_MEM;
-	q = pbuf_clone(PBUF_RAW, PBUF_RAM, p);
-	if (q == NULL)
-		return ERR_MEM;
-	queue[q_tail++ % QLEN] = q;
-	return ERR_OK;
-}
-
-static err_t
-loop_init(struct netif *n)
-{
-	n->name[0] = 'l';
-	n->name[1] = 'p';
-	n->mtu = 1500;
-	n->output = loop_output;
-	n->flags = NETIF_FLAG_LINK_UP;
-	return ERR_OK;
-}
-
-/* Feeds queued packets back in until none are left. */
-static void
-deliver(void)
-{
-	while (q_head != q_tail) {
-		struct pbuf *p = queue[q_head++ % QLEN];
-
-		if (loop_netif.input(p, &loop_netif) != ERR_OK)
-			pbuf_free(p);
-	}
-}
 
 /* ---- stand-in RX mbufs: custom pbufs whose frees are counted ---- */
 
@@ -353,7 +272,7 @@ connect_one(struct tcp_pcb **client)
 	IP_ADDR4(&dst, 10, 0, 0, 1);
 	if (tcp_connect(*client, &dst, PORT, NULL) != ERR_OK)
 		return 0;
-	deliver();
+	lwip_loop_deliver();
 	return opened;
 }
 
@@ -401,14 +320,14 @@ test_handle_generations(void)
 	CHECK(st.api_bad_handle == 0 && st.tcp_active == 1);
 	n_closed = 0;
 	CHECK(mps_close(h1) == 0);
-	deliver();
+	lwip_loop_deliver();
 	CHECK(n_closed == 1 && closed_h == h1 && closed_err == 0);
 	CHECK(mps_send(h1, &b, 1) == -EBADF);
 	CHECK(mps_close(h1) == -EBADF);
 	CHECK(mps_conn_ctx(h1) == NULL);
 	CHECK(st.api_bad_handle == 3);
 	tcp_close(client);
-	deliver();
+	lwip_loop_deliver();
 
 	/* the same slot, a new generation: the old handle stays stale */
 	h2 = connect_one(&client);
@@ -425,7 +344,7 @@ test_handle_generations(void)
 	CHECK(n_closed == 1 && closed_h == h2 && closed_err == -ECONNABORTED);
 	CHECK(mps_peer_closed(h2) == -EBADF);
 	CHECK(st.api_bad_handle == 8 && st.tcp_active == 0);
-	deliver(); /* the RST ends the client */
+	lwip_loop_deliver(); /* the RST ends the client */
 	CHECK(client_err_seen == ERR_RST);
 }
 
@@ -456,7 +375,7 @@ test_sndq_limit(void)
 	CHECK(n_closed == 1 && closed_h == h && closed_err == -ENOBUFS);
 	CHECK(mps_send(h, data, 1) == -EBADF);
 	CHECK(st.sndq_bytes == 0 && st.tcp_active == 0);
-	deliver();
+	lwip_loop_deliver();
 	CHECK(client_err_seen == ERR_RST);
 }
 
@@ -477,14 +396,14 @@ test_sndq_drains(void)
 	CHECK(mps_send(h, data, LIMIT / 2) == 0);
 	CHECK(mps_send(h, data, LIMIT / 2) == 0);
 	while (client_rx < LIMIT && rounds++ < 2000) {
-		deliver();
+		lwip_loop_deliver();
 		tcp_tmr();
 	}
 	CHECK(client_rx == LIMIT);
 	CHECK(mps_send_pending(h) == 0 && st.sndq_bytes == 0);
 	CHECK(st.tcp_sndq_drop == 0);
 	mps_abort(h);
-	deliver();
+	lwip_loop_deliver();
 }
 
 /* What apps count goes to the worker's stats through the API. */
@@ -509,19 +428,12 @@ main(void)
 	struct mps_worker *w = mps_worker();
 	struct mps_tcp_tune tune = { .sndq_limit = LIMIT, .sndbuf = 32768,
 				     .nodelay = MPS_TUNE_ON };
-	ip4_addr_t ip, mask, gw;
 
 	w->stats = &st;
 	w->n_workers = 1;
 	w->port_mtu = 1500;
-	lwip_init();
-	IP4_ADDR(&ip, 10, 0, 0, 1);
-	IP4_ADDR(&mask, 255, 255, 255, 0);
-	IP4_ADDR(&gw, 0, 0, 0, 0);
-	if (netif_add(&loop_netif, &ip, &mask, &gw, NULL, loop_init, ip4_input) == NULL)
+	if (lwip_loop_up() != 0)
 		return 1;
-	netif_set_default(&loop_netif);
-	netif_set_up(&loop_netif);
 
 	test_rxq_small_pieces_packed();
 	test_rxq_zero_copy_and_budgets();
