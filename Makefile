@@ -44,7 +44,7 @@ LWIPERF_O  := apps/lwiperf/lwiperf.o
 LWIP_OBJS  := $(addprefix $(BUILD)/lwip/,$(LWIP_FILES:.c=.o) $(LWIPERF_O))
 
 COMMON_SRCS := common/mps_config.c common/mps_parse.c common/mps_neigh.c common/mps_log.c \
-	common/mps_rss.c common/mps_proc.c
+	common/mps_rss.c common/mps_proc.c common/mps_siphash.c common/mps_isn.c
 PRIMARY_SRCS := primary/main.c primary/ports.c primary/shared_objs.c \
 	primary/telemetry.c primary/monitor.c primary/metrics.c \
 	primary/capture.c primary/adopt.c
@@ -59,7 +59,7 @@ SECONDARY_SRCS := secondary/main.c secondary/worker.c secondary/attach.c seconda
 	secondary/pcb_guard.c
 UNIT_SRCS := test/unit/main.c test/unit/test_config.c test/unit/test_parse.c \
 	test/unit/test_neigh.c test/unit/test_drop.c \
-	test/unit/test_rss.c test/unit/test_portopts.c
+	test/unit/test_rss.c test/unit/test_portopts.c test/unit/test_isn.c
 
 # mps-capture, a small secondary that writes what the workers mirror.
 CAPTURE_SRCS := capture/main.c
