@@ -39,12 +39,13 @@ LWIP_FILES := core/init.c core/def.c core/inet_chksum.c core/ip.c core/mem.c \
 	core/tcp_in.c core/tcp_out.c core/timeouts.c core/udp.c \
 	core/ipv4/etharp.c core/ipv4/icmp.c core/ipv4/ip4.c core/ipv4/ip4_addr.c \
 	core/ipv4/ip4_frag.c netif/ethernet.c
-# lwiperf is built from a patched copy (see secondary/lwip/patches).
+# lwiperf and core/tcp_in.c are built from patched copies (see
+# secondary/lwip/patches and the rules below).
 LWIPERF_O  := apps/lwiperf/lwiperf.o
 LWIP_OBJS  := $(addprefix $(BUILD)/lwip/,$(LWIP_FILES:.c=.o) $(LWIPERF_O))
 
 COMMON_SRCS := common/mps_config.c common/mps_parse.c common/mps_neigh.c common/mps_log.c \
-	common/mps_rss.c common/mps_proc.c
+	common/mps_rss.c common/mps_proc.c common/mps_siphash.c common/mps_isn.c
 PRIMARY_SRCS := primary/main.c primary/ports.c primary/shared_objs.c \
 	primary/telemetry.c primary/monitor.c primary/metrics.c \
 	primary/capture.c primary/adopt.c
@@ -59,7 +60,7 @@ SECONDARY_SRCS := secondary/main.c secondary/worker.c secondary/attach.c seconda
 	secondary/pcb_guard.c
 UNIT_SRCS := test/unit/main.c test/unit/test_config.c test/unit/test_parse.c \
 	test/unit/test_neigh.c test/unit/test_drop.c \
-	test/unit/test_rss.c test/unit/test_portopts.c
+	test/unit/test_rss.c test/unit/test_portopts.c test/unit/test_isn.c
 
 # mps-capture, a small secondary that writes what the workers mirror.
 CAPTURE_SRCS := capture/main.c
@@ -133,11 +134,37 @@ $(BUILD)/lwip/$(LWIPERF_O): $(LWIPERF_C) secondary/lwip/lwipopts.h
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(CFLAGS_LWIP) -c -o $@ $<
 
+# lwIP's tcp_in.c with the send window updated as RFC 9293 says (a
+# zero window in a segment with unchanged SEQ/ACK is taken). Every build
+# of tcp_in.o (this one, asan through it, fuzz below) uses this copy.
+TCP_IN_PATCH := secondary/lwip/patches/tcp-in-rfc9293-window-update.patch
+TCP_IN_C     := $(BUILD)/lwip-patched/tcp_in.c
+$(TCP_IN_C): $(LWIP_SRC)/src/core/tcp_in.c $(TCP_IN_PATCH)
+	@mkdir -p $(dir $@)
+	$(Q)tr -d '\r' < $< > $@.orig
+	$(Q)patch -s -o $@ $@.orig $(TCP_IN_PATCH)
+
+$(BUILD)/lwip/core/tcp_in.o: $(TCP_IN_C) secondary/lwip/lwipopts.h
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(CFLAGS_LWIP) -c -o $@ $<
+
 # lwIP aborts an lwiperf connection: the pcb pool must stay sound (no DPDK).
 # One lwIP instance talking to itself (stubs of the worker's hooks): the
 # harness of the checks below.
 LWIP_LOOP_SRCS := test/unit/lwip_loop.c
 $(BUILD)/lwiperf-check: $(call obj,test/unit/lwiperf_check.c $(LWIP_LOOP_SRCS)) $(LWIP_OBJS)
+	$(CC) -o $@ $^ $(EXTRA_LDFLAGS)
+
+# A peer closes its window to zero in a segment with unchanged SEQ/ACK:
+# the stack must stop sending (no DPDK). The -unpatched build links
+# lwIP's own tcp_in.c and must fail (it shows the test catches the bug).
+$(BUILD)/tcp-wnd-check: $(call obj,test/unit/tcp_wnd_check.c) $(LWIP_OBJS)
+	$(CC) -o $@ $^ $(EXTRA_LDFLAGS)
+$(BUILD)/lwip-unpatched/core/tcp_in.o: $(LWIP_SRC)/src/core/tcp_in.c secondary/lwip/lwipopts.h
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(CFLAGS_LWIP) -c -o $@ $<
+$(BUILD)/tcp-wnd-check-unpatched: $(call obj,test/unit/tcp_wnd_check.c) \
+		$(filter-out %/core/tcp_in.o,$(LWIP_OBJS)) $(BUILD)/lwip-unpatched/core/tcp_in.o
 	$(CC) -o $@ $^ $(EXTRA_LDFLAGS)
 
 # The worker API's RX queue, handles and send queue on lwIP (no DPDK).
@@ -147,7 +174,8 @@ $(BUILD)/api-check: $(call obj,$(API_CHECK_SRCS)) $(LWIP_OBJS)
 	$(CC) -o $@ $^ $(EXTRA_LDFLAGS)
 
 # A secondary built from another layout, for the refusal test.
-test-bins: $(BUILD)/layout999/mps-secondary $(BUILD)/lwiperf-check $(BUILD)/api-check
+test-bins: $(BUILD)/layout999/mps-secondary $(BUILD)/lwiperf-check $(BUILD)/api-check \
+	$(BUILD)/tcp-wnd-check
 $(BUILD)/layout999/mps-secondary: $(SECONDARY_SRCS) $(COMMON_SRCS) common/mps_shared.h
 	$(Q)$(MAKE) --no-print-directory BUILD=$(BUILD)/layout999 \
 		EXTRA_CFLAGS=-DMPS_LAYOUT_VERSION=999 $(BUILD)/layout999/mps-secondary
@@ -230,6 +258,10 @@ $(BUILD)/fuzz/lwip/$(LWIPERF_O): $(LWIPERF_C) secondary/lwip/lwipopts.h
 	@mkdir -p $(dir $@)
 	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -w -c -o $@ $<
 
+$(BUILD)/fuzz/lwip/core/tcp_in.o: $(TCP_IN_C) secondary/lwip/lwipopts.h
+	@mkdir -p $(dir $@)
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -w -c -o $@ $<
+
 # The same experimental DPDK calls as the regular build (rte_pcapng, cksum verify).
 $(BUILD)/fuzz/obj/secondary/mirror.o $(BUILD)/fuzz/obj/secondary/netif.o: \
 	FUZZ_CFLAGS += -DALLOW_EXPERIMENTAL_API
@@ -247,7 +279,7 @@ asan:
 	$(Q)$(MAKE) --no-print-directory BUILD=$(BUILD)/asan OPT="-O1 -g" \
 		EXTRA_CFLAGS="$(SAN_FLAGS)" EXTRA_LDFLAGS="$(SAN_FLAGS)" \
 		$(BUILD)/asan/mps-primary $(BUILD)/asan/mps-secondary $(BUILD)/asan/unit-tests \
-		$(BUILD)/asan/api-check
+		$(BUILD)/asan/api-check $(BUILD)/asan/tcp-wnd-check
 
 SOAK_MINUTES ?= 30
 soak: all

@@ -16,6 +16,7 @@
 #include <rte_common.h>
 
 #include "mps_config.h"
+#include "mps_isn.h"
 #include "mps_neigh.h"
 #include "mps_parse.h"
 
@@ -35,7 +36,7 @@
 
 #define MPS_MAGIC          0x6d707374u /* "mpst" */
 #ifndef MPS_LAYOUT_VERSION /* overridden only to build the mismatch test */
-#define MPS_LAYOUT_VERSION 11u
+#define MPS_LAYOUT_VERSION 12u
 #endif
 
 /* The mbuf private area holds lwIP's struct pbuf_custom (zero-copy RX).
@@ -262,6 +263,11 @@ struct mps_shared {
 	/* Who serves each queue whose worker is absent or dead */
 	struct mps_adopt_queue adopt[MPS_MAX_WORKERS];
 	uint32_t reta_live_mask;   /* queues the RETA spreads over (reta ports) */
+	/* The stack's TCP ISN secret (RFC 6528's secretkey, see mps_isn.h):
+	 * 128 bits from getrandom(2), drawn once by the primary before any
+	 * worker attaches; every worker keys its ISNs with it, so a restarted
+	 * worker goes on with the same ISN space. Never published. */
+	uint8_t isn_secret[MPS_ISN_SECRET_LEN];
 } __rte_cache_aligned;
 
 /* 1 if sh was laid out by a binary of this layout (same magic and

@@ -2,12 +2,13 @@
  *
  * shared_objs.c - creates the objects the secondaries attach to by name.
  *
- * The mps_shared memzone, the mbuf pool, the neighbour hash and one ring
- * per worker (see mps_shared.h).
+ * The mps_shared memzone (with the stack's ISN secret), the mbuf pool, the
+ * neighbour hash and one ring per worker (see mps_shared.h).
  */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/random.h>
 #include <unistd.h>
 
 #include <rte_cycles.h>
@@ -63,6 +64,26 @@ neigh_add_static(struct mps_primary *pp, const struct mps_config *cfg)
 	}
 }
 
+/* Fills buf from the kernel's random source (getrandom(2), blocking until
+ * it is seeded). Returns 0 or a negative errno. */
+static int
+random_fill(uint8_t *buf, size_t len)
+{
+	size_t got = 0;
+
+	while (got < len) {
+		ssize_t n = getrandom(buf + got, len - got, 0);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		got += (size_t)n;
+	}
+	return 0;
+}
+
 int
 mps_shared_create(struct mps_primary *pp, const struct mps_config *cfg)
 {
@@ -71,6 +92,7 @@ mps_shared_create(struct mps_primary *pp, const struct mps_config *cfg)
 	uint16_t data_room;
 	char name[RTE_RING_NAMESIZE];
 	int socket = (int)rte_socket_id();
+	int ret;
 
 	pp->mz = rte_memzone_reserve(MPS_MEMZONE_NAME, sizeof(*sh), socket,
 				     RTE_MEMZONE_2MB | RTE_MEMZONE_SIZE_HINT_ONLY);
@@ -88,6 +110,12 @@ mps_shared_create(struct mps_primary *pp, const struct mps_config *cfg)
 	sh->tsc_hz = rte_get_tsc_hz();
 	sh->cfg = *cfg;
 	pp->shared = sh;
+	/* RFC 6528's secret: once per stack, shared by every worker. */
+	ret = random_fill(sh->isn_secret, sizeof(sh->isn_secret));
+	if (ret != 0) {
+		MPS_LOG(ERR, "cannot draw the ISN secret: getrandom: %s", strerror(-ret));
+		return ret;
+	}
 
 	/* Room for one full frame (MTU + Ethernet + VLAN) after the headroom. */
 	data_room = (uint16_t)RTE_MAX((unsigned int)RTE_MBUF_DEFAULT_BUF_SIZE,

@@ -18,6 +18,8 @@ echo "== unit tests (common/), ASan + UBSan"
 build/asan/unit-tests || failed+=(unit)
 echo "== worker API pieces on lwIP without DPDK (RX queue, handles, send queue), ASan + UBSan"
 build/asan/api-check || failed+=(api-check)
+echo "== lwIP honours a zero window at unchanged SEQ/ACK (RFC 9293 window update patch)"
+build/tcp-wnd-check || failed+=(tcp-wnd-check)
 
 echo "== the README's module map matches the code"
 "$PY" scripts/module-map.py --check README.md || failed+=(module-map)

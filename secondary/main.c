@@ -157,8 +157,11 @@ main(int argc, char **argv)
 	if (mps_adopt_init(w) != 0)
 		MPS_LOG(WARNING, "worker %u: no mbuf dynflag; adopted frames are served by the adopter alone", w->id);
 	lwip_init();
-	mps_tcp_hooks_init();
-	ret = mps_netif_init(w);
+	ret = mps_tcp_hooks_init(w->shared);
+	if (ret != 0)
+		MPS_LOG(ERR, "worker %u: the memzone holds no ISN secret", w->id);
+	else
+		ret = mps_netif_init(w);
 	if (ret == 0)
 		ret = mps_api_init();
 	if (ret == 0)

@@ -5,13 +5,13 @@
  * RFC 6528 ISNs, TIME_WAIT ended as Linux does, and the worker-wide
  * out-of-order limit.
  */
+#include <errno.h>
 #include <stdint.h>
+#include <string.h>
 
 #include <rte_branch_prediction.h>
 #include <rte_cycles.h>
-#include <rte_hash_crc.h>
 #include <rte_mbuf.h>
-#include <rte_random.h>
 #include <rte_ring.h>
 
 /* netinet/ip.h (via DPDK) and lwIP both define these, identically. */
@@ -25,6 +25,7 @@
 #include "lwip/priv/tcp_priv.h"
 #include "lwip/prot/tcp.h"
 
+#include "mps_isn.h"
 #include "netif.h"
 #include "tcp_hooks.h"
 #include "worker.h"
@@ -38,13 +39,23 @@ static struct tw_ended {
 	uint32_t snd_nxt;
 } tw_ended[TW_MEMORY];
 static unsigned int tw_next;
-static uint32_t isn_key[2];
+/* The stack's secret (struct mps_shared), copied: read once per ISN. */
+static uint8_t isn_secret[MPS_ISN_SECRET_LEN];
+static uint64_t isn_tick_cycles; /* TSC cycles per 4 us tick of M */
 
-void
-mps_tcp_hooks_init(void)
+int
+mps_tcp_hooks_init(const struct mps_shared *sh)
 {
-	isn_key[0] = (uint32_t)rte_rand();
-	isn_key[1] = (uint32_t)rte_rand();
+	static const uint8_t zero[MPS_ISN_SECRET_LEN];
+
+	/* all zeros: a primary that never drew it (the layout check passed) */
+	if (memcmp(sh->isn_secret, zero, sizeof(zero)) == 0)
+		return -EINVAL;
+	memcpy(isn_secret, sh->isn_secret, sizeof(isn_secret));
+	isn_tick_cycles = rte_get_tsc_hz() / MPS_ISN_CLOCK_HZ;
+	if (isn_tick_cycles == 0)
+		isn_tick_cycles = 1;
+	return 0;
 }
 
 /* lwIP's TCP_OOSEQ_PBUFS_LIMIT hook: no out-of-order queueing
@@ -71,18 +82,17 @@ tw_remember(const struct tcp_pcb *pcb)
 	};
 }
 
-/* lwIP's LWIP_HOOK_TCP_ISN (see lwipopts.h): RFC 6528, a keyed hash of
- * the 4-tuple plus a clock, raised above a cut-short TIME_WAIT's snd_nxt. */
+/* lwIP's LWIP_HOOK_TCP_ISN (see lwipopts.h): RFC 6528 (common/mps_isn.c:
+ * a 4 us clock plus SipHash-2-4 of the 4-tuple under the stack's secret),
+ * raised above a cut-short TIME_WAIT's snd_nxt. The TSC is the clock: the
+ * same in every worker, so a restarted worker's ISNs follow on. */
 unsigned int
 mps_tcp_isn(const struct ip4_addr *local_ip, unsigned short local_port,
 	    const struct ip4_addr *remote_ip, unsigned short remote_port)
 {
-	uint32_t tuple[3] = { ip4_addr_get_u32(local_ip) ^ isn_key[0],
-			      ip4_addr_get_u32(remote_ip),
-			      ((uint32_t)local_port << 16) | remote_port };
-	/* a 4 us clock, as RFC 793 suggests */
-	uint32_t isn = rte_hash_crc(tuple, sizeof(tuple), isn_key[1]) +
-		       (uint32_t)(rte_get_tsc_cycles() / (rte_get_tsc_hz() / 250000));
+	uint32_t isn = mps_isn(isn_secret, ip4_addr_get_u32(local_ip), local_port,
+			       ip4_addr_get_u32(remote_ip), remote_port,
+			       (uint32_t)(rte_get_tsc_cycles() / isn_tick_cycles));
 
 	for (unsigned int i = 0; i < TW_MEMORY; i++) {
 		struct tw_ended *e = &tw_ended[i];

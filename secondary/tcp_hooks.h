@@ -10,19 +10,21 @@
 #define MPS_TCP_HOOKS_H
 
 struct ip4_addr;
+struct mps_shared;
 struct pbuf;
 struct tcp_hdr;
 struct tcp_pcb;
 
-/* Draws this stack's ISN secret. Call once, before lwIP opens or accepts
- * a connection. */
-void mps_tcp_hooks_init(void);
+/* Takes the stack's ISN secret from the memzone. Call once, before lwIP
+ * opens or accepts a connection. -EINVAL: the primary never drew one. */
+int mps_tcp_hooks_init(const struct mps_shared *sh);
 
 /* TCP_OOSEQ_PBUFS_LIMIT: no out-of-order queueing while the worker holds
  * its budget of RX mbufs. */
 unsigned short mps_ooseq_pbufs_limit(void);
 
-/* LWIP_HOOK_TCP_ISN: RFC 6528, above a cut-short TIME_WAIT's snd_nxt. */
+/* LWIP_HOOK_TCP_ISN: RFC 6528 (mps_isn.h) under the stack's secret,
+ * above a cut-short TIME_WAIT's snd_nxt. */
 unsigned int mps_tcp_isn(const struct ip4_addr *local_ip, unsigned short local_port,
 			 const struct ip4_addr *remote_ip, unsigned short remote_port);
 

@@ -87,8 +87,9 @@ signed char mps_tcp_inpacket_hook(struct tcp_pcb *pcb, struct tcp_hdr *hdr,
 				  struct pbuf *p);
 #define LWIP_HOOK_TCP_INPACKET_PCB(pcb, hdr, optlen, opt1len, opt2, p) \
 	mps_tcp_inpacket_hook(pcb, hdr, p)
-/* Initial sequence numbers as RFC 6528 has them (a keyed hash of the
- * 4-tuple plus a clock; lwIP's own are predictable), and above what the
+/* Initial sequence numbers as RFC 6528 has them (SipHash-2-4 of the
+ * 4-tuple under the stack's secret plus a 4 us clock, common/mps_isn.c;
+ * lwIP's own are predictable), and above what the
  * previous connection on a 4-tuple sent when its TIME_WAIT was cut short
  * (RFC 1122 4.2.2.13). In secondary/tcp_hooks.c. */
 struct ip4_addr;

@@ -89,6 +89,9 @@ shared_setup(void)
 	shared.tsc_hz = rte_get_tsc_hz();
 	shared.n_ports = 1;
 	shared.workers[1].state = MPS_WORKER_RUNNING;
+	/* a fixed ISN secret: runs stay reproducible */
+	for (unsigned int i = 0; i < sizeof(shared.isn_secret); i++)
+		shared.isn_secret[i] = (uint8_t)(0xa5 ^ i);
 }
 
 static char runtime_dir[PATH_MAX];
@@ -151,9 +154,8 @@ LLVMFuzzerInitialize(int *argc __rte_unused, char ***argv __rte_unused)
 		exit(1);
 	}
 	lwip_init();
-	mps_tcp_hooks_init();
-	if (mps_netif_init(w) != 0 || mps_api_init() != 0 ||
-	    mps_apps_listen(&w->shared->cfg) != 0) {
+	if (mps_tcp_hooks_init(&shared) != 0 || mps_netif_init(w) != 0 ||
+	    mps_api_init() != 0 || mps_apps_listen(&w->shared->cfg) != 0) {
 		fprintf(stderr, "fuzz-rx: lwIP set-up failed\n");
 		exit(1);
 	}

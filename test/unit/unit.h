@@ -73,7 +73,12 @@
 	/* test_portopts.c */  \
 	X(portopts_defaults)              \
 	X(portopts_good)                  \
-	X(portopts_bad)
+	X(portopts_bad)                   \
+	/* test_isn.c */                  \
+	X(siphash_vectors)                \
+	X(isn_clock_and_tuple)            \
+	X(isn_crc_attack)                 \
+	X(isn_not_linear)
 
 #define UNIT_DECLARE(name) void test_##name(void);
 UNIT_TESTS(UNIT_DECLARE)

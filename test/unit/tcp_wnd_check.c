@@ -1,0 +1,350 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ *
+ * tcp_wnd_check.c - lwIP takes the peer's send window as RFC 9293
+ * (3.10.7.4) says: a zero window in a segment whose SEQ and ACK are those
+ * of the peer's previous segment stops the stack sending new data.
+ *
+ * lwIP 2.1.3 took a window at unchanged SND.WL1/SND.WL2 only when it grew,
+ * so it went on sending into the zero window
+ * (secondary/lwip/patches/tcp-in-rfc9293-window-update.patch). One lwIP
+ * instance (the worker's lwipopts.h and lwIP objects, no DPDK) listens;
+ * the test plays the peer with hand-made segments fed to ip4_input, and
+ * reads what lwIP sends from a netif that queues every packet. Cases:
+ * - the peer's data segment, same SEQ/ACK as its handshake ACK, window 0;
+ * - the same as a pure ACK;
+ * - a window 0 in a segment whose ACK is for data never sent: RFC 9293
+ *   drops it, so the window stays open.
+ * After each, the app writes and calls tcp_output: payload bytes on the
+ * wire are counted. Exits 0 on success, 1 with a message per failed case.
+ * Built against lwIP's own tcp_in.c (make build/tcp-wnd-check-unpatched)
+ * it must fail.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "lwip/init.h"
+#include "lwip/ip4.h"
+#include "lwip/netif.h"
+#include "lwip/pbuf.h"
+#include "lwip/priv/tcp_priv.h"
+#include "lwip/prot/ip4.h"
+#include "lwip/prot/tcp.h"
+#include "lwip/tcp.h"
+
+#define QLEN 256
+#define SERVER_PORT 80
+#define PEER_WND 8192     /* what the peer advertises while it is open */
+#define APP_BYTES 4000    /* what the app writes after the window closed */
+#define PEER_DATA 10      /* the peer's data segment */
+
+static struct netif test_netif;
+static struct pbuf *queue[QLEN];
+static unsigned int q_head, q_tail;
+static struct tcp_pcb *accepted;
+static ip4_addr_t stack_ip, peer_ip;
+
+u32_t sys_now(void);
+
+/* lwIP's clock (the worker's comes from the TSC). */
+u32_t
+sys_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (u32_t)(ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+}
+
+/* The worker's hooks (lwipopts.h; secondary/tcp_hooks.c): lwIP's own
+ * behaviour here, and a fixed ISN. */
+unsigned short
+mps_ooseq_pbufs_limit(void)
+{
+	return TCP_OOSEQ_MAX_PBUFS;
+}
+
+signed char
+mps_tcp_inpacket_hook(struct tcp_pcb *pcb, struct tcp_hdr *hdr, struct pbuf *p)
+{
+	(void)pcb;
+	(void)hdr;
+	(void)p;
+	return ERR_OK;
+}
+
+unsigned int
+mps_tcp_isn(const struct ip4_addr *local_ip, unsigned short local_port,
+	    const struct ip4_addr *remote_ip, unsigned short remote_port)
+{
+	(void)local_ip;
+	(void)local_port;
+	(void)remote_ip;
+	return 0x6d700000u + remote_port;
+}
+
+/* Keeps a copy of every packet lwIP sends, for the test to read. */
+static err_t
+queue_output(struct netif *n, struct pbuf *p, const ip4_addr_t *dst)
+{
+	struct pbuf *q;
+
+	(void)n;
+	(void)dst;
+	if (q_tail - q_head == QLEN)
+		return ERR_MEM;
+	q = pbuf_clone(PBUF_RAW, PBUF_RAM, p);
+	if (q == NULL)
+		return ERR_MEM;
+	queue[q_tail++ % QLEN] = q;
+	return ERR_OK;
+}
+
+static err_t
+test_netif_init(struct netif *n)
+{
+	n->name[0] = 'w';
+	n->name[1] = 'n';
+	n->mtu = 1500;
+	n->output = queue_output;
+	n->flags = NETIF_FLAG_LINK_UP;
+	return ERR_OK;
+}
+
+/* One segment lwIP sent, as the peer sees it. */
+struct seen {
+	u32_t seq, ack;
+	u8_t flags;
+	u16_t payload;
+};
+
+/* Takes the oldest queued packet; 0 if there is none. */
+static int
+next_sent(struct seen *s)
+{
+	struct pbuf *p;
+	const struct ip_hdr *iph;
+	const struct tcp_hdr *th;
+	u16_t ihl, len;
+
+	if (q_head == q_tail)
+		return 0;
+	p = queue[q_head++ % QLEN];
+	iph = (const struct ip_hdr *)p->payload;
+	ihl = IPH_HL_BYTES(iph);
+	len = lwip_ntohs(IPH_LEN(iph));
+	th = (const struct tcp_hdr *)((const u8_t *)p->payload + ihl);
+	s->seq = lwip_ntohl(th->seqno);
+	s->ack = lwip_ntohl(th->ackno);
+	s->flags = TCPH_FLAGS(th);
+	s->payload = (u16_t)(len - ihl - TCPH_HDRLEN_BYTES(th));
+	pbuf_free(p);
+	return 1;
+}
+
+/* Payload bytes in every queued packet, which are dropped. */
+static unsigned int
+sent_payload(void)
+{
+	struct seen s;
+	unsigned int n = 0;
+
+	while (next_sent(&s))
+		n += s.payload;
+	return n;
+}
+
+/* Hands lwIP a segment from the peer (checksums are not checked on this
+ * netif). */
+static void
+peer_send(u16_t peer_port, u32_t seq, u32_t ack, u8_t flags, u16_t wnd,
+	  u16_t payload)
+{
+	u16_t len = (u16_t)(IP_HLEN + TCP_HLEN + payload);
+	struct pbuf *p = pbuf_alloc(PBUF_RAW, len, PBUF_RAM);
+	struct ip_hdr *iph;
+	struct tcp_hdr *th;
+
+	if (p == NULL) {
+		fprintf(stderr, "tcp-wnd-check: pbuf_alloc failed\n");
+		exit(1);
+	}
+	memset(p->payload, 0, len);
+	iph = (struct ip_hdr *)p->payload;
+	IPH_VHL_SET(iph, 4, IP_HLEN / 4);
+	IPH_LEN_SET(iph, lwip_htons(len));
+	IPH_TTL_SET(iph, 64);
+	IPH_PROTO_SET(iph, IP_PROTO_TCP);
+	ip4_addr_copy(iph->src, peer_ip);
+	ip4_addr_copy(iph->dest, stack_ip);
+	th = (struct tcp_hdr *)((u8_t *)p->payload + IP_HLEN);
+	th->src = lwip_htons(peer_port);
+	th->dest = lwip_htons(SERVER_PORT);
+	th->seqno = lwip_htonl(seq);
+	th->ackno = lwip_htonl(ack);
+	TCPH_HDRLEN_FLAGS_SET(th, TCP_HLEN / 4, flags);
+	th->wnd = lwip_htons(wnd);
+	memset((u8_t *)th + TCP_HLEN, 'x', payload);
+	if (test_netif.input(p, &test_netif) != ERR_OK)
+		pbuf_free(p);
+}
+
+static err_t
+on_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
+{
+	(void)arg;
+	(void)err;
+	if (p != NULL) {
+		tcp_recved(pcb, p->tot_len);
+		pbuf_free(p);
+	}
+	return ERR_OK;
+}
+
+static err_t
+on_accept(void *arg, struct tcp_pcb *pcb, err_t err)
+{
+	(void)arg;
+	(void)err;
+	accepted = pcb;
+	tcp_recv(pcb, on_recv);
+	return ERR_OK;
+}
+
+/* The peer connects from peer_port (window PEER_WND, no options); returns
+ * the accepted pcb and the peer's next SEQ and ACK. */
+static struct tcp_pcb *
+handshake(u16_t peer_port, u32_t *seq, u32_t *ack)
+{
+	struct seen s;
+	u32_t iss = 1000000u * peer_port;
+
+	accepted = NULL;
+	peer_send(peer_port, iss, 0, TCP_SYN, PEER_WND, 0);
+	if (!next_sent(&s) || s.flags != (TCP_SYN | TCP_ACK) || s.ack != iss + 1)
+		return NULL;
+	*seq = iss + 1;
+	*ack = s.seq + 1;
+	peer_send(peer_port, *seq, *ack, TCP_ACK, PEER_WND, 0);
+	(void)sent_payload();
+	return accepted;
+}
+
+/* The app writes APP_BYTES and asks lwIP to send; returns the payload
+ * bytes lwIP put on the wire. */
+static unsigned int
+app_write(struct tcp_pcb *pcb)
+{
+	static const char data[APP_BYTES];
+
+	if (tcp_write(pcb, data, sizeof(data), TCP_WRITE_FLAG_COPY) != ERR_OK ||
+	    tcp_output(pcb) != ERR_OK) {
+		fprintf(stderr, "tcp-wnd-check: tcp_write/tcp_output failed\n");
+		exit(1);
+	}
+	return sent_payload();
+}
+
+enum wnd_case { ZERO_IN_DATA, ZERO_IN_ACK, ZERO_BAD_ACK };
+
+static const char *const case_name[] = {
+	[ZERO_IN_DATA] = "window 0 in a data segment with the previous SEQ/ACK",
+	[ZERO_IN_ACK] = "window 0 in a pure ACK with the previous SEQ/ACK",
+	[ZERO_BAD_ACK] = "window 0 in a segment acking data never sent",
+};
+
+/* One connection through one case; 0 if lwIP behaved, 1 otherwise. */
+static int
+run_case(enum wnd_case c, u16_t peer_port)
+{
+	struct tcp_pcb *pcb;
+	u32_t seq, ack;
+	unsigned int n;
+	int bad = 0;
+
+	pcb = handshake(peer_port, &seq, &ack);
+	if (pcb == NULL) {
+		fprintf(stderr, "tcp-wnd-check: FAIL: %s: handshake\n", case_name[c]);
+		return 1;
+	}
+	switch (c) {
+	case ZERO_IN_DATA:
+		peer_send(peer_port, seq, ack, TCP_ACK | TCP_PSH, 0, PEER_DATA);
+		seq += PEER_DATA;
+		break;
+	case ZERO_IN_ACK:
+		peer_send(peer_port, seq, ack, TCP_ACK, 0, 0);
+		break;
+	case ZERO_BAD_ACK:
+		peer_send(peer_port, seq, ack + 100000u, TCP_ACK, 0, 0);
+		break;
+	}
+	(void)sent_payload(); /* lwIP's ACKs */
+	n = app_write(pcb);
+	if (c == ZERO_BAD_ACK) {
+		if (n == 0) {
+			fprintf(stderr, "tcp-wnd-check: FAIL: %s: the window was taken "
+				"from an unacceptable ACK, nothing sent\n", case_name[c]);
+			bad = 1;
+		}
+	} else if (n != 0) {
+		fprintf(stderr, "tcp-wnd-check: FAIL: %s: %u bytes sent into the "
+			"zero window\n", case_name[c], n);
+		bad = 1;
+	} else {
+		/* the peer opens its window again: the data must follow */
+		peer_send(peer_port, seq, ack, TCP_ACK, PEER_WND, 0);
+		tcp_output(pcb);
+		n = sent_payload();
+		if (n == 0) {
+			fprintf(stderr, "tcp-wnd-check: FAIL: %s: nothing sent once the "
+				"window reopened\n", case_name[c]);
+			bad = 1;
+		}
+	}
+	if (!bad)
+		printf("tcp-wnd-check: ok: %s\n", case_name[c]);
+	tcp_abort(pcb);
+	(void)sent_payload();
+	return bad;
+}
+
+int
+main(void)
+{
+	ip4_addr_t mask, gw;
+	struct tcp_pcb *lpcb;
+	int failed = 0;
+
+	lwip_init();
+	IP4_ADDR(&stack_ip, 10, 0, 0, 1);
+	IP4_ADDR(&peer_ip, 10, 0, 0, 2);
+	IP4_ADDR(&mask, 255, 255, 255, 0);
+	IP4_ADDR(&gw, 0, 0, 0, 0);
+	if (netif_add(&test_netif, &stack_ip, &mask, &gw, NULL, test_netif_init,
+		      ip4_input) == NULL) {
+		fprintf(stderr, "tcp-wnd-check: netif_add failed\n");
+		return 1;
+	}
+	NETIF_SET_CHECKSUM_CTRL(&test_netif, NETIF_CHECKSUM_DISABLE_ALL);
+	netif_set_default(&test_netif);
+	netif_set_up(&test_netif);
+	lpcb = tcp_new();
+	if (lpcb == NULL || tcp_bind(lpcb, IP4_ADDR_ANY, SERVER_PORT) != ERR_OK ||
+	    (lpcb = tcp_listen(lpcb)) == NULL) {
+		fprintf(stderr, "tcp-wnd-check: cannot listen\n");
+		return 1;
+	}
+	tcp_accept(lpcb, on_accept);
+
+	failed += run_case(ZERO_IN_DATA, 40001);
+	failed += run_case(ZERO_IN_ACK, 40002);
+	failed += run_case(ZERO_BAD_ACK, 40003);
+	if (failed != 0) {
+		fprintf(stderr, "tcp-wnd-check: %d of 3 cases failed\n", failed);
+		return 1;
+	}
+	printf("tcp-wnd-check: ok (the peer's zero window is honoured, RFC 9293 3.10.7.4)\n");
+	return 0;
+}
