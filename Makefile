@@ -158,12 +158,12 @@ $(BUILD)/lwiperf-check: $(call obj,test/unit/lwiperf_check.c $(LWIP_LOOP_SRCS)) 
 # A peer closes its window to zero in a segment with unchanged SEQ/ACK:
 # the stack must stop sending (no DPDK). The -unpatched build links
 # lwIP's own tcp_in.c and must fail (it shows the test catches the bug).
-$(BUILD)/tcp-wnd-check: $(call obj,test/unit/tcp_wnd_check.c) $(LWIP_OBJS)
+$(BUILD)/tcp-wnd-check: $(call obj,test/unit/tcp_wnd_check.c $(LWIP_LOOP_SRCS)) $(LWIP_OBJS)
 	$(CC) -o $@ $^ $(EXTRA_LDFLAGS)
 $(BUILD)/lwip-unpatched/core/tcp_in.o: $(LWIP_SRC)/src/core/tcp_in.c secondary/lwip/lwipopts.h
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(CFLAGS_LWIP) -c -o $@ $<
-$(BUILD)/tcp-wnd-check-unpatched: $(call obj,test/unit/tcp_wnd_check.c) \
+$(BUILD)/tcp-wnd-check-unpatched: $(call obj,test/unit/tcp_wnd_check.c $(LWIP_LOOP_SRCS)) \
 		$(filter-out %/core/tcp_in.o,$(LWIP_OBJS)) $(BUILD)/lwip-unpatched/core/tcp_in.o
 	$(CC) -o $@ $^ $(EXTRA_LDFLAGS)
 

@@ -112,3 +112,9 @@ lwip_loop_deliver(void)
 			pbuf_free(p);
 	}
 }
+
+struct pbuf *
+lwip_loop_take(void)
+{
+	return q_head == q_tail ? NULL : queue[q_head++ % QLEN];
+}

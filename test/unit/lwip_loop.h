@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause
  *
  * lwip_loop.h - one lwIP instance talking to itself, for the checks of the
- * worker's lwIP pieces without DPDK (lwiperf-check, api-check).
+ * worker's lwIP pieces without DPDK (lwiperf-check, api-check,
+ * tcp-wnd-check).
  *
  * lwip_loop.c also gives lwIP what the worker would: sys_now and the
  * worker's three lwIP hooks (lwipopts.h), as lwIP's own behaviour.
@@ -21,5 +22,9 @@ int lwip_loop_up(void);
 
 /* Feeds queued packets back in until none are left. */
 void lwip_loop_deliver(void);
+
+/* The oldest packet sent and not yet delivered, taken off the queue (the
+ * caller frees it), or NULL: for a check that plays the peer itself. */
+struct pbuf *lwip_loop_take(void);
 
 #endif /* MPS_LWIP_LOOP_H */

@@ -22,7 +22,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "lwip/init.h"
 #include "lwip/ip4.h"
@@ -33,84 +32,15 @@
 #include "lwip/prot/tcp.h"
 #include "lwip/tcp.h"
 
-#define QLEN 256
+#include "lwip_loop.h"
+
 #define SERVER_PORT 80
 #define PEER_WND 8192     /* what the peer advertises while it is open */
 #define APP_BYTES 4000    /* what the app writes after the window closed */
 #define PEER_DATA 10      /* the peer's data segment */
 
-static struct netif test_netif;
-static struct pbuf *queue[QLEN];
-static unsigned int q_head, q_tail;
 static struct tcp_pcb *accepted;
 static ip4_addr_t stack_ip, peer_ip;
-
-u32_t sys_now(void);
-
-/* lwIP's clock (the worker's comes from the TSC). */
-u32_t
-sys_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (u32_t)(ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
-}
-
-/* The worker's hooks (lwipopts.h; secondary/tcp_hooks.c): lwIP's own
- * behaviour here, and a fixed ISN. */
-unsigned short
-mps_ooseq_pbufs_limit(void)
-{
-	return TCP_OOSEQ_MAX_PBUFS;
-}
-
-signed char
-mps_tcp_inpacket_hook(struct tcp_pcb *pcb, struct tcp_hdr *hdr, struct pbuf *p)
-{
-	(void)pcb;
-	(void)hdr;
-	(void)p;
-	return ERR_OK;
-}
-
-unsigned int
-mps_tcp_isn(const struct ip4_addr *local_ip, unsigned short local_port,
-	    const struct ip4_addr *remote_ip, unsigned short remote_port)
-{
-	(void)local_ip;
-	(void)local_port;
-	(void)remote_ip;
-	return 0x6d700000u + remote_port;
-}
-
-/* Keeps a copy of every packet lwIP sends, for the test to read. */
-static err_t
-queue_output(struct netif *n, struct pbuf *p, const ip4_addr_t *dst)
-{
-	struct pbuf *q;
-
-	(void)n;
-	(void)dst;
-	if (q_tail - q_head == QLEN)
-		return ERR_MEM;
-	q = pbuf_clone(PBUF_RAW, PBUF_RAM, p);
-	if (q == NULL)
-		return ERR_MEM;
-	queue[q_tail++ % QLEN] = q;
-	return ERR_OK;
-}
-
-static err_t
-test_netif_init(struct netif *n)
-{
-	n->name[0] = 'w';
-	n->name[1] = 'n';
-	n->mtu = 1500;
-	n->output = queue_output;
-	n->flags = NETIF_FLAG_LINK_UP;
-	return ERR_OK;
-}
 
 /* One segment lwIP sent, as the peer sees it. */
 struct seen {
@@ -128,9 +58,9 @@ next_sent(struct seen *s)
 	const struct tcp_hdr *th;
 	u16_t ihl, len;
 
-	if (q_head == q_tail)
+	p = lwip_loop_take();
+	if (p == NULL)
 		return 0;
-	p = queue[q_head++ % QLEN];
 	iph = (const struct ip_hdr *)p->payload;
 	ihl = IPH_HL_BYTES(iph);
 	len = lwip_ntohs(IPH_LEN(iph));
@@ -186,7 +116,7 @@ peer_send(u16_t peer_port, u32_t seq, u32_t ack, u8_t flags, u16_t wnd,
 	TCPH_HDRLEN_FLAGS_SET(th, TCP_HLEN / 4, flags);
 	th->wnd = lwip_htons(wnd);
 	memset((u8_t *)th + TCP_HLEN, 'x', payload);
-	if (test_netif.input(p, &test_netif) != ERR_OK)
+	if (lwip_loop_netif.input(p, &lwip_loop_netif) != ERR_OK)
 		pbuf_free(p);
 }
 
@@ -313,23 +243,16 @@ run_case(enum wnd_case c, u16_t peer_port)
 int
 main(void)
 {
-	ip4_addr_t mask, gw;
 	struct tcp_pcb *lpcb;
 	int failed = 0;
 
-	lwip_init();
-	IP4_ADDR(&stack_ip, 10, 0, 0, 1);
+	IP4_ADDR(&stack_ip, 10, 0, 0, 1); /* lwip_loop_netif's */
 	IP4_ADDR(&peer_ip, 10, 0, 0, 2);
-	IP4_ADDR(&mask, 255, 255, 255, 0);
-	IP4_ADDR(&gw, 0, 0, 0, 0);
-	if (netif_add(&test_netif, &stack_ip, &mask, &gw, NULL, test_netif_init,
-		      ip4_input) == NULL) {
+	if (lwip_loop_up() != 0) {
 		fprintf(stderr, "tcp-wnd-check: netif_add failed\n");
 		return 1;
 	}
-	NETIF_SET_CHECKSUM_CTRL(&test_netif, NETIF_CHECKSUM_DISABLE_ALL);
-	netif_set_default(&test_netif);
-	netif_set_up(&test_netif);
+	NETIF_SET_CHECKSUM_CTRL(&lwip_loop_netif, NETIF_CHECKSUM_DISABLE_ALL);
 	lpcb = tcp_new();
 	if (lpcb == NULL || tcp_bind(lpcb, IP4_ADDR_ANY, SERVER_PORT) != ERR_OK ||
 	    (lpcb = tcp_listen(lpcb)) == NULL) {
