@@ -39,6 +39,7 @@ mps_config_defaults(struct mps_config *cfg)
 	cfg->listeners[1] = (struct mps_listener){ .port = 80, .app = MPS_APP_HTTP };
 	cfg->neigh_ttl_s = MPS_NEIGH_TTL_S;
 	cfg->neigh_entries = MPS_NEIGH_ENTRIES;
+	cfg->neigh_locktime_ms = MPS_NEIGH_LOCKTIME_MS;
 	/* Low latency by default; a client that falls 1 MiB behind
 	 * is dropped. */
 	cfg->tune.nodelay = MPS_TUNE_ON;
@@ -353,7 +354,11 @@ mps_config_usage(void)
 	       RTE_STR(MPS_NEIGH_TTL_MAX_S) " (default " RTE_STR(MPS_NEIGH_TTL_S) ")\n"
 	       "  --neigh-entries N        neighbour table size, " RTE_STR(MPS_NEIGH_ENTRIES_MIN) ".."
 	       RTE_STR(MPS_NEIGH_ENTRIES_MAX) " (default " RTE_STR(MPS_NEIGH_ENTRIES) ")\n"
-	       "  --neigh ADDR=MAC         static neighbour, never aged (repeatable, up to 16)\n"
+	       "  --neigh ADDR=MAC         static neighbour, never aged nor changed (repeatable,\n"
+	       "                           up to 16; pin the gateway with --neigh GW=MAC)\n"
+	       "  --neigh-locktime MS      an ARP reply does not change a MAC that changed\n"
+	       "                           less than MS ago, 0.." RTE_STR(MPS_NEIGH_LOCKTIME_MAX_MS)
+	       " (default " RTE_STR(MPS_NEIGH_LOCKTIME_MS) ")\n"
 	       "  --connect ADDR:PORT:APP[,...]  each worker opens these (APP: echo,\n"
 	       "                           a client timing round trips)\n"
 	       "  --nodelay 0|1            Nagle off (default 1)\n"
@@ -388,6 +393,7 @@ enum {
 	OPT_NEIGH_TTL,
 	OPT_NEIGH_ENTRIES,
 	OPT_NEIGH,
+	OPT_NEIGH_LOCKTIME,
 	/* TCP API */
 	OPT_CONNECT,
 	OPT_TUNE,
@@ -409,6 +415,7 @@ static const struct option long_opts[] = {
 	{ "neigh-ttl", required_argument, NULL, OPT_NEIGH_TTL },
 	{ "neigh-entries", required_argument, NULL, OPT_NEIGH_ENTRIES },
 	{ "neigh", required_argument, NULL, OPT_NEIGH },
+	{ "neigh-locktime", required_argument, NULL, OPT_NEIGH_LOCKTIME },
 	/* TCP tuning (the option name is the tuning key) and connects */
 	{ "connect", required_argument, NULL, OPT_CONNECT },
 	{ "nodelay", required_argument, NULL, OPT_TUNE },
@@ -526,6 +533,12 @@ mps_config_parse_args(struct mps_config *cfg, int argc, char **argv,
 				return fail(err, errlen, "--neigh-entries (" RTE_STR(MPS_NEIGH_ENTRIES_MIN)
 					    ".." RTE_STR(MPS_NEIGH_ENTRIES_MAX) ")", optarg);
 			cfg->neigh_entries = v;
+			break;
+		case OPT_NEIGH_LOCKTIME:
+			if (mps_parse_u32(optarg, 0, MPS_NEIGH_LOCKTIME_MAX_MS, &v) != 0)
+				return fail(err, errlen, "--neigh-locktime (0.."
+					    RTE_STR(MPS_NEIGH_LOCKTIME_MAX_MS) " ms)", optarg);
+			cfg->neigh_locktime_ms = v;
 			break;
 		case OPT_NEIGH:
 			if (mps_parse_static_neigh(optarg, cfg) != 0)

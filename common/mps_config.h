@@ -83,6 +83,7 @@ struct mps_config {
 	/* Neighbour table */
 	uint32_t neigh_ttl_s;    /* learned entries older than this are missing */
 	uint32_t neigh_entries;  /* table capacity */
+	uint32_t neigh_locktime_ms; /* an ARP reply changes no MAC younger than this */
 	uint32_t n_static_neigh;
 	struct mps_static_neigh {
 		uint32_t ip;     /* network byte order */

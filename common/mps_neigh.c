@@ -38,16 +38,13 @@ mps_neigh_create(const char *name, uint32_t entries, int socket_id)
 	return rte_hash_create(&p);
 }
 
+static int32_t neigh_find(const struct rte_hash *h, uint32_t ip_be,
+			  uint64_t *w);
+
 int
 mps_neigh_get(const struct rte_hash *h, uint32_t ip_be, uint64_t *w)
 {
-	void *data;
-
-	if (rte_hash_lookup_with_hash_data(h, &ip_be, mps_neigh_sig(ip_be),
-					   &data) < 0)
-		return -ENOENT;
-	*w = (uint64_t)(uintptr_t)data;
-	return 0;
+	return neigh_find(h, ip_be, w) < 0 ? -ENOENT : 0;
 }
 
 int
@@ -62,28 +59,104 @@ mps_neigh_lookup(const struct rte_hash *h, uint32_t ip_be, uint32_t now_s,
 	return 0;
 }
 
-enum mps_neigh_result
-mps_neigh_learn(struct rte_hash *h, uint32_t ip_be, const uint8_t mac[6],
-		uint32_t now_s, uint32_t ttl_s, unsigned int worker)
+uint32_t
+mps_neigh_lock_slots(const struct rte_hash *h)
 {
-	uint64_t old, w = mps_neigh_pack(mac, now_s, 0, worker);
-	uint32_t half = RTE_MAX(ttl_s / 2, 1u);
+	int32_t n = rte_hash_max_key_id(h);
+
+	return n < 0 ? 0 : (uint32_t)n + 1;
+}
+
+/* The data word of ip and its key position, or -ENOENT. */
+static int32_t
+neigh_find(const struct rte_hash *h, uint32_t ip_be, uint64_t *w)
+{
+	void *data;
+	int32_t pos = rte_hash_lookup_with_hash_data(h, &ip_be,
+						      mps_neigh_sig(ip_be), &data);
+
+	if (pos < 0)
+		return -ENOENT;
+	*w = (uint64_t)(uintptr_t)data;
+	return pos;
+}
+
+static inline uint64_t *
+neigh_stamp(const struct mps_neigh_learner *l, int32_t pos)
+{
+	if (l->changed_ms == NULL || pos < 0 || (uint32_t)pos >= l->n_changed)
+		return NULL;
+	return &l->changed_ms[pos];
+}
+
+/* Stamps a key that was just created (its position is known only now). */
+static void
+neigh_stamp_new(struct mps_neigh_learner *l, uint32_t ip_be)
+{
+	uint64_t w;
+	uint64_t *st = neigh_stamp(l, neigh_find(l->h, ip_be, &w));
+
+	if (st != NULL)
+		__atomic_store_n(st, l->now_ms, __ATOMIC_RELEASE);
+}
+
+enum mps_neigh_result
+mps_neigh_learn(struct mps_neigh_learner *l, uint32_t ip_be,
+		const uint8_t mac[6], enum mps_neigh_evidence ev)
+{
+	uint64_t old, w = mps_neigh_pack(mac, l->now_s, 0, l->worker);
+	uint32_t half = RTE_MAX(l->ttl_s / 2, 1u);
 	uint32_t refresh = RTE_MIN(MPS_NEIGH_REFRESH_S, half);
 	enum mps_neigh_result res = MPS_NEIGH_ADDED;
+	uint64_t *st = NULL, seen = 0;
+	int32_t pos = neigh_find(l->h, ip_be, &old);
+	int is_new = pos < 0;
 
-	if (mps_neigh_get(h, ip_be, &old) == 0) {
+	if (pos >= 0) {
 		if (mps_neigh_is_static(old))
-			return MPS_NEIGH_UNCHANGED;
+			return mps_neigh_same_mac(old, w) ? MPS_NEIGH_UNCHANGED :
+							    MPS_NEIGH_PINNED;
 		if (mps_neigh_same_mac(old, w)) {
-			if (mps_neigh_age(old, now_s) < refresh)
+			if (mps_neigh_age(old, l->now_s) < refresh)
 				return MPS_NEIGH_UNCHANGED;
 			res = MPS_NEIGH_REFRESHED;
+		} else if (mps_neigh_expired(old, l->now_s, l->ttl_s)) {
+			is_new = 1; /* lookups already treat it as absent */
+		} else if (ev == MPS_NEIGH_EV_IPV4) {
+			return MPS_NEIGH_CONFLICT;
+		} else {
+			st = neigh_stamp(l, pos);
+			if (st != NULL)
+				seen = __atomic_load_n(st, __ATOMIC_ACQUIRE);
+			/* Signed: a stamp a little ahead of our clock (another
+			 * worker read the TSC later) is recent, not ancient. */
+			if (st != NULL && ev == MPS_NEIGH_EV_ARP &&
+			    (int64_t)(l->now_ms - seen) < (int64_t)l->locktime_ms)
+				return MPS_NEIGH_CONFLICT;
 		}
 	}
+	if (l->writes != NULL && !mps_tbucket_take(l->writes, l->now_ms))
+		return MPS_NEIGH_RATELIMITED;
+	if (res == MPS_NEIGH_ADDED && !is_new && st != NULL) {
+		/* Claim the change: of two workers changing one entry at
+		 * once (two replies racing) only the first does. */
+		if (ev != MPS_NEIGH_EV_ARP)
+			__atomic_store_n(st, l->now_ms, __ATOMIC_RELEASE);
+		else if (!__atomic_compare_exchange_n(st, &seen, l->now_ms, 0,
+						      __ATOMIC_ACQ_REL,
+						      __ATOMIC_ACQUIRE))
+			return MPS_NEIGH_CONFLICT;
+	} else if (is_new && pos >= 0) {
+		st = neigh_stamp(l, pos);
+		if (st != NULL)
+			__atomic_store_n(st, l->now_ms, __ATOMIC_RELEASE);
+	}
 	/* On an existing key this is one atomic store of the data word. */
-	if (rte_hash_add_key_with_hash_data(h, &ip_be, mps_neigh_sig(ip_be),
+	if (rte_hash_add_key_with_hash_data(l->h, &ip_be, mps_neigh_sig(ip_be),
 					    (void *)(uintptr_t)w) < 0)
 		return MPS_NEIGH_FULL;
+	if (is_new && pos < 0)
+		neigh_stamp_new(l, ip_be);
 	return res;
 }
 

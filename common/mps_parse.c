@@ -45,6 +45,7 @@ parse_arp(const uint8_t *p, uint32_t len, struct mps_frame_info *fi)
 	fi->drop_reason = MPS_DROP_NONE;
 	memcpy(fi->arp_sha, p + 8, 6);
 	fi->arp_spa = rd32_raw(p + 14);
+	memcpy(fi->arp_tha, p + 18, 6);
 	fi->arp_tpa = rd32_raw(p + 24);
 	return MPS_FRAME_ARP;
 }

@@ -42,6 +42,7 @@ struct mps_frame_info {
 	/* ARP (kind == MPS_FRAME_ARP) */
 	uint16_t arp_op;
 	uint8_t arp_sha[6];
+	uint8_t arp_tha[6];
 	uint32_t arp_spa;    /* network byte order */
 	uint32_t arp_tpa;
 	/* IPv4 (kind == MPS_FRAME_IPV4) */

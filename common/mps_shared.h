@@ -25,6 +25,7 @@
 #define MPS_NEIGH_NAME     "mps_neigh"
 #define MPS_RING_FMT       "mps_ring_%u"
 #define MPS_NEIGH_QS_NAME  "mps_neigh_qs" /* rte_rcu_qsbr of the readers */
+#define MPS_NEIGH_LOCK_NAME "mps_neigh_lock" /* when each key's MAC last changed */
 
 /* mps-capture's mirror: copies from the workers (rte_pcapng
  * blocks in mbufs of their own pool), one ring, multi-producer. */
@@ -74,6 +75,26 @@
 #define MPS_NEIGH_ENTRIES_MIN  64
 #define MPS_NEIGH_ENTRIES_MAX  1048576
 _Static_assert(MPS_NEIGH_TTL_MAX_S < MPS_NEIGH_TIME_MASK, "TTL beyond the timestamp's range");
+
+/* Learning rules (common/mps_neigh.h). --neigh-locktime: an ARP reply does
+ * not change a MAC that changed less than this long ago (Linux's
+ * locktime). Writes: every worker's writes to the table (new entries,
+ * changes, refreshes, attempts on a full table) come out of its own token
+ * bucket, so a flood of new sources cannot hold the hash's writer lock;
+ * the burst is twice the largest legitimate burst the tests replay (2,000
+ * new hosts at once, test_neigh.py). Probes: an IPv4 frame claiming a
+ * known address with another MAC makes its worker ask by ARP, at most once
+ * per address per interval and PROBE_RATE a second in all. Conflicts are
+ * logged at most once per LOG_S per worker. */
+#define MPS_NEIGH_LOCKTIME_MS     1000
+#define MPS_NEIGH_LOCKTIME_MAX_MS 60000
+#define MPS_NEIGH_WRITE_RATE      1024u /* writes a second, per worker */
+#define MPS_NEIGH_WRITE_BURST     4096u
+#define MPS_NEIGH_PROBE_RATE      8u    /* ARP probes a second, per worker */
+#define MPS_NEIGH_PROBE_BURST     16u
+#define MPS_NEIGH_PROBE_INTERVAL_MS 1000u /* per address */
+#define MPS_NEIGH_PROBE_SLOTS     64u   /* addresses a worker remembers probing */
+#define MPS_NEIGH_LOG_S           1u
 
 /* Lifecycle of a worker slot, written by its owner (and by the primary when
  * it finds the owner dead). */
@@ -127,7 +148,10 @@ enum mps_worker_state {
 	X(neigh_refreshed, 0, "timestamp refresh written") \
 	X(neigh_hit, 1, "next hop found in the shared table") \
 	X(neigh_miss, 1, "fell back to lwIP's ARP") \
-	X(neigh_full, 0, "table full, could not add")
+	X(neigh_full, 0, "table full, could not add") \
+	X(neigh_conflict, 0, "other MAC for a known address refused (IPv4, locktime, static)") \
+	X(neigh_ratelimited, 0, "table writes refused: the worker's write budget was spent") \
+	X(neigh_probe, 0, "ARP requests sent to check a conflicting address")
 #define MPS_COUNTERS_TCP(X) /* lwIP's connections */ \
 	X(tcp_accepted, 1, "connections accepted") \
 	X(tcp_active, 1, "gauge: open connections") \

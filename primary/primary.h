@@ -28,6 +28,8 @@ struct mps_primary {
 	/* Readers' quiescent states, for neighbour reclaim */
 	const struct rte_memzone *qs_mz;
 	struct rte_rcu_qsbr *neigh_qs;
+	/* When each neighbour key's MAC last changed (locktime) */
+	const struct rte_memzone *lock_mz;
 	/* mps-capture's ring and pool, pdump */
 	struct rte_ring *capture_ring;
 	struct rte_mempool *capture_pool;

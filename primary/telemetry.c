@@ -230,6 +230,9 @@ tel_neigh_stats(const char *cmd __rte_unused, const char *params __rte_unused,
 		sum.neigh_full += s->neigh_full;
 		sum.neigh_hit += s->neigh_hit;
 		sum.neigh_miss += s->neigh_miss;
+		sum.neigh_conflict += s->neigh_conflict;
+		sum.neigh_ratelimited += s->neigh_ratelimited;
+		sum.neigh_probe += s->neigh_probe;
 		sum.ring_tx += s->ring_tx;
 		sum.ring_rx += s->ring_rx;
 		sum.ring_drop += s->ring_drop;
@@ -242,11 +245,17 @@ tel_neigh_stats(const char *cmd __rte_unused, const char *params __rte_unused,
 	rte_tel_data_add_dict_u64(d, "static_full", sh->neigh_static_full);
 	rte_tel_data_add_dict_u64(d, "expired", sh->neigh_expired);
 	rte_tel_data_add_dict_u64(d, "freed", sh->neigh_freed);
+	rte_tel_data_add_dict_u64(d, "locktime_ms", sh->cfg.neigh_locktime_ms);
+	rte_tel_data_add_dict_u64(d, "write_rate", MPS_NEIGH_WRITE_RATE);
+	rte_tel_data_add_dict_u64(d, "write_burst", MPS_NEIGH_WRITE_BURST);
 	ADD_STAT(d, &sum, neigh_learned);
 	ADD_STAT(d, &sum, neigh_refreshed);
 	ADD_STAT(d, &sum, neigh_full);
 	ADD_STAT(d, &sum, neigh_hit);
 	ADD_STAT(d, &sum, neigh_miss);
+	ADD_STAT(d, &sum, neigh_conflict);
+	ADD_STAT(d, &sum, neigh_ratelimited);
+	ADD_STAT(d, &sum, neigh_probe);
 	ADD_STAT(d, &sum, ring_tx);
 	ADD_STAT(d, &sum, ring_rx);
 	ADD_STAT(d, &sum, ring_drop);

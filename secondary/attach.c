@@ -69,6 +69,14 @@ mps_attach(struct mps_worker *w, char *err, size_t errlen)
 		return -ENOENT;
 	}
 	w->neigh_qs = mz->addr;
+	/* When each key's MAC last changed (the learning rules' locktime). */
+	mz = rte_memzone_lookup(MPS_NEIGH_LOCK_NAME);
+	if (mz == NULL) {
+		snprintf(err, errlen, "memzone %s missing", MPS_NEIGH_LOCK_NAME);
+		return -ENOENT;
+	}
+	w->learner.changed_ms = mz->addr;
+	w->learner.n_changed = (uint32_t)(mz->len / sizeof(uint64_t));
 	w->n_ports = (uint16_t)sh->n_ports;
 	memcpy(w->port_ids, sh->port_ids, sizeof(w->port_ids));
 	w->tx_offloads = sh->tx_offloads;

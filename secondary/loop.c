@@ -109,6 +109,7 @@ mps_loop_run(struct mps_worker *w, volatile int *quit)
 {
 	struct mps_shared *sh = w->shared;
 	uint64_t hz = rte_get_tsc_hz(), ms_cycles = hz / 1000;
+	uint64_t shared_ms = sh->tsc_hz / 1000;
 	uint64_t last_timer = 0, next_check = 0;
 	unsigned int idle = 0, sleep_us = IDLE_SLEEP_MIN_US;
 	int use_intr = sh->cfg.idle_mode == MPS_IDLE_INTR && intr_setup(w) == 0;
@@ -132,9 +133,12 @@ mps_loop_run(struct mps_worker *w, volatile int *quit)
 
 		/* No table entry read before this point is used after it. */
 		rte_rcu_qsbr_quiescent(w->neigh_qs, w->id);
+		/* Before anything learns: the peers' ARP copies too. now_ms
+		 * uses the primary's TSC rate, so every process stamps alike. */
+		w->now_s = (uint32_t)(t0 / hz);
+		w->now_ms = t0 / shared_ms;
 		work = drain_ring(w);
 
-		w->now_s = (uint32_t)(t0 / hz);
 		for (uint16_t i = 0; i < w->n_ports; i++)
 			work += rx_port(w, w->port_ids[i]);
 		work += mps_adopt_poll(w); /* Orphan queues */

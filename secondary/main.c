@@ -33,6 +33,7 @@
 #include "mps_log.h"
 #include "mps_proc.h"
 #include "mps_ring.h"
+#include "neigh_learn.h"
 #include "netif.h"
 #include "tcp_hooks.h"
 #include "worker.h"
@@ -149,6 +150,7 @@ main(int argc, char **argv)
 		return 1;
 	}
 
+	mps_neigh_learn_init(w);
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	srandom((unsigned int)(rte_get_tsc_cycles() ^ (uint64_t)getpid()));

@@ -42,8 +42,19 @@ struct mps_worker {
 	uint16_t port_ids[MPS_MAX_PORTS];
 	uint64_t tx_offloads;
 	uint32_t now_s;               /* coarse clock for the neighbour table */
+	uint64_t now_ms;              /* the same clock in ms (locktime, budgets) */
 	uint32_t last_learned_ip;     /* skips the table for a repeating peer */
 	uint32_t last_learned_s;
+	uint8_t last_learned_mac[6];
+	/* Neighbour learning (neigh_learn.c): the rules' context, the write
+	 * budget, ARP probes of conflicting addresses, the conflict log */
+	struct mps_neigh_learner learner;
+	struct mps_tbucket neigh_writes;
+	struct mps_tbucket neigh_probes;
+	uint32_t probe_ip[MPS_NEIGH_PROBE_SLOTS];
+	uint64_t probe_ms[MPS_NEIGH_PROBE_SLOTS];
+	uint32_t conflict_log_s;      /* now_s of the last conflict logged */
+	uint64_t conflict_unlogged;   /* conflicts since, not logged */
 	struct netif netif;
 	uint16_t tx_n;
 	struct rte_mbuf *tx_batch[MPS_TX_BATCH];

@@ -44,6 +44,7 @@
 #include "api/api.h"
 #include "apps/apps.h"
 #include "mps_neigh.h"
+#include "neigh_learn.h"
 #include "netif.h"
 #include "tcp_hooks.h"
 #include "worker.h"
@@ -147,7 +148,15 @@ LLVMFuzzerInitialize(int *argc __rte_unused, char ***argv __rte_unused)
 	w->neigh = mps_neigh_create("fuzz_neigh", 1024, SOCKET_ID_ANY);
 	w->rings[0] = rte_ring_create("fuzz_ring0", 1024, SOCKET_ID_ANY, RING_F_SC_DEQ);
 	w->rings[1] = rte_ring_create("fuzz_ring1", 1024, SOCKET_ID_ANY, RING_F_SC_DEQ);
+	if (w->neigh != NULL) {
+		/* The locktime's change stamps, as the primary sizes them. */
+		w->learner.n_changed = mps_neigh_lock_slots(w->neigh);
+		w->learner.changed_ms = calloc(w->learner.n_changed,
+					       sizeof(uint64_t));
+		mps_neigh_learn_init(w);
+	}
 	if (w->pool == NULL || w->neigh == NULL || w->rings[0] == NULL ||
+	    w->learner.changed_ms == NULL ||
 	    w->rings[1] == NULL || rte_eth_dev_count_avail() < 1 ||
 	    port_setup(0, w->pool) != 0) {
 		fprintf(stderr, "fuzz-rx: set-up failed\n");
@@ -207,6 +216,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint64_t now = rte_get_tsc_cycles();
 
 	w->now_s = (uint32_t)(now / shared.tsc_hz);
+	w->now_ms = now / (shared.tsc_hz / 1000);
 	while (size >= 2) {
 		size_t len = ((size_t)data[0] << 8) | data[1];
 		struct rte_mbuf *m;

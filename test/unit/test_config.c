@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "mps_config.h"
+#include "mps_shared.h" /* --neigh-locktime's numbers */
 #include "unit.h"
 
 #define IP(a, b, c, d) htonl(((uint32_t)(a) << 24) | ((uint32_t)(b) << 16) | \
@@ -692,4 +693,28 @@ test_config_args_short_options(void)
 	repeat_case("-x");
 	repeat_case("-xy");
 	repeat_case("--bogus"); /* long options leave no such state */
+}
+
+/* --neigh-locktime: default, range, the error names the option. */
+void
+test_config_args_neigh_locktime(void)
+{
+	struct mps_config cfg;
+	char err[256];
+
+	CHECK_EQ(run_args(&cfg, err, sizeof(err), ARGS("--workers", "1")), 0);
+	CHECK_EQ(cfg.neigh_locktime_ms, MPS_NEIGH_LOCKTIME_MS);
+	CHECK_EQ(run_args(&cfg, err, sizeof(err), ARGS("--neigh-locktime", "0")), 0);
+	CHECK_EQ(cfg.neigh_locktime_ms, 0);
+	CHECK_EQ(run_args(&cfg, err, sizeof(err), ARGS("--neigh-locktime", "2500")), 0);
+	CHECK_EQ(cfg.neigh_locktime_ms, 2500);
+	CHECK_EQ(run_args(&cfg, err, sizeof(err),
+			  ARGS("--neigh-locktime", RTE_STR(MPS_NEIGH_LOCKTIME_MAX_MS))), 0);
+	CHECK_EQ(run_args(&cfg, err, sizeof(err), ARGS("--neigh-locktime", "60001")),
+		 -EINVAL);
+	CHECK(strstr(err, "--neigh-locktime") != NULL);
+	CHECK_EQ(run_args(&cfg, err, sizeof(err), ARGS("--neigh-locktime", "1s")),
+		 -EINVAL);
+	CHECK_EQ(run_args(&cfg, err, sizeof(err), ARGS("--neigh-locktime", "-1")),
+		 -EINVAL);
 }

@@ -6,6 +6,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <rte_errno.h>
@@ -210,6 +211,20 @@ raw_word(const struct rte_hash *h, uint32_t ip)
 	return (uint64_t)(uintptr_t)data;
 }
 
+/* The table's own behaviour, with the rules out of the way: a
+ * gratuitous ARP (changes at once), no change stamps, no write budget. */
+static enum mps_neigh_result
+garp_learn(struct rte_hash *h, uint32_t ip, const uint8_t mac[6],
+	   uint32_t now_s, uint32_t ttl_s, unsigned int worker)
+{
+	struct mps_neigh_learner l = {
+		.h = h, .ttl_s = ttl_s, .worker = worker, .now_s = now_s,
+		.now_ms = (uint64_t)now_s * 1000,
+	};
+
+	return mps_neigh_learn(&l, ip, mac, MPS_NEIGH_EV_ARP_OVERRIDE);
+}
+
 static int
 lookup_is(const struct rte_hash *h, uint32_t ip, uint32_t now,
 	  uint32_t ttl, const uint8_t want[6])
@@ -243,7 +258,7 @@ test_neigh_table_learn(void)
 	CHECK_EQ(mac[0], 0x77); /* untouched when absent */
 
 	/* New -> ADDED, then found. */
-	CHECK_EQ(mps_neigh_learn(h, ip, mac1, t0, MPS_NEIGH_TTL_S, 0), MPS_NEIGH_ADDED);
+	CHECK_EQ(garp_learn(h, ip, mac1, t0, MPS_NEIGH_TTL_S, 0), MPS_NEIGH_ADDED);
 	CHECK(lookup_is(h, ip, t0, ttl, mac1));
 	CHECK_EQ(rte_hash_lookup(h, &ip) >= 0, 1);
 	CHECK_EQ(rte_hash_count(h), 1);
@@ -252,38 +267,38 @@ test_neigh_table_learn(void)
 	CHECK_EQ(mps_neigh_is_static(w), 0);
 
 	/* Same MAC while fresh -> UNCHANGED, and nothing is written. */
-	CHECK_EQ(mps_neigh_learn(h, ip, mac1, t0, MPS_NEIGH_TTL_S, 0), MPS_NEIGH_UNCHANGED);
-	CHECK_EQ(mps_neigh_learn(h, ip, mac1, t0 + MPS_NEIGH_REFRESH_S - 1, MPS_NEIGH_TTL_S, 0),
+	CHECK_EQ(garp_learn(h, ip, mac1, t0, MPS_NEIGH_TTL_S, 0), MPS_NEIGH_UNCHANGED);
+	CHECK_EQ(garp_learn(h, ip, mac1, t0 + MPS_NEIGH_REFRESH_S - 1, MPS_NEIGH_TTL_S, 0),
 		 MPS_NEIGH_UNCHANGED);
 	CHECK_EQ(word_time(raw_word(h, ip)), t0);
 
 	/* Same MAC once due -> REFRESHED, with the new timestamp. */
 	t = t0 + MPS_NEIGH_REFRESH_S;
-	CHECK_EQ(mps_neigh_learn(h, ip, mac1, t, MPS_NEIGH_TTL_S, 0), MPS_NEIGH_REFRESHED);
+	CHECK_EQ(garp_learn(h, ip, mac1, t, MPS_NEIGH_TTL_S, 0), MPS_NEIGH_REFRESHED);
 	CHECK_EQ(word_time(raw_word(h, ip)), t);
 	CHECK_EQ(rte_hash_count(h), 1);
 	/* Fresh again from t: not due until t + REFRESH, alive until t + TTL. */
-	CHECK_EQ(mps_neigh_learn(h, ip, mac1, t + MPS_NEIGH_REFRESH_S - 1, MPS_NEIGH_TTL_S, 0),
+	CHECK_EQ(garp_learn(h, ip, mac1, t + MPS_NEIGH_REFRESH_S - 1, MPS_NEIGH_TTL_S, 0),
 		 MPS_NEIGH_UNCHANGED);
 	CHECK(lookup_is(h, ip, t + ttl - 1, ttl, mac1));
 
 	/* Changed MAC -> ADDED at once (even while fresh), lookup sees it. */
-	CHECK_EQ(mps_neigh_learn(h, ip, mac2, t + 1, MPS_NEIGH_TTL_S, 0), MPS_NEIGH_ADDED);
+	CHECK_EQ(garp_learn(h, ip, mac2, t + 1, MPS_NEIGH_TTL_S, 0), MPS_NEIGH_ADDED);
 	CHECK(lookup_is(h, ip, t + 1, ttl, mac2));
 	CHECK_EQ(word_time(raw_word(h, ip)), t + 1);
-	CHECK_EQ(mps_neigh_learn(h, ip, mac2, t + 2, MPS_NEIGH_TTL_S, 0), MPS_NEIGH_UNCHANGED);
+	CHECK_EQ(garp_learn(h, ip, mac2, t + 2, MPS_NEIGH_TTL_S, 0), MPS_NEIGH_UNCHANGED);
 	CHECK_EQ(rte_hash_count(h), 1);
 
 	/* A second address is independent. */
-	CHECK_EQ(mps_neigh_learn(h, ip2, mac1, t + 3, MPS_NEIGH_TTL_S, 0), MPS_NEIGH_ADDED);
+	CHECK_EQ(garp_learn(h, ip2, mac1, t + 3, MPS_NEIGH_TTL_S, 0), MPS_NEIGH_ADDED);
 	CHECK(lookup_is(h, ip2, t + 3, ttl, mac1));
 	CHECK(lookup_is(h, ip, t + 3, ttl, mac2));
 	CHECK_EQ(rte_hash_count(h), 2);
 
 	/* Refresh across the 15-bit wrap. */
-	CHECK_EQ(mps_neigh_learn(h, ip2, mac3, 0x7ffa, MPS_NEIGH_TTL_S, 0), MPS_NEIGH_ADDED);
-	CHECK_EQ(mps_neigh_learn(h, ip2, mac3, 0x8000 + 3, MPS_NEIGH_TTL_S, 0), MPS_NEIGH_UNCHANGED);
-	CHECK_EQ(mps_neigh_learn(h, ip2, mac3, 0x8000 + 4, MPS_NEIGH_TTL_S, 0), MPS_NEIGH_REFRESHED);
+	CHECK_EQ(garp_learn(h, ip2, mac3, 0x7ffa, MPS_NEIGH_TTL_S, 0), MPS_NEIGH_ADDED);
+	CHECK_EQ(garp_learn(h, ip2, mac3, 0x8000 + 3, MPS_NEIGH_TTL_S, 0), MPS_NEIGH_UNCHANGED);
+	CHECK_EQ(garp_learn(h, ip2, mac3, 0x8000 + 4, MPS_NEIGH_TTL_S, 0), MPS_NEIGH_REFRESHED);
 	CHECK(lookup_is(h, ip2, 0x8000 + 4, ttl, mac3));
 
 	rte_hash_free(h);
@@ -303,7 +318,7 @@ test_neigh_table_expire(void)
 	if (h == NULL)
 		return;
 
-	CHECK_EQ(mps_neigh_learn(h, ip, mac1, t0, MPS_NEIGH_TTL_S, 0), MPS_NEIGH_ADDED);
+	CHECK_EQ(garp_learn(h, ip, mac1, t0, MPS_NEIGH_TTL_S, 0), MPS_NEIGH_ADDED);
 	CHECK(lookup_is(h, ip, t0 + ttl - 1, ttl, mac1));
 	memset(mac, 0x77, sizeof(mac));
 	CHECK_EQ(mps_neigh_lookup(h, ip, t0 + ttl, ttl, mac), -ENOENT);
@@ -315,17 +330,17 @@ test_neigh_table_expire(void)
 	CHECK_EQ(mps_neigh_lookup(h, ip, t0, 0, mac), -ENOENT);
 	/* Expired but still in the table: learning it again revives it. */
 	CHECK_EQ(rte_hash_count(h), 1);
-	CHECK_EQ(mps_neigh_learn(h, ip, mac1, t0 + ttl, MPS_NEIGH_TTL_S, 0), MPS_NEIGH_REFRESHED);
+	CHECK_EQ(garp_learn(h, ip, mac1, t0 + ttl, MPS_NEIGH_TTL_S, 0), MPS_NEIGH_REFRESHED);
 	CHECK(lookup_is(h, ip, t0 + ttl, ttl, mac1));
-	CHECK_EQ(mps_neigh_learn(h, ip, mac2, t0 + 3 * ttl, MPS_NEIGH_TTL_S, 0), MPS_NEIGH_ADDED);
+	CHECK_EQ(garp_learn(h, ip, mac2, t0 + 3 * ttl, MPS_NEIGH_TTL_S, 0), MPS_NEIGH_ADDED);
 	CHECK(lookup_is(h, ip, t0 + 3 * ttl, ttl, mac2));
 
 	/* Age computed across the 15-bit and the 32-bit wrap. */
-	CHECK_EQ(mps_neigh_learn(h, ip, mac1, 32760, MPS_NEIGH_TTL_S, 0), MPS_NEIGH_ADDED);
+	CHECK_EQ(garp_learn(h, ip, mac1, 32760, MPS_NEIGH_TTL_S, 0), MPS_NEIGH_ADDED);
 	CHECK(lookup_is(h, ip, 32760 + 20, ttl, mac1));
 	CHECK(lookup_is(h, ip, 32760 + ttl - 1, ttl, mac1));
 	CHECK_EQ(mps_neigh_lookup(h, ip, 32760 + ttl, ttl, mac), -ENOENT);
-	CHECK_EQ(mps_neigh_learn(h, ip, mac2, 0xfffffff0u, MPS_NEIGH_TTL_S, 0), MPS_NEIGH_ADDED);
+	CHECK_EQ(garp_learn(h, ip, mac2, 0xfffffff0u, MPS_NEIGH_TTL_S, 0), MPS_NEIGH_ADDED);
 	CHECK(lookup_is(h, ip, 4, ttl, mac2)); /* 20 s later, clock wrapped */
 	CHECK_EQ(mps_neigh_lookup(h, ip, 0xfffffff0u + ttl, ttl, mac), -ENOENT);
 
@@ -352,9 +367,9 @@ test_neigh_table_static(void)
 	CHECK(lookup_is(h, ip, 0, ttl, mac3));
 
 	/* learn never overwrites it, whatever the MAC or the time. */
-	CHECK_EQ(mps_neigh_learn(h, ip, mac1, 5, MPS_NEIGH_TTL_S, 0), MPS_NEIGH_UNCHANGED);
-	CHECK_EQ(mps_neigh_learn(h, ip, mac1, 5000, MPS_NEIGH_TTL_S, 0), MPS_NEIGH_UNCHANGED);
-	CHECK_EQ(mps_neigh_learn(h, ip, mac3, 5000, MPS_NEIGH_TTL_S, 0), MPS_NEIGH_UNCHANGED);
+	CHECK_EQ(garp_learn(h, ip, mac1, 5, MPS_NEIGH_TTL_S, 0), MPS_NEIGH_PINNED);
+	CHECK_EQ(garp_learn(h, ip, mac1, 5000, MPS_NEIGH_TTL_S, 0), MPS_NEIGH_PINNED);
+	CHECK_EQ(garp_learn(h, ip, mac3, 5000, MPS_NEIGH_TTL_S, 0), MPS_NEIGH_UNCHANGED);
 	CHECK(raw_word(h, ip) == w);
 
 	/* and it never expires. */
@@ -392,7 +407,7 @@ test_neigh_table_full(void)
 		memcpy(mac, mac1, 6);
 		mac[4] = (uint8_t)(i >> 8);
 		mac[5] = (uint8_t)i;
-		r = mps_neigh_learn(h, ip, mac, t0, MPS_NEIGH_TTL_S, 0);
+		r = garp_learn(h, ip, mac, t0, MPS_NEIGH_TTL_S, 0);
 		if (r == MPS_NEIGH_FULL) {
 			full_ip = ip;
 			break;
@@ -424,17 +439,17 @@ test_neigh_table_full(void)
 	CHECK(found_ok);
 
 	/* A full table still updates keys it holds (no new slot needed). */
-	CHECK_EQ(mps_neigh_learn(h, IP(10, 0, 0, 0), mac3, t0 + 1,
+	CHECK_EQ(garp_learn(h, IP(10, 0, 0, 0), mac3, t0 + 1,
 				 MPS_NEIGH_TTL_S, 0),
 		 MPS_NEIGH_ADDED);
 	CHECK(lookup_is(h, IP(10, 0, 0, 0), t0 + 1, ttl, mac3));
 	memcpy(mac, mac1, 6);
 	mac[4] = 0;
 	mac[5] = 1;
-	CHECK_EQ(mps_neigh_learn(h, IP(10, 0, 0, 1), mac,
+	CHECK_EQ(garp_learn(h, IP(10, 0, 0, 1), mac,
 				 t0 + MPS_NEIGH_REFRESH_S, MPS_NEIGH_TTL_S, 0),
 		 MPS_NEIGH_REFRESHED);
-	CHECK_EQ(mps_neigh_learn(h, full_ip, mac2, t0 + 2, MPS_NEIGH_TTL_S, 0), MPS_NEIGH_FULL);
+	CHECK_EQ(garp_learn(h, full_ip, mac2, t0 + 2, MPS_NEIGH_TTL_S, 0), MPS_NEIGH_FULL);
 	CHECK_EQ(rte_hash_count(h), n);
 
 	rte_hash_free(h);
@@ -457,7 +472,7 @@ test_neigh_table_create(void)
 	 * rte_hash calls in the primary (telemetry, aging) find the keys
 	 * workers added with *_with_hash. */
 	CHECK_EQ(rte_hash_hash(h, &ip), mps_neigh_sig(ip));
-	CHECK_EQ(mps_neigh_learn(h, ip, mac1, 1, MPS_NEIGH_TTL_S, 0), MPS_NEIGH_ADDED);
+	CHECK_EQ(garp_learn(h, ip, mac1, 1, MPS_NEIGH_TTL_S, 0), MPS_NEIGH_ADDED);
 	CHECK(rte_hash_lookup(h, &ip) >= 0);
 	CHECK_EQ(rte_hash_count(h), 1);
 
@@ -524,18 +539,18 @@ test_neigh_table_learner_refresh(void)
 	h = new_table(256);
 	if (h == NULL)
 		return;
-	CHECK_EQ(mps_neigh_learn(h, ip, mac1, 100, 4, 3), MPS_NEIGH_ADDED);
+	CHECK_EQ(garp_learn(h, ip, mac1, 100, 4, 3), MPS_NEIGH_ADDED);
 	CHECK_EQ(mps_neigh_worker(raw_word(h, ip)), 3);
-	CHECK_EQ(mps_neigh_learn(h, ip, mac1, 101, 4, 1), MPS_NEIGH_UNCHANGED);
+	CHECK_EQ(garp_learn(h, ip, mac1, 101, 4, 1), MPS_NEIGH_UNCHANGED);
 	CHECK_EQ(mps_neigh_worker(raw_word(h, ip)), 3);
 	/* TTL 4: due after 2 s, not after MPS_NEIGH_REFRESH_S. */
-	CHECK_EQ(mps_neigh_learn(h, ip, mac1, 102, 4, 1), MPS_NEIGH_REFRESHED);
+	CHECK_EQ(garp_learn(h, ip, mac1, 102, 4, 1), MPS_NEIGH_REFRESHED);
 	CHECK_EQ(mps_neigh_worker(raw_word(h, ip)), 1);
 	CHECK(lookup_is(h, ip, 105, 4, mac1));
 	/* TTL 1: every second. */
-	CHECK_EQ(mps_neigh_learn(h, ip, mac1, 103, 1, 2), MPS_NEIGH_REFRESHED);
+	CHECK_EQ(garp_learn(h, ip, mac1, 103, 1, 2), MPS_NEIGH_REFRESHED);
 	/* A moved host is picked up at once, by whoever saw it. */
-	CHECK_EQ(mps_neigh_learn(h, ip, mac2, 103, 300, 0), MPS_NEIGH_ADDED);
+	CHECK_EQ(garp_learn(h, ip, mac2, 103, 300, 0), MPS_NEIGH_ADDED);
 	CHECK(lookup_is(h, ip, 103, 300, mac2));
 	CHECK_EQ(mps_neigh_worker(raw_word(h, ip)), 0);
 	rte_hash_free(h);
@@ -553,11 +568,11 @@ test_neigh_table_add_static(void)
 	h = new_table(256);
 	if (h == NULL)
 		return;
-	CHECK_EQ(mps_neigh_learn(h, ip, mac1, 10, 300, 1), MPS_NEIGH_ADDED);
+	CHECK_EQ(garp_learn(h, ip, mac1, 10, 300, 1), MPS_NEIGH_ADDED);
 	CHECK_EQ(mps_neigh_add_static(h, ip, mac3), 0);
 	CHECK(mps_neigh_is_static(raw_word(h, ip)));
 	CHECK(lookup_is(h, ip, 10 + 5000, 300, mac3));
-	CHECK_EQ(mps_neigh_learn(h, ip, mac2, 20, 300, 1), MPS_NEIGH_UNCHANGED);
+	CHECK_EQ(garp_learn(h, ip, mac2, 20, 300, 1), MPS_NEIGH_PINNED);
 	CHECK_EQ(mps_neigh_expire(h, 20000, 1, NULL, 0), 0);
 	CHECK_EQ(rte_hash_count(h), 1);
 	rte_hash_free(h);
@@ -581,12 +596,12 @@ test_neigh_table_reclaim(void)
 	if (h == NULL)
 		return;
 	CHECK_EQ(mps_neigh_add_static(h, IP(10, 1, 0, 1), mac3), 0);
-	CHECK_EQ(mps_neigh_learn(h, IP(10, 1, 0, 2), mac2, 95, 10, 0),
+	CHECK_EQ(garp_learn(h, IP(10, 1, 0, 2), mac2, 95, 10, 0),
 		 MPS_NEIGH_ADDED);
 	memcpy(mac, mac1, 6);
 	for (i = 0; i < MAX_TRY; i++) {
 		mac[5] = (uint8_t)i;
-		if (mps_neigh_learn(h, IP(10, 0, i >> 8, i & 0xff), mac, 80, 10,
+		if (garp_learn(h, IP(10, 0, i >> 8, i & 0xff), mac, 80, 10,
 				    1) == MPS_NEIGH_FULL)
 			break;
 		n++;
@@ -611,10 +626,369 @@ test_neigh_table_reclaim(void)
 	/* Room again: the same number of new hosts fits. */
 	for (i = 0; i < n; i++) {
 		mac[5] = (uint8_t)i;
-		if (mps_neigh_learn(h, IP(10, 2, i >> 8, i & 0xff), mac, 96, 10,
+		if (garp_learn(h, IP(10, 2, i >> 8, i & 0xff), mac, 96, 10,
 				    1) != MPS_NEIGH_ADDED)
 			break;
 	}
 	CHECK_EQ(i, n);
+	rte_hash_free(h);
+}
+
+/* ---- the learning rules (the segment is hostile) ---- */
+
+/* A learner as a worker has one: stamps sized for h, the default
+ * locktime, no write budget unless the test sets one. Free l->changed_ms. */
+static int
+learner_init(struct mps_neigh_learner *l, struct rte_hash *h,
+	     uint32_t locktime_ms)
+{
+	*l = (struct mps_neigh_learner){
+		.h = h, .ttl_s = MPS_NEIGH_TTL_S, .locktime_ms = locktime_ms,
+		.worker = 2,
+	};
+	l->n_changed = mps_neigh_lock_slots(h);
+	l->changed_ms = calloc(l->n_changed, sizeof(uint64_t));
+	return CHECK(l->n_changed > 0 && l->changed_ms != NULL);
+}
+
+/* One frame's claim at ms on the learner's clock. */
+static enum mps_neigh_result
+at(struct mps_neigh_learner *l, uint64_t ms, uint32_t ip, const uint8_t mac[6],
+   enum mps_neigh_evidence ev)
+{
+	l->now_ms = ms;
+	l->now_s = (uint32_t)(ms / 1000);
+	return mps_neigh_learn(l, ip, mac, ev);
+}
+
+/* The defaults hold the largest legitimate burst with room to spare
+ * (test_neigh.py's 2,000 hosts, even all on one worker). */
+_Static_assert(MPS_NEIGH_WRITE_BURST >= 2 * 2000, "write burst below 2x the 2,000-host test");
+
+#define T0 5000500ull /* ms: any clock value, mid-second */
+
+/* An IPv4 frame creates an entry but never changes its MAC, however
+ * often or late it comes; the same MAC still refreshes. */
+void
+test_neigh_rule_ipv4_creates_never_changes(void)
+{
+	struct mps_neigh_learner l;
+	struct rte_hash *h;
+	const uint32_t ip = IP(198, 18, 0, 1), ttl = MPS_NEIGH_TTL_S;
+
+	if (!CHECK(unit_eal_ok) || (h = new_table(256)) == NULL)
+		return;
+	if (!learner_init(&l, h, MPS_NEIGH_LOCKTIME_MS))
+		goto out;
+	CHECK_EQ(at(&l, T0, ip, mac1, MPS_NEIGH_EV_IPV4), MPS_NEIGH_ADDED);
+	CHECK(lookup_is(h, ip, (uint32_t)(T0 / 1000), ttl, mac1));
+	CHECK_EQ(mps_neigh_worker(raw_word(h, ip)), 2);
+	/* The poisoning of the measurement: 8 frames, another MAC. */
+	for (int i = 0; i < 8; i++)
+		CHECK_EQ(at(&l, T0 + 10 + (uint64_t)i, ip, mac2, MPS_NEIGH_EV_IPV4),
+			 MPS_NEIGH_CONFLICT);
+	/* The owner's frames still refresh it. */
+	CHECK_EQ(at(&l, T0 + MPS_NEIGH_REFRESH_S * 1000ull, ip, mac1, MPS_NEIGH_EV_IPV4),
+		 MPS_NEIGH_REFRESHED);
+	/* Long after the locktime too, right up to the TTL. */
+	CHECK_EQ(at(&l, T0 + 60000, ip, mac2, MPS_NEIGH_EV_IPV4), MPS_NEIGH_CONFLICT);
+	CHECK_EQ(at(&l, T0 + (MPS_NEIGH_REFRESH_S + ttl - 1) * 1000ull, ip, mac3,
+		    MPS_NEIGH_EV_IPV4), MPS_NEIGH_CONFLICT);
+	CHECK(lookup_is(h, ip, (uint32_t)(T0 / 1000) + MPS_NEIGH_REFRESH_S + ttl - 1,
+			ttl, mac1));
+	/* Expired (not reclaimed yet) counts as absent: IPv4 creates again. */
+	CHECK_EQ(at(&l, T0 + (MPS_NEIGH_REFRESH_S + ttl) * 1000ull, ip, mac2,
+		    MPS_NEIGH_EV_IPV4), MPS_NEIGH_ADDED);
+	CHECK(lookup_is(h, ip, (uint32_t)(T0 / 1000) + MPS_NEIGH_REFRESH_S + ttl,
+			ttl, mac2));
+	CHECK_EQ(rte_hash_count(h), 1);
+	free(l.changed_ms);
+out:
+	rte_hash_free(h);
+}
+
+/* An ARP reply changes a MAC only locktime after its last change
+ * (creation counts); a refresh does not move that window; the change
+ * itself starts a new one. */
+void
+test_neigh_rule_arp_locktime(void)
+{
+	struct mps_neigh_learner l;
+	struct rte_hash *h;
+	const uint32_t ip = IP(198, 18, 0, 7), lock = MPS_NEIGH_LOCKTIME_MS;
+	uint64_t t;
+
+	if (!CHECK(unit_eal_ok) || (h = new_table(256)) == NULL)
+		return;
+	if (!learner_init(&l, h, lock))
+		goto out;
+	CHECK_EQ(at(&l, T0, ip, mac1, MPS_NEIGH_EV_IPV4), MPS_NEIGH_ADDED);
+	CHECK_EQ(at(&l, T0 + 1, ip, mac2, MPS_NEIGH_EV_ARP), MPS_NEIGH_CONFLICT);
+	CHECK_EQ(at(&l, T0 + lock - 1, ip, mac2, MPS_NEIGH_EV_ARP), MPS_NEIGH_CONFLICT);
+	CHECK(raw_word(h, ip) != 0 && mps_neigh_same_mac(raw_word(h, ip),
+				mps_neigh_pack(mac1, 0, 0, 0)));
+	/* A stamp a little ahead of this learner's clock (another worker
+	 * read the TSC later) is recent, not 2^64 ms old. */
+	CHECK_EQ(at(&l, T0 - 5, ip, mac2, MPS_NEIGH_EV_ARP), MPS_NEIGH_CONFLICT);
+	/* At the locktime: accepted, and that is a change (stamped). */
+	CHECK_EQ(at(&l, T0 + lock, ip, mac2, MPS_NEIGH_EV_ARP), MPS_NEIGH_ADDED);
+	CHECK(lookup_is(h, ip, (uint32_t)((T0 + lock) / 1000), MPS_NEIGH_TTL_S, mac2));
+	/* Several replies back to back: the first wins (Linux). */
+	CHECK_EQ(at(&l, T0 + lock + 1, ip, mac3, MPS_NEIGH_EV_ARP), MPS_NEIGH_CONFLICT);
+	CHECK_EQ(at(&l, T0 + lock + 2, ip, mac2, MPS_NEIGH_EV_ARP), MPS_NEIGH_UNCHANGED);
+	/* A refresh (same MAC, due) does not restart the window. */
+	t = T0 + lock + MPS_NEIGH_REFRESH_S * 1000ull;
+	CHECK_EQ(at(&l, t, ip, mac2, MPS_NEIGH_EV_ARP), MPS_NEIGH_REFRESHED);
+	CHECK_EQ(at(&l, t + 1, ip, mac3, MPS_NEIGH_EV_ARP), MPS_NEIGH_ADDED);
+	CHECK(lookup_is(h, ip, (uint32_t)((t + 1) / 1000), MPS_NEIGH_TTL_S, mac3));
+	/* IPv4 never, however old the change. */
+	CHECK_EQ(at(&l, t + 100000, ip, mac1, MPS_NEIGH_EV_IPV4), MPS_NEIGH_CONFLICT);
+	free(l.changed_ms);
+
+	/* --neigh-locktime 0: every reply changes it. */
+	if (!learner_init(&l, h, 0))
+		goto out;
+	CHECK_EQ(at(&l, t + 200000, ip, mac1, MPS_NEIGH_EV_ARP), MPS_NEIGH_ADDED);
+	CHECK_EQ(at(&l, t + 200000, ip, mac2, MPS_NEIGH_EV_ARP), MPS_NEIGH_ADDED);
+	free(l.changed_ms);
+out:
+	rte_hash_free(h);
+}
+
+/* A gratuitous ARP (or a request for our address) moves the entry at
+ * once, even right after a change: legitimate failover. */
+void
+test_neigh_rule_garp_overrides(void)
+{
+	struct mps_neigh_learner l;
+	struct rte_hash *h;
+	const uint32_t ip = IP(198, 18, 0, 8), lock = MPS_NEIGH_LOCKTIME_MS;
+
+	if (!CHECK(unit_eal_ok) || (h = new_table(256)) == NULL)
+		return;
+	if (!learner_init(&l, h, lock))
+		goto out;
+	CHECK_EQ(at(&l, T0, ip, mac1, MPS_NEIGH_EV_IPV4), MPS_NEIGH_ADDED);
+	CHECK_EQ(at(&l, T0 + 1, ip, mac2, MPS_NEIGH_EV_ARP_OVERRIDE), MPS_NEIGH_ADDED);
+	CHECK(lookup_is(h, ip, (uint32_t)(T0 / 1000), MPS_NEIGH_TTL_S, mac2));
+	CHECK_EQ(at(&l, T0 + 2, ip, mac3, MPS_NEIGH_EV_ARP_OVERRIDE), MPS_NEIGH_ADDED);
+	/* It restarted the window for replies. */
+	CHECK_EQ(at(&l, T0 + 3, ip, mac1, MPS_NEIGH_EV_ARP), MPS_NEIGH_CONFLICT);
+	CHECK_EQ(at(&l, T0 + 2 + lock, ip, mac1, MPS_NEIGH_EV_ARP), MPS_NEIGH_ADDED);
+	free(l.changed_ms);
+out:
+	rte_hash_free(h);
+}
+
+/* Static entries never change, whatever the evidence; a different MAC
+ * is reported (PINNED), the same one is simply unchanged. */
+void
+test_neigh_rule_static_never(void)
+{
+	struct mps_neigh_learner l;
+	struct rte_hash *h;
+	const uint32_t ip = IP(198, 18, 0, 1);
+	const enum mps_neigh_evidence evs[] = {
+		MPS_NEIGH_EV_IPV4, MPS_NEIGH_EV_ARP, MPS_NEIGH_EV_ARP_OVERRIDE,
+	};
+	uint64_t w;
+
+	if (!CHECK(unit_eal_ok) || (h = new_table(256)) == NULL)
+		return;
+	if (!learner_init(&l, h, 0))
+		goto out;
+	CHECK_EQ(mps_neigh_add_static(h, ip, mac3), 0);
+	w = raw_word(h, ip);
+	for (size_t i = 0; i < sizeof(evs) / sizeof(evs[0]); i++) {
+		CHECK_EQ(at(&l, T0 + i, ip, mac1, evs[i]), MPS_NEIGH_PINNED);
+		CHECK_EQ(at(&l, T0 + 3600000 + i, ip, mac1, evs[i]), MPS_NEIGH_PINNED);
+		CHECK_EQ(at(&l, T0 + i, ip, mac3, evs[i]), MPS_NEIGH_UNCHANGED);
+	}
+	CHECK(raw_word(h, ip) == w);
+	free(l.changed_ms);
+out:
+	rte_hash_free(h);
+}
+
+/* The token bucket: starts full, refills at rate, never above burst. */
+void
+test_neigh_tbucket(void)
+{
+	struct mps_tbucket b;
+	unsigned int n = 0;
+
+	mps_tbucket_init(&b, 100, 10, 1000);
+	while (mps_tbucket_take(&b, 1000))
+		n++;
+	CHECK_EQ(n, 10);
+	CHECK(!mps_tbucket_take(&b, 1009)); /* 0.9 token */
+	CHECK(mps_tbucket_take(&b, 1010));  /* 1 token after 10 ms at 100/s */
+	CHECK(!mps_tbucket_take(&b, 1010));
+	/* A clock read earlier by someone else adds nothing, takes nothing. */
+	CHECK(!mps_tbucket_take(&b, 900));
+	/* A long pause refills to the burst only. */
+	n = 0;
+	while (mps_tbucket_take(&b, 1000000))
+		n++;
+	CHECK_EQ(n, 10);
+	/* Over one second at 100/s: the burst plus 100. */
+	mps_tbucket_init(&b, 100, 10, 0);
+	n = 0;
+	for (uint64_t ms = 0; ms <= 1000; ms++)
+		while (mps_tbucket_take(&b, ms))
+			n++;
+	CHECK_EQ(n, 110);
+	/* Huge values do not overflow. */
+	mps_tbucket_init(&b, UINT32_MAX, UINT32_MAX, 0);
+	CHECK(mps_tbucket_take(&b, UINT64_MAX / 2));
+}
+
+/* Writes come out of the learner's budget: new entries, changes,
+ * refreshes and attempts on a full table each take a token; unchanged,
+ * conflicting and static claims take none. Refused writes leave the
+ * table as it was. */
+void
+test_neigh_rule_ratelimit(void)
+{
+	struct mps_neigh_learner l;
+	struct mps_tbucket b;
+	struct rte_hash *h;
+	unsigned int added = 0, limited = 0;
+	uint8_t mac[6];
+
+	if (!CHECK(unit_eal_ok) || (h = new_table(1024)) == NULL)
+		return;
+	if (!learner_init(&l, h, MPS_NEIGH_LOCKTIME_MS))
+		goto out;
+	mps_tbucket_init(&b, 10, 20, T0);
+	l.writes = &b;
+	memcpy(mac, mac1, 6);
+	/* A flood of 200 new sources in one millisecond: the burst gets in. */
+	for (uint32_t i = 0; i < 200; i++) {
+		enum mps_neigh_result r;
+
+		mac[5] = (uint8_t)i;
+		r = at(&l, T0, IP(10, 9, 0, i + 1), mac, MPS_NEIGH_EV_IPV4);
+		added += r == MPS_NEIGH_ADDED;
+		limited += r == MPS_NEIGH_RATELIMITED;
+	}
+	CHECK_EQ(added, 20);
+	CHECK_EQ(limited, 180);
+	CHECK_EQ(rte_hash_count(h), 20);
+	mac[5] = 199;
+	CHECK_EQ(mps_neigh_lookup(h, IP(10, 9, 0, 200), (uint32_t)(T0 / 1000),
+				  MPS_NEIGH_TTL_S, mac), -ENOENT);
+	/* Budget spent: what needs no write still works. */
+	mac[5] = 0;
+	CHECK_EQ(at(&l, T0 + 1, IP(10, 9, 0, 1), mac, MPS_NEIGH_EV_IPV4), MPS_NEIGH_UNCHANGED);
+	CHECK_EQ(at(&l, T0 + 1, IP(10, 9, 0, 1), mac2, MPS_NEIGH_EV_IPV4), MPS_NEIGH_CONFLICT);
+	CHECK_EQ(mps_neigh_add_static(h, IP(10, 9, 1, 1), mac3), 0);
+	CHECK_EQ(at(&l, T0 + 1, IP(10, 9, 1, 1), mac2, MPS_NEIGH_EV_ARP), MPS_NEIGH_PINNED);
+	/* A due change waits for a token too, and keeps the old MAC. */
+	CHECK_EQ(at(&l, T0 + 2000, IP(10, 9, 0, 1), mac2, MPS_NEIGH_EV_ARP_OVERRIDE),
+		 MPS_NEIGH_ADDED); /* 20 tokens came back in 2 s */
+	b.milli = 0;
+	CHECK_EQ(at(&l, T0 + 2000, IP(10, 9, 0, 1), mac3, MPS_NEIGH_EV_ARP_OVERRIDE),
+		 MPS_NEIGH_RATELIMITED);
+	CHECK(lookup_is(h, IP(10, 9, 0, 1), (uint32_t)((T0 + 2000) / 1000),
+			MPS_NEIGH_TTL_S, mac2));
+	/* 100 ms at 10/s: one more write. */
+	CHECK_EQ(at(&l, T0 + 2100, IP(10, 9, 0, 1), mac3, MPS_NEIGH_EV_ARP_OVERRIDE),
+		 MPS_NEIGH_ADDED);
+	free(l.changed_ms);
+out:
+	rte_hash_free(h);
+}
+
+/* A full table: a new address is refused (FULL) and still costs a token
+ * (the attempt took the writer lock); entries it holds keep changing
+ * under the rules; lookups are unaffected. */
+void
+test_neigh_rule_full_table(void)
+{
+	enum { ENTRIES = 64, MAX_TRY = 4096 };
+	struct mps_neigh_learner l;
+	struct mps_tbucket b;
+	struct rte_hash *h;
+	uint32_t n = 0, full_ip = 0;
+	uint64_t before;
+	uint8_t mac[6];
+
+	if (!CHECK(unit_eal_ok) || (h = new_table(ENTRIES)) == NULL)
+		return;
+	if (!learner_init(&l, h, MPS_NEIGH_LOCKTIME_MS))
+		goto out;
+	mps_tbucket_init(&b, 1, MAX_TRY, T0);
+	l.writes = &b;
+	memcpy(mac, mac1, 6);
+	for (uint32_t i = 0; i < MAX_TRY; i++) {
+		mac[4] = (uint8_t)(i >> 8);
+		mac[5] = (uint8_t)i;
+		if (at(&l, T0, IP(10, 0, i >> 8, i & 0xff), mac,
+		       MPS_NEIGH_EV_IPV4) == MPS_NEIGH_FULL) {
+			full_ip = IP(10, 0, i >> 8, i & 0xff);
+			break;
+		}
+		n++;
+	}
+	if (!CHECK(full_ip != 0))
+		goto free_out;
+	CHECK_EQ(b.milli, (uint64_t)(MAX_TRY - n - 1) * 1000);
+	before = b.milli;
+	CHECK_EQ(at(&l, T0, full_ip, mac2, MPS_NEIGH_EV_IPV4), MPS_NEIGH_FULL);
+	CHECK_EQ(b.milli, before - 1000);
+	/* Held entries: IPv4 still cannot change them, a reply after the
+	 * locktime can, a gratuitous ARP can at once. */
+	mac[4] = 0;
+	mac[5] = 0;
+	CHECK_EQ(at(&l, T0 + 5000, IP(10, 0, 0, 0), mac3, MPS_NEIGH_EV_IPV4),
+		 MPS_NEIGH_CONFLICT);
+	CHECK_EQ(at(&l, T0 + 5000, IP(10, 0, 0, 0), mac3, MPS_NEIGH_EV_ARP),
+		 MPS_NEIGH_ADDED);
+	CHECK_EQ(at(&l, T0 + 5001, IP(10, 0, 0, 0), mac, MPS_NEIGH_EV_ARP_OVERRIDE),
+		 MPS_NEIGH_ADDED);
+	CHECK(lookup_is(h, IP(10, 0, 0, 0), (uint32_t)((T0 + 5001) / 1000),
+			MPS_NEIGH_TTL_S, mac));
+	CHECK_EQ(rte_hash_count(h), n);
+free_out:
+	free(l.changed_ms);
+out:
+	rte_hash_free(h);
+}
+
+/* Change stamps: created and changed entries are stamped at their key
+ * position, refreshes are not; a stamp array too short for a position
+ * (or none) simply means no locktime. */
+void
+test_neigh_rule_stamps(void)
+{
+	struct mps_neigh_learner l;
+	struct rte_hash *h;
+	const uint32_t ip = IP(198, 18, 0, 9);
+	void *data;
+	int32_t pos;
+
+	if (!CHECK(unit_eal_ok) || (h = new_table(256)) == NULL)
+		return;
+	if (!learner_init(&l, h, MPS_NEIGH_LOCKTIME_MS))
+		goto out;
+	CHECK(l.n_changed >= 256);
+	CHECK_EQ(at(&l, T0, ip, mac1, MPS_NEIGH_EV_ARP), MPS_NEIGH_ADDED);
+	pos = rte_hash_lookup_with_hash_data(h, &ip, mps_neigh_sig(ip), &data);
+	if (!CHECK(pos >= 0 && (uint32_t)pos < l.n_changed))
+		goto free_out;
+	CHECK(l.changed_ms[pos] == T0);
+	CHECK_EQ(at(&l, T0 + MPS_NEIGH_REFRESH_S * 1000ull, ip, mac1,
+		    MPS_NEIGH_EV_ARP), MPS_NEIGH_REFRESHED);
+	CHECK(l.changed_ms[pos] == T0);
+	CHECK_EQ(at(&l, T0 + 20000, ip, mac2, MPS_NEIGH_EV_ARP), MPS_NEIGH_ADDED);
+	CHECK(l.changed_ms[pos] == T0 + 20000);
+	/* No stamps: replies change at once (the table alone, as before). */
+	l.n_changed = 0;
+	CHECK_EQ(at(&l, T0 + 20001, ip, mac3, MPS_NEIGH_EV_ARP), MPS_NEIGH_ADDED);
+	CHECK(l.changed_ms[pos] == T0 + 20000);
+free_out:
+	free(l.changed_ms);
+out:
 	rte_hash_free(h);
 }

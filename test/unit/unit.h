@@ -34,6 +34,7 @@
 	X(config_args_unknown_and_stray)  \
 	X(config_args_gateway)            \
 	X(config_args_short_options)      \
+	X(config_args_neigh_locktime)     \
 	/* test_parse.c */                \
 	X(parse_arp_valid)                \
 	X(parse_arp_bad_fields)           \
@@ -64,6 +65,14 @@
 	X(neigh_table_learner_refresh)    \
 	X(neigh_table_add_static)         \
 	X(neigh_table_reclaim)            \
+	X(neigh_rule_ipv4_creates_never_changes) \
+	X(neigh_rule_arp_locktime)        \
+	X(neigh_rule_garp_overrides)      \
+	X(neigh_rule_static_never)        \
+	X(neigh_tbucket)                  \
+	X(neigh_rule_ratelimit)           \
+	X(neigh_rule_full_table)          \
+	X(neigh_rule_stamps)              \
 	/* test_rss.c */        \
 	X(rss_ms_vectors)                 \
 	X(rss_hash_matches_softrss)       \
