@@ -37,7 +37,7 @@
 
 #define MPS_MAGIC          0x6d707374u /* "mpst" */
 #ifndef MPS_LAYOUT_VERSION /* overridden only to build the mismatch test */
-#define MPS_LAYOUT_VERSION 12u
+#define MPS_LAYOUT_VERSION 13u
 #endif
 
 /* The mbuf private area holds lwIP's struct pbuf_custom (zero-copy RX).
