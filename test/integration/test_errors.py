@@ -216,7 +216,9 @@ def test_abbreviated_file_prefix_cleans_only_its_own_files(tmp_path):
     the default prefix's ("rte": another DPDK application's). Run in a
     mount namespace of its own with a fresh hugetlbfs over every hugetlbfs
     mount, so the decoy rtemap_0 (and anything the clean-up might delete)
-    is the test's, never another application's."""
+    is the test's, never another application's. The decoy is held with a
+    shared flock, as EAL holds a running application's segments (EAL's own
+    start-up clears unlocked "*map_*" files of any prefix)."""
     import signal
     from mps import scaled
     ns = name = TEST_NAME + "fp"
@@ -226,9 +228,10 @@ def test_abbreviated_file_prefix_cleans_only_its_own_files(tmp_path):
 set -e
 awk '$3 == "hugetlbfs" {{ print $2, $4 }}' /proc/mounts | sort -u |
 while read -r dir opts; do mount -t hugetlbfs -o "$opts" nodev "$dir"; done
-touch /dev/hugepages/rtemap_0
+exec 9>/dev/hugepages/rtemap_0
+flock -s 9
 ip netns exec {ns} {BUILD / "mps-primary"} --file-pre={name} --no-pci --lcores 0@0 \\
-    --vdev net_tap0,iface=mps0 --log-level=lib.eal:warning -- --workers 1 >{log} 2>&1 &
+    --vdev net_tap0,iface=mps0 --log-level=lib.eal:warning -- --workers 1 >{log} 2>&1 9>&- &
 echo $! >{pidf}
 wait $! || true
 ls -1 /dev/hugepages >{listing}
