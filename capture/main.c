@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <rte_cycles.h>
@@ -63,7 +64,8 @@ usage(const char *prg)
 	printf("usage: %s [EAL options] -- -w FILE [options]\n"
 	       "Captures what mpstack's workers receive and send into a pcapng file.\n"
 	       "EAL options: the primary's --file-prefix (default lcore: 127@0).\n\n"
-	       "  -w, --write FILE      pcapng file to write (as dpdk-dumpcap -w)\n"
+	       "  -w, --write FILE      pcapng file to write (as dpdk-dumpcap -w); never\n"
+	       "                        through a symlink, nor over another user's file\n"
 	       "      --worker ID       capture worker ID; repeat for more (default: all)\n"
 	       "  -a, --duration SECS   stop after SECS seconds\n"
 	       "  -c, --count N         stop after N packets\n"
@@ -224,6 +226,45 @@ capture_loop(struct mps_shared *sh, struct rte_ring *ring, rte_pcapng_t *pcapng,
 	return written;
 }
 
+/* Opens -w FILE for writing as root may: never through a symbolic link
+ * (O_NOFOLLOW: a link planted where the file will be would have us
+ * truncate its target), only a regular file or a FIFO, and never over a
+ * file of another user or one with other hard links. A file is truncated
+ * only once it passed. The fd, or -1 (message printed). */
+static int
+open_output(const char *path)
+{
+	struct stat st;
+	const char *why = NULL;
+	int fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC,
+			0644);
+
+	if (fd < 0) {
+		if (errno == ELOOP)
+			fprintf(stderr, "mps-capture: refusing to write %s: it is a symbolic link\n",
+				path);
+		else
+			fprintf(stderr, "mps-capture: cannot open %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) != 0)
+		why = strerror(errno);
+	else if (!S_ISREG(st.st_mode) && !S_ISFIFO(st.st_mode))
+		why = "not a regular file or FIFO";
+	else if (st.st_uid != geteuid())
+		why = "owned by another user";
+	else if (S_ISREG(st.st_mode) && st.st_nlink > 1)
+		why = "it has other hard links";
+	else if (S_ISREG(st.st_mode) && ftruncate(fd, 0) != 0)
+		why = strerror(errno);
+	if (why != NULL) {
+		fprintf(stderr, "mps-capture: refusing to write %s: %s\n", path, why);
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
 /* Attach, take the mirror, write, release: one function (over 80 lines)
  * so each step's cleanup label sits next to it. */
 int
@@ -277,11 +318,9 @@ main(int argc, char **argv)
 			sh->cfg.n_workers);
 		goto fail_eal;
 	}
-	fd = open(o.file, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-	if (fd < 0) {
-		fprintf(stderr, "mps-capture: cannot open %s: %s\n", o.file, strerror(errno));
+	fd = open_output(o.file);
+	if (fd < 0)
 		goto fail_eal;
-	}
 	pcapng = rte_pcapng_fdopen(fd, NULL, NULL, "mps-capture", NULL);
 	if (pcapng == NULL) {
 		fprintf(stderr, "mps-capture: cannot start pcapng: %s\n", rte_strerror(rte_errno));

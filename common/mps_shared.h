@@ -37,7 +37,7 @@
 
 #define MPS_MAGIC          0x6d707374u /* "mpst" */
 #ifndef MPS_LAYOUT_VERSION /* overridden only to build the mismatch test */
-#define MPS_LAYOUT_VERSION 13u
+#define MPS_LAYOUT_VERSION 14u
 #endif
 
 /* The mbuf private area holds lwIP's struct pbuf_custom (zero-copy RX).
@@ -142,7 +142,9 @@ enum mps_worker_state {
 #define MPS_COUNTERS_RING(X) /* the workers' rings */ \
 	X(ring_rx, 0, "frames/messages drained from our ring") \
 	X(ring_tx, 1, "frames put on peers' rings") \
-	X(ring_drop, 0, "peer ring full")
+	X(ring_drop, 0, "peer ring full") \
+	X(stray_handed, 0, "segments of connections we do not hold, passed on (no RETA)") \
+	X(stray_rx, 0, "such segments a peer passed to us")
 #define MPS_COUNTERS_NEIGH(X) /* the shared neighbour table */ \
 	X(neigh_learned, 1, "new entry or changed MAC written") \
 	X(neigh_refreshed, 0, "timestamp refresh written") \

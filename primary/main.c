@@ -70,22 +70,52 @@ free_hugepages(void)
 	return total;
 }
 
-/* The value of EAL's --file-prefix (default "rte"). */
+/* The --file-prefix EAL actually uses: the last component of the runtime
+ * dir it reports (EAL makes it <run dir>/dpdk/<prefix>). Not our own
+ * reading of argv: EAL's getopt_long also takes the option abbreviated
+ * (--file-pre=X), and a prefix guessed wrong ("rte", the default) would
+ * have the clean-up delete another DPDK application's hugepage files.
+ * NULL if the runtime dir names none. */
 static const char *
-file_prefix(int argc, char **argv)
+eal_file_prefix(const char *runtime_dir)
 {
-	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
-		if (strncmp(argv[i], "--file-prefix=", 14) == 0)
-			return argv[i] + 14;
-		if (strcmp(argv[i], "--file-prefix") == 0 && i + 1 < argc)
-			return argv[i + 1];
-	}
-	return "rte";
+	const char *slash = strrchr(runtime_dir, '/');
+	const char *prefix;
+
+	/* ".../dpdk/<prefix>", the prefix one component (a prefix with a
+	 * '/' in it names no file we could match safely) */
+	if (slash == NULL || slash - runtime_dir < 5 ||
+	    strncmp(slash - 5, "/dpdk", 5) != 0)
+		return NULL;
+	prefix = slash + 1;
+	return prefix[0] != '\0' && strcmp(prefix, ".") != 0 &&
+	       strcmp(prefix, "..") != 0 ? prefix : NULL;
+}
+
+/* 1 if name is one of prefix's hugepage files as EAL names them:
+ * <prefix>map_<number>, nothing before or after (so prefix "a" never
+ * matches prefix "amap_"'s files). */
+static int
+is_hugepage_file(const char *name, const char *prefix)
+{
+	size_t plen = strlen(prefix);
+	const char *n;
+
+	if (strncmp(name, prefix, plen) != 0 || strncmp(name + plen, "map_", 4) != 0)
+		return 0;
+	n = name + plen + 4;
+	if (*n == '\0')
+		return 0;
+	for (; *n != '\0'; n++)
+		if (*n < '0' || *n > '9')
+			return 0;
+	return 1;
 }
 
 /* After rte_eal_cleanup: EAL leaves its runtime dir and, in every hugetlbfs
  * mount, the files backing our memory (which keep the pages allocated).
- * The primary owns both for its prefix; remove them so nothing is left. */
+ * The primary owns both for its prefix (the one EAL used, NULL when
+ * unknown: then only the runtime dir); remove them so nothing is left. */
 static void
 remove_runtime_files(const char *prefix, const char *runtime_dir)
 {
@@ -94,7 +124,6 @@ remove_runtime_files(const char *prefix, const char *runtime_dir)
 	DIR *d;
 	struct dirent *de;
 	char path[PATH_MAX];
-	size_t plen = strlen(prefix);
 
 	d = opendir(runtime_dir);
 	if (d != NULL) {
@@ -106,6 +135,8 @@ remove_runtime_files(const char *prefix, const char *runtime_dir)
 		closedir(d);
 		rmdir(runtime_dir);
 	}
+	if (prefix == NULL)
+		return;
 	mounts = setmntent("/proc/mounts", "r");
 	if (mounts == NULL)
 		return;
@@ -116,8 +147,7 @@ remove_runtime_files(const char *prefix, const char *runtime_dir)
 		if (d == NULL)
 			continue;
 		while ((de = readdir(d)) != NULL)
-			if (strncmp(de->d_name, prefix, plen) == 0 &&
-			    strncmp(de->d_name + plen, "map_", 4) == 0 &&
+			if (is_hugepage_file(de->d_name, prefix) &&
 			    snprintf(path, sizeof(path), "%s/%s", me->mnt_dir,
 				     de->d_name) < (int)sizeof(path))
 				unlink(path);
@@ -166,8 +196,11 @@ main(int argc, char **argv)
 			 rte_strerror(rte_errno));
 	if (rte_eal_process_type() != RTE_PROC_PRIMARY)
 		rte_exit(EXIT_FAILURE, "must run as the primary process\n");
-	prefix = file_prefix(argc, argv);
 	snprintf(runtime_dir, sizeof(runtime_dir), "%s", rte_eal_get_runtime_dir());
+	prefix = eal_file_prefix(runtime_dir);
+	if (prefix == NULL)
+		MPS_LOG(WARNING, "no --file-prefix in EAL's runtime dir %s: hugepage files will not be removed at exit",
+			runtime_dir);
 	argc -= n;
 	argv += n;
 	argv[0] = (char *)"mps-primary";

@@ -8,7 +8,8 @@
  * The primary names an adopter for every orphan queue in the memzone
  * (shared->adopt[q].adopter). The adopter takes the queue's RX lock
  * (poller_pid), polls it alongside its own queue, and spreads what it
- * receives over the live workers as steer.c decides (a stable flow hash,
+ * receives (once it passed the VLAN rule, which the receiving worker
+ * checks again) over the live workers as steer.c decides (a stable flow hash,
  * so every frame of one flow reaches the same worker); that worker's lwIP
  * answers on its own TX queue (on net_tap the kernel then steers the flow
  * to that queue by itself). ARP, ICMP and anything else any worker can
@@ -178,12 +179,13 @@ mps_adopt_ring_input(struct mps_worker *w, struct rte_mbuf *m)
 	w->stats->adopt_ring_rx++;
 	mps_parse_frame(rte_pktmbuf_mtod(m, const uint8_t *),
 			rte_pktmbuf_data_len(m), &fi);
-	adopt_input(w, m, &fi, 1);
+	adopt_input(w, m, &fi, MPS_RX_ADOPTED);
 	return 1;
 }
 
-/* One frame from an adopted queue: served here or handed to the worker
- * steer.c names. */
+/* One frame from an adopted queue: the VLAN rule, then served here or
+ * handed to the worker steer.c names (the mbuf carries the verdict: see
+ * mps_netif_vlan_admit). */
 static void
 adopt_frame(struct mps_worker *w, struct rte_mbuf *m)
 {
@@ -192,13 +194,19 @@ adopt_frame(struct mps_worker *w, struct rte_mbuf *m)
 
 	w->stats->adopt_rx++;
 	w->stats->rx_bytes += len;
+	/* The VLAN rule before the parse: steering reads the untagged frame,
+	 * and no frame of another VLAN (or untagged) reaches any worker. */
+	if (mps_netif_vlan_admit(w, m) != 0)
+		return;
+	len = rte_pktmbuf_data_len(m);
 	mps_parse_frame(rte_pktmbuf_mtod(m, const uint8_t *), len, &fi);
 	if (m->nb_segs != 1 || fi.kind == MPS_FRAME_MALFORMED ||
 	    (to = mps_steer_adopted(w, &fi)) == w->id || adopted_flag == 0) {
-		adopt_input(w, m, &fi, 0);
+		adopt_input(w, m, &fi, MPS_RX_ADOPTED);
 		return;
 	}
 	m->ol_flags |= adopted_flag;
+	mps_steer_clear(m);
 	if (mps_steer_hand_off(w, to, m) != 0) {
 		w->stats->adopt_drop++;
 		rte_pktmbuf_free(m);

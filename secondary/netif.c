@@ -4,7 +4,8 @@
  *
  * RX is zero-copy: each mbuf's private area holds a struct pbuf_custom whose
  * payload is the mbuf's data, and freeing the pbuf frees the mbuf. Before a
- * frame reaches lwIP it is parsed once, with bounds checks, and checked;
+ * frame reaches lwIP it passes the VLAN rule (whatever path brought it:
+ * see vlan_rx), is parsed once, with bounds checks, and checked;
  * the parse goes to neighbour learning (neigh_learn.c) and to steering
  * (steer.c), which may hand the frame to another worker. TX copies each
  * pbuf chain into one mbuf and batches it; the batch is flushed once per
@@ -102,9 +103,16 @@ count_drop(struct mps_worker *w, uint8_t reason)
 		w->stats->rx_drop_reason[reason]++;
 }
 
-/* With --vlan only frames of our VLAN pass, their tag stripped
- * by the port or here; without, tags reach the parser, which drops them.
- * 0 to go on, -1 to drop (as "vlan"). */
+/* The VLAN rule, one verdict for every path a frame takes (our queue, an
+ * adopted queue, a peer's ring, our own ring): with --vlan only frames of
+ * our VLAN pass, their tag stripped by the port or here; without it, only
+ * frames the port did not untag (tags still on the frame reach the parser,
+ * which drops them). The verdict travels with the mbuf: rte_vlan_strip
+ * records the tag in vlan_tci and sets RTE_MBUF_F_RX_VLAN_STRIPPED as a
+ * stripping port does, rings pass the mbuf and rte_pktmbuf_copy copies
+ * both, so a frame already untagged is only compared again, never
+ * stripped twice, and an untagged frame is never taken for an untagged-by-
+ * us one. 0 to go on, -1 to drop (as "vlan"). */
 static int
 vlan_rx(struct mps_worker *w, struct rte_mbuf *m)
 {
@@ -112,7 +120,7 @@ vlan_rx(struct mps_worker *w, struct rte_mbuf *m)
 	const struct rte_ether_hdr *eh;
 
 	if (vid == 0)
-		return 0;
+		return (m->ol_flags & RTE_MBUF_F_RX_VLAN_STRIPPED) ? -1 : 0;
 	if (!(m->ol_flags & RTE_MBUF_F_RX_VLAN_STRIPPED)) {
 		eh = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
 		if (rte_pktmbuf_data_len(m) < sizeof(*eh) + sizeof(struct rte_vlan_hdr) ||
@@ -122,6 +130,16 @@ vlan_rx(struct mps_worker *w, struct rte_mbuf *m)
 		w->stats->rx_vlan_sw++;
 	}
 	return (m->vlan_tci & RTE_VLAN_ID_MASK) == vid ? 0 : -1;
+}
+
+int
+mps_netif_vlan_admit(struct mps_worker *w, struct rte_mbuf *m)
+{
+	if (likely(vlan_rx(w, m) == 0))
+		return 0;
+	count_drop(w, MPS_DROP_VLAN);
+	rte_pktmbuf_free(m);
+	return -1;
 }
 
 /* The TCP/UDP checksum lwIP no longer checks: the port's verdict
@@ -169,11 +187,8 @@ mps_netif_input(struct mps_worker *w, struct rte_mbuf *m, int from_peer)
 		rte_pktmbuf_free(m);
 		return;
 	}
-	if (!from_peer && unlikely(vlan_rx(w, m) != 0)) { /* peers' are untagged */
-		count_drop(w, MPS_DROP_VLAN);
-		rte_pktmbuf_free(m);
+	if (unlikely(mps_netif_vlan_admit(w, m) != 0)) /* whoever handed it */
 		return;
-	}
 	data = rte_pktmbuf_mtod(m, uint8_t *);
 	len = rte_pktmbuf_data_len(m);
 	mps_parse_frame(data, len, &fi);
@@ -187,7 +202,7 @@ mps_netif_input(struct mps_worker *w, struct rte_mbuf *m, int from_peer)
 		rte_pktmbuf_free(m);
 		return;
 	}
-	mps_neigh_learn_rx(w, &fi, m, from_peer);
+	mps_neigh_learn_rx(w, &fi, m, from_peer == MPS_RX_RING);
 	if (mps_steer_rx(w, &fi, m, from_peer))
 		return;
 

@@ -16,9 +16,24 @@ struct rte_mbuf;
  * config) and makes it the default. 0 or -ENODEV. */
 int mps_netif_init(struct mps_worker *w);
 
-/* One received frame into lwIP: VLAN rule, parse, checks, learning,
- * steering, then zero-copy as a custom pbuf. from_peer: it came from a
- * peer's ring (untagged, steered already). Takes m in every case. */
+/* The VLAN rule (--vlan: only our VLAN, untagged here if the port did not;
+ * without: only frames the port did not untag), the same on every path:
+ * idempotent, the verdict travels with the mbuf. 0 to go on; -1 when m was
+ * dropped (freed, counted as "vlan"). Call before anything reads the
+ * frame's headers. */
+int mps_netif_vlan_admit(struct mps_worker *w, struct rte_mbuf *m);
+
+/* Where a frame handed to mps_netif_input comes from. */
+enum mps_rx_path {
+	MPS_RX_QUEUE = 0,   /* our own queue */
+	MPS_RX_RING = 1,    /* a ring: a peer's hand-off or fan-out, or our
+			     * own re-injection */
+	MPS_RX_ADOPTED = 2, /* a queue we adopted, steered by adopt.c */
+};
+
+/* One received frame into lwIP: VLAN rule (on every frame, whatever its
+ * path), parse, checks, learning, steering (steer.c), then zero-copy as a
+ * custom pbuf. from_peer: an enum mps_rx_path. Takes m in every case. */
 void mps_netif_input(struct mps_worker *w, struct rte_mbuf *m, int from_peer);
 
 /* Sends the TX batch; what the NIC refuses stays, in order. */

@@ -8,11 +8,12 @@
 #include "mps_parse.h"
 #include "worker.h"
 
-/* A frame from our own queue (netif RX), parsed into fi: 1 if it belongs
- * to another worker's active open and was handed to that worker's ring
- * (or dropped and counted when that worker is not running or its ring is
- * full), 0 if it is ours to serve. A frame a peer handed us (from_peer)
- * is always ours. */
+/* A frame netif RX parsed into fi, from_peer its enum mps_rx_path: 1 if it
+ * belongs to another worker's active open, or is a segment of a passive
+ * connection our lwIP does not hold (no RETA: it goes round the running
+ * workers), and was handed to a worker's ring (or dropped and counted when
+ * that worker is not running or its ring is full); 0 if it is ours to
+ * serve. A frame a peer handed us is ours, but for such a stray. */
 int mps_steer_rx(struct mps_worker *w, const struct mps_frame_info *fi,
 		 struct rte_mbuf *m, int from_peer);
 
@@ -20,6 +21,10 @@ int mps_steer_rx(struct mps_worker *w, const struct mps_frame_info *fi,
  * it (possibly w->id). */
 uint16_t mps_steer_adopted(const struct mps_worker *w,
 			   const struct mps_frame_info *fi);
+
+/* Forgets any steering mark m carries (before m is handed over by other
+ * means than mps_steer_rx). */
+void mps_steer_clear(struct rte_mbuf *m);
 
 /* Puts m on worker to's ring: 0, or -ENOBUFS when the ring is full (m is
  * still the caller's). */

@@ -3,7 +3,7 @@
  * tcp_hooks.c - lwIP's TCP hooks for a worker (wired in lwipopts.h).
  *
  * RFC 6528 ISNs, TIME_WAIT ended as Linux does, and the worker-wide
- * out-of-order limit.
+ * out-of-order limit; and whether lwIP holds a connection (for steer.c).
  */
 #include <errno.h>
 #include <stdint.h>
@@ -161,4 +161,25 @@ mps_tcp_inpacket_hook(struct tcp_pcb *pcb, struct tcp_hdr *hdr, struct pbuf *p)
 		return ERR_OK;
 	}
 	return tw_end(w, pcb);
+}
+
+/* lwIP's own lookup in tcp_input, without its side effects. */
+static int
+pcb_in(const struct tcp_pcb *list, uint32_t local_ip, uint16_t local_port,
+       uint32_t remote_ip, uint16_t remote_port)
+{
+	for (const struct tcp_pcb *pcb = list; pcb != NULL; pcb = pcb->next)
+		if (pcb->remote_port == remote_port && pcb->local_port == local_port &&
+		    ip4_addr_get_u32(&pcb->remote_ip) == remote_ip &&
+		    ip4_addr_get_u32(&pcb->local_ip) == local_ip)
+			return 1;
+	return 0;
+}
+
+int
+mps_tcp_has_pcb(uint32_t local_ip, uint16_t local_port, uint32_t remote_ip,
+		uint16_t remote_port)
+{
+	return pcb_in(tcp_active_pcbs, local_ip, local_port, remote_ip, remote_port) ||
+	       pcb_in(tcp_tw_pcbs, local_ip, local_port, remote_ip, remote_port);
 }

@@ -83,6 +83,15 @@ mps_api_pick_port(uint32_t local_ip, uint32_t remote_ip, uint16_t remote_port)
 }
 
 int
+mps_api_is_listener(uint16_t port)
+{
+	for (uint32_t i = 0; i < n_listeners; i++)
+		if (listeners[i].port == port)
+			return 1;
+	return 0;
+}
+
+int
 mps_api_port_owner(uint16_t dport)
 {
 	const struct mps_worker *w = mps_worker();

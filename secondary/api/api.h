@@ -124,6 +124,9 @@ uint16_t mps_api_worker_id(void);
 /* The worker that owns TCP destination port dport, or -1 if any may. */
 int mps_api_port_owner(uint16_t dport);
 
+/* 1 if port is one of our listeners (its connections are passive). */
+int mps_api_is_listener(uint16_t port);
+
 /* RSS-aware local ports (common/mps_rss.c does the hashing). */
 uint16_t mps_api_pick_port(uint32_t local_ip, uint32_t remote_ip,
 			   uint16_t remote_port);

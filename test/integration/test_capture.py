@@ -220,3 +220,39 @@ def test_stop_after_a_capture_waits_for_the_workers_to_leave(tmpdir_):
     bad = [line for line in log.splitlines()
            if "sync request" in line or "Fail to recv reply" in line]
     assert not bad, bad
+
+
+def capture_refused(stack, path):
+    """mps-capture -w path (bounded: --duration 1): its exit code and stderr."""
+    r = stack.exec(str(BUILD / "mps-capture"), "--file-prefix", stack.prefix, "--no-pci",
+                   "--log-level=lib.eal:error", "--", "-w", path, "--duration", "1",
+                   timeout=scaled(60))
+    return r.returncode, r.stderr
+
+
+def test_capture_refuses_symlink(stack, tmpdir_):
+    """mps-capture runs as root: -w onto a symbolic link (one planted where
+    the file will be) is refused, and the link's target is left untouched."""
+    target = os.path.join(tmpdir_, "precious")
+    with open(target, "w") as f:
+        f.write("keep me\n")
+    link = os.path.join(tmpdir_, "cap.pcapng")
+    os.symlink(target, link)
+    rc, err = capture_refused(stack, link)
+    assert rc != 0 and "symbolic link" in err, err
+    with open(target) as f:
+        assert f.read() == "keep me\n"
+    assert os.path.islink(link)
+
+
+def test_capture_refuses_another_users_file(stack, tmpdir_):
+    """-w onto a file another user owns is refused, the file untouched."""
+    path = os.path.join(tmpdir_, "theirs.pcapng")
+    with open(path, "w") as f:
+        f.write("not yours\n")
+    os.chown(path, 65534, 65534)
+    rc, err = capture_refused(stack, path)
+    assert rc != 0 and "owned by another user" in err, err
+    with open(path) as f:
+        assert f.read() == "not yours\n"
+    assert os.stat(path).st_uid == 65534

@@ -1,5 +1,6 @@
 """Every error a user can hit gives one clear line and a non-zero exit,
 leaves nothing behind and does not disturb a running system."""
+import os
 import pathlib
 import subprocess
 
@@ -170,3 +171,48 @@ def test_help_needs_no_root_or_eal():
                             str(BUILD / b), "--help"], capture_output=True, text=True,
                            timeout=10)
         assert r.returncode == 0 and opt in r.stdout
+
+
+def test_abbreviated_file_prefix_cleans_only_its_own_files(tmp_path):
+    """EAL takes --file-prefix abbreviated (--file-pre=X). The primary's
+    clean-up at exit must remove X's hugepage files and runtime dir, never
+    the default prefix's ("rte": another DPDK application's). Run in a
+    mount namespace of its own with a fresh hugetlbfs over every hugetlbfs
+    mount, so the decoy rtemap_0 (and anything the clean-up might delete)
+    is the test's, never another application's. The decoy is held with a
+    shared flock, as EAL holds a running application's segments (EAL's own
+    start-up clears unlocked "*map_*" files of any prefix)."""
+    import signal
+    from mps import scaled
+    ns = name = TEST_NAME + "fp"
+    _throwaway_netns(ns)
+    log, pidf, listing = tmp_path / "log", tmp_path / "pid", tmp_path / "listing"
+    script = f"""
+set -e
+awk '$3 == "hugetlbfs" {{ print $2, $4 }}' /proc/mounts | sort -u |
+while read -r dir opts; do mount -t hugetlbfs -o "$opts" nodev "$dir"; done
+exec 9>/dev/hugepages/rtemap_0
+flock -s 9
+ip netns exec {ns} {BUILD / "mps-primary"} --file-pre={name} --no-pci --lcores 0@0 \\
+    --vdev net_tap0,iface=mps0 --log-level=lib.eal:warning -- --workers 1 >{log} 2>&1 9>&- &
+echo $! >{pidf}
+wait $! || true
+ls -1 /dev/hugepages >{listing}
+"""
+    p = subprocess.Popen(["unshare", "--mount", "--propagation", "private", "sh", "-c", script])
+    try:
+        wait_until(lambda: log.exists() and "mps-primary: ready" in log.read_text(), 30,
+                   "the primary with --file-pre to be ready")
+        assert pathlib.Path(f"/var/run/dpdk/{name}").is_dir(), "EAL took another prefix"
+        os.kill(int(pidf.read_text()), signal.SIGINT)
+        assert p.wait(timeout=scaled(30)) == 0, log.read_text()
+    finally:
+        if p.poll() is None:
+            if pidf.exists():
+                os.kill(int(pidf.read_text()), signal.SIGKILL)
+            p.wait(timeout=scaled(30))
+        subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+    files = listing.read_text().split()
+    assert "rtemap_0" in files, "the primary deleted the default prefix's hugepage file"
+    assert not [f for f in files if f.startswith(name + "map_")], files
+    assert _no_runtime_dir(name)
