@@ -17,7 +17,7 @@ import time
 import pytest
 from scapy.all import ARP, ICMP, IP, Ether, conf
 
-from mps import PEER_IP, STACK_IP, TEST_NAME, Sniffer, Stack, echo_once, wait_until
+from mps import PEER_IP, STACK_IP, TEST_NAME, Sniffer, Stack, echo_once, scaled, wait_until
 
 conf.verb = 0
 IFACE = "mps0"
@@ -26,8 +26,11 @@ EVIL = "02:00:00:0e:71:01"
 
 @pytest.fixture(scope="module")
 def astack():
+    # The locktime is a time bound of the tests below (a reply must come
+    # well inside it, a gratuitous ARP within it): scaled like the others.
     s = Stack(TEST_NAME + "na", workers=2,
-              primary_args=f"--ip {STACK_IP}/16 --gateway {PEER_IP}")
+              primary_args=f"--ip {STACK_IP}/16 --gateway {PEER_IP} "
+                           f"--neigh-locktime {int(scaled(2000))}")
     with s.running():
         s.learn_stack_mac(IFACE)
         link = json.loads(s.exec("ip", "-j", "link", "show", IFACE, check=True).stdout)
