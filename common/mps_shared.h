@@ -25,7 +25,7 @@
 #define MPS_NEIGH_NAME     "mps_neigh"
 #define MPS_RING_FMT       "mps_ring_%u"
 #define MPS_NEIGH_QS_NAME  "mps_neigh_qs" /* rte_rcu_qsbr of the readers */
-#define MPS_NEIGH_LOCK_NAME "mps_neigh_lock" /* when each key's MAC last changed */
+#define MPS_NEIGH_STAMPS_NAME "mps_neigh_stamps" /* each key position's times */
 
 /* mps-capture's mirror: copies from the workers (rte_pcapng
  * blocks in mbufs of their own pool), one ring, multi-producer. */
@@ -37,7 +37,7 @@
 
 #define MPS_MAGIC          0x6d707374u /* "mpst" */
 #ifndef MPS_LAYOUT_VERSION /* overridden only to build the mismatch test */
-#define MPS_LAYOUT_VERSION 14u
+#define MPS_LAYOUT_VERSION 15u
 #endif
 
 /* The mbuf private area holds lwIP's struct pbuf_custom (zero-copy RX).
@@ -70,11 +70,10 @@
 /* Neighbour table: --neigh-ttl and --neigh-entries defaults and ranges
  * (plain numbers: the usage text prints them). */
 #define MPS_NEIGH_TTL_S        300
-#define MPS_NEIGH_TTL_MAX_S    1800 /* well inside the data word's timestamp */
+#define MPS_NEIGH_TTL_MAX_S    1800
 #define MPS_NEIGH_ENTRIES      65536
 #define MPS_NEIGH_ENTRIES_MIN  64
 #define MPS_NEIGH_ENTRIES_MAX  1048576
-_Static_assert(MPS_NEIGH_TTL_MAX_S < MPS_NEIGH_TIME_MASK, "TTL beyond the timestamp's range");
 
 /* Learning rules (common/mps_neigh.h). --neigh-locktime: an ARP reply does
  * not change a MAC that changed less than this long ago (Linux's
@@ -153,7 +152,8 @@ enum mps_worker_state {
 	X(neigh_full, 0, "table full, could not add") \
 	X(neigh_conflict, 0, "other MAC for a known address refused (IPv4, locktime, static)") \
 	X(neigh_ratelimited, 0, "table writes refused: the worker's write budget was spent") \
-	X(neigh_probe, 0, "ARP requests sent to check a conflicting address")
+	X(neigh_probe, 0, "ARP requests sent to check a conflicting address") \
+	X(neigh_qs_online, 0, "back online after the primary took this stalled worker offline")
 #define MPS_COUNTERS_TCP(X) /* lwIP's connections */ \
 	X(tcp_accepted, 1, "connections accepted") \
 	X(tcp_active, 1, "gauge: open connections") \
@@ -277,6 +277,7 @@ struct mps_shared {
 	/* Neighbour aging, written by the primary only */
 	uint64_t neigh_expired;     /* learned entries deleted after the TTL */
 	uint64_t neigh_freed;       /* their slots freed after a grace period */
+	uint64_t neigh_offlined;    /* stalled workers not waited for (reclaim) */
 	uint64_t neigh_static_full; /* --neigh entries that did not fit */
 	/* What the workers need to pick RSS-aware local ports */
 	uint8_t rss_key[MPS_RSS_KEY_LEN]; /* the Toeplitz key every port uses */

@@ -39,12 +39,15 @@ mps_worker_state_name(uint32_t state)
 }
 
 #define NEIGH_GC_BATCH 256u  /* entries deleted per aging pass */
+#define NEIGH_GRACE_MS 2000u /* a grace period longer than this stops
+			      * waiting for stalled workers */
 
 /* Expired neighbours deleted, waiting for their grace period. */
 struct neigh_gc {
 	int32_t pos[NEIGH_GC_BATCH];
 	unsigned int n;
 	uint64_t token;
+	uint64_t since_tsc; /* when the grace period started */
 };
 
 /* Marks slots whose owner died, counting the mbufs it held (lost to the
@@ -134,6 +137,32 @@ print_stats(const struct mps_shared *sh, struct mps_worker_stats *prev,
 	fflush(stdout);
 }
 
+/* Takes offline, for the reclaim only, every live worker whose heartbeat
+ * is older than STALL_MS (stopped by a signal or a debugger, or wedged):
+ * the grace period then completes without it. It comes back online by
+ * itself at its next loop iteration (loop.c). */
+static void
+neigh_offline_stalled(struct mps_primary *pp)
+{
+	struct mps_shared *sh = pp->shared;
+	uint64_t now = rte_get_tsc_cycles();
+
+	for (uint32_t w = 0; w < sh->cfg.n_workers; w++) {
+		const struct mps_worker_slot *slot = &sh->workers[w];
+		uint64_t beat = slot->heartbeat_tsc;
+		uint64_t age_ms = beat >= now ? 0 : (now - beat) * 1000 / sh->tsc_hz;
+
+		if (slot->owner_pid == 0 || age_ms <= STALL_MS ||
+		    __atomic_load_n(&pp->neigh_qs->qsbr_cnt[w].cnt,
+				    __ATOMIC_ACQUIRE) == __RTE_QSBR_CNT_THR_OFFLINE)
+			continue;
+		rte_rcu_qsbr_thread_offline(pp->neigh_qs, w);
+		sh->neigh_offlined++;
+		MPS_LOG(WARNING, "worker %u (pid %d) stalled: neighbour aging no longer waits for it",
+			w, slot->owner_pid);
+	}
+}
+
 /* Reclaims expired neighbours, safely against lock-free readers.
  *
  * Why not rte_hash_rcu_qsbr_add: in its DQ mode a worker's add may run the
@@ -143,30 +172,38 @@ print_stats(const struct mps_shared *sh, struct mps_worker_stats *prev,
  * RW_CONCURRENCY_LF (NO_FREE_ON_DEL) and the primary drives an
  * rte_rcu_qsbr variable in shared memory itself: delete a batch of expired
  * keys (new lookups no longer find them), take a token, and free the key
- * slots with rte_hash_free_key_with_position only once every registered
- * worker has reported a quiescent state past the token. Workers report one
- * per poll-loop iteration and never hold a lookup result across one; a dead
- * worker is taken offline by check_workers. The telemetry thread may still
- * show a reused slot for one call, which is harmless. */
+ * slots only once every registered worker has reported a quiescent state
+ * past the token. Workers report one per poll-loop iteration and never
+ * hold a lookup result across one; a dead worker is taken offline by
+ * check_workers, a stalled one once the grace period is NEIGH_GRACE_MS
+ * old (neigh_offline_stalled; what that costs: README "Aging"). The
+ * telemetry thread may still show a reused slot for one call, which is
+ * harmless. */
 static void
 neigh_age(struct mps_primary *pp, struct neigh_gc *gc)
 {
 	struct mps_shared *sh = pp->shared;
-	uint32_t now_s = (uint32_t)(rte_get_tsc_cycles() / sh->tsc_hz);
+	uint64_t now = rte_get_tsc_cycles();
 
 	if (gc->n != 0) {
-		if (rte_rcu_qsbr_check(pp->neigh_qs, gc->token, false) != 1)
-			return;
+		if (rte_rcu_qsbr_check(pp->neigh_qs, gc->token, false) != 1) {
+			if ((now - gc->since_tsc) * 1000 / sh->tsc_hz <= NEIGH_GRACE_MS)
+				return;
+			neigh_offline_stalled(pp);
+			if (rte_rcu_qsbr_check(pp->neigh_qs, gc->token, false) != 1)
+				return;
+		}
 		for (unsigned int i = 0; i < gc->n; i++)
-			rte_hash_free_key_with_position(pp->neigh, gc->pos[i]);
+			mps_neigh_release(&pp->neigh_tab, gc->pos[i]);
 		sh->neigh_freed += gc->n;
 		gc->n = 0;
 	}
-	gc->n = mps_neigh_expire(pp->neigh, now_s, sh->cfg.neigh_ttl_s, gc->pos,
-				 NEIGH_GC_BATCH);
+	gc->n = mps_neigh_expire(&pp->neigh_tab, now / (sh->tsc_hz / 1000),
+				 sh->cfg.neigh_ttl_s, gc->pos, NEIGH_GC_BATCH);
 	if (gc->n != 0) {
 		sh->neigh_expired += gc->n;
 		gc->token = rte_rcu_qsbr_start(pp->neigh_qs);
+		gc->since_tsc = now;
 	}
 }
 

@@ -51,21 +51,25 @@ neigh_qs_create(struct mps_primary *pp, int socket)
 	return rte_rcu_qsbr_init(pp->neigh_qs, MPS_MAX_WORKERS);
 }
 
-/* The change stamps of the learning rules' locktime: one zeroed
- * uint64_t (ms) per key position the table can hand out. */
+/* The table's times: one unstamped struct mps_neigh_stamp per key
+ * position the table can hand out. */
 static int
-neigh_lock_create(struct mps_primary *pp, int socket)
+neigh_stamps_create(struct mps_primary *pp, int socket)
 {
-	size_t sz = (size_t)mps_neigh_lock_slots(pp->neigh) * sizeof(uint64_t);
+	uint32_t n = mps_neigh_stamp_slots(pp->neigh);
+	size_t sz = (size_t)n * sizeof(struct mps_neigh_stamp);
 
-	pp->lock_mz = rte_memzone_reserve_aligned(MPS_NEIGH_LOCK_NAME, sz, socket,
-						  0, RTE_CACHE_LINE_SIZE);
-	if (pp->lock_mz == NULL) {
+	pp->stamps_mz = rte_memzone_reserve_aligned(MPS_NEIGH_STAMPS_NAME, sz,
+						    socket, 0, RTE_CACHE_LINE_SIZE);
+	if (pp->stamps_mz == NULL) {
 		MPS_LOG(ERR, "cannot reserve memzone %s (%zu bytes): %s",
-			MPS_NEIGH_LOCK_NAME, sz, rte_strerror(rte_errno));
+			MPS_NEIGH_STAMPS_NAME, sz, rte_strerror(rte_errno));
 		return -rte_errno;
 	}
-	memset(pp->lock_mz->addr, 0, sz);
+	mps_neigh_stamps_init(pp->stamps_mz->addr, n);
+	pp->neigh_tab = (struct mps_neigh_table){
+		.h = pp->neigh, .st = pp->stamps_mz->addr, .n_st = n,
+	};
 	return 0;
 }
 
@@ -156,7 +160,7 @@ mps_shared_create(struct mps_primary *pp, const struct mps_config *cfg)
 			rte_strerror(rte_errno));
 		return -rte_errno;
 	}
-	if (neigh_qs_create(pp, socket) != 0 || neigh_lock_create(pp, socket) != 0)
+	if (neigh_qs_create(pp, socket) != 0 || neigh_stamps_create(pp, socket) != 0)
 		return -rte_errno;
 	neigh_add_static(pp, cfg);
 
@@ -186,9 +190,9 @@ mps_shared_destroy(struct mps_primary *pp)
 	}
 	rte_hash_free(pp->neigh);
 	pp->neigh = NULL;
-	if (pp->lock_mz != NULL)
-		rte_memzone_free(pp->lock_mz);
-	pp->lock_mz = NULL;
+	if (pp->stamps_mz != NULL)
+		rte_memzone_free(pp->stamps_mz);
+	pp->stamps_mz = NULL;
 	if (pp->qs_mz != NULL)
 		rte_memzone_free(pp->qs_mz);
 	pp->qs_mz = NULL;

@@ -69,14 +69,16 @@ mps_attach(struct mps_worker *w, char *err, size_t errlen)
 		return -ENOENT;
 	}
 	w->neigh_qs = mz->addr;
-	/* When each key's MAC last changed (the learning rules' locktime). */
-	mz = rte_memzone_lookup(MPS_NEIGH_LOCK_NAME);
+	/* The table's times (aging and the learning rules' locktime). */
+	mz = rte_memzone_lookup(MPS_NEIGH_STAMPS_NAME);
 	if (mz == NULL) {
-		snprintf(err, errlen, "memzone %s missing", MPS_NEIGH_LOCK_NAME);
+		snprintf(err, errlen, "memzone %s missing", MPS_NEIGH_STAMPS_NAME);
 		return -ENOENT;
 	}
-	w->learner.changed_ms = mz->addr;
-	w->learner.n_changed = (uint32_t)(mz->len / sizeof(uint64_t));
+	w->learner.t = (struct mps_neigh_table){
+		.h = w->neigh, .st = mz->addr,
+		.n_st = (uint32_t)(mz->len / sizeof(struct mps_neigh_stamp)),
+	};
 	w->n_ports = (uint16_t)sh->n_ports;
 	memcpy(w->port_ids, sh->port_ids, sizeof(w->port_ids));
 	w->tx_offloads = sh->tx_offloads;

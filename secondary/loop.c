@@ -131,7 +131,16 @@ mps_loop_run(struct mps_worker *w, volatile int *quit)
 		    mps_adopt_handback(w, quit) != 0)
 			break;
 
-		/* No table entry read before this point is used after it. */
+		/* No table entry read before this point is used after it.
+		 * A worker that stalled (SIGSTOP, a debugger) was taken
+		 * offline by the primary so that aging went on: back online
+		 * first (a full barrier, unlike the quiescent report). */
+		if (unlikely(__atomic_load_n(&w->neigh_qs->qsbr_cnt[w->id].cnt,
+					     __ATOMIC_RELAXED) ==
+			     __RTE_QSBR_CNT_THR_OFFLINE)) {
+			rte_rcu_qsbr_thread_online(w->neigh_qs, w->id);
+			w->stats->neigh_qs_online++;
+		}
 		rte_rcu_qsbr_quiescent(w->neigh_qs, w->id);
 		/* Before anything learns: the peers' ARP copies too. now_ms
 		 * uses the primary's TSC rate, so every process stamps alike. */

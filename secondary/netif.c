@@ -229,7 +229,7 @@ mps_netif_output(struct netif *netif, struct pbuf *p, const ip4_addr_t *dst)
 		if (!ip4_addr_netcmp(dst, netif_ip4_addr(netif),
 				     netif_ip4_netmask(netif)))
 			nh = w->shared->cfg.gateway;
-		if (nh != 0 && mps_neigh_lookup(w->neigh, nh, w->now_s,
+		if (nh != 0 && mps_neigh_lookup(&w->learner.t, nh, w->now_ms,
 						w->shared->cfg.neigh_ttl_s,
 						mac.addr) == 0) {
 			w->stats->neigh_hit++;

@@ -4,6 +4,9 @@ a 1024-entry table, one static entry) and scapy hosts injected on the
 kernel side of the tap. Which queue a frame lands on is the kernel's
 choice, so tests find out from telemetry instead of assuming."""
 
+import os
+import signal
+
 import pytest
 from scapy.all import ARP, ICMP, IP, TCP, Ether, conf, rdpcap, sendp, wrpcap
 
@@ -67,6 +70,41 @@ def test_learned_entry_ages_out_and_is_reclaimed(nstack):
                  s["freed"] >= s["expired"] else None)(
             nstack.telemetry("/mps/neigh_stats")), 10, "entry deleted and its slot freed")
     assert after["freed"] > before["freed"]
+
+
+def test_aging_goes_on_while_a_worker_is_stopped(nstack):
+    """A worker stopped by a signal (or a debugger) reports no quiescent
+    state: after a bound the primary stops waiting for it, so expired
+    entries are still deleted and their slots freed; once it runs again it
+    is back online for the next grace period."""
+    ip, mac = host(2)
+    send(nstack, Ether(src=mac, dst=nstack.mac) / IP(src=ip, dst=STACK_IP) / ICMP())
+    wait_until(lambda: nstack.neigh(ip), 10, "host learned")
+    before = nstack.telemetry("/mps/neigh_stats")
+    online = nstack.counters("neigh_qs_online")[1]
+    stopped = nstack.pid("worker-1")
+    os.kill(stopped, signal.SIGSTOP)
+    try:
+        wait_until(lambda: not nstack.neigh(ip), TTL + 10, "entry expired")
+        after = wait_until(
+            lambda: (lambda s: s if s["expired"] > before["expired"] and
+                     s["freed"] >= s["expired"] else None)(
+                nstack.telemetry("/mps/neigh_stats")), 20,
+            "entry deleted and its slot freed while worker 1 is stopped")
+        assert after["offlined"] > before["offlined"]
+    finally:
+        os.kill(stopped, signal.SIGCONT)
+    wait_until(lambda: nstack.counters("neigh_qs_online")[1] > online, 10,
+               "worker 1 back online for the reclaim")
+    # Aging goes on with it running again.
+    ip2, mac2 = host(3)
+    again = nstack.telemetry("/mps/neigh_stats")
+    send(nstack, Ether(src=mac2, dst=nstack.mac) / IP(src=ip2, dst=STACK_IP) / ICMP())
+    wait_until(lambda: nstack.neigh(ip2), 10, "second host learned")
+    wait_until(
+        lambda: (lambda s: s if s["expired"] > again["expired"] and
+                 s["freed"] >= s["expired"] else None)(
+            nstack.telemetry("/mps/neigh_stats")), TTL + 20, "second entry reclaimed")
 
 
 def test_new_host_on_worker_a_lets_worker_b_answer_without_arp(nstack):
