@@ -138,7 +138,12 @@ mps_neigh_learn(struct mps_neigh_learner *l, uint32_t ip_be,
 			return MPS_NEIGH_REFRESHED;
 		}
 		if (!mps_neigh_expired(old, st, l->now_ms, l->ttl_s)) {
-			if (ev == MPS_NEIGH_EV_IPV4)
+			/* Unstamped: its creator has not stamped the change
+			 * time yet, and the old one is a previous key's. */
+			if (ev == MPS_NEIGH_EV_IPV4 ||
+			    (ev == MPS_NEIGH_EV_ARP &&
+			     __atomic_load_n(&st->written_ms, __ATOMIC_ACQUIRE) ==
+			     MPS_NEIGH_UNSTAMPED))
 				return MPS_NEIGH_CONFLICT;
 			seen = __atomic_load_n(&st->changed_ms, __ATOMIC_ACQUIRE);
 			/* Signed: a stamp a little ahead of our clock (another
@@ -168,7 +173,10 @@ mps_neigh_learn(struct mps_neigh_learner *l, uint32_t ip_be,
 	if (rte_hash_add_key_with_hash_data(l->t.h, &ip_be, mps_neigh_sig(ip_be),
 					    (void *)(uintptr_t)w) < 0)
 		return MPS_NEIGH_FULL;
-	if (pos >= 0)
+	/* The primary may have deleted the key between our find and our add,
+	 * which then created it anew, maybe at another position: stamp
+	 * where it is now. */
+	if (pos >= 0 && mps_neigh_find(&l->t, ip_be, &old, &st) == pos)
 		__atomic_store_n(&st->written_ms, l->now_ms, __ATOMIC_RELEASE);
 	else
 		neigh_stamp_new(l, ip_be);
@@ -204,11 +212,20 @@ mps_neigh_expire(const struct mps_neigh_table *t, uint64_t now_ms,
 
 	max = RTE_MIN(max, EXPIRE_BATCH);
 	while (n_keys < max &&
-	       (p = rte_hash_iterate(t->h, &key, &data, &iter)) >= 0)
-		if ((uint32_t)p < t->n_st &&
-		    mps_neigh_expired((uint64_t)(uintptr_t)data, &t->st[p],
+	       (p = rte_hash_iterate(t->h, &key, &data, &iter)) >= 0) {
+		uint64_t unstamped = MPS_NEIGH_UNSTAMPED;
+
+		if ((uint32_t)p >= t->n_st)
+			continue;
+		/* A key its creator never stamped (killed between its add
+		 * and its stamp) starts its TTL now; a creator that is only
+		 * late overwrites this. Every entry ages. */
+		__atomic_compare_exchange_n(&t->st[p].written_ms, &unstamped, now_ms,
+					    0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
+		if (mps_neigh_expired((uint64_t)(uintptr_t)data, &t->st[p],
 				      now_ms, ttl_s))
 			keys[n_keys++] = *(const uint32_t *)key;
+	}
 	for (unsigned int i = 0; i < n_keys; i++) {
 		struct mps_neigh_stamp *st;
 		uint64_t w;
@@ -226,8 +243,10 @@ mps_neigh_expire(const struct mps_neigh_table *t, uint64_t now_ms,
 void
 mps_neigh_release(const struct mps_neigh_table *t, int32_t pos)
 {
-	if (pos >= 0 && (uint32_t)pos < t->n_st)
+	if (pos >= 0 && (uint32_t)pos < t->n_st) {
+		__atomic_store_n(&t->st[pos].changed_ms, 0, __ATOMIC_RELEASE);
 		__atomic_store_n(&t->st[pos].written_ms, MPS_NEIGH_UNSTAMPED,
 				 __ATOMIC_RELEASE);
+	}
 	rte_hash_free_key_with_position(t->h, pos);
 }

@@ -23,6 +23,7 @@ struct mps_primary {
 	struct rte_hash *neigh;
 	struct mps_neigh_table neigh_tab; /* neigh and its stamps */
 	struct rte_ring *rings[MPS_MAX_WORKERS];
+	struct rte_ring *drain_rings[MPS_MAX_WORKERS];
 	uint16_t n_ports;
 	uint16_t port_ids[MPS_MAX_PORTS];
 	uint16_t ports_started;

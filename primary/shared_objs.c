@@ -38,7 +38,7 @@ pool_size(unsigned int n_ports, unsigned int n_workers)
 static int
 neigh_qs_create(struct mps_primary *pp, int socket)
 {
-	size_t sz = rte_rcu_qsbr_get_memsize(MPS_MAX_WORKERS);
+	size_t sz = rte_rcu_qsbr_get_memsize(MPS_QS_READERS);
 
 	pp->qs_mz = rte_memzone_reserve_aligned(MPS_NEIGH_QS_NAME, sz, socket, 0,
 						RTE_CACHE_LINE_SIZE);
@@ -48,7 +48,7 @@ neigh_qs_create(struct mps_primary *pp, int socket)
 		return -rte_errno;
 	}
 	pp->neigh_qs = pp->qs_mz->addr;
-	return rte_rcu_qsbr_init(pp->neigh_qs, MPS_MAX_WORKERS);
+	return rte_rcu_qsbr_init(pp->neigh_qs, MPS_QS_READERS);
 }
 
 /* The table's times: one unstamped struct mps_neigh_stamp per key
@@ -173,6 +173,14 @@ mps_shared_create(struct mps_primary *pp, const struct mps_config *cfg)
 				rte_strerror(rte_errno));
 			return -rte_errno;
 		}
+		snprintf(name, sizeof(name), MPS_DRAIN_RING_FMT, w);
+		pp->drain_rings[w] = rte_ring_create(name, MPS_RING_SIZE, socket,
+						     RING_F_SC_DEQ);
+		if (pp->drain_rings[w] == NULL) {
+			MPS_LOG(ERR, "cannot create ring %s: %s", name,
+				rte_strerror(rte_errno));
+			return -rte_errno;
+		}
 	}
 	return 0;
 }
@@ -186,6 +194,11 @@ mps_shared_destroy(struct mps_primary *pp)
 			mps_ring_free_mbufs(pp->rings[w]);
 			rte_ring_free(pp->rings[w]);
 			pp->rings[w] = NULL;
+		}
+		if (pp->drain_rings[w] != NULL) {
+			mps_ring_free_mbufs(pp->drain_rings[w]);
+			rte_ring_free(pp->drain_rings[w]);
+			pp->drain_rings[w] = NULL;
 		}
 	}
 	rte_hash_free(pp->neigh);

@@ -44,7 +44,20 @@ add_adoption(struct rte_tel_data *c, const struct mps_shared *sh, uint32_t w)
 	rte_tel_data_add_dict_string(c, "adopts", adopts);
 }
 
-/* The slot's own fields: owner, state, liveness, adoption. */
+/* Its predecessor still draining after a --replace (pid 0: none), the
+ * connections it still holds, and a successor waiting to take over. */
+static void
+add_drain(struct rte_tel_data *c, const struct mps_shared *sh, uint32_t w)
+{
+	const struct mps_worker_slot *d = &sh->drain[w];
+	int draining = d->owner_pid != 0 && d->state == MPS_WORKER_DRAINING;
+
+	rte_tel_data_add_dict_int(c, "draining_pid", draining ? d->owner_pid : 0);
+	rte_tel_data_add_dict_u64(c, "draining_conns", draining ? d->stats.tcp_active : 0);
+	rte_tel_data_add_dict_int(c, "successor_pid", sh->replace[w].successor_pid);
+}
+
+/* The slot's own fields: owner, state, liveness, adoption, drain. */
 static void
 add_slot(struct rte_tel_data *c, const struct mps_shared *sh, uint32_t w, uint64_t now)
 {
@@ -58,6 +71,7 @@ add_slot(struct rte_tel_data *c, const struct mps_shared *sh, uint32_t w, uint64
 		slot->heartbeat_tsc == 0 || slot->heartbeat_tsc >= now ? 0 :
 		(now - slot->heartbeat_tsc) * 1000 / sh->tsc_hz);
 	add_adoption(c, sh, w);
+	add_drain(c, sh, w);
 }
 
 /* Every slot, keyed by worker id: its own fields and the compact counter

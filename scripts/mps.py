@@ -278,6 +278,16 @@ class Stack:
                "--lcores", f"{lcore}@0", "--log-level=lib.eal:error", "--", *app_args]
         return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
 
+    def spawn_secondary(self, log, *app_args, lcore=9):
+        """Starts a secondary in the background, its output in file log;
+        the Popen (the caller stops it)."""
+        cmd = ["ip", "netns", "exec", self.ns, str(BUILD / "mps-secondary"),
+               "--file-prefix", self.prefix, "--no-pci", "--no-telemetry",
+               "--lcores", f"{lcore}@{lcore % os.cpu_count()}",
+               "--log-level=lib.eal:error", "--", *app_args]
+        with open(log, "w") as f:
+            return subprocess.Popen(cmd, stdout=f, stderr=subprocess.STDOUT)
+
 
 def echo_error(stack, payload=b"still here", timeout=10, port=7):
     """One new connection to the echo app; None when the bytes come back

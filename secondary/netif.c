@@ -45,6 +45,7 @@
 #include "mps_parse.h"
 #include "neigh_learn.h"
 #include "netif.h"
+#include "replace.h"
 #include "steer.h"
 
 _Static_assert(sizeof(struct pbuf_custom) <= MPS_MBUF_PRIV_SIZE,
@@ -360,15 +361,38 @@ mps_tx_flush(struct mps_worker *w)
 
 	if (w->tx_n == 0)
 		return;
+	if (unlikely(w->draining)) { /* our successor transmits */
+		mps_replace_tx(w);
+		return;
+	}
 	sent = rte_eth_tx_burst(w->port_ids[0], w->id, w->tx_batch, w->tx_n);
 	w->stats->tx_pkts += sent;
-	if (sent < w->tx_n) {
-		/* Keep the rest, in order, for the next iteration. */
+	if (sent < w->tx_n)
+		w->stats->tx_retries++;
+	mps_netif_tx_consumed(w, sent);
+}
+
+void
+mps_netif_tx_consumed(struct mps_worker *w, uint16_t sent)
+{
+	/* Keep the rest, in order, for the next iteration. */
+	if (sent < w->tx_n)
 		memmove(w->tx_batch, w->tx_batch + sent,
 			(size_t)(w->tx_n - sent) * sizeof(w->tx_batch[0]));
-		w->stats->tx_retries++;
-	}
 	w->tx_n = (uint16_t)(w->tx_n - sent);
+}
+
+int
+mps_netif_tx_append(struct mps_worker *w, struct rte_mbuf *m)
+{
+	if (unlikely(w->tx_n == MPS_TX_BATCH))
+		mps_tx_flush(w);
+	if (unlikely(w->tx_n == MPS_TX_BATCH)) {
+		rte_pktmbuf_free(m);
+		return -ENOBUFS;
+	}
+	w->tx_batch[w->tx_n++] = m;
+	return 0;
 }
 
 void

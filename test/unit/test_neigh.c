@@ -522,13 +522,86 @@ test_neigh_table_create(void)
 		rte_hash_free(h);
 }
 
+/* The unit test binary is linked with --wrap for the table's add: a test
+ * can run something (the primary's delete) right before the next one. */
+int __real_rte_hash_add_key_with_hash_data(const struct rte_hash *h,
+					   const void *key, hash_sig_t sig,
+					   void *data);
+int __wrap_rte_hash_add_key_with_hash_data(const struct rte_hash *h,
+					   const void *key, hash_sig_t sig,
+					   void *data);
+static void (*before_add)(void);
+
+int
+__wrap_rte_hash_add_key_with_hash_data(const struct rte_hash *h, const void *key,
+				       hash_sig_t sig, void *data)
+{
+	void (*f)(void) = before_add;
+
+	before_add = NULL;
+	if (f != NULL)
+		f();
+	return __real_rte_hash_add_key_with_hash_data(h, key, sig, data);
+}
+
+static struct mps_neigh_table *race_table;
+static uint32_t race_ip;
+
+/* The primary's reclaim, all at once: delete and release race_ip's key. */
+static void
+delete_race_ip(void)
+{
+	int32_t p = rte_hash_del_key_with_hash(race_table->h, &race_ip,
+					       mps_neigh_sig(race_ip));
+
+	uint32_t filler = IP(10, 3, 9, 9);
+
+	if (!CHECK(p >= 0))
+		return;
+	mps_neigh_release(race_table, p);
+	/* Another key takes the freed slot (as under load): the learn's add
+	 * creates race_ip elsewhere. */
+	CHECK_EQ(__real_rte_hash_add_key_with_hash_data(race_table->h, &filler,
+							mps_neigh_sig(filler),
+							(void *)(uintptr_t)1), 0);
+}
+
+/* A learn that found the key, then lost it to the primary before its add
+ * (which creates it anew, maybe elsewhere), stamps where the key is now:
+ * never an unstamped key nobody ages. */
+void
+test_neigh_learn_races_delete(void)
+{
+	struct mps_neigh_table *h;
+	struct mps_neigh_stamp *st;
+	uint64_t w;
+	int32_t pos;
+
+	if (!CHECK(unit_eal_ok) || (h = new_table(256)) == NULL)
+		return;
+	race_table = h;
+	race_ip = IP(198, 18, 0, 33);
+	CHECK_EQ(garp_learn(h, race_ip, mac1, 100, MPS_NEIGH_TTL_S, 0), MPS_NEIGH_ADDED);
+	pos = mps_neigh_find(h, race_ip, &w, &st);
+	before_add = delete_race_ip;
+	CHECK_EQ(garp_learn(h, race_ip, mac2, 200, MPS_NEIGH_TTL_S, 0), MPS_NEIGH_ADDED);
+	CHECK(before_add == NULL); /* the delete ran */
+	if (!CHECK(mps_neigh_find(h, race_ip, &w, &st) >= 0 && st != &h->st[pos]))
+		goto out;
+	CHECK(mps_neigh_same_mac(w, mps_neigh_pack(mac2, 0, 0)));
+	CHECK(st->written_ms == 200000);
+	CHECK(lookup_is(h, race_ip, 200 + MPS_NEIGH_TTL_S - 1, MPS_NEIGH_TTL_S, mac2));
+	CHECK_EQ(lookup_s(h, race_ip, 200 + MPS_NEIGH_TTL_S, MPS_NEIGH_TTL_S, (uint8_t[6]){ 0 }),
+		 -ENOENT);
+out:
+	free_table(h);
+}
+
 /* The learner's id shares the word without touching the rest, for
  * every worker the stack can have. */
 void
 test_neigh_worker_field(void)
 {
-	_Static_assert(MPS_MAX_WORKERS - 1 <= MPS_NEIGH_WORKER_MASK,
-		       "worker ids beyond the neighbour word's field");
 	for (unsigned int id = 0; id <= MPS_NEIGH_WORKER_MASK; id++) {
 		uint64_t w = mps_neigh_pack(mac1, 0, id);
 		uint8_t out[6];
@@ -1001,8 +1074,9 @@ test_neigh_rule_stamps(void)
 	mps_neigh_release(h, freed[0]);
 	CHECK(h->st[pos].written_ms == MPS_NEIGH_UNSTAMPED);
 	CHECK_EQ(rte_hash_count(h->h), 0);
-	/* An unstamped key (its creator between add and stamp) is fresh,
-	 * never reclaimed, and the next frame of the same MAC stamps it. */
+	/* An unstamped key (its creator between add and stamp) is fresh;
+	 * an ARP reply cannot change it (its change time is not known yet);
+	 * the next frame of the same MAC stamps it. */
 	CHECK_EQ(rte_hash_add_key_with_hash_data(h->h, &ip, mps_neigh_sig(ip),
 						 (void *)(uintptr_t)mps_neigh_pack(mac3, 0, 1)),
 		 0);
@@ -1010,10 +1084,17 @@ test_neigh_rule_stamps(void)
 	if (!CHECK(pos >= 0))
 		goto out;
 	st->written_ms = MPS_NEIGH_UNSTAMPED;
-	CHECK(lookup_is(h, ip, w / 1000 + 100000, MPS_NEIGH_TTL_S, mac3));
-	CHECK_EQ(mps_neigh_expire(h, UINT64_MAX / 2, MPS_NEIGH_TTL_S, freed, 4), 0);
+	CHECK(lookup_is(h, ip, T0 / 1000 + 100000, MPS_NEIGH_TTL_S, mac3));
+	CHECK_EQ(at(&l, T0 + 30000, ip, mac1, MPS_NEIGH_EV_ARP), MPS_NEIGH_CONFLICT);
 	CHECK_EQ(at(&l, T0 + 30000, ip, mac3, MPS_NEIGH_EV_IPV4), MPS_NEIGH_REFRESHED);
 	CHECK(st->written_ms == T0 + 30000);
+	/* One its creator never stamps (killed between add and stamp) still
+	 * ages: the primary's walk starts its TTL. */
+	st->written_ms = MPS_NEIGH_UNSTAMPED;
+	CHECK_EQ(mps_neigh_expire(h, T0 + 40000, MPS_NEIGH_TTL_S, freed, 4), 0);
+	CHECK(st->written_ms == T0 + 40000);
+	CHECK_EQ(mps_neigh_expire(h, T0 + 40000 + MPS_NEIGH_TTL_S * 1000ull,
+				  MPS_NEIGH_TTL_S, freed, 4), 1);
 out:
 	free_table(h);
 }
