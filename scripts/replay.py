@@ -276,8 +276,9 @@ def client_pool(args, cfg):
     taken = {cfg["ip"], cfg.get("gateway")} | {
         a["local"] for i in json.loads(out or "[]") for a in i.get("addr_info", [])}
     hosts = [str(h) for h in net.hosts() if str(h) not in taken]
-    if not args.clients and len(hosts) > 200:
-        hosts = hosts[159:] + hosts[:159]
+    if not args.clients and net.num_addresses > 200:  # clear of pcaps/'s hosts
+        first = int(net.network_address) + 160
+        hosts = sorted(hosts, key=lambda h: int(ipaddress.IPv4Address(h)) < first)
     if not hosts:
         raise SystemExit(f"replay: no client address left in {net}")
     return hosts

@@ -476,8 +476,15 @@ class Replayer:
 # ---------------------------------------------------------------- verdicts
 
 def _hex(b, known=None, n=8):
-    return " ".join("??" if known is not None and not known[i] else f"{b[i]:02x}"
-                    for i in range(min(n, len(b)))) or "(end)"
+    """Up to n bytes in hex ("??" where the capture does not hold them),
+    then as text."""
+    idx = range(min(n, len(b)))
+    if not idx:
+        return "(end)"
+    unknown = [known is not None and not known[i] for i in idx]
+    hx = " ".join("??" if u else f"{b[i]:02x}" for i, u in zip(idx, unknown))
+    txt = "".join("?" if u else chr(b[i]) if 32 <= b[i] < 127 else "." for i, u in zip(idx, unknown))
+    return f"{hx} |{txt}|"
 
 
 def first_difference(exp, known, seen):
