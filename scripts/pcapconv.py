@@ -398,6 +398,25 @@ def _client_events(conv, c_isn, s_isn):
 # ---------------------------------------------------------------- a file
 
 @dataclasses.dataclass
+class Exchange:
+    """An ICMP echo request or an ARP request of the capture, and whether
+    (and with what payload) it was answered there."""
+    kind: str       # "icmp" or "arp"
+    ts: float
+    client: str     # who asked
+    target: str     # whom it asked
+    ident: int = 0
+    seq: int = 0
+    payload: bytes = b""
+    answer: bytes = None  # the echo reply's payload / b"" for an ARP reply; None: unanswered
+    index: int = 0
+
+    @property
+    def name(self):
+        return f"{self.kind}#{self.index}"
+
+
+@dataclasses.dataclass
 class Summary:
     """What a capture holds besides its TCP conversations."""
     frames: int = 0
@@ -407,7 +426,7 @@ class Summary:
     udp: int = 0
     other: int = 0
     links: set = dataclasses.field(default_factory=set)
-    icmp_echoes: list = dataclasses.field(default_factory=list)  # (ts, src, dst, id, seq, payload)
+    exchanges: list = dataclasses.field(default_factory=list)  # Exchange, capture order
 
     def describe(self):
         parts = [f"{self.frames} frames"]
@@ -442,12 +461,12 @@ def load(path, server=None):
             segs.append(detail)
         elif kind == "icmp":
             summary.icmp += 1
-            src, dst, body = detail
-            if len(body) >= 8 and body[0] == 8:
-                ident, seq = struct.unpack_from(">HH", body, 4)
-                summary.icmp_echoes.append((fr.ts, src, dst, ident, seq, bytes(body[8:])))
-        elif kind in ("arp", "udp"):
-            setattr(summary, kind, getattr(summary, kind) + 1)
+            _icmp(summary, fr.ts, *detail)
+        elif kind == "arp":
+            summary.arp += 1
+            _arp(summary, fr.ts, detail)
+        elif kind == "udp":
+            summary.udp += 1
         else:
             summary.other += 1
     convs = []
@@ -457,6 +476,45 @@ def load(path, server=None):
             continue
         convs.append(c)
     return convs, summary
+
+
+def _icmp(summary, ts, src, dst, body):
+    if len(body) < 8 or body[0] not in (0, 8):
+        return
+    ident, seq = struct.unpack_from(">HH", body, 4)
+    if body[0] == 8:
+        summary.exchanges.append(Exchange("icmp", ts, src, dst, ident, seq, bytes(body[8:])))
+        return
+    for x in summary.exchanges:
+        if (x.kind, x.client, x.target, x.ident, x.seq) == ("icmp", dst, src, ident, seq) \
+                and x.answer is None:
+            x.answer = bytes(body[8:])
+
+
+def _arp(summary, ts, d):
+    if len(d) < 28 or d[:6] != b"\x00\x01\x08\x00\x06\x04":  # Ethernet, IPv4
+        return
+    op = _u16(d, 6)
+    spa, tpa = str(ipaddress.IPv4Address(d[14:18])), str(ipaddress.IPv4Address(d[24:28]))
+    if op == 1 and spa != tpa:  # a request (not a gratuitous announcement)
+        summary.exchanges.append(Exchange("arp", ts, spa, tpa))
+    elif op == 2:
+        for x in summary.exchanges:
+            if (x.kind, x.client, x.target) == ("arp", tpa, spa) and x.answer is None:
+                x.answer = b""
+
+
+def exchanges_for(summary, servers):
+    """The ICMP echo and ARP requests to replay: those to one of servers
+    (the recorded servers' addresses), or with no servers, those answered
+    in the capture. Numbered per kind."""
+    out, n = [], {}
+    for x in summary.exchanges:
+        if x.target in servers if servers else x.answer is not None:
+            n[x.kind] = n.get(x.kind, 0) + 1
+            x.index = n[x.kind]
+            out.append(x)
+    return out
 
 
 # ---------------------------------------------------------------- HTTP

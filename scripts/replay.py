@@ -298,13 +298,21 @@ def plan(args, cfg, mac, files):
         except (OSError, pcapconv.CaptureError) as e:
             raise SystemExit(f"replay: {e}")
         name = pathlib.Path(path).name
-        if not convs:
+        servers = {c.server[0] for c in convs if not c.skipped} | ({server[0]} if server else set())
+        asks = pcapconv.exchanges_for(summary, servers)
+        if not convs and not asks:
             why = "no TCP conversation" + (f" with {args.server}" if server else "")
             rows.append(_row(name, "-", verdict="nothing to replay",
                              difference=f"{why}: {summary.describe()}", ok=False))
             continue
-        if summary.icmp_echoes or summary.udp or summary.arp:
-            args.file_notes.append(f"{name}: {summary.describe()}; only TCP is replayed")
+        if summary.udp or summary.other:
+            args.file_notes.append(f"{name}: {summary.describe()}; UDP and other protocols "
+                                   "are not replayed")
+        for x in asks:
+            cip = mapped.setdefault(x.client, pool[len(mapped) % len(pool)])
+            a = tcpplay.Ask(x, cip, cfg["ip"], mac, args)
+            a.file = name
+            plays.append(a)
         for c in convs:
             if c.skipped:
                 rows.append(_row(name, c.name, verdict="skipped", difference=c.skipped,
@@ -343,10 +351,14 @@ def replay_conversations(args, cfg, mac, files):
             args.file_notes.append(f"the packet socket dropped {link.drops} frames "
                                    "(the stack retransmitted them)")
         for p in plays:
-            rows.append({"file": p.file, **tcpplay.verdict(p, args.compare)})
+            v = p.verdict() if isinstance(p, tcpplay.Ask) else tcpplay.verdict(p, args.compare)
+            rows.append({"file": p.file, **v})
     order = {n: i for i, n in enumerate(pathlib.Path(f).name for f in files)}
-    rows.sort(key=lambda r: (order[r["file"]], int(r["conversation"][1:] or 0)
-                             if r["conversation"].startswith("#") else 0))
+
+    def key(r):  # file order, TCP conversations first, then ARP and ICMP, each by number
+        kind, _, n = r["conversation"].partition("#")
+        return order[r["file"]], kind, int(n or 0)
+    rows.sort(key=key)
     return rows
 
 
@@ -369,7 +381,7 @@ def print_conversations(rows, notes):
     for n in notes:
         print(f"  {n}")
     v = [r["verdict"] for r in rows]
-    print(f"{sum(1 for r in rows if r['conversation'] != '-')} conversation(s): "
+    print(f"{sum(1 for r in rows if r['conversation'] != '-')} replayed: "
           f"{v.count('match')} match, {v.count('DIFFER')} differ, {v.count('skipped')} skipped")
 
 

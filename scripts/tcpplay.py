@@ -386,14 +386,75 @@ class Play:
             self._send(link, RST, self.snd_nxt + (1 if self.fin_sent else 0))
             self.rst_by_us = True
 
-    def wake(self):
-        """The latest time tick() must run again."""
-        t = [self.last_activity + self.opts.idle, self.last_activity + self.opts.timeout]
-        if self.fire_at is not None:
-            t.append(self.fire_at)
-        if self.rto_at is not None:
-            t.append(self.rto_at)
-        return min(t)
+    def wake(self, now):
+        """When tick() must run again: the next deadline still ahead."""
+        t = [self.last_activity + self.opts.idle, self.last_activity + self.opts.timeout,
+             self.fire_at, self.rto_at]
+        return min((x for x in t if x is not None and x > now), default=now + 0.05)
+
+
+class Ask:
+    """One recorded ICMP echo request or ARP request, asked of the stack
+    from the client's address (resent every second until answered, for
+    `timeout` s)."""
+
+    def __init__(self, x, client_ip, stack_ip, stack_mac, opts):
+        self.x, self.opts = x, opts
+        self.cip, self.cport, self.sport = client_ip, "", ""
+        self.cipb, self.cmac = ipaddress.IPv4Address(client_ip).packed, client_mac(client_ip)
+        self.sipb, self.smac = ipaddress.IPv4Address(stack_ip).packed, mac_bytes(stack_mac)
+        self.key = (self.cipb, ("icmp", x.ident, x.seq) if x.kind == "icmp" else ("arp",))
+        self.answer, self.finished, self.next_send = None, False, None
+
+    def _frame(self):
+        if self.x.kind == "arp":
+            return (b"\xff" * 6 + self.cmac + b"\x08\x06" + b"\x00\x01\x08\x00\x06\x04\x00\x01" +
+                    self.cmac + self.cipb + b"\0" * 6 + self.sipb)
+        icmp = struct.pack(">BBHHH", 8, 0, 0, self.x.ident, self.x.seq) + self.x.payload
+        icmp = icmp[:2] + checksum(icmp) + icmp[4:]
+        ih = struct.pack(">BBHHHBB", 0x45, 0, 20 + len(icmp), 0, 0x4000, 64, 1)
+        ih += b"\0\0" + self.cipb + self.sipb
+        ih = ih[:10] + checksum(ih) + ih[12:]
+        return self.smac + self.cmac + b"\x08\x00" + ih + icmp
+
+    def start(self, link, now):
+        self.started = now
+        self.tick(link, now)
+
+    def on_answer(self, now, payload):
+        if self.answer is None:
+            self.answer, self.finished, self.ended_at = payload, True, now
+
+    def tick(self, link, now):
+        if self.finished:
+            return
+        if now - self.started >= self.opts.timeout:
+            self.finished, self.ended_at = True, now
+        elif self.next_send is None or now >= self.next_send:
+            link.send(self._frame())
+            self.next_send = now + 1.0
+
+    def wake(self, now):
+        return min(self.next_send, self.started + self.opts.timeout)
+
+    def verdict(self):
+        x = self.x
+        want = "no answer" if x.answer is None else "answer"
+        got = "no answer" if self.answer is None else "answer"
+        diff = ""
+        if want != got:
+            diff = f"expected {want}, seen {got}"
+        elif x.answer is not None and x.kind == "icmp" and self.answer != x.answer:
+            off = first_difference(x.answer, b"\x01" * len(x.answer), self.answer)
+            diff = f"reply offset {off}: expected {_hex(x.answer[off:])} seen {_hex(self.answer[off:])}"
+        n = len(x.payload)
+        exp_len = "" if x.answer is None else len(x.answer)
+        return {"conversation": x.name, "client": self.cip,
+                "recorded": f"{x.client} > {x.target}", "port": "",
+                "c2s": [n, n], "s2c": [exp_len, "" if self.answer is None else len(self.answer)],
+                "end": [want, got], "verdict": "DIFFER" if diff else "match",
+                "difference": diff, "seconds": round(self.ended_at - self.started, 3),
+                "notes": [], "pass": not diff}
 
 
 def _mss(options):
@@ -426,7 +487,7 @@ class Replayer:
         pending = collections.deque(plays)
         active, by_key, clients = [], {}, {}
         for p in plays:
-            by_key[(p.cipb, p.cport)] = p
+            by_key[getattr(p, "key", (p.cipb, p.cport))] = p
             clients[p.cipb] = p.cmac
         while pending or active:
             now = time.monotonic()
@@ -434,7 +495,7 @@ class Replayer:
                 p = pending.popleft()
                 p.start(self.link, now)
                 active.append(p)
-            wait = max(0.0, min(p.wake() for p in active) - now) if active else 0
+            wait = max(0.0, min(p.wake(now) for p in active) - now) if active else 0
             select.select([self.link.sock], [], [], min(wait, 0.05))
             for f in self.link.recv_all():
                 self._dispatch(f, time.monotonic(), by_key, clients)
@@ -455,12 +516,22 @@ class Replayer:
                 self.link.send(sha + mac + b"\x08\x06" + b"\x00\x01\x08\x00\x06\x04\x00\x02" +
                                mac + tpa + sha + spa)
                 self.arp_answered += 1
+            elif op == b"\x00\x02" and spa == self.stack_ip and (tpa, ("arp",)) in by_key:
+                by_key[(tpa, ("arp",))].on_answer(now, b"")
             return
-        if et != b"\x08\x00" or f[23] != 6 or f[26:30] != self.stack_ip:
+        if et != b"\x08\x00" or f[26:30] != self.stack_ip:
             return
         ihl = (f[14] & 0x0F) * 4
         tot = struct.unpack_from(">H", f, 16)[0]
         t = 14 + ihl
+        if f[23] == 1 and len(f) >= t + 8 and f[t] == 0:  # echo reply
+            ident, seq = struct.unpack_from(">HH", f, t + 4)
+            p = by_key.get((f[30:34], ("icmp", ident, seq)))
+            if p is not None:
+                p.on_answer(now, bytes(f[t + 8:14 + tot]))
+            return
+        if f[23] != 6:
+            return
         if len(f) < t + 20:
             return
         _sp, dport, seq, ack, doff, flags, wnd = struct.unpack_from(">HHIIBBH", f, t)

@@ -391,6 +391,29 @@ def test_noise_only_says_so(stack, tmp):
     assert r["difference"] == "no TCP conversation: 4 frames, 1 ARP, 1 ICMP, 1 UDP, 1 other", r
 
 
+def test_icmp_and_arp_exchanges(stack, tmp):
+    """A ping and an ARP request to the recorded server, answered there, are
+    asked of the stack too; a recorded echo reply with other bytes than the
+    request's differs (the stack echoes the request's)."""
+    from scapy.layers.inet import ICMP, IP
+    from scapy.layers.l2 import ARP, Ether
+    cl, sv = ("10.80.0.1", 43000), ("10.80.0.2", 7)
+    t = Talk(cl, sv).open().round(b"ping and arp\n").close()
+    e = Ether(src="02:00:00:00:aa:01", dst="02:00:00:00:aa:02")
+    x = [e / ARP(op=1, psrc=cl[0], pdst=sv[0]), e / ARP(op=2, psrc=sv[0], pdst=cl[0]),
+         e / IP(src=cl[0], dst=sv[0]) / ICMP(type=8, id=7, seq=1) / b"abcdefgh",
+         e / IP(src=sv[0], dst=cl[0]) / ICMP(type=0, id=7, seq=1) / b"abcdefgh",
+         e / IP(src=cl[0], dst=sv[0]) / ICMP(type=8, id=7, seq=2) / b"abcdefgh",
+         e / IP(src=sv[0], dst=cl[0]) / ICMP(type=0, id=7, seq=2) / b"abcXefgh"]
+    path = os.path.join(tmp, "asks.pcap")
+    write_pcap(path, t.frames + [(5.0 + i, bytes(f)) for i, f in enumerate(x)])
+    rc, rows = replay(stack, path, "--speed", 0)
+    assert [(r["conversation"], r["verdict"]) for r in rows] == [
+        ("#1", "match"), ("arp#1", "match"), ("icmp#1", "match"), ("icmp#2", "DIFFER")], rows
+    assert rc == 1 and rows[3]["difference"].startswith("reply offset 3: expected 58 "), rows[3]
+    assert rows[1]["client"] == rows[2]["client"] == rows[0]["client"].split(":")[0]
+
+
 def test_what_real_captures_hold(stack, tmp):
     """One Linux cooked (SLL2) capture with: a GRO super-segment each way
     with wrong checksums; a retransmission, a duplicate and an overlapping
