@@ -235,8 +235,9 @@ class Stream:
 class Event:
     """Something the recorded client did: sent bytes up to `end` of its
     stream ("data"), or its FIN or RST. It did so at `ts`, `delay` s after
-    the last thing it had seen or done, having received `gate` bytes of the
-    server's stream (and its FIN if gate_fin)."""
+    the last segment it had received with data, SYN or FIN (or its own
+    previous event, if later; pure ACKs do not count), having received
+    `gate` bytes of the server's stream (and its FIN if gate_fin)."""
     kind: str
     end: int
     ts: float

@@ -216,8 +216,9 @@ class Talk:
         mine = "cseq" if frm == "c" else "sseq"
         other = "sseq" if frm == "c" else "cseq"
         s = getattr(self, mine) if seq is None else seq
-        tcp = TCP(sport=src[1], dport=dst[1], flags=flags, seq=s,
-                  ack=getattr(self, other) if "A" in flags else 0, options=list(options))
+        tcp = TCP(sport=src[1], dport=dst[1], flags=flags, seq=s & 0xFFFFFFFF,
+                  ack=getattr(self, other) & 0xFFFFFFFF if "A" in flags else 0,
+                  options=list(options))
         if self.bad:
             tcp.chksum = 0xBAD
         p = Ether(src="02:00:00:00:aa:01", dst="02:00:00:00:aa:02") / \
@@ -227,7 +228,8 @@ class Talk:
         self.t += dt
         self.frames.append((self.t, bytes(p)))
         if seq is None:
-            setattr(self, mine, s + len(data) + (1 if set(flags) & {"S", "F"} else 0))
+            setattr(self, mine, (s + len(data) + (1 if set(flags) & {"S", "F"} else 0))
+                    & 0xFFFFFFFF)
         return self
 
     def open(self, options=()):
@@ -247,6 +249,38 @@ def only(rows):
 
 
 # ---------------------------------------------------------------- tests
+
+def test_capture_formats_read_alike(tmp):
+    """The reader alone (no stack): one conversation written as a big-endian
+    nanosecond pcap, an SLL pcap and a two-section pcapng gives the same
+    streams, events and ends; a sequence space that wraps is no matter."""
+    import pcapconv
+    t = Talk(("10.90.0.1", 44000), ("10.90.0.2", 7), cisn=0xFFFFFFF0, sisn=0xFFFFFFFA)
+    t.open().round(b"wraps around 2**32\n").round(b"x" * 3000, b"y" * 3000).close()
+    paths = [os.path.join(tmp, n) for n in ("be.pcap", "sll.pcap", "two.pcapng")]
+    with open(paths[0], "wb") as f:
+        f.write(struct.pack(">IHHiIII", 0xA1B23C4D, 2, 4, 0, 0, 65535, LINK_ETH))
+        for ts, b in t.frames:
+            f.write(struct.pack(">IIII", int(ts), round(ts % 1 * 1e9), len(b), len(b)) + b)
+    write_pcap(paths[1], t.frames, LINK_SLL)
+    write_pcapng(paths[2] + ".1", t.frames[:4])
+    write_pcapng(paths[2] + ".2", t.frames[4:], LINK_SLL2)
+    with open(paths[2], "wb") as f:
+        for part in (".1", ".2"):
+            with open(paths[2] + part, "rb") as p:
+                f.write(p.read())
+    seen = []
+    for p in paths:
+        convs, summary = pcapconv.load(p)
+        c = only(convs)
+        assert summary.frames == len(t.frames) and not c.skipped, p
+        seen.append((c.client, c.server, bytes(c.c2s.data), bytes(c.s2c.data), c.server_end,
+                     [(e.kind, e.end, e.gate, e.gate_fin, round(e.delay, 6)) for e in c.events]))
+    assert seen[0] == seen[1] == seen[2]
+    assert seen[0][2] == b"wraps around 2**32\n" + b"x" * 3000 and seen[0][4] == "FIN"
+    assert seen[0][5] == [("data", 19, 0, False, 0.002), ("data", 3019, 19, False, 0.001),
+                          ("fin", 3019, 3019, False, 0.001)]
+
 
 def test_kernel_echo_recording_matches(stack, kernel_echo, tmp):
     """A real echo conversation (two kernels, 3 rounds and FIN), and the same
