@@ -6,7 +6,8 @@
 #   make demo       set up, start 2 workers, exercise them, print stats, stop
 #   make test       set up, then unit tests and integration tests
 #   make test-stress  the integration suite with one CPU kept busy, 3 times
-#   make replay     replay pcaps/ (or PCAP=file) into the running stack, check
+#   make replay     replay pcaps/ (or PCAP=file, any pcap; REPLAY_ARGS=...) into the
+#                   running stack, with a verdict
 #   make pcaps      regenerate pcaps/*.pcap and pcaps/manifest.json
 #   make bench      side by side with the kernel stack (numbers, not pass/fail)
 #   make fuzz       libFuzzer on the RX path for FUZZ_SECONDS (default 60)
@@ -226,7 +227,7 @@ MPS_NS     ?= mpstack
 MPS_PREFIX ?= $(MPS_NS)
 replay:
 	@MPS_NS=$(MPS_NS) MPS_PREFIX=$(MPS_PREFIX) scripts/mps-run.sh check
-	ip netns exec $(MPS_NS) $(PYTHON) scripts/replay.py --prefix $(MPS_PREFIX) $(PCAP)
+	ip netns exec $(MPS_NS) $(PYTHON) scripts/replay.py --prefix $(MPS_PREFIX) $(REPLAY_ARGS) $(PCAP)
 
 pcaps:
 	$(PYTHON) pcaps/gen_pcaps.py

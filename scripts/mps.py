@@ -8,6 +8,8 @@ import ctypes
 import json
 import os
 import pathlib
+import select
+import signal
 import socket
 import subprocess
 import threading
@@ -332,6 +334,30 @@ def http_once(stack, path="/", timeout=10):
             buf += chunk
     finally:
         s.close()
+
+
+def start_capture(stack, path, *args):
+    """mps-capture -w path on the stack, running once it said "capturing"
+    (the mirror is on)."""
+    p = subprocess.Popen(["ip", "netns", "exec", stack.ns, str(BUILD / "mps-capture"),
+                          "--file-prefix", stack.prefix, "--no-pci",
+                          "--log-level=lib.eal:error", "--", "-w", path, *args],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # "capturing" comes once the mirror is on (claimed, snaplen and mask set).
+    if not select.select([p.stdout], [], [], scaled(30))[0]:
+        p.kill()
+        out, err = p.communicate()
+        raise AssertionError(f"mps-capture did not start capturing: {out}{err}")
+    line = p.stdout.readline()
+    assert "capturing" in line, line + p.stderr.read()
+    return p
+
+
+def stop_capture(cap):
+    """SIGINT, then the exit: the file is complete (ring drained, pcapng
+    closed) only once the process is gone."""
+    cap.send_signal(signal.SIGINT)
+    return cap.communicate(timeout=scaled(30))
 
 
 class Sniffer:
