@@ -282,16 +282,22 @@ struct mps_adopt_queue {
  * queue. */
 enum mps_replace_phase {
 	MPS_REPLACE_NONE = 0,
-	MPS_REPLACE_READY = 1, /* S is built: O, move out */
-	MPS_REPLACE_MOVED = 2, /* O is in the drain slot: S, take slot K */
+	MPS_REPLACE_READY = 1,  /* S is built: O, move out */
+	MPS_REPLACE_MOVING = 2, /* O is moving out (S can no longer withdraw) */
+	MPS_REPLACE_MOVED = 3,  /* O is in the drain slot: S, take slot K */
 };
 
+/* Every change of phase is a compare-and-set from the phase its writer
+ * saw, so neither side overwrites the other's. */
 struct mps_replace {
 	volatile int32_t successor_pid;
 	volatile uint32_t phase;
 	uint32_t drain_timeout_s; /* the successor's --drain-timeout, for O */
-	uint32_t pad;
+	volatile uint32_t successor_lcore; /* its EAL lcore id, already in use */
 };
+/* The mbuf dynflag on frames a draining predecessor asks its successor to
+ * send (on its ring). */
+#define MPS_DRAIN_TX_DYNFLAG "mps_dynflag_drain_tx"
 
 /* The QSBR reader id of worker K's draining predecessor. */
 #define MPS_DRAIN_QS_ID(k) (MPS_MAX_WORKERS + (k))

@@ -29,15 +29,31 @@ slot_state(const struct mps_shared *sh, int32_t w)
 	return __atomic_load_n(&sh->workers[w].state, __ATOMIC_SEQ_CST);
 }
 
-/* Resets the adoption table; registers the mbuf dynflag the workers mark
- * handed-over frames with (a secondary can only look it up). */
+/* 1 while queue q's replaced worker drains: if its successor dies, it
+ * takes the queue back (within SUCCESSOR_CHECK_MS) with the connections
+ * it holds, so nobody adopts the queue (nor steers it away) meanwhile. */
+static int
+drainer_alive(const struct mps_shared *sh, uint32_t q)
+{
+	int32_t pid = sh->drain[q].owner_pid;
+
+	return pid != 0 && __atomic_load_n(&sh->drain[q].state, __ATOMIC_ACQUIRE) ==
+	       MPS_WORKER_DRAINING && mps_pid_alive(pid);
+}
+
+/* Resets the adoption table; registers the mbuf dynflags the workers mark
+ * handed-over frames with (a secondary can only look them up): adopted
+ * frames, and a draining predecessor's frames to send. */
 int
 mps_adopt_init(struct mps_primary *pp)
 {
 	static const struct rte_mbuf_dynflag desc = { .name = MPS_ADOPT_DYNFLAG };
+	static const struct rte_mbuf_dynflag drain = { .name = MPS_DRAIN_TX_DYNFLAG };
 	struct mps_shared *sh = pp->shared;
 	int bit = rte_mbuf_dynflag_register(&desc);
 
+	if (bit >= 0)
+		bit = rte_mbuf_dynflag_register(&drain);
 	for (uint32_t q = 0; q < MPS_MAX_WORKERS; q++) {
 		sh->adopt[q].adopter = -1;
 		sh->adopt[q].poller = -1;
@@ -111,8 +127,9 @@ adopt_queue(struct mps_shared *sh, uint32_t q)
 	int32_t cur = __atomic_load_n(&aq->adopter, __ATOMIC_SEQ_CST), next;
 	uint32_t st = slot_state(sh, (int32_t)q);
 
-	if (st == MPS_WORKER_STARTING || st == MPS_WORKER_RUNNING)
-		return; /* its worker clears the adoption itself */
+	if (st == MPS_WORKER_STARTING || st == MPS_WORKER_RUNNING ||
+	    drainer_alive(sh, q))
+		return; /* its worker (or its drainer) clears the adoption itself */
 	if (cur >= 0 && slot_state(sh, cur) == MPS_WORKER_RUNNING)
 		return;
 	next = pick_adopter(sh);
@@ -141,7 +158,8 @@ live_mask(const struct mps_shared *sh)
 	for (uint32_t q = 0; q < sh->cfg.n_workers; q++) {
 		uint32_t st = slot_state(sh, (int32_t)q);
 
-		if (st == MPS_WORKER_RUNNING || st == MPS_WORKER_STARTING)
+		if (st == MPS_WORKER_RUNNING || st == MPS_WORKER_STARTING ||
+		    drainer_alive(sh, q))
 			mask |= 1u << q;
 	}
 	return mask;

@@ -76,9 +76,14 @@ reap_slot(struct mps_primary *pp, struct mps_worker_slot *slot, uint32_t w,
 	    mps_pid_alive(pid))
 		return 0;
 	/* A restarted worker may have claimed the slot while we looked at
-	 * /proc: mark only the state we saw. */
-	if (__atomic_load_n(&slot->owner_pid, __ATOMIC_ACQUIRE) != pid ||
-	    !__atomic_compare_exchange_n(&slot->state, &state, MPS_WORKER_DEAD, 0,
+	 * /proc: mark only the state we saw. Its reader goes offline first:
+	 * whoever takes a DEAD slot over (a predecessor taking its queue
+	 * back) registers after us. */
+	if (__atomic_load_n(&slot->owner_pid, __ATOMIC_ACQUIRE) != pid)
+		return 0;
+	rte_rcu_qsbr_thread_offline(pp->neigh_qs, qs);
+	rte_rcu_qsbr_thread_unregister(pp->neigh_qs, qs);
+	if (!__atomic_compare_exchange_n(&slot->state, &state, MPS_WORKER_DEAD, 0,
 					 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
 		return 0;
 	MPS_LOG(WARNING, "%s %u (pid %d) died; it held %" PRIu64 " mbufs and %" PRIu64 " connection(s)%s",
@@ -86,9 +91,6 @@ reap_slot(struct mps_primary *pp, struct mps_worker_slot *slot, uint32_t w,
 		qs == w ? "; the slot can be restarted with --worker" : "");
 	pp->mbufs_lost += held;
 	pp->worker_deaths++;
-	/* It cannot report quiescent states any more. */
-	rte_rcu_qsbr_thread_offline(pp->neigh_qs, qs);
-	rte_rcu_qsbr_thread_unregister(pp->neigh_qs, qs);
 	return 1;
 }
 

@@ -17,7 +17,7 @@ import time
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 RUN = REPO / "scripts" / "mps-run.sh"
-BUILD = REPO / "build"
+BUILD = pathlib.Path(os.environ.get("MPS_BUILD", REPO / "build"))
 STACK_IP = "198.18.0.2"
 PEER_IP = "198.18.0.1"
 CLONE_NEWNET = 0x40000000

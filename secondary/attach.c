@@ -113,9 +113,18 @@ mps_check_lcore(const struct mps_shared *sh, char *err, size_t errlen)
 
 	if (used)
 		by = sh->primary_pid;
-	for (uint32_t i = 0; i < sh->cfg.n_workers && !used; i++)
+	for (uint32_t i = 0; i < sh->cfg.n_workers && !used; i++) {
+		int32_t s = sh->replace[i].successor_pid;
+
 		used = slot_on_lcore(&sh->workers[i], lcore, &by) ||
 		       slot_on_lcore(&sh->drain[i], lcore, &by);
+		/* a successor still building its stack */
+		if (!used && s != 0 && s != getpid() && mps_pid_alive(s) &&
+		    sh->replace[i].successor_lcore == lcore) {
+			used = 1;
+			by = s;
+		}
+	}
 	if (!used)
 		return 0;
 	snprintf(err, errlen, "EAL lcore id %u is already used by pid %d: give each process its own, e.g. --lcores %u@0",

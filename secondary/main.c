@@ -166,6 +166,9 @@ main(int argc, char **argv)
 	free(eargv - n); /* the array only: nothing keeps a pointer to it */
 	/* The layout is checked first: a mismatched binary touches nothing. */
 	ret = bad ? -EINVAL : mps_attach(w, err, sizeof(err));
+	if (ret == 0 && mps_replace_init() != 0)
+		MPS_LOG(WARNING, "no %s: this worker cannot be replaced gracefully, nor replace one",
+			MPS_DRAIN_TX_DYNFLAG);
 	w->drain_timeout_s = a.drain_timeout_s;
 	if (ret == 0)
 		ret = a.replace ? mps_replace_register(w, (uint16_t)a.worker, err, sizeof(err)) :

@@ -29,8 +29,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <rte_bitops.h>
 #include <rte_cycles.h>
+#include <rte_errno.h>
 #include <rte_mbuf.h>
+#include <rte_mbuf_dyn.h>
 #include <rte_rcu_qsbr.h>
 #include <rte_ring.h>
 
@@ -49,13 +52,41 @@
 
 #define TAKEOVER_WAIT_MS 10000u /* the predecessor moves out within this */
 #define SUCCESSOR_CHECK_MS 100u
-/* A frame the predecessor asks its successor to send carries this in the
- * mbuf's hash.usr (unused on TX; steer.c's strays use another tag). */
-#define DRAIN_TX_TAG 0xd7a1c0deu
 
 static struct mps_worker_stats staging; /* S's counters before it has a slot */
 static int32_t predecessor_pid;         /* S: the worker it replaces */
 static uint64_t next_successor_check;   /* O: TSC of its next look at S */
+static uint64_t drain_tx_flag;          /* mbuf dynflag: "send this for me" */
+
+int
+mps_replace_init(void)
+{
+	int bit = rte_mbuf_dynflag_lookup(MPS_DRAIN_TX_DYNFLAG, NULL);
+
+	if (bit < 0)
+		return -rte_errno;
+	drain_tx_flag = RTE_BIT64(bit);
+	return 0;
+}
+
+/* Compare-and-set of the record's phase. */
+static int
+phase_cas(struct mps_replace *r, uint32_t from, uint32_t to)
+{
+	return __atomic_compare_exchange_n(&r->phase, &from, to, 0,
+					   __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
+}
+
+/* Clears the record if it still names successor s. */
+static void
+record_clear(struct mps_replace *r, int32_t s)
+{
+	uint32_t ph = __atomic_load_n(&r->phase, __ATOMIC_ACQUIRE);
+
+	if (__atomic_compare_exchange_n(&r->successor_pid, &s, 0, 0,
+					__ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+		phase_cas(r, ph, MPS_REPLACE_NONE);
+}
 
 static struct mps_replace *
 record(const struct mps_worker *w)
@@ -108,7 +139,12 @@ mps_replace_register(struct mps_worker *w, uint16_t k, char *err, size_t errlen)
 			 k);
 		return -ESRCH;
 	}
-	if (drain->owner_pid != 0 && mps_pid_alive(drain->owner_pid)) {
+	if (drain_tx_flag == 0) {
+		snprintf(err, errlen, "--replace: the primary registered no %s", MPS_DRAIN_TX_DYNFLAG);
+		return -ENOTSUP;
+	}
+	/* Free, or dead and reaped by the primary (its QSBR reader is gone). */
+	if (drain->owner_pid != 0 && drain->state != MPS_WORKER_DEAD) {
 		snprintf(err, errlen, "--replace: worker %u's predecessor (pid %d) is still draining; wait for it to exit",
 			 k, drain->owner_pid);
 		return -EBUSY;
@@ -122,6 +158,9 @@ mps_replace_register(struct mps_worker *w, uint16_t k, char *err, size_t errlen)
 		return -EBUSY;
 	}
 	sh->replace[k].drain_timeout_s = w->drain_timeout_s;
+	sh->replace[k].successor_lcore = rte_lcore_id();
+	/* A dead registrant may have left any phase; nobody else writes it
+	 * while the pid is ours and the worker has not answered. */
 	__atomic_store_n(&sh->replace[k].phase, MPS_REPLACE_NONE, __ATOMIC_RELEASE);
 	/* Our id from now on; the slot only once it is handed to us. */
 	w->id = k;
@@ -130,17 +169,13 @@ mps_replace_register(struct mps_worker *w, uint16_t k, char *err, size_t errlen)
 }
 
 /* Withdraws our request: 1 if it was still unanswered (the predecessor
- * keeps everything), 0 if it moved out meanwhile. */
+ * keeps everything), 0 if it is moving out or moved meanwhile. */
 static int
 withdraw(struct mps_worker *w)
 {
-	uint32_t ready = MPS_REPLACE_READY;
-
-	if (!__atomic_compare_exchange_n(&record(w)->phase, &ready,
-					 MPS_REPLACE_NONE, 0, __ATOMIC_ACQ_REL,
-					 __ATOMIC_ACQUIRE))
+	if (!phase_cas(record(w), MPS_REPLACE_READY, MPS_REPLACE_NONE))
 		return 0;
-	__atomic_store_n(&record(w)->successor_pid, 0, __ATOMIC_RELEASE);
+	record_clear(record(w), getpid());
 	return 1;
 }
 
@@ -151,16 +186,27 @@ mps_replace_takeover(struct mps_worker *w, volatile int *quit, char *err,
 	struct mps_replace *r = record(w);
 	uint64_t t0 = rte_get_tsc_cycles(), until = t0 + ms_cycles(TAKEOVER_WAIT_MS);
 
-	__atomic_store_n(&r->phase, MPS_REPLACE_READY, __ATOMIC_RELEASE);
+	uint32_t ph;
+
+	if (!phase_cas(r, MPS_REPLACE_NONE, MPS_REPLACE_READY)) {
+		snprintf(err, errlen, "--replace: worker %u's hand-over record changed under us", w->id);
+		return -EBUSY;
+	}
 	MPS_LOG(INFO, "worker %u: pid %d ready to take over; waiting for pid %d to hand over queue %u",
 		w->id, getpid(), predecessor_pid, w->id);
-	while (__atomic_load_n(&r->phase, __ATOMIC_ACQUIRE) != MPS_REPLACE_MOVED) {
+	while ((ph = __atomic_load_n(&r->phase, __ATOMIC_ACQUIRE)) != MPS_REPLACE_MOVED) {
+		if (ph == MPS_REPLACE_NONE) {
+			snprintf(err, errlen, "--replace: worker %u (pid %d) refused the hand-over (its drain slot is busy); it keeps serving",
+				 w->id, predecessor_pid);
+			return -EBUSY;
+		}
 		if (!mps_pid_alive(predecessor_pid) && withdraw(w)) {
 			MPS_LOG(WARNING, "worker %u: predecessor pid %d died before the hand-over; claiming the slot as after any death",
 				w->id, predecessor_pid);
 			return mps_claim_slot(w, w->id, err, errlen);
 		}
-		if ((*quit || rte_get_tsc_cycles() >= until) && withdraw(w)) {
+		if ((*quit || __atomic_load_n(&w->shared->stop, __ATOMIC_ACQUIRE) ||
+		     rte_get_tsc_cycles() >= until) && withdraw(w)) {
 			snprintf(err, errlen, "--replace: worker %u (pid %d) did not hand over its queue in %u ms; it keeps serving",
 				 w->id, predecessor_pid, TAKEOVER_WAIT_MS);
 			return -ETIMEDOUT;
@@ -171,8 +217,7 @@ mps_replace_takeover(struct mps_worker *w, volatile int *quit, char *err,
 	w->slot = &w->shared->workers[w->id];
 	w->slot->restarts++;
 	mps_slot_taken(w, w->id);
-	__atomic_store_n(&r->successor_pid, 0, __ATOMIC_RELEASE);
-	__atomic_store_n(&r->phase, MPS_REPLACE_NONE, __ATOMIC_RELEASE);
+	record_clear(r, getpid());
 	MPS_LOG(NOTICE, "worker %u: pid %d took over queue %u from pid %d in %" PRIu64 " us",
 		w->id, getpid(), w->id, predecessor_pid,
 		(rte_get_tsc_cycles() - t0) * 1000000 / rte_get_tsc_hz());
@@ -182,9 +227,9 @@ mps_replace_takeover(struct mps_worker *w, volatile int *quit, char *err,
 int
 mps_replace_tx_input(struct mps_worker *w, struct rte_mbuf *m)
 {
-	if (m->hash.usr != DRAIN_TX_TAG)
+	if ((m->ol_flags & drain_tx_flag) == 0 || drain_tx_flag == 0)
 		return 0;
-	m->hash.usr = 0;
+	m->ol_flags &= ~drain_tx_flag;
 	if (mps_netif_tx_append(w, m) != 0)
 		w->stats->tx_drop_full++;
 	else
@@ -221,21 +266,31 @@ mps_replace_tx(struct mps_worker *w)
 	uint16_t n = mps_netif_tx_since(w, 0, &frames), sent;
 
 	for (uint16_t i = 0; i < n; i++)
-		frames[i]->hash.usr = DRAIN_TX_TAG;
+		frames[i]->ol_flags |= drain_tx_flag;
 	sent = (uint16_t)rte_ring_mp_enqueue_burst(w->rings[w->id],
 						   (void *const *)frames, n, NULL);
 	mps_netif_tx_consumed(w, sent);
 }
 
-/* Moves out of slot K into drain slot K and hands slot K to successor s. */
+/* Moves out of slot K into drain slot K and hands slot K to successor s
+ * (phase MOVING: only we write the record). */
 static void
 drain_begin(struct mps_worker *w, int32_t s)
 {
 	struct mps_shared *sh = w->shared;
 	struct mps_worker_slot *old = w->slot, *d = &sh->drain[w->id];
+	uint32_t dstate = __atomic_load_n(&d->state, __ATOMIC_ACQUIRE);
 	unsigned int tries = 0;
 	int32_t me = getpid();
 
+	/* Free, or its last owner dead and reaped (the primary took its
+	 * QSBR reader offline before it stored DEAD). */
+	if (d->owner_pid != 0 && dstate != MPS_WORKER_DEAD) {
+		MPS_LOG(WARNING, "worker %u: drain slot held by pid %d; refusing pid %d's hand-over",
+			w->id, d->owner_pid, s);
+		__atomic_store_n(&sh->replace[w->id].phase, MPS_REPLACE_NONE, __ATOMIC_RELEASE);
+		return;
+	}
 	/* Our last frames on the wire while the queue is still ours. */
 	while (mps_netif_tx_queued(w) > 0 && tries++ < 100)
 		mps_tx_flush(w);
@@ -266,22 +321,41 @@ drain_begin(struct mps_worker *w, int32_t s)
 	__atomic_store_n(&d->state, MPS_WORKER_DRAINING, __ATOMIC_RELEASE);
 	/* Slot K is the successor's: it sets STARTING, then RUNNING. */
 	__atomic_store_n(&old->owner_pid, s, __ATOMIC_RELEASE);
-	__atomic_store_n(&sh->replace[w->id].phase, MPS_REPLACE_MOVED, __ATOMIC_RELEASE);
+	phase_cas(&sh->replace[w->id], MPS_REPLACE_MOVING, MPS_REPLACE_MOVED);
 	MPS_LOG(NOTICE, "worker %u (pid %d): queue %u handed to pid %d; draining %" PRIu64 " connection(s) for at most %u s",
 		w->id, me, w->id, s, w->stats->tcp_active, w->drain_timeout_s);
 }
 
-/* The successor died while we drain: slot and queue K are ours again. */
+/* Frames our successor handed us but we did not read before taking
+ * the queue back: still ours. */
+static void
+drain_ring_rest(struct mps_worker *w, struct rte_ring *r)
+{
+	void *objs[MPS_RX_BURST];
+	unsigned int n;
+
+	while ((n = rte_ring_sc_dequeue_burst(r, objs, MPS_RX_BURST, NULL)) != 0)
+		for (unsigned int i = 0; i < n; i++)
+			mps_netif_input(w, objs[i], MPS_RX_RING);
+}
+
+/* The successor is gone while we drain: slot and queue K are ours again.
+ * It left the slot free (a clean exit), or died and the primary marked
+ * the slot DEAD after taking its QSBR reader offline (so our register
+ * comes after). Else not yet: we look again later. */
 static void
 take_back(struct mps_worker *w, volatile int *quit)
 {
 	struct mps_shared *sh = w->shared;
 	struct mps_worker_slot *slot = &sh->workers[w->id], *d = w->slot;
 	int32_t s = w->successor_pid, me = getpid();
+	uint32_t st = __atomic_load_n(&slot->state, __ATOMIC_ACQUIRE);
+	int32_t from = st == MPS_WORKER_DEAD ? s : 0;
 
-	if (!__atomic_compare_exchange_n(&slot->owner_pid, &s, me, 0,
+	if ((st != MPS_WORKER_DEAD && st != MPS_WORKER_FREE) ||
+	    !__atomic_compare_exchange_n(&slot->owner_pid, &from, me, 0,
 					 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
-		return; /* claimed by a new worker meanwhile: go on draining */
+		return; /* not yet reaped, or claimed by a new worker */
 	slot->restarts++;
 	move_gauges(&slot->stats, &d->stats);
 	slot->lcore_id = d->lcore_id;
@@ -297,11 +371,12 @@ take_back(struct mps_worker *w, volatile int *quit)
 	w->ring = w->rings[w->id];
 	w->draining = 0;
 	mps_api_set_draining(0);
+	__atomic_store_n(&d->state, MPS_WORKER_STOPPING, __ATOMIC_RELEASE);
+	drain_ring_rest(w, w->drain_rings[w->id]);
 	__atomic_store_n(&d->state, MPS_WORKER_FREE, __ATOMIC_RELEASE);
 	__atomic_store_n(&d->owner_pid, 0, __ATOMIC_RELEASE);
 	/* The record may still name the dead successor. */
-	__atomic_store_n(&sh->replace[w->id].phase, MPS_REPLACE_NONE, __ATOMIC_RELEASE);
-	__atomic_store_n(&sh->replace[w->id].successor_pid, 0, __ATOMIC_RELEASE);
+	record_clear(&sh->replace[w->id], w->successor_pid);
 	/* As a returning worker: clear an adopter, take the RX lock. */
 	__atomic_store_n(&slot->state, MPS_WORKER_RUNNING, __ATOMIC_SEQ_CST);
 	MPS_LOG(WARNING, "worker %u (pid %d): successor pid %d died; queue %u is ours again",
@@ -331,13 +406,15 @@ mps_replace_tick(struct mps_worker *w, volatile int *quit)
 		if (likely(__atomic_load_n(&r->phase, __ATOMIC_ACQUIRE) !=
 			   MPS_REPLACE_READY))
 			return 0;
+		/* MOVING: the successor can no longer withdraw. */
+		if (!phase_cas(r, MPS_REPLACE_READY, MPS_REPLACE_MOVING))
+			return 0;
 		s = __atomic_load_n(&r->successor_pid, __ATOMIC_ACQUIRE);
 		if (s != 0 && mps_pid_alive(s)) {
 			drain_begin(w, s);
-		} else {
-			/* Died before we moved: nothing changes. */
-			__atomic_store_n(&r->phase, MPS_REPLACE_NONE, __ATOMIC_RELEASE);
-			__atomic_store_n(&r->successor_pid, 0, __ATOMIC_RELEASE);
+		} else { /* died before we moved: nothing changes */
+			phase_cas(r, MPS_REPLACE_MOVING, MPS_REPLACE_NONE);
+			record_clear(r, s);
 		}
 		return 0;
 	}

@@ -12,6 +12,10 @@
 
 #define MPS_DRAIN_TIMEOUT_S 30u /* --drain-timeout default */
 
+/* Looks up the primary's drain dynflag (every worker, at start): 0 or a
+ * negative errno (then --replace is refused). */
+int mps_replace_init(void);
+
 /* Successor: registers as the one replacing live worker k (before its
  * stack is built). 0, or a one-line reason in err. */
 int mps_replace_register(struct mps_worker *w, uint16_t k, char *err,

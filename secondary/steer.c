@@ -137,11 +137,11 @@ mps_steer_rx(struct mps_worker *w, const struct mps_frame_info *fi,
 	uint16_t origin;
 	int owner;
 
-	if (from_peer == MPS_RX_ADOPTED)
-		return 0;
 	/* A connection our draining predecessor still holds (--replace). */
 	if (mps_replace_hand_off(w, fi, m))
 		return 1;
+	if (from_peer == MPS_RX_ADOPTED)
+		return 0;
 	if (from_peer == MPS_RX_RING) {
 		if (!stray_origin(m, &origin))
 			return 0;
