@@ -12,6 +12,11 @@ TCP options are not looked at, and a payload cut by the snaplen is kept
 as its length with the missing bytes marked unknown.
 
     conversations, summary = pcapconv.load(path)
+    exchanges = pcapconv.exchanges_for(summary, servers)  # ICMP, ARP, UDP
+
+UDP is kept as datagrams (summary.datagrams) and the ICMP unreachables
+quoting one (summary.unreachables); udp_exchanges pairs each datagram a
+client sent to a server with what came back.
 
 Nothing here sends a frame; this module needs nothing but the standard
 library.
@@ -147,6 +152,20 @@ def network_layer(fr):
     return None, 0, 0
 
 
+def _to_group(fr, dst):
+    """Whether a frame went to a group: a broadcast or multicast link
+    address (Ethernet, SLL's packet type) or IP destination."""
+    d = fr.data
+    if fr.link == LINK_ETHERNET and d[:1] and d[0] & 1:
+        return True
+    if fr.link == LINK_SLL and _u16(d, 0) in (1, 2):
+        return True
+    if fr.link == LINK_SLL2 and len(d) > 10 and d[10] in (1, 2):
+        return True
+    a = ipaddress.IPv4Address(dst)
+    return a.is_multicast or a == ipaddress.IPv4Address("255.255.255.255")
+
+
 def _u16(d, off):
     return struct.unpack_from(">H", d, off)[0] if len(d) >= off + 2 else None
 
@@ -166,6 +185,19 @@ class Segment:
 
 
 FIN, SYN, RST, PSH, ACK = 0x01, 0x02, 0x04, 0x08, 0x10
+
+
+@dataclasses.dataclass
+class Datagram:
+    """One UDP datagram as captured (payload: what the capture holds,
+    length: what it carried); group: sent to a broadcast or multicast
+    address."""
+    ts: float
+    src: tuple  # (ip, port)
+    dst: tuple
+    payload: bytes
+    length: int
+    group: bool = False
 
 
 def decode(fr):
@@ -190,7 +222,14 @@ def decode(fr):
     if proto == 1:
         return "icmp", (src, dst, d[off + ihl:off + tot])
     if proto == 17:
-        return "udp", (src, dst)
+        u = off + ihl
+        if len(d) < u + 8:
+            return "other", "truncated UDP header"
+        sport, dport, ulen = struct.unpack_from(">HHH", d, u)
+        length = max(0, min(ulen, tot - ihl) - 8)
+        group = _to_group(fr, dst)
+        return "udp", Datagram(fr.ts, (src, sport), (dst, dport),
+                               bytes(d[u + 8:u + 8 + length]), length, group)
     if proto != 6:
         return "other", proto
     t = off + ihl
@@ -411,6 +450,11 @@ class Exchange:
     payload: bytes = b""
     answer: bytes = None  # the echo reply's payload / b"" for an ARP reply; None: unanswered
     index: int = 0
+    # UDP: the datagram (client port ident, server port seq, payload), the
+    # server's datagrams back (Datagram) and the ICMP unreachable code, if any
+    length: int = 0
+    answers: list = dataclasses.field(default_factory=list)
+    unreach: int = None
 
     @property
     def name(self):
@@ -428,6 +472,8 @@ class Summary:
     other: int = 0
     links: set = dataclasses.field(default_factory=set)
     exchanges: list = dataclasses.field(default_factory=list)  # Exchange, capture order
+    datagrams: list = dataclasses.field(default_factory=list)  # Datagram, capture order
+    unreachables: list = dataclasses.field(default_factory=list)  # (ts, code, client, server)
 
     def describe(self):
         parts = [f"{self.frames} frames"]
@@ -468,6 +514,7 @@ def load(path, server=None):
             _arp(summary, fr.ts, detail)
         elif kind == "udp":
             summary.udp += 1
+            summary.datagrams.append(detail)
         else:
             summary.other += 1
     convs = []
@@ -480,6 +527,14 @@ def load(path, server=None):
 
 
 def _icmp(summary, ts, src, dst, body):
+    if len(body) >= 36 and body[0] == 3:  # unreachable, quoting a UDP datagram's header
+        q = body[8:]
+        qhl = (q[0] & 0x0F) * 4
+        if q[0] >> 4 == 4 and q[9] == 17 and len(q) >= qhl + 4:
+            qs, qd = (str(ipaddress.IPv4Address(q[i:i + 4])) for i in (12, 16))
+            sp, dp = struct.unpack_from(">HH", q, qhl)
+            summary.unreachables.append((ts, body[1], (qs, sp), (qd, dp)))
+        return
     if len(body) < 8 or body[0] not in (0, 8):
         return
     ident, seq = struct.unpack_from(">HH", body, 4)
@@ -505,16 +560,53 @@ def _arp(summary, ts, d):
                 x.answer = b""
 
 
+def udp_exchanges(summary, servers):
+    """Exchange("udp") for each datagram a client sent to a server, with
+    what came back before the client's next datagram of the same flow:
+    the server's datagrams, or an ICMP unreachable quoting it. The servers
+    are the given addresses, or (with none) whoever received a flow's
+    first datagram. Datagrams to a broadcast or multicast address are left
+    out."""
+    first, out, last = {}, [], {}
+    for g in summary.datagrams:
+        key = frozenset((g.src, g.dst))
+        first.setdefault(key, g)
+        if g.group:
+            continue
+        to_server = g.dst[0] in servers if servers else first[key].dst == g.dst
+        if to_server:
+            x = Exchange("udp", g.ts, g.src[0], g.dst[0], g.src[1], g.dst[1],
+                         g.payload, length=g.length)
+            out.append(x)
+            last[(g.src, g.dst)] = x
+        elif (g.dst, g.src) in last:
+            last[(g.dst, g.src)].answers.append(g)
+    by_flow = {}
+    for x in out:
+        by_flow.setdefault(((x.client, x.ident), (x.target, x.seq)), []).append(x)
+    for ts, code, c, s in summary.unreachables:
+        xs = [x for x in by_flow.get((c, s), []) if x.ts <= ts]
+        if xs and xs[-1].unreach is None and not xs[-1].answers:
+            xs[-1].unreach = code
+    for x in out:
+        x.answer = b"".join(a.payload for a in x.answers) if x.answers else None
+    return out
+
+
 def exchanges_for(summary, servers):
     """The ICMP echo and ARP requests to replay: those to one of servers
     (the recorded servers' addresses), or with no servers, those answered
-    in the capture. Numbered per kind."""
+    in the capture; then the UDP datagrams to servers (udp_exchanges).
+    Numbered per kind."""
     out, n = [], {}
     for x in summary.exchanges:
         if x.target in servers if servers else x.answer is not None:
             n[x.kind] = n.get(x.kind, 0) + 1
             x.index = n[x.kind]
             out.append(x)
+    for i, x in enumerate(udp_exchanges(summary, servers)):
+        x.index = i + 1
+        out.append(x)
     return out
 
 

@@ -19,8 +19,13 @@ kernel does not own, and what the stack sends back is compared with what
 the recorded server sent (conversation, client, port, bytes each way,
 end, verdict, first difference).
 
-Exit status 1 if any check or conversation failed, or a file held nothing
-to replay. --json prints the rows as JSON.
+ICMP echo and ARP requests and UDP datagrams to a recorded server are
+asked of the stack too (rows icmp#N, arp#N, udp#N).
+
+Exit status 1 if any row failed: a check or conversation that differs, a
+file that held nothing to replay or compared nothing (every conversation
+skipped). --json prints the rows as JSON, all with the same fields (see
+row() and the README).
 """
 import argparse
 import ipaddress
@@ -236,8 +241,10 @@ class Run:
         rows = []
         for c in self.entry["expect"]:
             exp, seen, ok = self.evaluate(c, True)
-            rows.append({"pcap": self.name, "check": c["check"], "expected": exp,
-                         "seen": seen, "pass": bool(ok)})
+            rows.append(row(self.name, "check", c["check"], expected=exp, seen=seen,
+                            verdict="pass" if ok else "FAIL",
+                            difference="" if ok else f"expected {exp}, seen {seen}",
+                            ok=bool(ok)))
         self.cleanup()
         return rows
 
@@ -302,22 +309,31 @@ def plan(args, cfg, mac, files):
         asks = pcapconv.exchanges_for(summary, servers)
         if not convs and not asks:
             why = "no TCP conversation" + (f" with {args.server}" if server else "")
-            rows.append(_row(name, "-", verdict="nothing to replay",
-                             difference=f"{why}: {summary.describe()}", ok=False))
+            rows.append(row(name, "file", "-", verdict="nothing to replay",
+                            difference=f"{why}: {summary.describe()}", ok=False,
+                            compared=False))
             continue
-        if summary.udp or summary.other:
-            args.file_notes.append(f"{name}: {summary.describe()}; UDP and other protocols "
-                                   "are not replayed")
+        udp_left = summary.udp - sum(1 + len(x.answers) for x in asks if x.kind == "udp")
+        if udp_left > 0 or summary.other:
+            args.file_notes.append(
+                f"{name}: {summary.describe()}; not replayed: " + ", ".join(
+                    ([f"{udp_left} UDP datagrams (broadcast, multicast or not a client's to "
+                      "a server, or answers of no request)"] if udp_left > 0 else []) +
+                    ([f"{summary.other} frames of other protocols"] if summary.other else [])))
         for x in asks:
             cip = mapped.setdefault(x.client, pool[len(mapped) % len(pool)])
-            a = tcpplay.Ask(x, cip, cfg["ip"], mac, args)
+            if x.kind == "udp":
+                a = tcpplay.UdpAsk(x, cip, base + len(plays), cfg["ip"], mac,
+                                   pmap.get(x.seq, x.seq), args)
+            else:
+                a = tcpplay.Ask(x, cip, cfg["ip"], mac, args)
             a.file = name
             plays.append(a)
         for c in convs:
             if c.skipped:
-                rows.append(_row(name, c.name, verdict="skipped", difference=c.skipped,
-                                 ok=True, recorded=f"{c.client[0]}:{c.client[1]} > "
-                                 f"{c.server[0]}:{c.server[1]}"))
+                rows.append(row(name, "tcp", c.name, verdict="skipped", difference=c.skipped,
+                                ok=True, compared=False, recorded=f"{c.client[0]}:{c.client[1]}"
+                                f" > {c.server[0]}:{c.server[1]}"))
                 continue
             cip = mapped.setdefault(c.client[0], pool[len(mapped) % len(pool)])
             port = pmap.get(c.server[1], c.server[1])
@@ -330,10 +346,30 @@ def plan(args, cfg, mac, files):
     return plays, rows
 
 
-def _row(name, conv, verdict, difference, ok, recorded=""):
-    return {"file": name, "conversation": conv, "client": "", "recorded": recorded,
-            "port": "", "c2s": ["", ""], "s2c": ["", ""], "end": ["", ""],
-            "verdict": verdict, "difference": difference, "notes": [], "pass": ok}
+def row(name, kind, conv, verdict, difference="", ok=True, compared=True, **fields):
+    """A row of --json: every row has every field of the schema (README,
+    "Replaying pcaps": the JSON rows), "" / [] / None where it does not
+    apply."""
+    r = {"file": name, "kind": kind, "conversation": conv, "client": "", "recorded": "",
+         "port": "", "c2s": ["", ""], "s2c": ["", ""], "end": ["", ""], "expected": "",
+         "seen": "", "verdict": verdict, "difference": difference, "notes": [],
+         "seconds": None, "compared": compared, "pass": ok}
+    assert set(fields) <= set(r), fields
+    r.update(fields)
+    return r
+
+
+def nothing_compared(files, rows):
+    """A failing row for each file that has rows but none that compared
+    anything (every conversation skipped)."""
+    out = []
+    for f in files:
+        mine = [r for r in rows if r["file"] == f]
+        if mine and not any(r["compared"] or r["kind"] == "file" for r in mine):
+            out.append(row(f, "file", "-", verdict="nothing compared", ok=False,
+                           compared=False, difference=f"all {len(mine)} skipped: "
+                           f"{mine[0]['difference']}"))
+    return out
 
 
 def replay_conversations(args, cfg, mac, files):
@@ -351,11 +387,19 @@ def replay_conversations(args, cfg, mac, files):
             args.file_notes.append(f"the packet socket dropped {link.drops} frames "
                                    "(the stack retransmitted them)")
         for p in plays:
-            v = p.verdict() if isinstance(p, tcpplay.Ask) else tcpplay.verdict(p, args.compare)
-            rows.append({"file": p.file, **v})
-    order = {n: i for i, n in enumerate(pathlib.Path(f).name for f in files)}
+            if isinstance(p, tcpplay.Ask):
+                v = p.verdict()
+            elif isinstance(p, tcpplay.UdpAsk):
+                v = p.verdict(args.compare)
+            else:
+                v = tcpplay.verdict(p, args.compare)
+            conv, verdict, ok = v.pop("conversation"), v.pop("verdict"), v.pop("pass")
+            rows.append(row(p.file, conv.partition("#")[0] or "tcp", conv, verdict, ok=ok, **v))
+    names = [pathlib.Path(f).name for f in files]
+    rows += nothing_compared(names, rows)
+    order = {n: i for i, n in enumerate(names)}
 
-    def key(r):  # file order, TCP conversations first, then ARP and ICMP, each by number
+    def key(r):  # file order, TCP conversations first, then ARP, ICMP, UDP, each by number
         kind, _, n = r["conversation"].partition("#")
         return order[r["file"]], kind, int(n or 0)
     rows.sort(key=key)
@@ -381,8 +425,9 @@ def print_conversations(rows, notes):
     for n in notes:
         print(f"  {n}")
     v = [r["verdict"] for r in rows]
-    print(f"{sum(1 for r in rows if r['conversation'] != '-')} replayed: "
-          f"{v.count('match')} match, {v.count('DIFFER')} differ, {v.count('skipped')} skipped")
+    print(f"{sum(1 for r in rows if r['compared'])} compared: {v.count('match')} match, "
+          f"{v.count('DIFFER')} differ; {v.count('skipped')} skipped (not compared, not "
+          "failed)" + ("; NOTHING COMPARED" if not any(r["compared"] for r in rows) else ""))
 
 
 def main():
@@ -452,14 +497,13 @@ def main():
 
 
 def print_checks(rows):
-    w = [max(len(r[k]) for r in rows + [{"pcap": "pcap", "check": "check",
-                                         "expected": "expected", "seen": "seen"}])
-         for k in ("pcap", "check", "expected", "seen")]
+    keys = ("file", "conversation", "expected", "seen")
+    w = [max(len(r[k]) for r in rows + [dict(zip(keys, ("pcap", "check", "expected",
+                                                            "seen")))]) for k in keys]
     fmt = f"%-{w[0]}s  %-{w[1]}s  %-{w[2]}s  %-{w[3]}s  %s"
     print(fmt % ("pcap", "check", "expected", "seen", "result"))
     for r in rows:
-        print(fmt % (r["pcap"], r["check"], r["expected"], r["seen"],
-                     "pass" if r["pass"] else "FAIL"))
+        print(fmt % (r["file"], r["conversation"], r["expected"], r["seen"], r["verdict"]))
 
 
 if __name__ == "__main__":

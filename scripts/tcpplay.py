@@ -13,6 +13,9 @@ client had received by then (its ACK), and after the recorded pause
 divided by the speed -- go-back-N retransmission, every segment of the
 stack ACKed at once, and ARP answered for the client addresses. A stack
 that goes quiet for `idle` seconds counts as done answering.
+
+Ask (ICMP echo, ARP) and UdpAsk (a UDP datagram, from a port of its own)
+play the capture's single-shot exchanges over the same socket.
 """
 import array
 import collections
@@ -457,6 +460,108 @@ class Ask:
                 "notes": [], "pass": not diff}
 
 
+UNREACH = {0: "net unreachable", 1: "host unreachable", 2: "protocol unreachable",
+           3: "port unreachable", 9: "net prohibited", 10: "host prohibited",
+           13: "prohibited"}
+
+
+def udp_outcome(answers, unreach):
+    """How a datagram was answered: "answer", "<ICMP unreachable name>" or
+    "no answer"."""
+    if answers:
+        return "answer"
+    if unreach is not None:
+        return UNREACH.get(unreach, f"unreachable code {unreach}")
+    return "no answer"
+
+
+class UdpAsk:
+    """One recorded UDP datagram to the server, sent to the stack from the
+    client's address and a port of its own (so answers are told apart):
+    what comes back -- datagrams to that port, or an ICMP unreachable
+    quoting it -- until the stack has sent as many datagrams as the
+    recorded server did (or an unreachable), or is quiet for `idle` s."""
+
+    def __init__(self, x, client_ip, client_port, stack_ip, stack_mac, stack_port, opts):
+        self.x, self.opts = x, opts
+        self.cip, self.cport, self.sport = client_ip, client_port, stack_port
+        self.cipb, self.cmac = ipaddress.IPv4Address(client_ip).packed, client_mac(client_ip)
+        self.sipb, self.smac = ipaddress.IPv4Address(stack_ip).packed, mac_bytes(stack_mac)
+        self.key = (self.cipb, ("udp", client_port))
+        self.answers, self.unreach, self.finished = [], None, False
+        self.notes = []
+
+    def _frame(self):
+        x = self.x
+        data = x.payload + b"\0" * (x.length - len(x.payload))  # snaplen: zeros
+        uh = struct.pack(">HHHH", self.cport, self.sport, 8 + len(data), 0)
+        pseudo = self.cipb + self.sipb + struct.pack(">BBH", 0, 17, 8 + len(data))
+        cs = checksum(pseudo + uh + data)
+        uh = uh[:6] + (cs if cs != b"\0\0" else b"\xff\xff")
+        ih = struct.pack(">BBHHHBB", 0x45, 0, 28 + len(data), random.getrandbits(16),
+                         0x4000, 64, 17)
+        ih += b"\0\0" + self.cipb + self.sipb
+        ih = ih[:10] + checksum(ih) + ih[12:]
+        return self.smac + self.cmac + b"\x08\x00" + ih + uh + data
+
+    def start(self, link, now):
+        self.started = self.last_activity = now
+        link.send(self._frame())
+
+    def on_datagram(self, now, payload):
+        if not self.finished:
+            self.answers.append(payload)
+            self.last_activity = now
+
+    def on_unreach(self, now, code):
+        if not self.finished and self.unreach is None:
+            self.unreach = code
+            self.last_activity = now
+
+    def tick(self, link, now):
+        if self.finished:
+            return
+        x = self.x
+        complete = self.unreach is not None or x.answers and len(self.answers) >= len(x.answers)
+        if complete or now - self.last_activity >= self.opts.idle:
+            self.finished, self.ended_at = True, now
+
+    def wake(self, now):
+        return self.last_activity + self.opts.idle
+
+    def verdict(self, mode):
+        x = self.x
+        want = udp_outcome(x.answers, x.unreach)
+        got = udp_outcome(self.answers, self.unreach)
+        exp_len = sum(a.length for a in x.answers)
+        diff = ""
+        if want != got:
+            diff = f"expected {want}, seen {got}"
+        elif len(x.answers) != len(self.answers):
+            diff = f"expected {len(x.answers)} datagrams, seen {len(self.answers)}"
+        else:
+            for i, (a, b) in enumerate(zip(x.answers, self.answers)):
+                if mode == "length" or len(a.payload) < a.length:  # snaplen: by length
+                    if a.length != len(b):
+                        diff = f"datagram {i + 1} length: expected {a.length} seen {len(b)}"
+                        break
+                    continue
+                off = first_difference(a.payload, b"\x01" * len(a.payload), b)
+                if off is not None:
+                    diff = (f"datagram {i + 1} offset {off}: expected {_hex(a.payload[off:])}"
+                            f" seen {_hex(b[off:])}")
+                    break
+        notes = list(self.notes)
+        if len(x.payload) < x.length or any(len(a.payload) < a.length for a in x.answers):
+            notes.append("payload cut by the snaplen: sent as zeros, compared by length")
+        return {"conversation": x.name, "client": f"{self.cip}:{self.cport}",
+                "recorded": f"{x.client}:{x.ident} > {x.target}:{x.seq}", "port": self.sport,
+                "c2s": [x.length, x.length], "s2c": [exp_len, sum(map(len, self.answers))],
+                "end": [want, got], "verdict": "DIFFER" if diff else "match",
+                "difference": diff, "seconds": round(self.ended_at - self.started, 3),
+                "notes": notes, "pass": not diff}
+
+
 def _mss(options):
     i = 0
     while i < len(options):
@@ -529,6 +634,21 @@ class Replayer:
             p = by_key.get((f[30:34], ("icmp", ident, seq)))
             if p is not None:
                 p.on_answer(now, bytes(f[t + 8:14 + tot]))
+            return
+        if f[23] == 17 and len(f) >= t + 8:
+            dport, ulen = struct.unpack_from(">HH", f, t + 2)
+            p = by_key.get((f[30:34], ("udp", dport)))
+            if p is not None:
+                p.on_datagram(now, bytes(f[t + 8:t + max(8, min(ulen, tot - ihl))]))
+            return
+        if f[23] == 1 and len(f) >= t + 8 + 20 + 4 and f[t] == 3:  # unreachable
+            q = t + 8
+            qhl = (f[q] & 0x0F) * 4
+            if f[q + 9] == 17 and f[q + 12:q + 16] == f[30:34] and len(f) >= q + qhl + 4:
+                sport = struct.unpack_from(">H", f, q + qhl)[0]
+                p = by_key.get((f[30:34], ("udp", sport)))
+                if p is not None:
+                    p.on_unreach(now, f[t + 1])
             return
         if f[23] != 6:
             return

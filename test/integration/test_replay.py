@@ -502,3 +502,166 @@ def test_timing_kept_and_table(stack, tmp):
                             "exp/seen", "end", "exp/seen", "verdict", "first", "difference"]
     assert row.split()[1:] == ["#1", row.split()[2], "7", "13/13", "13/13", "FIN/FIN",
                                "match"], out.stdout
+
+
+# ---------------------------------------------------------------- UDP, schema, nothing compared
+
+@pytest.fixture(scope="module")
+def kernel_udp(kernels):
+    """UDP between the two kernels: a datagram to a closed port (the server's
+    kernel answers ICMP port unreachable) and one to a UDP echo server."""
+    from scapy.layers.inet import ICMP, UDP
+    from scapy.utils import wrpcap
+    d = tempfile.mkdtemp(prefix="mps-replay-udp-")
+    with netns(kernels.s):
+        srv = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    srv.bind((SERVER_IP, 7))
+    srv.settimeout(scaled(10))
+
+    def echo():
+        data, peer = srv.recvfrom(65536)
+        srv.sendto(data, peer)
+    t = threading.Thread(target=echo, daemon=True)
+    t.start()
+    sn = Sniffer(kernels, "udp or icmp", iface="rp0", timeout=10)
+    try:
+        with netns(kernels.c):
+            cl = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        with cl:
+            cl.settimeout(scaled(10))
+            cl.sendto(b"anyone on port 9?", (SERVER_IP, 9))
+            sn.wait(lambda p: ICMP in p and p[ICMP].type == 3, 10, "the port unreachable")
+            cl.sendto(b"echo this datagram", (SERVER_IP, 7))
+            assert cl.recvfrom(100)[0] == b"echo this datagram"
+            sn.wait(lambda p: UDP in p and p[UDP].sport == 7, 10, "the echo")
+    finally:
+        frames = sn.stop()
+        t.join(scaled(10))
+        srv.close()
+    path = os.path.join(d, "kernel-udp.pcap")
+    wrpcap(path, frames)
+    yield path, frames
+    shutil.rmtree(d, ignore_errors=True)
+
+
+def test_udp_exchanges(stack, kernel_udp, tmp):
+    """UDP recorded between two kernels, asked of the stack (which serves no
+    UDP port): the datagram the recorded server's kernel refused matches the
+    stack's port unreachable; the one it echoed differs (expected an answer,
+    seen port unreachable); and with the recorded unreachable changed to
+    `host unreachable` the first differs too. --port-map 9:19 plays port 9
+    against the stack's 19."""
+    from scapy.layers.inet import ICMP
+    path, frames = kernel_udp
+    rc, rows = replay(stack, path, "--port-map", "9:19")
+    udp = [r for r in rows if r["kind"] == "udp"]
+    assert [(r["conversation"], r["verdict"]) for r in udp] == [
+        ("udp#1", "match"), ("udp#2", "DIFFER")], rows
+    assert rc == 1 and udp[0]["end"] == ["port unreachable"] * 2, udp[0]
+    assert udp[0]["port"] == 19 and udp[0]["c2s"] == [17, 17] and udp[0]["s2c"] == [0, 0]
+    assert udp[0]["recorded"].endswith(f"> {SERVER_IP}:9"), udp[0]
+    assert udp[1]["difference"] == "expected answer, seen port unreachable", udp[1]
+    assert udp[1]["s2c"] == [18, 0] and udp[1]["end"] == ["answer", "port unreachable"]
+    only_closed = os.path.join(tmp, "closed.pcap")
+    write_pcap(only_closed, [(float(p.time), bytes(p)) for p in frames
+                             if ICMP in p or p.dport == 9])
+    rc, rows = replay(stack, only_closed)
+    assert rc == 0 and [r["verdict"] for r in rows] == ["match"], rows
+    out = []
+    for p in frames:
+        if ICMP in p and p[ICMP].type == 3:
+            p = p.copy()
+            p[ICMP].code, p[ICMP].chksum = 1, None
+        out.append((float(p.time), bytes(p)))
+    altered = os.path.join(tmp, "host-unreach.pcap")
+    write_pcap(altered, out)
+    rc, rows = replay(stack, altered)
+    r = [r for r in rows if r["kind"] == "udp"][0]
+    assert rc == 1 and r["verdict"] == "DIFFER", rows
+    assert r["difference"] == "expected host unreachable, seen port unreachable", r
+
+
+def test_udp_answer_compared_by_bytes(stack, tmp):
+    """Datagrams written with scapy: one to a recorded server that answered
+    with a datagram (the stack answers port unreachable: differs), a
+    broadcast (not replayed, noted), and the answer's bytes compared."""
+    from scapy.layers.inet import IP, UDP
+    from scapy.layers.l2 import Ether
+    import pcapconv
+    e = Ether(src="02:00:00:00:aa:01", dst="02:00:00:00:aa:02")
+    b = Ether(src="02:00:00:00:aa:01", dst="ff:ff:ff:ff:ff:ff")
+    cl, sv = "10.85.0.1", "10.85.0.2"
+    frames = [b / IP(src=cl, dst="10.85.0.255") / UDP(sport=68, dport=67) / b"dhcp?",
+              e / IP(src=cl, dst=sv) / UDP(sport=5000, dport=7) / b"one",
+              e / IP(src=sv, dst=cl) / UDP(sport=7, dport=5000) / b"one",
+              e / IP(src=cl, dst=sv) / UDP(sport=5000, dport=7) / b"two",
+              e / IP(src=sv, dst=cl) / UDP(sport=7, dport=5000) / b"tw0"]
+    path = os.path.join(tmp, "udp.pcap")
+    write_pcap(path, [(1.0 + i, bytes(f)) for i, f in enumerate(frames)])
+    _, summary = pcapconv.load(path)
+    xs = pcapconv.udp_exchanges(summary, set())
+    assert [(x.payload, [a.payload for a in x.answers]) for x in xs] == [
+        (b"one", [b"one"]), (b"two", [b"tw0"])]
+    rc, rows = replay(stack, path)
+    assert rc == 1 and [r["conversation"] for r in rows] == ["udp#1", "udp#2"], rows
+    assert all(r["end"] == ["answer", "port unreachable"] for r in rows), rows
+
+
+SCHEMA = ["file", "kind", "conversation", "client", "recorded", "port", "c2s", "s2c",
+          "end", "expected", "seen", "verdict", "difference", "notes", "seconds",
+          "compared", "pass"]
+
+
+def test_json_rows_have_one_schema(stack, tmp):
+    """A manifest pcap's check rows, a TCP conversation, a skipped one, an
+    ICMP exchange and a file with nothing to replay: every --json row has
+    the same fields (README), in the same order."""
+    from scapy.layers.inet import ICMP, IP
+    from scapy.layers.l2 import ARP, Ether
+    cl, sv = ("10.86.0.1", 43000), ("10.86.0.2", 7)
+    t = Talk(cl, sv).open().round(b"schema\n").close()
+    mid = Talk(("10.86.0.3", 43001), sv, t0=3.0).round(b"no SYN\n")
+    e = Ether(src="02:00:00:00:aa:01", dst="02:00:00:00:aa:02")
+    x = [e / IP(src=cl[0], dst=sv[0]) / ICMP(type=8, id=9, seq=1) / b"abc",
+         e / IP(src=sv[0], dst=cl[0]) / ICMP(type=0, id=9, seq=1) / b"abc"]
+    path = os.path.join(tmp, "mixed.pcap")
+    write_pcap(path, t.frames + mid.frames + [(5.0 + i, bytes(f)) for i, f in enumerate(x)])
+    noise = os.path.join(tmp, "noise.pcap")
+    write_pcap(noise, [(1.0, bytes(Ether() / ARP(psrc="10.9.0.1", pdst="10.9.0.2")))])
+    rc, rows = replay(stack, "icmp_echo.pcap", path, noise, "--speed", 0)
+    assert rc == 1, rows
+    assert [(r["kind"], r["conversation"], r["verdict"]) for r in rows] == [
+        ("check", "replies", "pass"), ("tcp", "#1", "match"), ("tcp", "#2", "skipped"),
+        ("icmp", "icmp#1", "match"), ("file", "-", "nothing to replay")], rows
+    for r in rows:
+        assert list(r) == SCHEMA, r
+        assert all(len(r[k]) == 2 for k in ("c2s", "s2c", "end")), r
+        assert isinstance(r["notes"], list) and isinstance(r["pass"], bool), r
+    assert rows[0]["expected"] and rows[0]["seen"] and rows[0]["file"] == "icmp_echo.pcap"
+    assert [r["compared"] for r in rows] == [True, True, False, True, False]
+    assert rows[1]["seconds"] is not None and rows[2]["seconds"] is None
+
+
+def test_nothing_compared_fails(stack, tmp):
+    """A capture whose only conversation started before it (skipped, which
+    alone passes) compared nothing: a failing `nothing compared` row, the
+    summary says 0 compared and 1 skipped, exit status 1. Next to a file
+    that compared something, a skipped row still passes."""
+    mid = Talk(("10.87.0.1", 43000), ("10.87.0.2", 7)).round(b"no SYN here\n").close()
+    path = os.path.join(tmp, "mid.pcap")
+    write_pcap(path, mid.frames)
+    rc, rows = replay(stack, path)
+    assert rc == 1 and [(r["verdict"], r["pass"]) for r in rows] == [
+        ("skipped", True), ("nothing compared", False)], rows
+    assert rows[1]["difference"].startswith("all 1 skipped: starts mid-conversation"), rows
+    out = subprocess.run(["ip", "netns", "exec", stack.ns, "/usr/bin/python3", str(REPLAY),
+                          "--prefix", stack.prefix, path],
+                         capture_output=True, text=True, timeout=scaled(60))
+    assert out.returncode == 1, out.stdout + out.stderr
+    assert out.stdout.splitlines()[-1].startswith("0 compared: 0 match, 0 differ; 1 skipped"), \
+        out.stdout
+    both = os.path.join(tmp, "both.pcap")
+    ok = Talk(("10.87.0.3", 43001), ("10.87.0.2", 7), t0=5.0).open().round(b"x\n").close()
+    write_pcap(both, mid.frames + ok.frames)
+    rc, rows = replay(stack, both, "--speed", 0)
+    assert rc == 0 and [r["verdict"] for r in rows] == ["skipped", "match"], rows
