@@ -64,7 +64,9 @@ def telemetry(prefix, cmd, params=None):
     the primary of --file-prefix prefix. Raises NoStack if none runs."""
     s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     try:
-        s.settimeout(5)
+        # The primary's telemetry thread shares the CPUs with everything
+        # else: on a loaded machine it can take seconds to answer.
+        s.settimeout(scaled(10))
         try:
             s.connect(f"/var/run/dpdk/{prefix}/dpdk_telemetry.v2")
         except (FileNotFoundError, ConnectionRefusedError) as e:
