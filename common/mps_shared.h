@@ -55,7 +55,8 @@
  * limit (each direction) lets EXC_BURST_MS of --exception-rate through at
  * once. The primary sleeps in poll(2) on IFACE and an eventfd the workers
  * write when it sleeps (handed to them with DPDK's multi-process message
- * MPS_EXC_MP_NAME), at most MPS_EXC_POLL_MS. */
+ * MPS_EXC_MP_NAME; each worker at most once per MPS_EXC_KICK_US), at
+ * most MPS_EXC_POLL_MS. */
 #define MPS_EXC_RING_FMT    "mps_exc_%u"
 #define MPS_EXC_TX_RING_FMT "mps_exc_tx_%u"
 #define MPS_EXC_RING_SIZE   512u
@@ -64,6 +65,7 @@
 #define MPS_EXC_RATE_MAX    10000000
 #define MPS_EXC_BURST_MS    100u
 #define MPS_EXC_POLL_MS     100u
+#define MPS_EXC_KICK_US     1000u
 
 /* Ports and the mbuf pool: the primary configures and sizes by these, the
  * workers poll and hold by them. */

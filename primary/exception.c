@@ -57,6 +57,7 @@
 #include <rte_ring.h>
 
 #include "mps_log.h"
+#include "mps_proc.h"
 #include "mps_ring.h"
 #include "primary.h"
 
@@ -207,21 +208,41 @@ flow_hash(const uint8_t *d, uint32_t len)
 	return h;
 }
 
-/* A running worker whose rings are ready for it, or -1. */
-static int
-pick_worker(const struct mps_shared *sh, const uint8_t *d, uint32_t len)
-{
-	uint16_t live[MPS_MAX_WORKERS], n = 0;
+/* The workers that may transmit the kernel's frames: RUNNING, their
+ * rings ready for them, and alive. The list is rebuilt at most every
+ * LIVE_REFRESH_MS (a pid check reads /proc), so a killed worker gets
+ * frames for at most that long, not until the monitor's next tick marks
+ * it dead. */
+#define LIVE_REFRESH_MS 10u
 
+static uint16_t live[MPS_MAX_WORKERS], n_live;
+static uint64_t live_tsc;
+
+static void
+refresh_live(const struct mps_shared *sh)
+{
+	uint64_t now = rte_get_tsc_cycles();
+
+	if (now - live_tsc < sh->tsc_hz / 1000 * LIVE_REFRESH_MS)
+		return;
+	live_tsc = now;
+	n_live = 0;
 	for (uint32_t w = 0; w < sh->cfg.n_workers; w++) {
 		int32_t owner = sh->workers[w].owner_pid;
 
 		if (owner != 0 && sh->exc.ready_pid[w] == owner &&
 		    __atomic_load_n(&sh->workers[w].state, __ATOMIC_ACQUIRE) ==
-			    MPS_WORKER_RUNNING)
-			live[n++] = (uint16_t)w;
+			    MPS_WORKER_RUNNING && mps_pid_alive(owner))
+			live[n_live++] = (uint16_t)w;
 	}
-	return n == 0 ? -1 : live[flow_hash(d, len) % n];
+}
+
+/* A worker to transmit frame d, or -1: by flow hash over the live list. */
+static int
+pick_worker(const struct mps_shared *sh, const uint8_t *d, uint32_t len)
+{
+	refresh_live(sh);
+	return n_live == 0 ? -1 : live[flow_hash(d, len) % n_live];
 }
 
 /* Kernel -> wire: up to a burst read from IFACE, each within the rate
@@ -329,6 +350,13 @@ mps_exc_create(struct mps_primary *pp)
 	ret = rte_eth_macaddr_get(pp->port_ids[0], &mac);
 	if (ret != 0)
 		return ret;
+	/* The kernel's multicast (IPv6 neighbour discovery, mDNS, LLDP...)
+	 * reaches a real NIC's queues only with all-multicast (a list per
+	 * group the kernel joins would need its joins relayed to us). */
+	for (uint16_t i = 0; i < pp->n_ports; i++)
+		if (rte_eth_allmulticast_enable(pp->port_ids[i]) != 0)
+			MPS_LOG(WARNING, "port %u refused all-multicast: the kernel behind %s gets no multicast from it",
+				pp->port_ids[i], cfg->exc_iface);
 	exc.tap_fd = tap_create(cfg->exc_iface, &mac, cfg->mtu);
 	if (exc.tap_fd < 0)
 		return exc.tap_fd;

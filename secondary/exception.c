@@ -22,8 +22,9 @@
  * emptied and reset them for this process (ready_pid), so a predecessor that
  * died inside an enqueue cannot wedge them. The rate limit is shared by
  * every worker: one compare-and-swap of a GCRA word per frame (lock-free,
- * so a worker killed in it leaves it sound). When the primary sleeps, the
- * first worker that gives it frames in a loop iteration writes its eventfd.
+ * so a worker killed in it leaves it sound). When the primary sleeps, a
+ * worker that gave it frames writes its eventfd: in that loop iteration,
+ * or (if it wrote it less than MPS_EXC_KICK_US ago) in the first one after.
  */
 #include <errno.h>
 #include <string.h>
@@ -82,6 +83,7 @@ mps_exc_init(struct mps_worker *w)
 	w->exc_pid = getpid();
 	w->exc_interval = sh->tsc_hz / sh->cfg.exc_rate;
 	w->exc_tolerance = sh->tsc_hz / 1000 * MPS_EXC_BURST_MS;
+	w->exc_kick_cycles = sh->tsc_hz / 1000000 * MPS_EXC_KICK_US;
 	w->exc_efd = request_efd();
 	if (w->exc_efd < 0)
 		MPS_LOG(WARNING, "worker %u: no eventfd from the primary: it takes our kernel-path frames within %u ms",
@@ -221,8 +223,16 @@ mps_exc_poll(struct mps_worker *w)
 
 	if (w->exc_ring == NULL)
 		return 0;
-	if (w->exc_pending)
-		kick(w);
+	if (w->exc_pending) {
+		uint64_t now = rte_get_tsc_cycles();
+
+		/* at most one write(2) per MPS_EXC_KICK_US: a busy path pays
+		 * for it once per many frames, an idle one at its first */
+		if (now - w->exc_kick_tsc >= w->exc_kick_cycles) {
+			w->exc_kick_tsc = now;
+			kick(w);
+		}
+	}
 	if (!ready(w))
 		return 0;
 	n = rte_ring_sc_dequeue_burst(w->exc_tx_ring, (void **)pkts, MPS_RX_BURST, NULL);

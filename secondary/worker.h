@@ -74,6 +74,8 @@ struct mps_worker {
 	uint8_t exc_pending;          /* frames enqueued since the last kick */
 	uint64_t exc_interval;        /* rate limit: TSC cycles per frame */
 	uint64_t exc_tolerance;       /* and its burst, in cycles */
+	uint64_t exc_kick_tsc;        /* when we last woke the primary */
+	uint64_t exc_kick_cycles;     /* MPS_EXC_KICK_US in TSC cycles */
 };
 
 /* worker.c: this process's worker, for code lwIP calls without a context. */
