@@ -163,6 +163,24 @@ def test_ipv6_link_local_ping(xstack):
         xstack.exec("sysctl", "-qw", "net.ipv6.conf.mps0.disable_ipv6=1")
 
 
+def test_vlan_frames_reach_the_kernel_tagged(xstack):
+    """Without --vlan, a tagged frame (VLAN 100) is the kernel's: it reaches
+    IFACE with its tag, as it was on the wire."""
+    from scapy.all import ICMP, IP, Dot1Q, Ether, get_if_hwaddr, sendp
+    mac = xstack.learn_stack_mac()
+    before = exc(xstack)["exc_vlan"]
+
+    def tagged(p):
+        return Dot1Q in p and p[Dot1Q].vlan == 100 and ICMP in p and \
+            p[IP].dst == "198.18.100.3"
+    with Sniffer(xstack.kns, iface=IFACE) as sn:
+        with xstack.netns():
+            sendp(Ether(dst=mac, src=get_if_hwaddr("mps0")) / Dot1Q(vlan=100) / IP(src="198.18.100.1", dst="198.18.100.3") /
+                  ICMP(), iface="mps0", verbose=False)
+        sn.wait(tagged, 10, "the VLAN 100 frame on IFACE, tagged")
+    assert exc(xstack)["exc_vlan"] > before
+
+
 def test_flood_limited_to_exception_rate(xstack):
     """FLOOD UDP frames to another address, to our MAC, as fast as a packet
     socket sends them: what IFACE receives stays within --exception-rate
