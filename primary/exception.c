@@ -198,14 +198,19 @@ to_kernel(struct mps_shared *sh)
 static uint32_t
 flow_hash(const uint8_t *d, uint32_t len)
 {
-	uint32_t h = rte_hash_crc(d, RTE_ETHER_ADDR_LEN, 0);
+	uint64_t key[5] = { 0 }; /* rte_hash_crc reads 8 bytes at a time, aligned */
 	uint16_t type = (uint16_t)(d[12] << 8 | d[13]);
+	uint32_t n = 8;
 
-	if (type == RTE_ETHER_TYPE_IPV4 && len >= 34)
-		h = rte_hash_crc(d + 26, 8, h);
-	else if (type == RTE_ETHER_TYPE_IPV6 && len >= 54)
-		h = rte_hash_crc(d + 22, 32, h);
-	return h;
+	memcpy(key, d, RTE_ETHER_ADDR_LEN);
+	if (type == RTE_ETHER_TYPE_IPV4 && len >= 34) {
+		memcpy(&key[1], d + 26, 8);
+		n = 16;
+	} else if (type == RTE_ETHER_TYPE_IPV6 && len >= 54) {
+		memcpy(&key[1], d + 22, 32);
+		n = 40;
+	}
+	return rte_hash_crc(key, n, 0);
 }
 
 /* The workers that may transmit the kernel's frames: RUNNING, their
