@@ -20,7 +20,9 @@
  * Each worker has its own single-producer ring to the primary and its own
  * single-consumer ring from it; it uses them only once the primary has
  * emptied and reset them for this process (ready_pid), so a predecessor that
- * died inside an enqueue cannot wedge them. The rate limit is shared by
+ * died inside an enqueue cannot wedge them (and a worker that drains after
+ * --replace, its slot handed to its successor, leaves them alone). The
+ * rate limit is shared by
  * every worker: one compare-and-swap of a GCRA word per frame (lock-free,
  * so a worker killed in it leaves it sound). When the primary sleeps, a
  * worker that gave it frames writes its eventfd: in that loop iteration,
@@ -155,7 +157,7 @@ mps_exc_rx(struct mps_worker *w, const struct mps_frame_info *fi,
 {
 	uint32_t ours = w->shared->cfg.ip;
 
-	if (w->exc_ring == NULL || from_peer == MPS_RX_RING)
+	if (w->exc_ring == NULL || from_peer == MPS_RX_RING || unlikely(w->draining))
 		return 0;
 	switch (fi->kind) {
 	case MPS_FRAME_IPV4:
@@ -190,7 +192,7 @@ mps_exc_rx(struct mps_worker *w, const struct mps_frame_info *fi,
 int
 mps_exc_rx_vlan(struct mps_worker *w, struct rte_mbuf *m, int from_peer)
 {
-	if (w->exc_ring == NULL || from_peer == MPS_RX_RING)
+	if (w->exc_ring == NULL || from_peer == MPS_RX_RING || unlikely(w->draining))
 		return 0;
 	w->stats->exc_vlan++;
 	to_kernel(w, m);
@@ -219,21 +221,28 @@ unsigned int
 mps_exc_poll(struct mps_worker *w)
 {
 	struct rte_mbuf *pkts[MPS_RX_BURST];
+	uint64_t now;
 	unsigned int n;
 
 	if (w->exc_ring == NULL)
 		return 0;
-	if (w->exc_pending) {
-		uint64_t now = rte_get_tsc_cycles();
-
+	if (unlikely(w->draining)) {
+		/* --replace: the slot and its rings are our successor's now;
+		 * if it dies we take them back, once the primary reset them */
+		w->exc_ready = 0;
+		return 0;
+	}
+	if (w->exc_pending || !ready(w)) {
+		now = rte_get_tsc_cycles();
 		/* at most one write(2) per MPS_EXC_KICK_US: a busy path pays
-		 * for it once per many frames, an idle one at its first */
+		 * for it once per many frames, an idle one at its first; a
+		 * new owner asks for its rings the same way */
 		if (now - w->exc_kick_tsc >= w->exc_kick_cycles) {
 			w->exc_kick_tsc = now;
 			kick(w);
 		}
 	}
-	if (!ready(w))
+	if (!w->exc_ready)
 		return 0;
 	n = rte_ring_sc_dequeue_burst(w->exc_tx_ring, (void **)pkts, MPS_RX_BURST, NULL);
 	for (unsigned int i = 0; i < n; i++)

@@ -276,6 +276,8 @@ http_flush(mps_conn_t h, void *arg)
 			break;
 		}
 		r.hdr_len = (uint32_t)(end - buf);
+		if (mps_api_draining())
+			r.keep_alive = 0; /* as nginx on a graceful shutdown */
 		if (len < r.hdr_len + r.content_len)
 			break; /* request body still arriving */
 		ret = respond(h, hc, &r);
