@@ -234,6 +234,33 @@ def kill_test_ping(xstack, count):
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
+def test_worker_replaced_under_kernel_ping(xstack):
+    """--replace the worker that carries a 100 ms ping to the kernel: the
+    successor takes the slot's rings (reset for it), the draining
+    predecessor leaves them alone, at most 2 pings are lost."""
+    count = 30
+    resets = exc(xstack)["ring_resets"]
+    tx0 = {w: v["exc_tx"] for w, v in xstack.workers_info().items()}
+    ping = kill_test_ping(xstack, count)
+    try:
+        busy = wait_until(lambda: next((w for w, v in xstack.workers_info().items()
+                                        if v["exc_tx"] >= tx0[w] + 5), None),
+                          10, "a worker sending the kernel's replies")
+        xstack.script("restart", busy)
+        out, _ = ping.communicate(timeout=scaled(30))
+    finally:
+        if ping.poll() is None:
+            ping.kill()
+            ping.wait()
+    line = next(ln for ln in out.splitlines() if "received" in ln)
+    received = int(line.split(",")[1].split()[0])
+    print(f"\nreplaced worker {busy} under a 100 ms ping to the kernel: {line}")
+    assert count - received <= 2, out
+    assert exc(xstack)["ring_resets"] > resets
+    r = xstack.exec("ping", "-c", "5", "-i", "0.2", "-W", "5", KERNEL_IP)
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
 def test_worker_killed_under_kernel_ping(xstack):
     """SIGKILL the worker that carries a 100 ms ping to the kernel: at most
     2 pings are lost; the restarted worker's rings are reset and the path
