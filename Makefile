@@ -49,7 +49,7 @@ COMMON_SRCS := common/mps_config.c common/mps_parse.c common/mps_neigh.c common/
 	common/mps_rss.c common/mps_proc.c common/mps_siphash.c common/mps_isn.c
 PRIMARY_SRCS := primary/main.c primary/ports.c primary/shared_objs.c \
 	primary/telemetry.c primary/monitor.c primary/metrics.c \
-	primary/capture.c primary/adopt.c
+	primary/capture.c primary/adopt.c primary/exception.c
 # The worker TCP API (secondary/api/); it uses nothing from apps/.
 API_SRCS := secondary/api/api.c secondary/api/conn.c secondary/api/rxq.c \
 	secondary/api/sndq.c
@@ -57,7 +57,7 @@ SECONDARY_SRCS := secondary/main.c secondary/worker.c secondary/attach.c seconda
 	secondary/netif.c secondary/tcp_hooks.c secondary/neigh_learn.c secondary/steer.c \
 	secondary/lwip/sys_arch.c $(API_SRCS) \
 	secondary/apps/apps.c secondary/apps/echo.c secondary/apps/http.c \
-	secondary/mirror.c secondary/adopt.c secondary/replace.c \
+	secondary/mirror.c secondary/adopt.c secondary/replace.c secondary/exception.c \
 	secondary/pcb_guard.c
 UNIT_SRCS := test/unit/main.c test/unit/test_config.c test/unit/test_parse.c \
 	test/unit/test_neigh.c test/unit/test_drop.c \
@@ -245,7 +245,8 @@ FUZZ_SRCS    := test/fuzz/fuzz_rx.c secondary/worker.c secondary/netif.c seconda
 	secondary/neigh_learn.c secondary/steer.c secondary/pcb_guard.c \
 	secondary/lwip/sys_arch.c $(API_SRCS) secondary/apps/apps.c \
 	secondary/apps/echo.c secondary/apps/http.c secondary/mirror.c \
-	secondary/replace.c secondary/adopt.c secondary/attach.c $(COMMON_SRCS)
+	secondary/replace.c secondary/adopt.c secondary/attach.c secondary/exception.c \
+	$(COMMON_SRCS)
 FUZZ_OBJS    := $(addprefix $(BUILD)/fuzz/obj/,$(FUZZ_SRCS:.c=.o)) \
 	$(addprefix $(BUILD)/fuzz/lwip/,$(LWIP_FILES:.c=.o) $(LWIPERF_O))
 

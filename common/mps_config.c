@@ -45,6 +45,7 @@ mps_config_defaults(struct mps_config *cfg)
 	cfg->tune.nodelay = MPS_TUNE_ON;
 	cfg->tune.quickack = MPS_TUNE_OFF;
 	cfg->tune.sndq_limit = 1u << 20;
+	cfg->exc_rate = MPS_EXC_RATE;
 }
 
 /* Decimal only, whole string, within [min, max]. */
@@ -307,6 +308,22 @@ mps_parse_mac(const char *s, uint8_t mac[6])
 	return 0;
 }
 
+/* What the kernel takes as a name (dev_valid_name), so that TUNSETIFF
+ * creates the interface the user named. */
+int
+mps_parse_ifname(const char *s, char out[MPS_IFNAMSIZ])
+{
+	size_t n = s == NULL ? 0 : strlen(s);
+
+	if (n == 0 || n >= MPS_IFNAMSIZ || strcmp(s, ".") == 0 || strcmp(s, "..") == 0)
+		return -EINVAL;
+	for (size_t i = 0; i < n; i++)
+		if (s[i] == '/' || s[i] == ':' || isspace((unsigned char)s[i]))
+			return -EINVAL;
+	memcpy(out, s, n + 1);
+	return 0;
+}
+
 /* Unicast MACs only; a repeated address replaces its MAC. */
 int
 mps_parse_static_neigh(const char *s, struct mps_config *cfg)
@@ -378,6 +395,11 @@ mps_config_usage(void)
 	       "  --no-offload             checksums and VLAN tags in software even where\n"
 	       "                           the ports could do them\n"
 	       "  --vlan ID                802.1Q VLAN of the stack, 1..4094 (default none)\n"
+	       "  --exception IFACE        what the stack does not serve goes to kernel\n"
+	       "                           interface IFACE (created, with the port's MAC),\n"
+	       "                           what the kernel sends there leaves through the port\n"
+	       "  --exception-rate PPS     at most PPS frames a second each way, 1.."
+	       RTE_STR(MPS_EXC_RATE_MAX) " (default " RTE_STR(MPS_EXC_RATE) ")\n"
 	       "  --help                   this text\n";
 }
 
@@ -401,6 +423,8 @@ enum {
 	/* port features */
 	OPT_NO_OFFLOAD,
 	OPT_VLAN,
+	OPT_EXCEPTION,
+	OPT_EXCEPTION_RATE,
 };
 
 static const struct option long_opts[] = {
@@ -430,6 +454,8 @@ static const struct option long_opts[] = {
 	/* Port features */
 	{ "no-offload", no_argument, NULL, OPT_NO_OFFLOAD },
 	{ "vlan", required_argument, NULL, OPT_VLAN },
+	{ "exception", required_argument, NULL, OPT_EXCEPTION },
+	{ "exception-rate", required_argument, NULL, OPT_EXCEPTION_RATE },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -479,6 +505,16 @@ mps_config_parse_args(struct mps_config *cfg, int argc, char **argv,
 			if (mps_parse_u32(optarg, 1, 4094, &v) != 0)
 				return fail(err, errlen, "--vlan (1..4094)", optarg);
 			cfg->vlan_id = (uint16_t)v;
+			break;
+		case OPT_EXCEPTION:
+			if (mps_parse_ifname(optarg, cfg->exc_iface) != 0)
+				return fail(err, errlen, "--exception (an interface name, 1..15 bytes)",
+					    optarg);
+			break;
+		case OPT_EXCEPTION_RATE:
+			if (mps_parse_u32(optarg, 1, MPS_EXC_RATE_MAX, &cfg->exc_rate) != 0)
+				return fail(err, errlen, "--exception-rate (1.."
+					    RTE_STR(MPS_EXC_RATE_MAX) ")", optarg);
 			break;
 		case OPT_WORKERS:
 			if (mps_parse_u32(optarg, 1, MPS_MAX_WORKERS, &v) != 0)

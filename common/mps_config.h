@@ -17,6 +17,7 @@
 #define MPS_MAX_STATIC_NEIGH 16u /* --neigh ADDR=MAC entries */
 #define MPS_MIN_MBUFS     1024u     /* --mbufs range */
 #define MPS_MAX_MBUFS     4194304u
+#define MPS_IFNAMSIZ      16u /* IFNAMSIZ: an interface name and its NUL */
 
 enum mps_app {
 	MPS_APP_NONE = 0,
@@ -98,6 +99,12 @@ struct mps_config {
 	/* Port features */
 	uint32_t no_offload;  /* 1: checksums and VLAN tags in software */
 	uint16_t vlan_id;     /* 802.1Q VLAN the stack lives on, 0 = untagged */
+	/* The kernel exception path: what the stack does not serve goes to
+	 * this kernel interface, and what the kernel sends there leaves
+	 * through the first port ("" = off), at most exc_rate frames a
+	 * second each way. */
+	char exc_iface[MPS_IFNAMSIZ];
+	uint32_t exc_rate;
 };
 
 /* Fills the documented defaults: 1 worker, 198.18.0.2/24, 7:echo,80:http. */
@@ -127,6 +134,10 @@ int mps_parse_connect(const char *s, struct mps_config *cfg);
 /* The effective tuning of a listener (its fields over the global). */
 void mps_tune_resolve(const struct mps_tcp_tune *global,
 		      const struct mps_tcp_tune *own, struct mps_tcp_tune *out);
+
+/* A kernel interface name for --exception: 1..15 bytes, none of '/',
+ * ':', whitespace, not "." or "..". 0 or -EINVAL. */
+int mps_parse_ifname(const char *s, char out[MPS_IFNAMSIZ]);
 
 /* "aa:bb:cc:dd:ee:ff" to 6 bytes. 0 or -EINVAL. */
 int mps_parse_mac(const char *s, uint8_t mac[6]);

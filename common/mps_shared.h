@@ -38,7 +38,7 @@
 
 #define MPS_MAGIC          0x6d707374u /* "mpst" */
 #ifndef MPS_LAYOUT_VERSION /* overridden only to build the mismatch test */
-#define MPS_LAYOUT_VERSION 16u
+#define MPS_LAYOUT_VERSION 17u
 #endif
 
 /* The mbuf private area holds lwIP's struct pbuf_custom (zero-copy RX).
@@ -46,6 +46,27 @@
 #define MPS_MBUF_PRIV_SIZE 64u
 
 #define MPS_RING_SIZE      1024u
+
+/* The kernel exception path (--exception IFACE; primary/exception.c,
+ * secondary/exception.c). Per worker w two single-producer/single-consumer
+ * rings: "mps_exc_<w>" carries what the worker does not serve to the
+ * primary, which writes it to IFACE; "mps_exc_tx_<w>" carries what the
+ * kernel sent on IFACE from the primary to worker w, which transmits it.
+ * Both are reset by the primary when w's slot changes owner. The rate
+ * limit (each direction) lets EXC_BURST_MS of --exception-rate through at
+ * once. The primary sleeps in poll(2) on IFACE and an eventfd the workers
+ * write when it sleeps (handed to them with DPDK's multi-process message
+ * MPS_EXC_MP_NAME; each worker at most once per MPS_EXC_KICK_US), at
+ * most MPS_EXC_POLL_MS. */
+#define MPS_EXC_RING_FMT    "mps_exc_%u"
+#define MPS_EXC_TX_RING_FMT "mps_exc_tx_%u"
+#define MPS_EXC_RING_SIZE   512u
+#define MPS_EXC_MP_NAME     "mps_exc_efd"
+#define MPS_EXC_RATE        10000   /* --exception-rate default, frames/s */
+#define MPS_EXC_RATE_MAX    10000000
+#define MPS_EXC_BURST_MS    100u
+#define MPS_EXC_POLL_MS     100u
+#define MPS_EXC_KICK_US     1000u
 
 /* Ports and the mbuf pool: the primary configures and sizes by these, the
  * workers poll and hold by them. */
@@ -62,7 +83,8 @@
  * restart replaces one worker at a time); rounded up to 2^n - 1. */
 #define MPS_POOL_MBUFS(n_ports, n_workers) \
 	((n_ports) * (n_workers) * (MPS_RX_DESC + MPS_TX_DESC + MPS_RX_BURST + MPS_POOL_CACHE) + \
-	 ((n_workers) + 1) * (MPS_LWIP_HELD + MPS_TX_BATCH + MPS_RING_SIZE))
+	 ((n_workers) + 1) * (MPS_LWIP_HELD + MPS_TX_BATCH + MPS_RING_SIZE) + \
+	 (n_workers) * 2 * MPS_EXC_RING_SIZE)
 
 /* RSS: the symmetric Toeplitz key every port is given (the longest a port
  * takes; one that wants fewer bytes gets its first ones) and the largest
@@ -208,12 +230,22 @@ enum mps_worker_state {
 	X(drain_handed, 0, "segments of the predecessor's connections handed to it") \
 	X(drain_tx, 0, "frames sent for the draining predecessor") \
 	X(drain_reset, 0, "connections reset at the drain timeout")
+#define MPS_COUNTERS_EXC(X) /* the kernel exception path, by reason */ \
+	X(exc_ip, 0, "IPv4 to another address (unicast, broadcast, multicast) moved to the kernel") \
+	X(exc_arp, 0, "ARP for another address moved to the kernel") \
+	X(exc_arp_copy, 0, "broadcast or gratuitous ARP copied to the kernel (the stack keeps it)") \
+	X(exc_ethertype, 0, "IPv6 and other ethertypes moved to the kernel") \
+	X(exc_vlan, 0, "frames of other VLANs (or untagged with --vlan) moved to the kernel") \
+	X(exc_drop_rate, 0, "of those, dropped: over --exception-rate") \
+	X(exc_drop_full, 0, "of those, dropped: ring to the primary full or not ready") \
+	X(exc_tx, 0, "frames from the kernel put on the wire by this worker")
 
 #define MPS_COUNTERS(X) \
 	MPS_COUNTERS_RX(X) MPS_COUNTERS_RXMEM(X) MPS_COUNTERS_TX(X) \
 	MPS_COUNTERS_RING(X) MPS_COUNTERS_NEIGH(X) MPS_COUNTERS_TCP(X) \
 	MPS_COUNTERS_API(X) MPS_COUNTERS_APPS(X) MPS_COUNTERS_LOOP(X) \
-	MPS_COUNTERS_CAPTURE(X) MPS_COUNTERS_ADOPT(X) MPS_COUNTERS_REPLACE(X)
+	MPS_COUNTERS_CAPTURE(X) MPS_COUNTERS_ADOPT(X) MPS_COUNTERS_REPLACE(X) \
+	MPS_COUNTERS_EXC(X)
 
 struct mps_worker_stats {
 #define MPS_X_FIELD(name, per_worker, what) uint64_t name;
@@ -239,8 +271,65 @@ struct mps_worker_stats {
  * MPS_METRICS_MIN_WORKERS workers. */
 #define MPS_METRICS_BUDGET 256u
 #define MPS_METRICS_MIN_WORKERS 8u
-_Static_assert(MPS_N_COUNTERS + MPS_METRICS_MIN_WORKERS * MPS_N_WORKER_METRICS <=
+
+/* The primary's own counters of the exception path (written by its
+ * exception thread only), published as "mps_exc_<name>" besides the
+ * workers' totals. */
+#define MPS_EXC_COUNTERS(X) \
+	X(to_kernel_pkts, 0, "frames written to IFACE") \
+	X(to_kernel_bytes, 0, "bytes written to IFACE") \
+	X(to_kernel_drop, 0, "frames IFACE refused (down, queue full)") \
+	X(from_kernel_pkts, 0, "frames read from IFACE, handed to a worker") \
+	X(from_kernel_bytes, 0, "bytes of those") \
+	X(from_kernel_drop_rate, 0, "frames from IFACE dropped: over --exception-rate") \
+	X(from_kernel_drop, 0, "frames from IFACE dropped: no running worker, ring full, no mbuf") \
+	X(ring_resets, 0, "worker rings emptied and reset after their worker left")
+#define MPS_N_EXC_METRICS (0 MPS_EXC_COUNTERS(MPS_X_ONE))
+
+_Static_assert(MPS_N_COUNTERS + MPS_N_EXC_METRICS +
+	       MPS_METRICS_MIN_WORKERS * MPS_N_WORKER_METRICS <=
 	       MPS_METRICS_BUDGET, "rte_metrics name budget exceeded");
+
+struct mps_exc_stats {
+#define MPS_X_FIELD(name, per_worker, what) uint64_t name;
+	MPS_EXC_COUNTERS(MPS_X_FIELD)
+#undef MPS_X_FIELD
+};
+
+/* The exception path's shared state. sleeping: the primary is (about to
+ * be) in poll(2): a worker that put frames on its ring clears it and
+ * writes the eventfd. ready_pid[w]: the owner of slot w for which the
+ * primary has emptied and reset w's two rings; a worker uses them only
+ * once it reads its own pid here. rx_tat: the wire -> kernel rate limit
+ * shared by every worker (GCRA's theoretical arrival time, TSC cycles,
+ * one compare-and-swap per frame: see mps_gcra_take). */
+struct mps_exc_shared {
+	volatile uint32_t sleeping;
+	uint32_t pad;
+	volatile int32_t ready_pid[MPS_MAX_WORKERS];
+	volatile uint64_t rx_tat __rte_cache_aligned;
+	struct mps_exc_stats stats __rte_cache_aligned;
+};
+
+/* A rate limit several processes can share: GCRA on one 64-bit word
+ * (the theoretical arrival time, in TSC cycles). interval: cycles per
+ * frame (tsc_hz / rate); tolerance: how far ahead of now the word may run
+ * (the burst, in cycles). 1 if the frame may pass. Lock-free: a process
+ * killed anywhere in it leaves the word valid. */
+static inline int
+mps_gcra_take(volatile uint64_t *tat, uint64_t now, uint64_t interval,
+	      uint64_t tolerance)
+{
+	uint64_t cur = __atomic_load_n(tat, __ATOMIC_RELAXED), next;
+
+	do {
+		next = (cur > now ? cur : now) + interval;
+		if (next - now > tolerance + interval)
+			return 0;
+	} while (!__atomic_compare_exchange_n(tat, &cur, next, 1, __ATOMIC_RELAXED,
+					      __ATOMIC_RELAXED));
+	return 1;
+}
 
 /* One worker slot: owner pid and state, heartbeat, stats. */
 struct mps_worker_slot {
@@ -342,6 +431,8 @@ struct mps_shared {
 	 * worker attaches; every worker keys its ISNs with it, so a restarted
 	 * worker goes on with the same ISN space. Never published. */
 	uint8_t isn_secret[MPS_ISN_SECRET_LEN];
+	/* The kernel exception path (cfg.exc_iface set) */
+	struct mps_exc_shared exc;
 } __rte_cache_aligned;
 
 /* 1 if sh was laid out by a binary of this layout (same magic and

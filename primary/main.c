@@ -227,6 +227,9 @@ main(int argc, char **argv)
 	ret = mps_capture_create(&pp);
 	if (ret != 0)
 		goto out_capture;
+	ret = mps_exc_create(&pp);
+	if (ret != 0)
+		goto out_exc;
 	ret = mps_metrics_init(&pp);
 	if (ret != 0)
 		MPS_LOG(WARNING, "rte_metrics not available (%d): dpdk-proc-info --metrics shows nothing", ret);
@@ -245,6 +248,9 @@ main(int argc, char **argv)
 	mps_monitor_stop_workers(&pp, STOP_TIMEOUT_MS);
 	ret = 0;
 
+out_exc:
+	mps_telemetry_unregister(); /* before anything it reads goes away */
+	mps_exc_destroy(&pp);
 out_capture:
 	mps_telemetry_unregister(); /* before anything it reads goes away */
 	mps_capture_destroy(&pp);

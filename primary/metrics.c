@@ -53,6 +53,7 @@ static char field_names[N_FIELDS][RTE_METRICS_MAX_NAME_LEN];
 static size_t field_offs[N_FIELDS];
 static int fields_ready;
 static int metrics_key_total = -1;
+static int metrics_key_exc = -1; /* the primary's exception counters */
 static int metrics_key_worker[MPS_MAX_WORKERS];
 static unsigned int metrics_workers; /* workers with their own names */
 
@@ -154,7 +155,18 @@ mps_metrics_init(struct mps_primary *pp)
 	if (metrics_key_total < 0)
 		return metrics_key_total;
 	RTE_BUILD_BUG_ON(RTE_METRICS_MAX_METRICS != MPS_METRICS_BUDGET);
-	room = (MPS_METRICS_BUDGET - N_FIELDS) / N_WORKER_METRICS;
+	{
+		static const char *const exc_names[] = {
+#define MPS_X_NAME(f, per_worker, what) #f,
+			MPS_EXC_COUNTERS(MPS_X_NAME)
+#undef MPS_X_NAME
+		};
+
+		metrics_key_exc = reg_set("exc_", exc_names, MPS_N_EXC_METRICS);
+		if (metrics_key_exc < 0)
+			return metrics_key_exc;
+	}
+	room = (MPS_METRICS_BUDGET - N_FIELDS - MPS_N_EXC_METRICS) / N_WORKER_METRICS;
 	metrics_workers = RTE_MIN(n_workers, room);
 	if (metrics_workers < n_workers)
 		MPS_LOG(NOTICE, "rte_metrics holds %u names: per-worker metrics for workers 0..%u only",
@@ -197,6 +209,16 @@ mps_metrics_update(struct mps_primary *pp)
 	mps_stats_sum(sh, v);
 	rte_metrics_update_values(RTE_METRICS_GLOBAL, (uint16_t)metrics_key_total,
 				  v, N_FIELDS);
+	{
+		const struct mps_exc_stats *st = &sh->exc.stats;
+		unsigned int n = 0;
+
+#define MPS_X_VAL(f, per_worker, what) v[n++] = st->f;
+		MPS_EXC_COUNTERS(MPS_X_VAL)
+#undef MPS_X_VAL
+		rte_metrics_update_values(RTE_METRICS_GLOBAL, (uint16_t)metrics_key_exc,
+					  v, n);
+	}
 	for (unsigned int w = 0; w < metrics_workers; w++) {
 		worker_values(&sh->workers[w].stats, v);
 		rte_metrics_update_values(RTE_METRICS_GLOBAL,

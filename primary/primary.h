@@ -83,6 +83,12 @@ int mps_adopt_init(struct mps_primary *pp);
 void mps_adopt_tick(struct mps_primary *pp);
 void mps_ports_reta_live(struct mps_primary *pp, uint32_t live_mask);
 
+/* exception.c: the kernel exception path (--exception IFACE): the
+ * interface, the workers' rings, the thread between them; nothing when
+ * off. Destroy after the workers stopped: it removes IFACE. */
+int mps_exc_create(struct mps_primary *pp);
+void mps_exc_destroy(struct mps_primary *pp);
+
 /* Human name of a slot state. */
 const char *mps_worker_state_name(uint32_t state);
 

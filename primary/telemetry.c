@@ -159,6 +159,8 @@ tel_config(const char *cmd __rte_unused, const char *params __rte_unused,
 	rte_tel_data_add_dict_u64(d, "layout_version", sh->layout_version);
 	rte_tel_data_add_dict_u64(d, "vlan", cfg->vlan_id);
 	rte_tel_data_add_dict_u64(d, "no_offload", cfg->no_offload);
+	rte_tel_data_add_dict_string(d, "exception", cfg->exc_iface);
+	rte_tel_data_add_dict_u64(d, "exception_rate", cfg->exc_rate);
 	return 0;
 }
 
@@ -333,6 +335,38 @@ tel_pool(const char *cmd __rte_unused, const char *params __rte_unused,
 	return 0;
 }
 
+/* The kernel exception path: the interface and rate, the primary's
+ * frames and bytes each way with its drops, and the workers' decisions by
+ * reason and their drops, summed. */
+static int
+tel_exception(const char *cmd __rte_unused, const char *params __rte_unused,
+	      struct rte_tel_data *d)
+{
+	const struct mps_shared *sh = tel_pp->shared;
+	const struct mps_exc_stats *st = &sh->exc.stats;
+	struct mps_worker_stats sum;
+
+	memset(&sum, 0, sizeof(sum));
+	for (uint32_t i = 0; i < sh->cfg.n_workers; i++) {
+		const struct mps_worker_stats *s = &sh->workers[i].stats;
+
+#define MPS_X_SUM(f, per_worker, what) sum.f += s->f;
+		MPS_COUNTERS_EXC(MPS_X_SUM)
+#undef MPS_X_SUM
+	}
+	rte_tel_data_start_dict(d);
+	rte_tel_data_add_dict_string(d, "iface", sh->cfg.exc_iface);
+	rte_tel_data_add_dict_u64(d, "rate", sh->cfg.exc_rate);
+	rte_tel_data_add_dict_u64(d, "burst_ms", MPS_EXC_BURST_MS);
+#define MPS_X_ADD(f, per_worker, what) ADD_STAT(d, st, f);
+	MPS_EXC_COUNTERS(MPS_X_ADD)
+#undef MPS_X_ADD
+#define MPS_X_ADD(f, per_worker, what) ADD_STAT(d, &sum, f);
+	MPS_COUNTERS_EXC(MPS_X_ADD)
+#undef MPS_X_ADD
+	return 0;
+}
+
 /* The telemetry thread keeps answering until the process exits (DPDK 22.11
  * has no unregister), so every command runs under a read lock and finds
  * tel_pp NULL once the primary has started tearing down. */
@@ -357,6 +391,7 @@ GUARDED(tel_neigh)
 GUARDED(tel_neigh_stats)
 GUARDED(tel_stats)
 GUARDED(tel_pool)
+GUARDED(tel_exception)
 
 void
 mps_telemetry_unregister(void)
@@ -392,5 +427,8 @@ mps_telemetry_register(struct mps_primary *pp)
 	if (ret == 0)
 		ret = rte_telemetry_register_cmd("/mps/pool", tel_pool_guarded,
 			"mbuf pool use, RX nombuf, mbufs lost to dead workers. Takes no parameters");
+	if (ret == 0)
+		ret = rte_telemetry_register_cmd("/mps/exception", tel_exception_guarded,
+			"The kernel exception path: frames, bytes, drops each way. Takes no parameters");
 	return ret;
 }

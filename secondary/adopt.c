@@ -203,7 +203,7 @@ adopt_frame(struct mps_worker *w, struct rte_mbuf *m)
 	w->stats->rx_bytes += len;
 	/* The VLAN rule before the parse: steering reads the untagged frame,
 	 * and no frame of another VLAN (or untagged) reaches any worker. */
-	if (mps_netif_vlan_admit(w, m) != 0)
+	if (mps_netif_vlan_admit(w, m, MPS_RX_ADOPTED) != 0)
 		return;
 	len = rte_pktmbuf_data_len(m);
 	mps_parse_frame(rte_pktmbuf_mtod(m, const uint8_t *), len, &fi);

@@ -21,6 +21,7 @@
 #include "lwip/timeouts.h"
 
 #include "adopt.h"
+#include "exception.h"
 #include "loop.h"
 #include "mirror.h"
 #include "mps_log.h"
@@ -159,6 +160,7 @@ mps_loop_run(struct mps_worker *w, volatile int *quit)
 				work += rx_port(w, w->port_ids[i]);
 			work += mps_adopt_poll(w); /* Orphan queues */
 		}
+		work += mps_exc_poll(w); /* the kernel's frames; wake the primary */
 		if (t0 - last_timer >= ms_cycles) {
 			sys_check_timeouts();
 			last_timer = t0;

@@ -28,6 +28,7 @@
 #include "api/api.h"
 #include "apps/apps.h"
 #include "attach.h"
+#include "exception.h"
 #include "loop.h"
 #include "mirror.h"
 #include "mps_log.h"
@@ -188,6 +189,8 @@ main(int argc, char **argv)
 		MPS_LOG(NOTICE, "worker %u: no capture ring; mps-capture unavailable", w->id);
 	if (mps_adopt_init(w) != 0)
 		MPS_LOG(WARNING, "worker %u: no mbuf dynflag; adopted frames are served by the adopter alone", w->id);
+	if (mps_exc_init(w) != 0)
+		MPS_LOG(WARNING, "worker %u: exception rings missing: frames for the kernel are dropped", w->id);
 	lwip_init();
 	ret = mps_tcp_hooks_init(w->shared);
 	if (ret != 0)

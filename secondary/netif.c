@@ -39,6 +39,7 @@
 #include "lwip/pbuf.h"
 #include "netif/ethernet.h"
 
+#include "exception.h"
 #include "mirror.h"
 #include "mps_log.h"
 #include "mps_neigh.h"
@@ -134,10 +135,12 @@ vlan_rx(struct mps_worker *w, struct rte_mbuf *m)
 }
 
 int
-mps_netif_vlan_admit(struct mps_worker *w, struct rte_mbuf *m)
+mps_netif_vlan_admit(struct mps_worker *w, struct rte_mbuf *m, int from_peer)
 {
 	if (likely(vlan_rx(w, m) == 0))
 		return 0;
+	if (mps_exc_rx_vlan(w, m, from_peer))
+		return -1;
 	count_drop(w, MPS_DROP_VLAN);
 	rte_pktmbuf_free(m);
 	return -1;
@@ -188,11 +191,13 @@ mps_netif_input(struct mps_worker *w, struct rte_mbuf *m, int from_peer)
 		rte_pktmbuf_free(m);
 		return;
 	}
-	if (unlikely(mps_netif_vlan_admit(w, m) != 0)) /* whoever handed it */
+	if (unlikely(mps_netif_vlan_admit(w, m, from_peer) != 0)) /* whoever handed it */
 		return;
 	data = rte_pktmbuf_mtod(m, uint8_t *);
 	len = rte_pktmbuf_data_len(m);
 	mps_parse_frame(data, len, &fi);
+	if (mps_exc_rx(w, &fi, m, from_peer)) /* the kernel's, not ours */
+		return;
 	if (unlikely(frame_drop_reason(m, data, len, &fi) != MPS_DROP_NONE)) {
 		count_drop(w, fi.drop_reason);
 		rte_pktmbuf_free(m);
@@ -352,6 +357,31 @@ mps_linkoutput(struct netif *netif, struct pbuf *p)
 		mps_mirror_burst(w, w->port_ids[0], &m, 1, 1);
 	w->stats->tx_bytes += p->tot_len;
 	return ERR_OK;
+}
+
+int
+mps_netif_tx_frame(struct mps_worker *w, struct rte_mbuf *m)
+{
+	uint32_t len = rte_pktmbuf_pkt_len(m);
+
+	if (unlikely(m->nb_segs != 1 ||
+		     len > (uint32_t)w->port_mtu + RTE_ETHER_HDR_LEN + RTE_VLAN_HLEN)) {
+		w->stats->tx_drop_toolong++;
+		rte_pktmbuf_free(m);
+		return -1;
+	}
+	if (unlikely(w->tx_n == MPS_TX_BATCH))
+		mps_tx_flush(w);
+	if (unlikely(w->tx_n == MPS_TX_BATCH)) {
+		w->stats->tx_drop_full++;
+		rte_pktmbuf_free(m);
+		return -1;
+	}
+	w->tx_batch[w->tx_n++] = m;
+	if (mps_mirror_on(w))
+		mps_mirror_burst(w, w->port_ids[0], &m, 1, 1);
+	w->stats->tx_bytes += len;
+	return 0;
 }
 
 void

@@ -19,9 +19,10 @@ int mps_netif_init(struct mps_worker *w);
 /* The VLAN rule (--vlan: only our VLAN, untagged here if the port did not;
  * without: only frames the port did not untag), the same on every path:
  * idempotent, the verdict travels with the mbuf. 0 to go on; -1 when m was
- * dropped (freed, counted as "vlan"). Call before anything reads the
- * frame's headers. */
-int mps_netif_vlan_admit(struct mps_worker *w, struct rte_mbuf *m);
+ * taken: moved to the kernel exception path (from_peer, an enum
+ * mps_rx_path, is not a ring), else dropped (freed, counted as "vlan").
+ * Call before anything reads the frame's headers. */
+int mps_netif_vlan_admit(struct mps_worker *w, struct rte_mbuf *m, int from_peer);
 
 /* Where a frame handed to mps_netif_input comes from. */
 enum mps_rx_path {
@@ -35,6 +36,11 @@ enum mps_rx_path {
  * path), parse, checks, learning, steering (steer.c), then zero-copy as a
  * custom pbuf. from_peer: an enum mps_rx_path. Takes m in every case. */
 void mps_netif_input(struct mps_worker *w, struct rte_mbuf *m, int from_peer);
+
+/* Appends a whole frame (one segment, ready for the wire: the kernel's)
+ * to the TX batch. 0, or -1 when it was too long or the batch full
+ * (freed, counted). */
+int mps_netif_tx_frame(struct mps_worker *w, struct rte_mbuf *m);
 
 /* Sends the TX batch; what the NIC refuses stays, in order. */
 void mps_tx_flush(struct mps_worker *w);

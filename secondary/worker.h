@@ -76,6 +76,17 @@ struct mps_worker {
 	int32_t successor_pid;
 	uint64_t drain_until_tsc;     /* the drain timeout */
 	uint32_t drain_timeout_s;
+	/* The kernel exception path (exception.c); exc_ring NULL: off */
+	struct rte_ring *exc_ring;    /* to the primary (we produce) */
+	struct rte_ring *exc_tx_ring; /* from the primary (we consume) */
+	int exc_efd;                  /* wakes the primary; -1 none */
+	int32_t exc_pid;              /* our pid: the rings' ready mark */
+	uint8_t exc_ready;            /* the primary reset our rings for us */
+	uint8_t exc_pending;          /* frames enqueued since the last kick */
+	uint64_t exc_interval;        /* rate limit: TSC cycles per frame */
+	uint64_t exc_tolerance;       /* and its burst, in cycles */
+	uint64_t exc_kick_tsc;        /* when we last woke the primary */
+	uint64_t exc_kick_cycles;     /* MPS_EXC_KICK_US in TSC cycles */
 };
 
 /* worker.c: this process's worker, for code lwIP calls without a context. */

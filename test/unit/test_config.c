@@ -718,3 +718,56 @@ test_config_args_neigh_locktime(void)
 	CHECK_EQ(run_args(&cfg, err, sizeof(err), ARGS("--neigh-locktime", "-1")),
 		 -EINVAL);
 }
+
+/* --exception IFACE and --exception-rate: off by default, names as the
+ * kernel takes them, the rate's range; errors name the option. */
+void
+test_config_args_exception(void)
+{
+	struct mps_config cfg;
+	char err[256];
+
+	CHECK_EQ(run_args(&cfg, err, sizeof(err), ARGS("--workers", "1")), 0);
+	CHECK_EQ(cfg.exc_iface[0], '\0');
+	CHECK_EQ(cfg.exc_rate, MPS_EXC_RATE);
+	CHECK_EQ(run_args(&cfg, err, sizeof(err),
+			  ARGS("--exception", "mpsk0", "--exception-rate", "250")), 0);
+	CHECK(strcmp(cfg.exc_iface, "mpsk0") == 0);
+	CHECK_EQ(cfg.exc_rate, 250);
+	CHECK_EQ(run_args(&cfg, err, sizeof(err), ARGS("--exception", "a23456789012345")), 0);
+	CHECK_EQ(run_args(&cfg, err, sizeof(err), ARGS("--exception", "a234567890123456")),
+		 -EINVAL);
+	CHECK(strstr(err, "--exception") != NULL);
+	CHECK_EQ(run_args(&cfg, err, sizeof(err), ARGS("--exception", "")), -EINVAL);
+	CHECK_EQ(run_args(&cfg, err, sizeof(err), ARGS("--exception", "a/b")), -EINVAL);
+	CHECK_EQ(run_args(&cfg, err, sizeof(err), ARGS("--exception", "a b")), -EINVAL);
+	CHECK_EQ(run_args(&cfg, err, sizeof(err), ARGS("--exception", "..")), -EINVAL);
+	CHECK_EQ(run_args(&cfg, err, sizeof(err), ARGS("--exception-rate", "0")), -EINVAL);
+	CHECK(strstr(err, "--exception-rate") != NULL);
+	CHECK_EQ(run_args(&cfg, err, sizeof(err),
+			  ARGS("--exception-rate", RTE_STR(MPS_EXC_RATE_MAX))), 0);
+	CHECK_EQ(run_args(&cfg, err, sizeof(err), ARGS("--exception-rate", "10000001")),
+		 -EINVAL);
+}
+
+/* The shared rate limit: a burst of tolerance/interval + 1 frames at one
+ * instant, then one frame per interval; never more over any span. */
+void
+test_exc_gcra(void)
+{
+	volatile uint64_t tat = 0;
+	uint64_t now = 1000000, passed = 0;
+
+	for (int i = 0; i < 100; i++)
+		passed += (uint64_t)mps_gcra_take(&tat, now, 10, 50);
+	CHECK_EQ(passed, 6);
+	passed = 0;
+	for (uint64_t t = now; t < now + 10000; t++)
+		passed += (uint64_t)mps_gcra_take(&tat, t, 10, 50);
+	CHECK(passed >= 994 && passed <= 1000);
+	/* idle long: the burst again, no more */
+	passed = 0;
+	for (int i = 0; i < 100; i++)
+		passed += (uint64_t)mps_gcra_take(&tat, now + 1000000, 10, 50);
+	CHECK_EQ(passed, 6);
+}
