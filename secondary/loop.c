@@ -21,6 +21,7 @@
 #include "lwip/timeouts.h"
 
 #include "adopt.h"
+#include "api/api.h"
 #include "loop.h"
 #include "mirror.h"
 #include "mps_log.h"
@@ -144,6 +145,7 @@ mps_loop_run(struct mps_worker *w, volatile int *quit)
 		work += mps_adopt_poll(w); /* Orphan queues */
 		if (t0 - last_timer >= ms_cycles) {
 			sys_check_timeouts();
+			work += mps_api_tick(w->now_ms); /* Connections' deadlines */
 			last_timer = t0;
 		}
 		work += mps_netif_tx_queued(w);

@@ -18,6 +18,7 @@
 #include "api.h"
 #include "conn.h"
 #include "mps_rss.h"
+#include "timer.h"
 #include "worker.h"
 
 static struct mps_api_listener listeners[MPS_MAX_LISTENERS];
@@ -26,7 +27,9 @@ static uint32_t n_listeners;
 int
 mps_api_init(void)
 {
-	return mps_conn_table_init();
+	int ret = mps_conn_table_init();
+
+	return ret != 0 ? ret : mps_timer_init(2 * MPS_CONN_MAX, mps_worker()->now_ms);
 }
 
 int
@@ -182,6 +185,7 @@ mps_send(mps_conn_t h, const void *buf, uint32_t len)
 		mps_conn_abort(c, ret);
 		return -ENOBUFS;
 	}
+	mps_conn_send_timer(c, 0);
 	return 0;
 }
 
@@ -263,9 +267,62 @@ mps_close(mps_conn_t h)
 
 	if (c == NULL)
 		return -EBADF;
+	if (c->lingering != 0)
+		return 0; /* closing already, on the linger timer */
+	mps_timer_cancel(MPS_TIMER_APP((uint32_t)h & MPS_CONN_IDX_MASK));
+	c->wait = MPS_WAIT_NONE;
 	c->closing = 1;
 	mps_conn_try_close(c);
 	return 0;
+}
+
+int
+mps_close_lingering(mps_conn_t h)
+{
+	struct mps_conn *c = mps_conn_get(h);
+
+	if (c == NULL)
+		return -EBADF;
+	mps_timer_cancel(MPS_TIMER_APP(((uint32_t)h & MPS_CONN_IDX_MASK)));
+	c->wait = MPS_WAIT_NONE;
+	c->closing = 1;
+	c->lingering = MPS_LINGER_WAIT;
+	mps_conn_try_close(c);
+	return 0;
+}
+
+int
+mps_set_wait(mps_conn_t h, enum mps_wait what)
+{
+	struct mps_conn *c = mps_conn_get(h);
+	uint32_t id, ms;
+
+	if (c == NULL)
+		return -EBADF;
+	if (c->closing || c->wait == what)
+		return 0;
+	id = MPS_TIMER_APP(((uint32_t)h & MPS_CONN_IDX_MASK));
+	c->wait = (uint8_t)what;
+	if (what == MPS_WAIT_NONE) {
+		mps_timer_cancel(id);
+		return 0;
+	}
+	ms = what == MPS_WAIT_REQUEST ? c->header_ms : c->keepalive_ms;
+	mps_timer_arm(id, mps_worker()->now_ms + ms);
+	return 0;
+}
+
+unsigned int
+mps_api_tick(uint64_t now_ms)
+{
+	unsigned int n = 0;
+	int32_t id;
+
+	while ((id = mps_timer_next_expired(now_ms)) >= 0) {
+		mps_conn_expire((uint32_t)id);
+		n++;
+	}
+	return n;
 }
 
 int

@@ -35,6 +35,7 @@
 	X(config_args_gateway)            \
 	X(config_args_short_options)      \
 	X(config_args_neigh_locktime)     \
+	X(config_args_time_limits)        \
 	/* test_parse.c */                \
 	X(parse_arp_valid)                \
 	X(parse_arp_bad_fields)           \
