@@ -225,6 +225,7 @@ int
 mps_recv_consume(mps_conn_t h, uint32_t len)
 {
 	struct mps_conn *c = mps_conn_get(h);
+	uint32_t ann = 0;
 
 	if (c == NULL)
 		return -EBADF;
@@ -239,8 +240,17 @@ mps_recv_consume(mps_conn_t h, uint32_t len)
 
 		len = used >= c->rcvbuf ? 0 :
 		      len < c->rcvbuf - used ? len : c->rcvbuf - used;
+		ann = c->pcb->rcv_ann_wnd;
 	}
 	mps_tcp_recved(c->pcb, len);
+	/* lwIP announces a reopened window at once only when it grew by
+	 * TCP_WND_UPDATE_THRESHOLD (32 KiB), which a smaller rcvbuf never
+	 * reaches: the peer, facing a zero window, would wait for its
+	 * persist timer (seconds, backing off). Announce a quarter of it. */
+	if (c->rcvbuf != 0 && c->pcb->rcv_ann_wnd >= ann + c->rcvbuf / 4) {
+		tcp_ack_now(c->pcb);
+		tcp_output(c->pcb);
+	}
 	return 0;
 }
 

@@ -461,12 +461,20 @@ mps_conn_on_connected(void *arg, struct tcp_pcb *pcb, err_t err)
 	return conn_opened(c, pcb, 0);
 }
 
+/* Anything sent and not acknowledged, or still queued (lwIP's segments,
+ * a FIN included, and our send queue). */
+static int
+send_pending(const struct mps_conn *c)
+{
+	return c->pcb->unacked != NULL || c->pcb->unsent != NULL || c->tx.len != 0;
+}
+
 void
 mps_conn_send_timer(struct mps_conn *c, int progress)
 {
 	uint32_t id = MPS_TIMER_SEND(c - conns);
 
-	if (c->pcb == NULL || mps_sndq_pending(&c->tx, c->pcb) == 0)
+	if (c->pcb == NULL || !send_pending(c))
 		mps_timer_cancel(id);
 	else if (progress || !mps_timer_armed(id))
 		mps_timer_arm(id, mps_worker()->now_ms + c->send_ms);
