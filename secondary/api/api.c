@@ -293,7 +293,9 @@ mps_close_lingering(mps_conn_t h)
 
 	if (c == NULL)
 		return -EBADF;
-	mps_timer_cancel(MPS_TIMER_APP(((uint32_t)h & MPS_CONN_IDX_MASK)));
+	if (c->lingering != 0 || c->closing)
+		return 0; /* closing already */
+	mps_timer_cancel(MPS_TIMER_APP((uint32_t)h & MPS_CONN_IDX_MASK));
 	c->wait = MPS_WAIT_NONE;
 	c->closing = 1;
 	c->lingering = MPS_LINGER_WAIT;
@@ -311,7 +313,7 @@ mps_set_wait(mps_conn_t h, enum mps_wait what)
 		return -EBADF;
 	if (c->closing || c->wait == what)
 		return 0;
-	id = MPS_TIMER_APP(((uint32_t)h & MPS_CONN_IDX_MASK));
+	id = MPS_TIMER_APP((uint32_t)h & MPS_CONN_IDX_MASK);
 	c->wait = (uint8_t)what;
 	if (what == MPS_WAIT_NONE) {
 		mps_timer_cancel(id);
