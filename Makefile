@@ -6,7 +6,8 @@
 #   make demo       set up, start 2 workers, exercise them, print stats, stop
 #   make test       set up, then unit tests and integration tests
 #   make test-stress  the integration suite with one CPU kept busy, 3 times
-#   make replay     replay pcaps/ (or PCAP=file) into the running stack, check
+#   make replay     replay pcaps/ (or PCAP=file, any pcap; REPLAY_ARGS=...) into the
+#                   running stack, with a verdict
 #   make pcaps      regenerate pcaps/*.pcap and pcaps/manifest.json
 #   make bench      side by side with the kernel stack (numbers, not pass/fail)
 #   make fuzz       libFuzzer on the RX path for FUZZ_SECONDS (default 60)
@@ -57,7 +58,7 @@ SECONDARY_SRCS := secondary/main.c secondary/worker.c secondary/attach.c seconda
 	secondary/netif.c secondary/tcp_hooks.c secondary/neigh_learn.c secondary/steer.c \
 	secondary/lwip/sys_arch.c $(API_SRCS) \
 	secondary/apps/apps.c secondary/apps/echo.c secondary/apps/http.c \
-	secondary/mirror.c secondary/adopt.c \
+	secondary/mirror.c secondary/adopt.c secondary/replace.c \
 	secondary/pcb_guard.c
 UNIT_SRCS := test/unit/main.c test/unit/test_config.c test/unit/test_parse.c \
 	test/unit/test_neigh.c test/unit/test_drop.c \
@@ -110,8 +111,9 @@ $(call obj,$(CAPTURE_SRCS) secondary/mirror.c primary/capture.c): \
 # rte_ipv4_udptcp_cksum_verify is experimental in DPDK 22.11.
 $(call obj,secondary/netif.c): CFLAGS_APP += -DALLOW_EXPERIMENTAL_API
 
+# test_neigh.c runs the primary's delete in the middle of a learn's add.
 $(BUILD)/unit-tests: $(call obj,$(UNIT_SRCS) $(COMMON_SRCS))
-	$(CC) -o $@ $^ $(LDFLAGS_APP)
+	$(CC) -o $@ $^ $(LDFLAGS_APP) -Wl,--wrap=rte_hash_add_key_with_hash_data
 
 $(BUILD)/obj/%.o: %.c | $(LWIP_SRC)/src/core/tcp.c
 	@mkdir -p $(dir $@)
@@ -211,7 +213,7 @@ test-stress: all test-bins
 		MPS_TEST_HOG=1 $(PYTHON) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS) || exit 1; done
 
 # Side by side with the kernel stack; numbers, never pass/fail.
-BENCH_TOOLS := $(BUILD)/bench/pingpong $(BUILD)/bench/epoll_echo
+BENCH_TOOLS := $(BUILD)/bench/pingpong $(BUILD)/bench/epoll_echo $(BUILD)/bench/epoll_load
 $(BUILD)/bench/%: test/bench/%.c
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(OPT) $(WARN) -o $@ $<
@@ -226,7 +228,7 @@ MPS_NS     ?= mpstack
 MPS_PREFIX ?= $(MPS_NS)
 replay:
 	@MPS_NS=$(MPS_NS) MPS_PREFIX=$(MPS_PREFIX) scripts/mps-run.sh check
-	ip netns exec $(MPS_NS) $(PYTHON) scripts/replay.py --prefix $(MPS_PREFIX) $(PCAP)
+	ip netns exec $(MPS_NS) $(PYTHON) scripts/replay.py --prefix $(MPS_PREFIX) $(REPLAY_ARGS) $(PCAP)
 
 pcaps:
 	$(PYTHON) pcaps/gen_pcaps.py
@@ -243,7 +245,8 @@ FUZZ_CFLAGS  := -O1 -g -D_GNU_SOURCE -MMD -MP $(SAN_FLAGS) -fsanitize=fuzzer-no-
 FUZZ_SRCS    := test/fuzz/fuzz_rx.c secondary/worker.c secondary/netif.c secondary/tcp_hooks.c \
 	secondary/neigh_learn.c secondary/steer.c secondary/pcb_guard.c \
 	secondary/lwip/sys_arch.c $(API_SRCS) secondary/apps/apps.c \
-	secondary/apps/echo.c secondary/apps/http.c secondary/mirror.c $(COMMON_SRCS)
+	secondary/apps/echo.c secondary/apps/http.c secondary/mirror.c \
+	secondary/replace.c secondary/adopt.c secondary/attach.c $(COMMON_SRCS)
 FUZZ_OBJS    := $(addprefix $(BUILD)/fuzz/obj/,$(FUZZ_SRCS:.c=.o)) \
 	$(addprefix $(BUILD)/fuzz/lwip/,$(LWIP_FILES:.c=.o) $(LWIPERF_O))
 

@@ -38,132 +38,155 @@ mps_neigh_create(const char *name, uint32_t entries, int socket_id)
 	return rte_hash_create(&p);
 }
 
-static int32_t neigh_find(const struct rte_hash *h, uint32_t ip_be,
-			  uint64_t *w);
-
 int
 mps_neigh_get(const struct rte_hash *h, uint32_t ip_be, uint64_t *w)
 {
-	return neigh_find(h, ip_be, w) < 0 ? -ENOENT : 0;
+	void *data;
+
+	if (rte_hash_lookup_with_hash_data(h, &ip_be, mps_neigh_sig(ip_be),
+					   &data) < 0)
+		return -ENOENT;
+	*w = (uint64_t)(uintptr_t)data;
+	return 0;
+}
+
+int32_t
+mps_neigh_find(const struct mps_neigh_table *t, uint32_t ip_be, uint64_t *w,
+	       struct mps_neigh_stamp **st)
+{
+	void *data;
+	int32_t pos = rte_hash_lookup_with_hash_data(t->h, &ip_be,
+						      mps_neigh_sig(ip_be), &data);
+
+	/* A position past the stamps would be a sizing bug: treat the key
+	 * as absent rather than read beyond the array. */
+	if (pos < 0 || (uint32_t)pos >= t->n_st)
+		return -ENOENT;
+	*w = (uint64_t)(uintptr_t)data;
+	*st = &t->st[pos];
+	return pos;
 }
 
 int
-mps_neigh_lookup(const struct rte_hash *h, uint32_t ip_be, uint32_t now_s,
-		 uint32_t ttl_s, uint8_t mac[6])
+mps_neigh_lookup(const struct mps_neigh_table *t, uint32_t ip_be,
+		 uint64_t now_ms, uint32_t ttl_s, uint8_t mac[6])
 {
+	struct mps_neigh_stamp *st;
 	uint64_t w;
 
-	if (mps_neigh_get(h, ip_be, &w) != 0 || mps_neigh_expired(w, now_s, ttl_s))
+	if (mps_neigh_find(t, ip_be, &w, &st) < 0 ||
+	    mps_neigh_expired(w, st, now_ms, ttl_s))
 		return -ENOENT;
 	mps_neigh_unpack_mac(w, mac);
 	return 0;
 }
 
 uint32_t
-mps_neigh_lock_slots(const struct rte_hash *h)
+mps_neigh_stamp_slots(const struct rte_hash *h)
 {
 	int32_t n = rte_hash_max_key_id(h);
 
 	return n < 0 ? 0 : (uint32_t)n + 1;
 }
 
-/* The data word of ip and its key position, or -ENOENT. */
-static int32_t
-neigh_find(const struct rte_hash *h, uint32_t ip_be, uint64_t *w)
+void
+mps_neigh_stamps_init(struct mps_neigh_stamp *st, uint32_t n)
 {
-	void *data;
-	int32_t pos = rte_hash_lookup_with_hash_data(h, &ip_be,
-						      mps_neigh_sig(ip_be), &data);
-
-	if (pos < 0)
-		return -ENOENT;
-	*w = (uint64_t)(uintptr_t)data;
-	return pos;
+	for (uint32_t i = 0; i < n; i++)
+		st[i] = (struct mps_neigh_stamp){ .written_ms = MPS_NEIGH_UNSTAMPED };
 }
 
-static inline uint64_t *
-neigh_stamp(const struct mps_neigh_learner *l, int32_t pos)
-{
-	if (l->changed_ms == NULL || pos < 0 || (uint32_t)pos >= l->n_changed)
-		return NULL;
-	return &l->changed_ms[pos];
-}
-
-/* Stamps a key that was just created (its position is known only now). */
+/* Stamps both times of a key that was just created (its position is
+ * known only now). */
 static void
 neigh_stamp_new(struct mps_neigh_learner *l, uint32_t ip_be)
 {
+	struct mps_neigh_stamp *st;
 	uint64_t w;
-	uint64_t *st = neigh_stamp(l, neigh_find(l->h, ip_be, &w));
 
-	if (st != NULL)
-		__atomic_store_n(st, l->now_ms, __ATOMIC_RELEASE);
+	if (mps_neigh_find(&l->t, ip_be, &w, &st) < 0)
+		return;
+	__atomic_store_n(&st->changed_ms, l->now_ms, __ATOMIC_RELEASE);
+	__atomic_store_n(&st->written_ms, l->now_ms, __ATOMIC_RELEASE);
 }
 
 enum mps_neigh_result
 mps_neigh_learn(struct mps_neigh_learner *l, uint32_t ip_be,
 		const uint8_t mac[6], enum mps_neigh_evidence ev)
 {
-	uint64_t old, w = mps_neigh_pack(mac, l->now_s, 0, l->worker);
-	uint32_t half = RTE_MAX(l->ttl_s / 2, 1u);
-	uint32_t refresh = RTE_MIN(MPS_NEIGH_REFRESH_S, half);
-	enum mps_neigh_result res = MPS_NEIGH_ADDED;
-	uint64_t *st = NULL, seen = 0;
-	int32_t pos = neigh_find(l->h, ip_be, &old);
-	int is_new = pos < 0;
+	uint64_t old, w = mps_neigh_pack(mac, 0, l->worker);
+	uint64_t half = RTE_MAX(l->ttl_s / 2, 1u) * 1000ull;
+	uint64_t refresh = RTE_MIN(MPS_NEIGH_REFRESH_S * 1000ull, half);
+	struct mps_neigh_stamp *st = NULL;
+	uint64_t seen = 0;
+	int cas = 0; /* the change must win the stamp from seen */
+	int32_t pos = mps_neigh_find(&l->t, ip_be, &old, &st);
 
 	if (pos >= 0) {
 		if (mps_neigh_is_static(old))
 			return mps_neigh_same_mac(old, w) ? MPS_NEIGH_UNCHANGED :
 							    MPS_NEIGH_PINNED;
 		if (mps_neigh_same_mac(old, w)) {
-			if (mps_neigh_age(old, l->now_s) < refresh)
+			if (__atomic_load_n(&st->written_ms, __ATOMIC_ACQUIRE) !=
+			    MPS_NEIGH_UNSTAMPED &&
+			    mps_neigh_age_ms(st, l->now_ms) < refresh)
 				return MPS_NEIGH_UNCHANGED;
-			res = MPS_NEIGH_REFRESHED;
-		} else if (mps_neigh_expired(old, l->now_s, l->ttl_s)) {
-			is_new = 1; /* lookups already treat it as absent */
-		} else if (ev == MPS_NEIGH_EV_IPV4) {
-			return MPS_NEIGH_CONFLICT;
-		} else {
-			st = neigh_stamp(l, pos);
-			if (st != NULL)
-				seen = __atomic_load_n(st, __ATOMIC_ACQUIRE);
+			/* A refresh is one store of the stamp: no hash write. */
+			if (l->writes != NULL && !mps_tbucket_take(l->writes, l->now_ms))
+				return MPS_NEIGH_RATELIMITED;
+			__atomic_store_n(&st->written_ms, l->now_ms, __ATOMIC_RELEASE);
+			return MPS_NEIGH_REFRESHED;
+		}
+		if (!mps_neigh_expired(old, st, l->now_ms, l->ttl_s)) {
+			/* Unstamped: its creator has not stamped the change
+			 * time yet, and the old one is a previous key's. */
+			if (ev == MPS_NEIGH_EV_IPV4 ||
+			    (ev == MPS_NEIGH_EV_ARP &&
+			     __atomic_load_n(&st->written_ms, __ATOMIC_ACQUIRE) ==
+			     MPS_NEIGH_UNSTAMPED))
+				return MPS_NEIGH_CONFLICT;
+			seen = __atomic_load_n(&st->changed_ms, __ATOMIC_ACQUIRE);
 			/* Signed: a stamp a little ahead of our clock (another
 			 * worker read the TSC later) is recent, not ancient. */
-			if (st != NULL && ev == MPS_NEIGH_EV_ARP &&
+			if (ev == MPS_NEIGH_EV_ARP &&
 			    (int64_t)(l->now_ms - seen) < (int64_t)l->locktime_ms)
 				return MPS_NEIGH_CONFLICT;
+			cas = ev == MPS_NEIGH_EV_ARP;
 		}
+		/* Expired (lookups already treat it as absent) or a due
+		 * change: the key stays, its MAC and stamps change. */
 	}
 	if (l->writes != NULL && !mps_tbucket_take(l->writes, l->now_ms))
 		return MPS_NEIGH_RATELIMITED;
-	if (res == MPS_NEIGH_ADDED && !is_new && st != NULL) {
+	if (pos >= 0) {
 		/* Claim the change: of two workers changing one entry at
 		 * once (two replies racing) only the first does. */
-		if (ev != MPS_NEIGH_EV_ARP)
-			__atomic_store_n(st, l->now_ms, __ATOMIC_RELEASE);
-		else if (!__atomic_compare_exchange_n(st, &seen, l->now_ms, 0,
+		if (!cas)
+			__atomic_store_n(&st->changed_ms, l->now_ms, __ATOMIC_RELEASE);
+		else if (!__atomic_compare_exchange_n(&st->changed_ms, &seen,
+						      l->now_ms, 0,
 						      __ATOMIC_ACQ_REL,
 						      __ATOMIC_ACQUIRE))
 			return MPS_NEIGH_CONFLICT;
-	} else if (is_new && pos >= 0) {
-		st = neigh_stamp(l, pos);
-		if (st != NULL)
-			__atomic_store_n(st, l->now_ms, __ATOMIC_RELEASE);
 	}
 	/* On an existing key this is one atomic store of the data word. */
-	if (rte_hash_add_key_with_hash_data(l->h, &ip_be, mps_neigh_sig(ip_be),
+	if (rte_hash_add_key_with_hash_data(l->t.h, &ip_be, mps_neigh_sig(ip_be),
 					    (void *)(uintptr_t)w) < 0)
 		return MPS_NEIGH_FULL;
-	if (is_new && pos < 0)
+	/* The primary may have deleted the key between our find and our add,
+	 * which then created it anew, maybe at another position: stamp
+	 * where it is now. */
+	if (pos >= 0 && mps_neigh_find(&l->t, ip_be, &old, &st) == pos)
+		__atomic_store_n(&st->written_ms, l->now_ms, __ATOMIC_RELEASE);
+	else
 		neigh_stamp_new(l, ip_be);
-	return res;
+	return MPS_NEIGH_ADDED;
 }
 
 int
 mps_neigh_add_static(struct rte_hash *h, uint32_t ip_be, const uint8_t mac[6])
 {
-	uint64_t w = mps_neigh_pack(mac, 0, 1, 0);
+	uint64_t w = mps_neigh_pack(mac, 1, 0);
 
 	if (rte_hash_add_key_with_hash_data(h, &ip_be, mps_neigh_sig(ip_be),
 					    (void *)(uintptr_t)w) < 0)
@@ -174,32 +197,56 @@ mps_neigh_add_static(struct rte_hash *h, uint32_t ip_be, const uint8_t mac[6])
 #define EXPIRE_BATCH 256u
 
 /* Keys are collected first and deleted after the walk, so the iteration
- * never runs over a bucket it is changing. Each word is read again just
+ * never runs over a bucket it is changing. Each entry is read again just
  * before its delete: a worker that refreshed it meanwhile keeps it (the
  * remaining window only costs that worker one miss and a re-learn). */
 unsigned int
-mps_neigh_expire(struct rte_hash *h, uint32_t now_s, uint32_t ttl_s,
-		 int32_t *pos, unsigned int max)
+mps_neigh_expire(const struct mps_neigh_table *t, uint64_t now_ms,
+		 uint32_t ttl_s, int32_t *pos, unsigned int max)
 {
 	uint32_t keys[EXPIRE_BATCH], iter = 0;
 	unsigned int n_keys = 0, n = 0;
 	const void *key;
 	void *data;
+	int32_t p;
 
 	max = RTE_MIN(max, EXPIRE_BATCH);
-	while (n_keys < max && rte_hash_iterate(h, &key, &data, &iter) >= 0)
-		if (mps_neigh_expired((uint64_t)(uintptr_t)data, now_s, ttl_s))
-			keys[n_keys++] = *(const uint32_t *)key;
-	for (unsigned int i = 0; i < n_keys; i++) {
-		uint64_t w;
-		int32_t p;
+	while (n_keys < max &&
+	       (p = rte_hash_iterate(t->h, &key, &data, &iter)) >= 0) {
+		uint64_t unstamped = MPS_NEIGH_UNSTAMPED;
 
-		if (mps_neigh_get(h, keys[i], &w) != 0 ||
-		    !mps_neigh_expired(w, now_s, ttl_s))
+		if ((uint32_t)p >= t->n_st)
 			continue;
-		p = rte_hash_del_key_with_hash(h, &keys[i], mps_neigh_sig(keys[i]));
+		/* A key its creator never stamped (killed between its add
+		 * and its stamp) starts its TTL now; a creator that is only
+		 * late overwrites this. Every entry ages. */
+		__atomic_compare_exchange_n(&t->st[p].written_ms, &unstamped, now_ms,
+					    0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
+		if (mps_neigh_expired((uint64_t)(uintptr_t)data, &t->st[p],
+				      now_ms, ttl_s))
+			keys[n_keys++] = *(const uint32_t *)key;
+	}
+	for (unsigned int i = 0; i < n_keys; i++) {
+		struct mps_neigh_stamp *st;
+		uint64_t w;
+
+		if (mps_neigh_find(t, keys[i], &w, &st) < 0 ||
+		    !mps_neigh_expired(w, st, now_ms, ttl_s))
+			continue;
+		p = rte_hash_del_key_with_hash(t->h, &keys[i], mps_neigh_sig(keys[i]));
 		if (p >= 0)
 			pos[n++] = p;
 	}
 	return n;
+}
+
+void
+mps_neigh_release(const struct mps_neigh_table *t, int32_t pos)
+{
+	if (pos >= 0 && (uint32_t)pos < t->n_st) {
+		__atomic_store_n(&t->st[pos].changed_ms, 0, __ATOMIC_RELEASE);
+		__atomic_store_n(&t->st[pos].written_ms, MPS_NEIGH_UNSTAMPED,
+				 __ATOMIC_RELEASE);
+	}
+	rte_hash_free_key_with_position(t->h, pos);
 }

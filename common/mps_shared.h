@@ -24,8 +24,9 @@
 #define MPS_POOL_NAME      "mps_mbuf_pool"
 #define MPS_NEIGH_NAME     "mps_neigh"
 #define MPS_RING_FMT       "mps_ring_%u"
+#define MPS_DRAIN_RING_FMT "mps_drain_%u" /* to worker K's draining predecessor */
 #define MPS_NEIGH_QS_NAME  "mps_neigh_qs" /* rte_rcu_qsbr of the readers */
-#define MPS_NEIGH_LOCK_NAME "mps_neigh_lock" /* when each key's MAC last changed */
+#define MPS_NEIGH_STAMPS_NAME "mps_neigh_stamps" /* each key position's times */
 
 /* mps-capture's mirror: copies from the workers (rte_pcapng
  * blocks in mbufs of their own pool), one ring, multi-producer. */
@@ -37,7 +38,7 @@
 
 #define MPS_MAGIC          0x6d707374u /* "mpst" */
 #ifndef MPS_LAYOUT_VERSION /* overridden only to build the mismatch test */
-#define MPS_LAYOUT_VERSION 15u
+#define MPS_LAYOUT_VERSION 17u
 #endif
 
 /* The mbuf private area holds lwIP's struct pbuf_custom (zero-copy RX).
@@ -56,10 +57,12 @@
 #define MPS_LWIP_HELD      8192u  /* RX mbufs one worker's lwIP may hold (unread,
 				   * out-of-order; see MPS_RX_HELD_HARD) */
 /* Pool: every queue's descriptors, burst and cache, and per worker what its
- * lwIP, its TX batch and its ring may hold; rounded up to 2^n - 1. */
+ * lwIP, its TX batch and its ring may hold, plus one more worker's worth
+ * for a predecessor draining beside its successor (--replace; a rolling
+ * restart replaces one worker at a time); rounded up to 2^n - 1. */
 #define MPS_POOL_MBUFS(n_ports, n_workers) \
 	((n_ports) * (n_workers) * (MPS_RX_DESC + MPS_TX_DESC + MPS_RX_BURST + MPS_POOL_CACHE) + \
-	 (n_workers) * (MPS_LWIP_HELD + MPS_TX_BATCH + MPS_RING_SIZE))
+	 ((n_workers) + 1) * (MPS_LWIP_HELD + MPS_TX_BATCH + MPS_RING_SIZE))
 
 /* RSS: the symmetric Toeplitz key every port is given (the longest a port
  * takes; one that wants fewer bytes gets its first ones) and the largest
@@ -70,11 +73,12 @@
 /* Neighbour table: --neigh-ttl and --neigh-entries defaults and ranges
  * (plain numbers: the usage text prints them). */
 #define MPS_NEIGH_TTL_S        300
-#define MPS_NEIGH_TTL_MAX_S    1800 /* well inside the data word's timestamp */
+#define MPS_NEIGH_TTL_MAX_S    1800
 #define MPS_NEIGH_ENTRIES      65536
 #define MPS_NEIGH_ENTRIES_MIN  64
 #define MPS_NEIGH_ENTRIES_MAX  1048576
-_Static_assert(MPS_NEIGH_TTL_MAX_S < MPS_NEIGH_TIME_MASK, "TTL beyond the timestamp's range");
+_Static_assert(MPS_MAX_WORKERS - 1 <= MPS_NEIGH_WORKER_MASK,
+	       "worker ids beyond the neighbour word's field");
 
 /* Learning rules (common/mps_neigh.h). --neigh-locktime: an ARP reply does
  * not change a MAC that changed less than this long ago (Linux's
@@ -104,6 +108,8 @@ enum mps_worker_state {
 	MPS_WORKER_RUNNING = 2,  /* in its poll loop */
 	MPS_WORKER_STOPPING = 3, /* closing connections, freeing mbufs */
 	MPS_WORKER_DEAD = 4,     /* owner died without releasing (primary saw it) */
+	MPS_WORKER_DRAINING = 5, /* a replaced worker finishing its connections
+				  * (drain slots only) */
 };
 
 /* The workers' counters, listed once, by subsystem. Everything that shows
@@ -153,7 +159,8 @@ enum mps_worker_state {
 	X(neigh_full, 0, "table full, could not add") \
 	X(neigh_conflict, 0, "other MAC for a known address refused (IPv4, locktime, static)") \
 	X(neigh_ratelimited, 0, "table writes refused: the worker's write budget was spent") \
-	X(neigh_probe, 0, "ARP requests sent to check a conflicting address")
+	X(neigh_probe, 0, "ARP requests sent to check a conflicting address") \
+	X(neigh_qs_online, 0, "back online after the primary took this stalled worker offline")
 #define MPS_COUNTERS_TCP(X) /* lwIP's connections */ \
 	X(tcp_accepted, 1, "connections accepted") \
 	X(tcp_active, 1, "gauge: open connections") \
@@ -201,12 +208,16 @@ enum mps_worker_state {
 	X(adopt_ring_rx, 0, "adopted frames a peer handed to us") \
 	X(adopt_rst, 0, "RSTs answering adopted segments of dead connections") \
 	X(adopt_queues, 0, "gauge: queues we poll besides our own")
+#define MPS_COUNTERS_REPLACE(X) /* --replace: successor and draining predecessor */ \
+	X(drain_handed, 0, "segments of the predecessor's connections handed to it") \
+	X(drain_tx, 0, "frames sent for the draining predecessor") \
+	X(drain_reset, 0, "connections reset at the drain timeout")
 
 #define MPS_COUNTERS(X) \
 	MPS_COUNTERS_RX(X) MPS_COUNTERS_RXMEM(X) MPS_COUNTERS_TX(X) \
 	MPS_COUNTERS_RING(X) MPS_COUNTERS_NEIGH(X) MPS_COUNTERS_TCP(X) \
 	MPS_COUNTERS_API(X) MPS_COUNTERS_APPS(X) MPS_COUNTERS_LOOP(X) \
-	MPS_COUNTERS_CAPTURE(X) MPS_COUNTERS_ADOPT(X)
+	MPS_COUNTERS_CAPTURE(X) MPS_COUNTERS_ADOPT(X) MPS_COUNTERS_REPLACE(X)
 
 struct mps_worker_stats {
 #define MPS_X_FIELD(name, per_worker, what) uint64_t name;
@@ -263,6 +274,33 @@ struct mps_adopt_queue {
 	volatile uint64_t since_tsc; /* when the current adopter was chosen */
 };
 
+/* Graceful replacement of worker K (mps-secondary --replace, see
+ * secondary/replace.c). The successor S registers itself (successor_pid,
+ * by compare-and-set), builds its stack, then sets READY. The live worker
+ * O sees READY at its next loop iteration, stops polling queue K, moves
+ * into drain slot K (a slot, ring and QSBR reader id of its own), hands
+ * slot K's owner_pid to S and sets MOVED; S then claims the slot and the
+ * queue. S clears the record once it runs. From then on S hands O the
+ * segments of connections it does not hold (ring MPS_DRAIN_RING_FMT) and
+ * transmits O's frames (O puts them on ring K): one transmitter per
+ * queue. */
+enum mps_replace_phase {
+	MPS_REPLACE_NONE = 0,
+	MPS_REPLACE_READY = 1, /* S is built: O, move out */
+	MPS_REPLACE_MOVED = 2, /* O is in the drain slot: S, take slot K */
+};
+
+struct mps_replace {
+	volatile int32_t successor_pid;
+	volatile uint32_t phase;
+	uint32_t drain_timeout_s; /* the successor's --drain-timeout, for O */
+	uint32_t pad;
+};
+
+/* The QSBR reader id of worker K's draining predecessor. */
+#define MPS_DRAIN_QS_ID(k) (MPS_MAX_WORKERS + (k))
+#define MPS_QS_READERS (2 * MPS_MAX_WORKERS)
+
 /* The memzone. The primary fills everything before starting the ports;
  * secondaries only read the config. */
 struct mps_shared {
@@ -278,9 +316,13 @@ struct mps_shared {
 	uint64_t rx_offloads;
 	struct mps_config cfg;     /* the single source of network config */
 	struct mps_worker_slot workers[MPS_MAX_WORKERS];
+	/* drain[K]: worker K's predecessor while it drains (--replace) */
+	struct mps_worker_slot drain[MPS_MAX_WORKERS];
+	struct mps_replace replace[MPS_MAX_WORKERS];
 	/* Neighbour aging, written by the primary only */
 	uint64_t neigh_expired;     /* learned entries deleted after the TTL */
 	uint64_t neigh_freed;       /* their slots freed after a grace period */
+	uint64_t neigh_offlined;    /* stalled workers not waited for (reclaim) */
 	uint64_t neigh_static_full; /* --neigh entries that did not fit */
 	/* What the workers need to pick RSS-aware local ports */
 	uint8_t rss_key[MPS_RSS_KEY_LEN]; /* the Toeplitz key every port uses */

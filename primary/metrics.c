@@ -115,9 +115,11 @@ void
 mps_stats_sum(const struct mps_shared *sh, uint64_t *out)
 {
 	memset(out, 0, N_FIELDS * sizeof(*out));
+	/* Drain slots too: a replaced worker's counters go on there. */
 	for (uint32_t w = 0; w < sh->cfg.n_workers; w++)
 		for (unsigned int i = 0; i < N_FIELDS; i++)
-			out[i] += mps_stats_field(&sh->workers[w].stats, i);
+			out[i] += mps_stats_field(&sh->workers[w].stats, i) +
+				  mps_stats_field(&sh->drain[w].stats, i);
 }
 
 /* Registers one set of names "mps_<prefix><name>"; returns its first key. */

@@ -39,16 +39,61 @@ mps_worker_state_name(uint32_t state)
 }
 
 #define NEIGH_GC_BATCH 256u  /* entries deleted per aging pass */
+#define NEIGH_GRACE_MS 2000u /* a grace period longer than this stops
+			      * waiting for stalled workers */
 
 /* Expired neighbours deleted, waiting for their grace period. */
 struct neigh_gc {
 	int32_t pos[NEIGH_GC_BATCH];
 	unsigned int n;
 	uint64_t token;
+	uint64_t since_tsc; /* when the grace period started */
 };
 
-/* Marks slots whose owner died, counting the mbufs it held (lost to the
- * pool: see README "Reliability"); warns once per stall. */
+/* Milliseconds since the slot's last heartbeat; 0 if it never beat (or
+ * beat after we read the clock). */
+static uint64_t
+beat_age_ms(const struct mps_shared *sh, const struct mps_worker_slot *slot,
+	    uint64_t now)
+{
+	uint64_t beat = slot->heartbeat_tsc;
+
+	return beat == 0 || beat >= now ? 0 : (now - beat) / (sh->tsc_hz / 1000);
+}
+
+/* Marks a slot whose owner died, counting the mbufs it held (lost to the
+ * pool: see README "Reliability"), and takes its QSBR reader qs offline.
+ * 1 if it did. */
+static int
+reap_slot(struct mps_primary *pp, struct mps_worker_slot *slot, uint32_t w,
+	  uint32_t qs, const char *what)
+{
+	int32_t pid = slot->owner_pid;
+	uint32_t state = __atomic_load_n(&slot->state, __ATOMIC_ACQUIRE);
+	uint64_t held = slot->stats.mbufs_held + slot->stats.tx_queued;
+
+	if (pid == 0 || state == MPS_WORKER_DEAD || state == MPS_WORKER_FREE ||
+	    mps_pid_alive(pid))
+		return 0;
+	/* A restarted worker may have claimed the slot while we looked at
+	 * /proc: mark only the state we saw. */
+	if (__atomic_load_n(&slot->owner_pid, __ATOMIC_ACQUIRE) != pid ||
+	    !__atomic_compare_exchange_n(&slot->state, &state, MPS_WORKER_DEAD, 0,
+					 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+		return 0;
+	MPS_LOG(WARNING, "%s %u (pid %d) died; it held %" PRIu64 " mbufs and %" PRIu64 " connection(s)%s",
+		what, w, pid, held, slot->stats.tcp_active,
+		qs == w ? "; the slot can be restarted with --worker" : "");
+	pp->mbufs_lost += held;
+	pp->worker_deaths++;
+	/* It cannot report quiescent states any more. */
+	rte_rcu_qsbr_thread_offline(pp->neigh_qs, qs);
+	rte_rcu_qsbr_thread_unregister(pp->neigh_qs, qs);
+	return 1;
+}
+
+/* Marks slots whose owner died (workers, and predecessors draining after
+ * a --replace); warns once per stall. */
 static void
 check_workers(struct mps_primary *pp, uint8_t *stalled)
 {
@@ -57,42 +102,19 @@ check_workers(struct mps_primary *pp, uint8_t *stalled)
 
 	for (uint32_t w = 0; w < sh->cfg.n_workers; w++) {
 		struct mps_worker_slot *slot = &sh->workers[w];
-		int32_t pid = slot->owner_pid;
 		uint64_t age_ms;
 
-		uint32_t state = __atomic_load_n(&slot->state, __ATOMIC_ACQUIRE);
-
-		if (pid == 0 || state == MPS_WORKER_DEAD)
-			continue;
-		if (!mps_pid_alive(pid)) {
-			uint64_t held = slot->stats.mbufs_held + slot->stats.tx_queued;
-
-			/* A restarted worker may have claimed the slot while we
-			 * looked at /proc: mark only the state we saw. */
-			if (__atomic_load_n(&slot->owner_pid, __ATOMIC_ACQUIRE) != pid ||
-			    !__atomic_compare_exchange_n(&slot->state, &state,
-							 MPS_WORKER_DEAD, 0,
-							 __ATOMIC_ACQ_REL,
-							 __ATOMIC_ACQUIRE))
-				continue;
-
-			MPS_LOG(WARNING, "worker %u (pid %d) died; slot %u can be restarted with --worker %u (it held %" PRIu64 " mbufs)",
-				w, pid, w, w, held);
-			pp->mbufs_lost += held;
-			pp->worker_deaths++;
+		reap_slot(pp, &sh->drain[w], w, MPS_DRAIN_QS_ID(w), "draining worker");
+		if (reap_slot(pp, slot, w, w, "worker")) {
 			stalled[w] = 0;
-			/* It cannot report quiescent states any more. */
-			rte_rcu_qsbr_thread_offline(pp->neigh_qs, w);
-			rte_rcu_qsbr_thread_unregister(pp->neigh_qs, w);
 			continue;
 		}
-		/* The worker may have beaten after we read the clock. */
-		age_ms = slot->heartbeat_tsc >= now ? 0 :
-			 (now - slot->heartbeat_tsc) * 1000 / sh->tsc_hz;
-		if (state == MPS_WORKER_RUNNING && age_ms > STALL_MS) {
+		age_ms = beat_age_ms(sh, slot, now);
+		if (slot->owner_pid != 0 && slot->state == MPS_WORKER_RUNNING &&
+		    age_ms > STALL_MS) {
 			if (!stalled[w])
 				MPS_LOG(WARNING, "worker %u (pid %d) stalled: no heartbeat for %" PRIu64 " ms",
-					w, pid, age_ms);
+					w, slot->owner_pid, age_ms);
 			stalled[w] = 1;
 		} else {
 			stalled[w] = 0;
@@ -134,6 +156,40 @@ print_stats(const struct mps_shared *sh, struct mps_worker_stats *prev,
 	fflush(stdout);
 }
 
+/* Takes offline, for the reclaim only, every live worker whose heartbeat
+ * is older than STALL_MS (stopped by a signal or a debugger, or wedged):
+ * the grace period then completes without it. It comes back online by
+ * itself at its next loop iteration (loop.c). */
+static void
+neigh_offline_stalled(struct mps_primary *pp, uint64_t token)
+{
+	struct mps_shared *sh = pp->shared;
+	uint64_t now = rte_get_tsc_cycles();
+
+	for (uint32_t i = 0; i < 2 * sh->cfg.n_workers; i++) {
+		uint32_t w = i % sh->cfg.n_workers;
+		uint32_t qs = i < sh->cfg.n_workers ? w : MPS_DRAIN_QS_ID(w);
+		const struct mps_worker_slot *slot = qs == w ? &sh->workers[w] :
+							       &sh->drain[w];
+		uint64_t *cnt = &pp->neigh_qs->qsbr_cnt[qs].cnt;
+		uint64_t seen = __atomic_load_n(cnt, __ATOMIC_ACQUIRE);
+
+		/* Only a reader that holds this grace period up, and only if
+		 * it did not report meanwhile (compare-and-set: a report that
+		 * lands first wins). */
+		if (slot->owner_pid == 0 || slot->heartbeat_tsc == 0 ||
+		    beat_age_ms(sh, slot, now) <= STALL_MS ||
+		    seen == __RTE_QSBR_CNT_THR_OFFLINE || seen >= token ||
+		    !__atomic_compare_exchange_n(cnt, &seen,
+						 __RTE_QSBR_CNT_THR_OFFLINE, 0,
+						 __ATOMIC_RELEASE, __ATOMIC_RELAXED))
+			continue;
+		sh->neigh_offlined++;
+		MPS_LOG(WARNING, "worker %u%s (pid %d) stalled: neighbour aging no longer waits for it",
+			w, qs == w ? "" : " (draining)", slot->owner_pid);
+	}
+}
+
 /* Reclaims expired neighbours, safely against lock-free readers.
  *
  * Why not rte_hash_rcu_qsbr_add: in its DQ mode a worker's add may run the
@@ -143,30 +199,38 @@ print_stats(const struct mps_shared *sh, struct mps_worker_stats *prev,
  * RW_CONCURRENCY_LF (NO_FREE_ON_DEL) and the primary drives an
  * rte_rcu_qsbr variable in shared memory itself: delete a batch of expired
  * keys (new lookups no longer find them), take a token, and free the key
- * slots with rte_hash_free_key_with_position only once every registered
- * worker has reported a quiescent state past the token. Workers report one
- * per poll-loop iteration and never hold a lookup result across one; a dead
- * worker is taken offline by check_workers. The telemetry thread may still
- * show a reused slot for one call, which is harmless. */
+ * slots only once every registered worker has reported a quiescent state
+ * past the token. Workers report one per poll-loop iteration and never
+ * hold a lookup result across one; a dead worker is taken offline by
+ * check_workers, a stalled one once the grace period is NEIGH_GRACE_MS
+ * old (neigh_offline_stalled; what that costs: README "Aging"). The
+ * telemetry thread may still show a reused slot for one call, which is
+ * harmless. */
 static void
 neigh_age(struct mps_primary *pp, struct neigh_gc *gc)
 {
 	struct mps_shared *sh = pp->shared;
-	uint32_t now_s = (uint32_t)(rte_get_tsc_cycles() / sh->tsc_hz);
+	uint64_t now = rte_get_tsc_cycles();
 
 	if (gc->n != 0) {
-		if (rte_rcu_qsbr_check(pp->neigh_qs, gc->token, false) != 1)
-			return;
+		if (rte_rcu_qsbr_check(pp->neigh_qs, gc->token, false) != 1) {
+			if ((now - gc->since_tsc) * 1000 / sh->tsc_hz <= NEIGH_GRACE_MS)
+				return;
+			neigh_offline_stalled(pp, gc->token);
+			if (rte_rcu_qsbr_check(pp->neigh_qs, gc->token, false) != 1)
+				return;
+		}
 		for (unsigned int i = 0; i < gc->n; i++)
-			rte_hash_free_key_with_position(pp->neigh, gc->pos[i]);
+			mps_neigh_release(&pp->neigh_tab, gc->pos[i]);
 		sh->neigh_freed += gc->n;
 		gc->n = 0;
 	}
-	gc->n = mps_neigh_expire(pp->neigh, now_s, sh->cfg.neigh_ttl_s, gc->pos,
-				 NEIGH_GC_BATCH);
+	gc->n = mps_neigh_expire(&pp->neigh_tab, now / (sh->tsc_hz / 1000),
+				 sh->cfg.neigh_ttl_s, gc->pos, NEIGH_GC_BATCH);
 	if (gc->n != 0) {
 		sh->neigh_expired += gc->n;
 		gc->token = rte_rcu_qsbr_start(pp->neigh_qs);
+		gc->since_tsc = now;
 	}
 }
 
@@ -202,22 +266,31 @@ void
 mps_monitor_stop_workers(struct mps_primary *pp, unsigned int timeout_ms)
 {
 	struct mps_shared *sh = pp->shared;
-	int32_t pids[MPS_MAX_WORKERS];
+	int32_t pids[2 * MPS_MAX_WORKERS] = { 0 };
 	unsigned int waited = 0;
 	uint32_t left;
 
 	/* The pids, not the slots: a worker clears its slot before it exits
 	 * (and leaves EAL), and freeing shared memory while it is still
 	 * attached waits on an EAL sync request it no longer answers. */
-	for (uint32_t w = 0; w < sh->cfg.n_workers; w++)
+	/* Workers, then draining predecessors (pids[n + w]). */
+	for (uint32_t w = 0; w < sh->cfg.n_workers; w++) {
 		pids[w] = sh->workers[w].owner_pid;
+		pids[MPS_MAX_WORKERS + w] = sh->drain[w].owner_pid;
+	}
 	__atomic_store_n(&sh->stop, 1, __ATOMIC_RELEASE);
 	do {
 		left = 0;
-		for (uint32_t w = 0; w < sh->cfg.n_workers; w++) {
-			if (pids[w] == 0 && sh->workers[w].owner_pid != 0)
-				pids[w] = sh->workers[w].owner_pid; /* started meanwhile */
-			if (pids[w] != 0 && mps_pid_alive(pids[w]))
+		for (uint32_t i = 0; i < 2 * MPS_MAX_WORKERS; i++) {
+			uint32_t w = i % MPS_MAX_WORKERS;
+			const struct mps_worker_slot *s = i < MPS_MAX_WORKERS ?
+				&sh->workers[w] : &sh->drain[w];
+
+			if (w >= sh->cfg.n_workers)
+				continue;
+			if (pids[i] == 0 && s->owner_pid != 0)
+				pids[i] = s->owner_pid; /* started meanwhile */
+			if (pids[i] != 0 && mps_pid_alive(pids[i]))
 				left++;
 		}
 		if (left == 0)
@@ -225,8 +298,9 @@ mps_monitor_stop_workers(struct mps_primary *pp, unsigned int timeout_ms)
 		mps_sleep_us(10000);
 		waited += 10;
 	} while (waited < timeout_ms);
-	for (uint32_t w = 0; w < sh->cfg.n_workers && left != 0; w++)
-		if (pids[w] != 0 && mps_pid_alive(pids[w]))
+	for (uint32_t i = 0; i < 2 * MPS_MAX_WORKERS && left != 0; i++)
+		if (i % MPS_MAX_WORKERS < sh->cfg.n_workers && pids[i] != 0 &&
+		    mps_pid_alive(pids[i]))
 			MPS_LOG(WARNING, "worker %u (pid %d) did not stop in %u ms",
-				w, pids[w], timeout_ms);
+				i % MPS_MAX_WORKERS, pids[i], timeout_ms);
 }

@@ -21,7 +21,9 @@ struct mps_primary {
 	const struct rte_memzone *mz;
 	struct rte_mempool *pool;
 	struct rte_hash *neigh;
+	struct mps_neigh_table neigh_tab; /* neigh and its stamps */
 	struct rte_ring *rings[MPS_MAX_WORKERS];
+	struct rte_ring *drain_rings[MPS_MAX_WORKERS];
 	uint16_t n_ports;
 	uint16_t port_ids[MPS_MAX_PORTS];
 	uint16_t ports_started;
@@ -29,7 +31,7 @@ struct mps_primary {
 	const struct rte_memzone *qs_mz;
 	struct rte_rcu_qsbr *neigh_qs;
 	/* When each neighbour key's MAC last changed (locktime) */
-	const struct rte_memzone *lock_mz;
+	const struct rte_memzone *stamps_mz;
 	/* mps-capture's ring and pool, pdump */
 	struct rte_ring *capture_ring;
 	struct rte_mempool *capture_pool;

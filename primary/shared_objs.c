@@ -38,7 +38,7 @@ pool_size(unsigned int n_ports, unsigned int n_workers)
 static int
 neigh_qs_create(struct mps_primary *pp, int socket)
 {
-	size_t sz = rte_rcu_qsbr_get_memsize(MPS_MAX_WORKERS);
+	size_t sz = rte_rcu_qsbr_get_memsize(MPS_QS_READERS);
 
 	pp->qs_mz = rte_memzone_reserve_aligned(MPS_NEIGH_QS_NAME, sz, socket, 0,
 						RTE_CACHE_LINE_SIZE);
@@ -48,24 +48,28 @@ neigh_qs_create(struct mps_primary *pp, int socket)
 		return -rte_errno;
 	}
 	pp->neigh_qs = pp->qs_mz->addr;
-	return rte_rcu_qsbr_init(pp->neigh_qs, MPS_MAX_WORKERS);
+	return rte_rcu_qsbr_init(pp->neigh_qs, MPS_QS_READERS);
 }
 
-/* The change stamps of the learning rules' locktime: one zeroed
- * uint64_t (ms) per key position the table can hand out. */
+/* The table's times: one unstamped struct mps_neigh_stamp per key
+ * position the table can hand out. */
 static int
-neigh_lock_create(struct mps_primary *pp, int socket)
+neigh_stamps_create(struct mps_primary *pp, int socket)
 {
-	size_t sz = (size_t)mps_neigh_lock_slots(pp->neigh) * sizeof(uint64_t);
+	uint32_t n = mps_neigh_stamp_slots(pp->neigh);
+	size_t sz = (size_t)n * sizeof(struct mps_neigh_stamp);
 
-	pp->lock_mz = rte_memzone_reserve_aligned(MPS_NEIGH_LOCK_NAME, sz, socket,
-						  0, RTE_CACHE_LINE_SIZE);
-	if (pp->lock_mz == NULL) {
+	pp->stamps_mz = rte_memzone_reserve_aligned(MPS_NEIGH_STAMPS_NAME, sz,
+						    socket, 0, RTE_CACHE_LINE_SIZE);
+	if (pp->stamps_mz == NULL) {
 		MPS_LOG(ERR, "cannot reserve memzone %s (%zu bytes): %s",
-			MPS_NEIGH_LOCK_NAME, sz, rte_strerror(rte_errno));
+			MPS_NEIGH_STAMPS_NAME, sz, rte_strerror(rte_errno));
 		return -rte_errno;
 	}
-	memset(pp->lock_mz->addr, 0, sz);
+	mps_neigh_stamps_init(pp->stamps_mz->addr, n);
+	pp->neigh_tab = (struct mps_neigh_table){
+		.h = pp->neigh, .st = pp->stamps_mz->addr, .n_st = n,
+	};
 	return 0;
 }
 
@@ -156,7 +160,7 @@ mps_shared_create(struct mps_primary *pp, const struct mps_config *cfg)
 			rte_strerror(rte_errno));
 		return -rte_errno;
 	}
-	if (neigh_qs_create(pp, socket) != 0 || neigh_lock_create(pp, socket) != 0)
+	if (neigh_qs_create(pp, socket) != 0 || neigh_stamps_create(pp, socket) != 0)
 		return -rte_errno;
 	neigh_add_static(pp, cfg);
 
@@ -165,6 +169,14 @@ mps_shared_create(struct mps_primary *pp, const struct mps_config *cfg)
 		pp->rings[w] = rte_ring_create(name, MPS_RING_SIZE, socket,
 					       RING_F_SC_DEQ);
 		if (pp->rings[w] == NULL) {
+			MPS_LOG(ERR, "cannot create ring %s: %s", name,
+				rte_strerror(rte_errno));
+			return -rte_errno;
+		}
+		snprintf(name, sizeof(name), MPS_DRAIN_RING_FMT, w);
+		pp->drain_rings[w] = rte_ring_create(name, MPS_RING_SIZE, socket,
+						     RING_F_SC_DEQ);
+		if (pp->drain_rings[w] == NULL) {
 			MPS_LOG(ERR, "cannot create ring %s: %s", name,
 				rte_strerror(rte_errno));
 			return -rte_errno;
@@ -183,12 +195,17 @@ mps_shared_destroy(struct mps_primary *pp)
 			rte_ring_free(pp->rings[w]);
 			pp->rings[w] = NULL;
 		}
+		if (pp->drain_rings[w] != NULL) {
+			mps_ring_free_mbufs(pp->drain_rings[w]);
+			rte_ring_free(pp->drain_rings[w]);
+			pp->drain_rings[w] = NULL;
+		}
 	}
 	rte_hash_free(pp->neigh);
 	pp->neigh = NULL;
-	if (pp->lock_mz != NULL)
-		rte_memzone_free(pp->lock_mz);
-	pp->lock_mz = NULL;
+	if (pp->stamps_mz != NULL)
+		rte_memzone_free(pp->stamps_mz);
+	pp->stamps_mz = NULL;
 	if (pp->qs_mz != NULL)
 		rte_memzone_free(pp->qs_mz);
 	pp->qs_mz = NULL;

@@ -44,7 +44,20 @@ add_adoption(struct rte_tel_data *c, const struct mps_shared *sh, uint32_t w)
 	rte_tel_data_add_dict_string(c, "adopts", adopts);
 }
 
-/* The slot's own fields: owner, state, liveness, adoption. */
+/* Its predecessor still draining after a --replace (pid 0: none), the
+ * connections it still holds, and a successor waiting to take over. */
+static void
+add_drain(struct rte_tel_data *c, const struct mps_shared *sh, uint32_t w)
+{
+	const struct mps_worker_slot *d = &sh->drain[w];
+	int draining = d->owner_pid != 0 && d->state == MPS_WORKER_DRAINING;
+
+	rte_tel_data_add_dict_int(c, "draining_pid", draining ? d->owner_pid : 0);
+	rte_tel_data_add_dict_u64(c, "draining_conns", draining ? d->stats.tcp_active : 0);
+	rte_tel_data_add_dict_int(c, "successor_pid", sh->replace[w].successor_pid);
+}
+
+/* The slot's own fields: owner, state, liveness, adoption, drain. */
 static void
 add_slot(struct rte_tel_data *c, const struct mps_shared *sh, uint32_t w, uint64_t now)
 {
@@ -58,6 +71,7 @@ add_slot(struct rte_tel_data *c, const struct mps_shared *sh, uint32_t w, uint64
 		slot->heartbeat_tsc == 0 || slot->heartbeat_tsc >= now ? 0 :
 		(now - slot->heartbeat_tsc) * 1000 / sh->tsc_hz);
 	add_adoption(c, sh, w);
+	add_drain(c, sh, w);
 }
 
 /* Every slot, keyed by worker id: its own fields and the compact counter
@@ -153,7 +167,8 @@ tel_config(const char *cmd __rte_unused, const char *params __rte_unused,
 /* One entry's fields into dict c: ip, mac, age_s, learned_by (the
  * worker that last wrote it, -1 for a static entry), static. */
 static void
-tel_neigh_fields(struct rte_tel_data *c, uint32_t ip_be, uint64_t w, uint32_t now)
+tel_neigh_fields(struct rte_tel_data *c, uint32_t ip_be, uint64_t w,
+		 const struct mps_neigh_stamp *st, uint64_t now_ms)
 {
 	struct rte_ether_addr mac;
 	char ip[INET_ADDRSTRLEN], macs[RTE_ETHER_ADDR_FMT_SIZE];
@@ -163,7 +178,7 @@ tel_neigh_fields(struct rte_tel_data *c, uint32_t ip_be, uint64_t w, uint32_t no
 	rte_tel_data_add_dict_string(c, "ip", ip_str(ip_be, ip));
 	rte_tel_data_add_dict_string(c, "mac", macs);
 	rte_tel_data_add_dict_u64(c, "age_s", mps_neigh_is_static(w) ? 0 :
-				  mps_neigh_age(w, now));
+				  mps_neigh_age_ms(st, now_ms) / 1000);
 	rte_tel_data_add_dict_int(c, "learned_by", mps_neigh_is_static(w) ? -1 :
 				  (int)mps_neigh_worker(w));
 	rte_tel_data_add_dict_int(c, "static", mps_neigh_is_static(w));
@@ -179,8 +194,11 @@ tel_neigh(const char *cmd __rte_unused, const char *params,
 	  struct rte_tel_data *d)
 {
 	const struct mps_shared *sh = tel_pp->shared;
-	uint32_t now = (uint32_t)(rte_get_tsc_cycles() / sh->tsc_hz);
+	const struct mps_neigh_table *t = &tel_pp->neigh_tab;
+	uint64_t now = rte_get_tsc_cycles() / (sh->tsc_hz / 1000);
 	uint32_t ttl = sh->cfg.neigh_ttl_s, iter = 0, ip_be;
+	struct mps_neigh_stamp *st;
+	int32_t pos;
 	unsigned int n = 0;
 	const void *key;
 	void *data;
@@ -190,24 +208,25 @@ tel_neigh(const char *cmd __rte_unused, const char *params,
 	if (params != NULL && params[0] != '\0') {
 		if (mps_parse_ipv4(params, &ip_be) != 0)
 			return -1;
-		if (mps_neigh_get(tel_pp->neigh, ip_be, &w) == 0 &&
-		    !mps_neigh_expired(w, now, ttl))
-			tel_neigh_fields(d, ip_be, w, now);
+		if (mps_neigh_find(t, ip_be, &w, &st) >= 0 &&
+		    !mps_neigh_expired(w, st, now, ttl))
+			tel_neigh_fields(d, ip_be, w, st, now);
 		return 0;
 	}
 	while (n < TEL_NEIGH_MAX &&
-	       rte_hash_iterate(tel_pp->neigh, &key, &data, &iter) >= 0) {
+	       (pos = rte_hash_iterate(t->h, &key, &data, &iter)) >= 0) {
 		struct rte_tel_data *c;
 		char idx[16];
 
 		w = (uint64_t)(uintptr_t)data;
-		if (mps_neigh_expired(w, now, ttl))
+		if ((uint32_t)pos >= t->n_st ||
+		    mps_neigh_expired(w, &t->st[pos], now, ttl))
 			continue;
 		c = rte_tel_data_alloc();
 		if (c == NULL)
 			return -1;
 		rte_tel_data_start_dict(c);
-		tel_neigh_fields(c, *(const uint32_t *)key, w, now);
+		tel_neigh_fields(c, *(const uint32_t *)key, w, &t->st[pos], now);
 		snprintf(idx, sizeof(idx), "%u", n++);
 		rte_tel_data_add_dict_container(d, idx, c, 0);
 	}
@@ -233,6 +252,7 @@ tel_neigh_stats(const char *cmd __rte_unused, const char *params __rte_unused,
 		sum.neigh_conflict += s->neigh_conflict;
 		sum.neigh_ratelimited += s->neigh_ratelimited;
 		sum.neigh_probe += s->neigh_probe;
+		sum.neigh_qs_online += s->neigh_qs_online;
 		sum.ring_tx += s->ring_tx;
 		sum.ring_rx += s->ring_rx;
 		sum.ring_drop += s->ring_drop;
@@ -245,6 +265,7 @@ tel_neigh_stats(const char *cmd __rte_unused, const char *params __rte_unused,
 	rte_tel_data_add_dict_u64(d, "static_full", sh->neigh_static_full);
 	rte_tel_data_add_dict_u64(d, "expired", sh->neigh_expired);
 	rte_tel_data_add_dict_u64(d, "freed", sh->neigh_freed);
+	rte_tel_data_add_dict_u64(d, "offlined", sh->neigh_offlined);
 	rte_tel_data_add_dict_u64(d, "locktime_ms", sh->cfg.neigh_locktime_ms);
 	rte_tel_data_add_dict_u64(d, "write_rate", MPS_NEIGH_WRITE_RATE);
 	rte_tel_data_add_dict_u64(d, "write_burst", MPS_NEIGH_WRITE_BURST);
@@ -256,6 +277,7 @@ tel_neigh_stats(const char *cmd __rte_unused, const char *params __rte_unused,
 	ADD_STAT(d, &sum, neigh_conflict);
 	ADD_STAT(d, &sum, neigh_ratelimited);
 	ADD_STAT(d, &sum, neigh_probe);
+	ADD_STAT(d, &sum, neigh_qs_online);
 	ADD_STAT(d, &sum, ring_tx);
 	ADD_STAT(d, &sum, ring_rx);
 	ADD_STAT(d, &sum, ring_drop);

@@ -23,6 +23,13 @@ memif has no RSS: generator worker w sends on queue w, which is the server's
 queue w, so flows are spread over the server's queues by the generator's
 workers (each owns its connections), as a NIC's RSS would.
 
+Both ends on one stack: that memif run with 1 worker each side against the
+kernel with both ends too (test/bench/epoll_load, the same closed loop of
+64-byte requests on as many connections, to test/bench/epoll_echo over the
+veth). Besides req/s, the server's CPU time per request from
+/proc/PID/task/*/schedstat (time on a CPU, so preemption on a shared
+machine is not counted as work, unlike TSC busy cycles).
+
 Prints one table per section (with the machine and the settings) and
 writes build/bench.json (every run's figures, and the medians).
 Environment: BENCH_RUNS (runs per point, default 3), BENCH_DURATION (s per
@@ -61,6 +68,7 @@ MEMIF_SOCK = "/run/mpstack/bench/memif.sock"
 SECTIONS = os.environ.get("BENCH_SECTIONS", "kernel,memif").split(",")
 BODY = "x" * 64
 started = []  # pids of kernel-side servers we started
+kernel_echo = []  # the epoll_echo server's Popen (its CPU time is measured)
 
 
 def summarize(runs):
@@ -83,8 +91,9 @@ def merge(passes):
     out = dict(passes[0])
     out["http"] = [summarize([p["http"][i] for p in passes])
                    for i in range(len(passes[0]["http"]))]
-    for sec in ("pingpong", "iperf"):
-        out[sec] = {k: summarize([p[sec][k] for p in passes]) for k in passes[0][sec]}
+    for sec in ("pingpong", "iperf", "pair"):
+        if sec in passes[0]:
+            out[sec] = {k: summarize([p[sec][k] for p in passes]) for k in passes[0][sec]}
     if "memif" in passes[0]:
         out["memif"] = [summarize([p["memif"][i] for p in passes])
                         for i in range(len(passes[0]["memif"]))]
@@ -170,6 +179,7 @@ http {{
         p = subprocess.Popen(["ip", "netns", "exec", KNS, *cmd],
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         started.append(p)
+    kernel_echo[:] = started[:1]  # ip netns exec execs the command: same pid
     for port in [7, 5001] + [nginx_port(w) for w in WORKERS]:
         wait_port(NS, K_IP, port)
 
@@ -221,6 +231,30 @@ def wrk(url, conns):
 def pingpong(ip):
     r = sh(str(BUILD / "bench/pingpong"), ip, "7", str(PINGS), ns=NS, timeout=300)
     return json.loads(r.stdout)
+
+
+def cpu_ns(pids):
+    """Time on a CPU so far (ns), every thread of every pid."""
+    total = 0
+    for pid in pids:
+        for f in pathlib.Path(f"/proc/{pid}/task").glob("*/schedstat"):
+            try:
+                total += int(f.read_text().split()[0])
+            except (OSError, ValueError, IndexError):
+                pass
+    return total
+
+
+def kernel_pair():
+    """The kernel at both ends: epoll_load -> epoll_echo over the veth."""
+    pid = kernel_echo[0].pid
+    before = cpu_ns([pid])
+    r = sh(str(BUILD / "bench/epoll_load"), K_IP, "7", str(MEMIF_CONNS), str(DURATION),
+           ns=NS, timeout=DURATION + 60)
+    res = json.loads(r.stdout)
+    used = cpu_ns([pid]) - before  # includes the 1 s warm-up's requests' share
+    return {"conns": MEMIF_CONNS, "rps": res["rps"],
+            "server_cpu_ns_per_req": round(used / (res["rps"] * (res["seconds"] + 1)))}
 
 
 def iperf(ip):
@@ -281,8 +315,11 @@ def memif_run(workers):
                 sys.exit("bench: memif generator connections did not open")
             time.sleep(0.1)
         time.sleep(0.5)  # past the start-up transient
+        srv_pids = [p.pid for p in server[1:]]
         b_gen, b_srv, t0 = worker_counters("mpsbenchm2"), worker_counters("mpsbenchm1"), time.monotonic()
+        b_cpu = cpu_ns(srv_pids)
         time.sleep(DURATION)
+        a_cpu = cpu_ns(srv_pids)
         a_gen, a_srv, t1 = worker_counters("mpsbenchm2"), worker_counters("mpsbenchm1"), time.monotonic()
     finally:
         stop_procs(gen)
@@ -293,6 +330,7 @@ def memif_run(workers):
     per_srv = {w: a_srv[w]["rx_pkts"] - b_srv[w]["rx_pkts"] for w in a_srv}
     return {"workers": workers, "conns": workers * MEMIF_CONNS, "rps": round(rps),
             "server_busy_cycles_per_req": round(busy / reqs) if reqs else None,
+            "server_cpu_ns_per_req": round((a_cpu - b_cpu) / reqs) if reqs else None,
             "server_rx_pkts_per_worker": per_srv}
 
 
@@ -346,6 +384,7 @@ def tap_vs_kernel(results):
                                     "conns": conns,
                                     **wrk(url, conns)})
     results["pingpong"]["kernel"] = pingpong(K_IP)
+    results["pair"] = {"kernel": kernel_pair()}
     results["iperf"]["kernel"] = {"gbps": iperf(K_IP)}
     mps_stop()
     for idle in IDLES:
@@ -401,10 +440,21 @@ def report(results):
         print(f"{k:18} {spread(v, 'gbps', '{:.3f}'):>24}")
     print(f"\nDPDK-to-DPDK over net_memif: generator mpstack --connect load*{MEMIF_CONNS}"
           f" per worker -> mpstack echo, 64-byte request/response, {DURATION}s")
-    print(f"{'server workers':>14} {'conns':>6} {'req/s median [range]':>26} {'srv cyc/req':>11}")
+    print(f"{'server workers':>14} {'conns':>6} {'req/s median [range]':>26} {'srv cyc/req':>11} "
+          f"{'srv ns/req':>10}")
     for r in results.get("memif", []):
         print(f"{r['workers']:>14} {r['conns']:>6} {spread(r):>26} "
-              f"{fmt(r['server_busy_cycles_per_req']):>11}")
+              f"{fmt(r['server_busy_cycles_per_req']):>11} {fmt(r.get('server_cpu_ns_per_req')):>10}")
+    one = next((r for r in results.get("memif", []) if r["workers"] == 1), None)
+    kern = results.get("pair", {}).get("kernel")
+    if one and kern:
+        print(f"\nBoth ends on one stack: 64-byte closed-loop echo, {MEMIF_CONNS} connections, {DURATION}s; "
+              "server CPU time per request from schedstat")
+        print(f"{'pair':34} {'req/s median [range]':>26} {'x kern':>6} {'srv ns/req':>10}")
+        print(f"{'kernel <-> kernel (veth, epoll)':34} {spread(kern):>26} {1:>6.2f} "
+              f"{fmt(kern['server_cpu_ns_per_req']):>10}")
+        print(f"{'mpstack <-> mpstack (memif, 1+1)':34} {spread(one):>26} "
+              f"{one['rps'] / kern['rps']:>6.2f} {fmt(one.get('server_cpu_ns_per_req')):>10}")
     out = BUILD / "bench.json"
     out.write_text(json.dumps(results, indent=1))
     print(f"\nwritten {out}")

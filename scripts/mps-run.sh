@@ -4,6 +4,10 @@
 #   mps-run.sh start N       netns + primary (tap inside it) + N workers, in
 #                            the background; returns when all are ready
 #   mps-run.sh worker ID     start (or restart) worker ID
+#   mps-run.sh restart [K|all]  replace worker K (default all, one after the
+#                            other) by a new process without failing a
+#                            request: --replace, then wait for the old one
+#                            to drain and exit (MPS_DRAIN_TIMEOUT, 30 s)
 #   mps-run.sh primary N     netns + primary with N worker slots, no worker
 #   mps-run.sh stop          SIGINT the primary, wait, clean up everything
 #   mps-run.sh foreground N  start, wait for Ctrl-C, stop
@@ -90,18 +94,44 @@ start_primary() {
 	ip netns exec "$NS" ip link set "$IFACE" up
 }
 
-# start_worker ID: worker ID on EAL lcore ID+1, pinned round-robin on CPUs.
+# start_worker ID [LCORE [APP_ARGS...]]: worker ID on EAL lcore LCORE
+# (default ID+1), pinned round-robin on CPUs.
 start_worker() {
-	local id=$1 log="$STATE/worker-$1.log"
+	local id=$1 lcore=${2:-$(($1 + 1))} log="$STATE/worker-$1.log"
+	shift $(($# < 2 ? $# : 2))
 	: >"$log"
 	ip netns exec "$NS" "$BUILD/mps-secondary" --file-prefix "$PREFIX" \
-		--no-pci --no-telemetry --lcores "$((id + 1))@$(((id + 1) % NCPU))" \
-		--log-level=lib.eal:warning -- --worker "$id" >>"$log" 2>&1 &
+		--no-pci --no-telemetry --lcores "$lcore@$((lcore % NCPU))" \
+		--log-level=lib.eal:warning -- --worker "$id" "$@" >>"$log" 2>&1 &
 	echo $! >"$STATE/worker-$id.pid"
+	echo "$lcore" >"$STATE/worker-$id.lcore"
 	if ! wait_for 20 log_has "$log" "worker $id ready"; then
 		cat "$log" >&2
 		die "worker $id did not become ready (log above)"
 	fi
+}
+
+# replace_worker ID: a successor on the other of the slot's two lcore ids
+# (ID+1, ID+65: two live processes never share one) takes over; the old
+# process drains and exits. Its log moves to worker-ID.old.log.
+replace_worker() {
+	local id=$1 old lcore drain=${MPS_DRAIN_TIMEOUT:-30}
+	old=$(cat "$STATE/worker-$id.pid" 2>/dev/null) || old=
+	alive "$old" || die "worker $id is not running: start it with '$PROG worker $id'"
+	lcore=$(cat "$STATE/worker-$id.lcore" 2>/dev/null) || lcore=$((id + 1))
+	if [ "$lcore" = $((id + 1)) ]; then lcore=$((id + 65)); else lcore=$((id + 1)); fi
+	mv "$STATE/worker-$id.log" "$STATE/worker-$id.old.log"
+	echo "$old" >"$STATE/worker-$id.draining.pid"
+	if ! (start_worker "$id" "$lcore" --replace --drain-timeout "$drain"); then
+		echo "$old" >"$STATE/worker-$id.pid"
+		rm -f "$STATE/worker-$id.draining.pid"
+		die "worker $id was not replaced; pid $old keeps serving"
+	fi
+	info "worker $id: pid $(cat "$STATE/worker-$id.pid") took over from pid $old; waiting for it to drain"
+	wait_for "$((drain + 10))" not_alive "$old" ||
+		die "worker $id: old pid $old still running after the drain timeout"
+	rm -f "$STATE/worker-$id.draining.pid"
+	info "worker $id: pid $old drained and exited"
 }
 
 # stop: SIGINT the primary (it stops the workers), then make sure.
@@ -162,6 +192,18 @@ worker)
 	[ -n "${2:-}" ] || die "usage: $PROG worker ID"
 	start_worker "$2"
 	;;
+restart)
+	if [ "${2:-all}" = all ]; then
+		for f in "$STATE"/worker-*.pid; do
+			id=${f##*/worker-}
+			id=${id%.pid}
+			case $id in *[!0-9]*) continue ;; esac
+			replace_worker "$id"
+		done
+	else
+		replace_worker "$2"
+	fi
+	;;
 stop)
 	stop_all
 	;;
@@ -177,7 +219,7 @@ foreground)
 	stop_all
 	;;
 *)
-	sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'
+	sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'
 	exit 2
 	;;
 esac

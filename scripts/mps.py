@@ -8,6 +8,8 @@ import ctypes
 import json
 import os
 import pathlib
+import select
+import signal
 import socket
 import subprocess
 import threading
@@ -278,6 +280,16 @@ class Stack:
                "--lcores", f"{lcore}@0", "--log-level=lib.eal:error", "--", *app_args]
         return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
 
+    def spawn_secondary(self, log, *app_args, lcore=9):
+        """Starts a secondary in the background, its output in file log;
+        the Popen (the caller stops it)."""
+        cmd = ["ip", "netns", "exec", self.ns, str(BUILD / "mps-secondary"),
+               "--file-prefix", self.prefix, "--no-pci", "--no-telemetry",
+               "--lcores", f"{lcore}@{lcore % os.cpu_count()}",
+               "--log-level=lib.eal:error", "--", *app_args]
+        with open(log, "w") as f:
+            return subprocess.Popen(cmd, stdout=f, stderr=subprocess.STDOUT)
+
 
 def echo_error(stack, payload=b"still here", timeout=10, port=7):
     """One new connection to the echo app; None when the bytes come back
@@ -322,6 +334,30 @@ def http_once(stack, path="/", timeout=10):
             buf += chunk
     finally:
         s.close()
+
+
+def start_capture(stack, path, *args):
+    """mps-capture -w path on the stack, running once it said "capturing"
+    (the mirror is on)."""
+    p = subprocess.Popen(["ip", "netns", "exec", stack.ns, str(BUILD / "mps-capture"),
+                          "--file-prefix", stack.prefix, "--no-pci",
+                          "--log-level=lib.eal:error", "--", "-w", path, *args],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # "capturing" comes once the mirror is on (claimed, snaplen and mask set).
+    if not select.select([p.stdout], [], [], scaled(30))[0]:
+        p.kill()
+        out, err = p.communicate()
+        raise AssertionError(f"mps-capture did not start capturing: {out}{err}")
+    line = p.stdout.readline()
+    assert "capturing" in line, line + p.stderr.read()
+    return p
+
+
+def stop_capture(cap):
+    """SIGINT, then the exit: the file is complete (ring drained, pcapng
+    closed) only once the process is gone."""
+    cap.send_signal(signal.SIGINT)
+    return cap.communicate(timeout=scaled(30))
 
 
 class Sniffer:

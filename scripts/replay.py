@@ -1,21 +1,33 @@
 #!/usr/bin/python3
-"""Replays pcaps into a running mpstack and checks the answers against
-pcaps/manifest.json. Run it inside the stack's network namespace (make
-replay does):
+"""Replays pcaps into a running mpstack and gives a verdict. Run it inside
+the stack's network namespace (make replay does):
 
-    ip netns exec mpstack scripts/replay.py --prefix mpstack [PCAP ...]
+    ip netns exec mpstack scripts/replay.py --prefix mpstack [FILE ...]
 
-Each pcap's frames addressed to the manifest's placeholder MAC are rewritten
-to the stack's MAC (learned from the kernel after one ping), sent with
-scapy's sendp on the tap, and what the stack sends back is captured with
-mps.Sniffer. Counters come from the primary's telemetry socket. Prints a
-table (pcap, check, expected, seen, result); exits 1 if any check failed.
---json prints the same rows as JSON.
+A file with an entry in pcaps/manifest.json (the pcaps this repository
+generates, named as in pcaps/) is checked against that entry: its frames,
+with the manifest's placeholder MAC rewritten to the stack's, are sent
+with scapy's sendp and the answers (mps.Sniffer) and counters (telemetry)
+are compared with the manifest's expectations (pcap, check, expected,
+seen, result). With no FILE, every manifest pcap.
+
+Any other pcap or pcapng (tcpdump, tshark, mps-capture) is replayed as
+TCP conversations (scripts/pcapconv.py reads them, scripts/tcpplay.py
+plays them): the side that answered each SYN (or --server) becomes the
+stack, each client is played statefully from an on-link address the
+kernel does not own, and what the stack sends back is compared with what
+the recorded server sent (conversation, client, port, bytes each way,
+end, verdict, first difference).
+
+Exit status 1 if any check or conversation failed, or a file held nothing
+to replay. --json prints the rows as JSON.
 """
 import argparse
+import ipaddress
 import json
 import logging
 import pathlib
+import random
 import subprocess
 import sys
 import time
@@ -28,6 +40,8 @@ from scapy.layers.l2 import ARP, Ether  # noqa: E402
 from scapy.packet import Raw  # noqa: E402
 
 from mps import NoStack, Sniffer, telemetry, workers_settled  # noqa: E402
+import pcapconv  # noqa: E402
+import tcpplay  # noqa: E402
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 PCAPS = REPO / "pcaps"
@@ -228,43 +242,224 @@ class Run:
         return rows
 
 
+# ---------------------------------------------------------------- conversations
+
+def manifest_name(path, manifest):
+    """The manifest entry's name for path, or None: a bare name of the
+    manifest, or a path to that very file in pcaps/."""
+    p = pathlib.Path(path)
+    if p.name not in manifest["pcaps"]:
+        return None
+    if not p.exists() or p.resolve() == (PCAPS / p.name).resolve():
+        return p.name
+    return None
+
+
+def port_map(specs):
+    """{recorded port: stack port} from "8080:80[,8443:443]" options."""
+    out = {}
+    for spec in specs:
+        for item in filter(None, spec.split(",")):
+            a, _, b = item.partition(":")
+            out[int(a)] = int(b)
+    return out
+
+
+def client_pool(args, cfg):
+    """On-link addresses for the clients: --clients, or the stack's subnet
+    from its 160th host up, less the stack's, the gateway's and the
+    kernel's own addresses (the kernel would reset the stack's answers)."""
+    net = ipaddress.IPv4Network(args.clients or f"{cfg['ip']}/{cfg['prefix_len']}",
+                                strict=False)
+    out = subprocess.run(["ip", "-j", "addr", "show", "dev", args.iface],
+                         capture_output=True, text=True, check=False).stdout
+    taken = {cfg["ip"], cfg.get("gateway")} | {
+        a["local"] for i in json.loads(out or "[]") for a in i.get("addr_info", [])}
+    hosts = [str(h) for h in net.hosts() if str(h) not in taken]
+    if not args.clients and net.num_addresses > 200:  # clear of pcaps/'s hosts
+        first = int(net.network_address) + 160
+        hosts = sorted(hosts, key=lambda h: int(ipaddress.IPv4Address(h)) < first)
+    if not hosts:
+        raise SystemExit(f"replay: no client address left in {net}")
+    return hosts
+
+
+def plan(args, cfg, mac, files):
+    """(Plays to run, rows already decided) for the capture files."""
+    server = pcapconv.parse_server(args.server)
+    pmap = port_map(args.port_map)
+    listen = {int(x.split(":")[0]) for x in cfg.get("listen", "").split(",") if x}
+    pool, mapped = client_pool(args, cfg), {}
+    base = random.randrange(20000, 60000)
+    plays, rows = [], []
+    for path in files:
+        try:
+            convs, summary = pcapconv.load(path, server)
+        except (OSError, pcapconv.CaptureError) as e:
+            raise SystemExit(f"replay: {e}")
+        name = pathlib.Path(path).name
+        servers = {c.server[0] for c in convs if not c.skipped} | ({server[0]} if server else set())
+        asks = pcapconv.exchanges_for(summary, servers)
+        if not convs and not asks:
+            why = "no TCP conversation" + (f" with {args.server}" if server else "")
+            rows.append(_row(name, "-", verdict="nothing to replay",
+                             difference=f"{why}: {summary.describe()}", ok=False))
+            continue
+        if summary.udp or summary.other:
+            args.file_notes.append(f"{name}: {summary.describe()}; UDP and other protocols "
+                                   "are not replayed")
+        for x in asks:
+            cip = mapped.setdefault(x.client, pool[len(mapped) % len(pool)])
+            a = tcpplay.Ask(x, cip, cfg["ip"], mac, args)
+            a.file = name
+            plays.append(a)
+        for c in convs:
+            if c.skipped:
+                rows.append(_row(name, c.name, verdict="skipped", difference=c.skipped,
+                                 ok=True, recorded=f"{c.client[0]}:{c.client[1]} > "
+                                 f"{c.server[0]}:{c.server[1]}"))
+                continue
+            cip = mapped.setdefault(c.client[0], pool[len(mapped) % len(pool)])
+            port = pmap.get(c.server[1], c.server[1])
+            p = tcpplay.Play(c, cip, base + len(plays), cfg["ip"], mac, port, args)
+            p.file = name
+            if port not in listen:
+                p.notes.append(f"port {port} is not one of the stack's listeners "
+                               f"({cfg.get('listen')}); --port-map?")
+            plays.append(p)
+    return plays, rows
+
+
+def _row(name, conv, verdict, difference, ok, recorded=""):
+    return {"file": name, "conversation": conv, "client": "", "recorded": recorded,
+            "port": "", "c2s": ["", ""], "s2c": ["", ""], "end": ["", ""],
+            "verdict": verdict, "difference": difference, "notes": [], "pass": ok}
+
+
+def replay_conversations(args, cfg, mac, files):
+    plays, rows = plan(args, cfg, mac, files)
+    if plays:
+        try:
+            link = tcpplay.Link(args.iface, mac)
+        except OSError as e:
+            raise SystemExit(f"replay: packet socket on {args.iface}: {e}")
+        try:
+            tcpplay.Replayer(link, cfg["ip"]).run(plays, args.parallel)
+        finally:
+            link.close()
+        if link.drops:
+            args.file_notes.append(f"the packet socket dropped {link.drops} frames "
+                                   "(the stack retransmitted them)")
+        for p in plays:
+            v = p.verdict() if isinstance(p, tcpplay.Ask) else tcpplay.verdict(p, args.compare)
+            rows.append({"file": p.file, **v})
+    order = {n: i for i, n in enumerate(pathlib.Path(f).name for f in files)}
+
+    def key(r):  # file order, TCP conversations first, then ARP and ICMP, each by number
+        kind, _, n = r["conversation"].partition("#")
+        return order[r["file"]], kind, int(n or 0)
+    rows.sort(key=key)
+    return rows
+
+
+def print_conversations(rows, notes):
+    head = ("file", "conv", "client", "port", "c2s exp/seen", "s2c exp/seen",
+            "end exp/seen", "verdict", "first difference")
+
+    def cells(r):
+        pair = lambda v: f"{v[0]}/{v[1]}" if v[0] != "" else ""  # noqa: E731
+        return (r["file"], r["conversation"], r["client"], str(r["port"]),
+                pair(r["c2s"]), pair(r["s2c"]), pair(r["end"]), r["verdict"],
+                r["difference"])
+    table = [head] + [cells(r) for r in rows]
+    w = [max(len(t[i]) for t in table) for i in range(len(head) - 1)]
+    for t in table:
+        print("  ".join(c.ljust(w[i]) for i, c in enumerate(t[:-1])) + "  " + t[-1])
+    for r in rows:
+        for n in r["notes"]:
+            print(f"  {r['file']} {r['conversation']}: {n}")
+    for n in notes:
+        print(f"  {n}")
+    v = [r["verdict"] for r in rows]
+    print(f"{sum(1 for r in rows if r['conversation'] != '-')} replayed: "
+          f"{v.count('match')} match, {v.count('DIFFER')} differ, {v.count('skipped')} skipped")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("pcaps", nargs="*", help="pcap names in pcaps/ (default: all)")
+    ap.add_argument("pcaps", nargs="*",
+                    help="pcap/pcapng files, or names in pcaps/manifest.json (default: all of those)")
     ap.add_argument("--prefix", default="mpstack", help="the primary's --file-prefix")
     ap.add_argument("--iface", default="mps0", help="the tap, inside this namespace")
     ap.add_argument("--timeout", type=float, default=10.0,
-                    help="seconds per wait (sniffer start, answers, counters)")
+                    help="seconds per wait (sniffer start, answers, counters); a "
+                    "conversation with no progress for this long is over")
     ap.add_argument("--grace", type=float, default=0.3,
                     help="seconds the sniffer keeps watching for an answer that must not come")
     ap.add_argument("--json", action="store_true", help="rows as JSON")
+    g = ap.add_argument_group("conversations (files not in the manifest)")
+    g.add_argument("--server", metavar="ADDR[:PORT]",
+                   help="the recorded server to play against the stack (default: whoever "
+                   "answered each SYN); other conversations are left out")
+    g.add_argument("--port-map", action="append", default=[], metavar="REC:STACK",
+                   help="recorded server port REC is the stack's port STACK (8080:80; "
+                   "comma list, repeatable)")
+    g.add_argument("--compare", choices=("exact", "length", "status"), default="exact",
+                   help="server bytes compared byte for byte, by length only, or (HTTP) "
+                   "by the status code of each response")
+    g.add_argument("--speed", type=float, default=1.0,
+                   help="recorded pauses are divided by this (0: no pauses, only the "
+                   "waits for the stack's answers)")
+    g.add_argument("--parallel", type=int, default=1, metavar="N",
+                   help="conversations in flight at once")
+    g.add_argument("--clients", metavar="CIDR",
+                   help="client addresses (default: the stack's subnet from host 160)")
+    g.add_argument("--idle", type=float, default=1.0,
+                   help="seconds of silence after which the stack counts as done answering")
+    g.add_argument("--rto", type=float, default=0.25,
+                   help="the replayed client's first retransmission timeout (s)")
     args = ap.parse_args()
     args.manifest = json.loads((PCAPS / "manifest.json").read_text())
-    names = [pathlib.Path(p).name for p in args.pcaps] or list(args.manifest["pcaps"])
-    for n in names:
-        if n not in args.manifest["pcaps"]:
-            ap.error(f"{n} is not in pcaps/manifest.json")
+    args.file_notes = []
+    if args.parallel < 1:
+        ap.error("--parallel must be at least 1")
+    names = args.pcaps or list(args.manifest["pcaps"])
+    checks = [n for n in (manifest_name(p, args.manifest) for p in names) if n]
+    others = [p for p in names if manifest_name(p, args.manifest) is None]
+    for p in others:
+        if not pathlib.Path(p).is_file():
+            ap.error(f"{p}: no such file (nor a name in pcaps/manifest.json)")
     conf.verb = 0
     try:
-        telemetry(args.prefix, "/mps/config")
+        cfg = telemetry(args.prefix, "/mps/config")
     except NoStack as e:
         sys.exit(f"replay: {e}")
-    mac = stack_mac(args.manifest["stack_ip"], args.iface, args.timeout)
+    if others and cfg.get("vlan"):
+        sys.exit(f"replay: the stack is on VLAN {cfg['vlan']}; conversations are replayed untagged")
+    mac = stack_mac(cfg.get("ip", args.manifest["stack_ip"]), args.iface, args.timeout)
     rows = []
-    for n in names:
+    for n in checks:
         rows += Run(args, n, args.manifest["pcaps"][n], mac).run()
+    conv_rows = replay_conversations(args, cfg, mac, others) if others else []
     if args.json:
-        print(json.dumps(rows, indent=1))
+        print(json.dumps(rows + conv_rows, indent=1))
     else:
-        w = [max(len(r[k]) for r in rows + [{"pcap": "pcap", "check": "check",
-                                             "expected": "expected", "seen": "seen"}])
-             for k in ("pcap", "check", "expected", "seen")]
-        fmt = f"%-{w[0]}s  %-{w[1]}s  %-{w[2]}s  %-{w[3]}s  %s"
-        print(fmt % ("pcap", "check", "expected", "seen", "result"))
-        for r in rows:
-            print(fmt % (r["pcap"], r["check"], r["expected"], r["seen"],
-                         "pass" if r["pass"] else "FAIL"))
-    sys.exit(0 if all(r["pass"] for r in rows) else 1)
+        if rows:
+            print_checks(rows)
+        if conv_rows:
+            print_conversations(conv_rows, args.file_notes)
+    sys.exit(0 if all(r["pass"] for r in rows + conv_rows) else 1)
+
+
+def print_checks(rows):
+    w = [max(len(r[k]) for r in rows + [{"pcap": "pcap", "check": "check",
+                                         "expected": "expected", "seen": "seen"}])
+         for k in ("pcap", "check", "expected", "seen")]
+    fmt = f"%-{w[0]}s  %-{w[1]}s  %-{w[2]}s  %-{w[3]}s  %s"
+    print(fmt % ("pcap", "check", "expected", "seen", "result"))
+    for r in rows:
+        print(fmt % (r["pcap"], r["check"], r["expected"], r["seen"],
+                     "pass" if r["pass"] else "FAIL"))
 
 
 if __name__ == "__main__":

@@ -36,6 +36,7 @@
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
 #include <rte_mbuf_dyn.h>
+#include <rte_rcu_qsbr.h>
 #include <rte_ring.h>
 
 #include "adopt.h"
@@ -114,9 +115,15 @@ mps_adopt_handback(struct mps_worker *w, volatile int *quit)
 			next_log = now + HANDBACK_LOG_MS * hz / 1000;
 		}
 		w->slot->heartbeat_tsc = now; /* alive, only waiting */
+		/* Holding no table entry, however long the wait: neighbour
+		 * aging must not wait for us. */
+		if (!waited)
+			rte_rcu_qsbr_thread_offline(w->neigh_qs, w->qs_id);
 		mps_sleep_us(HANDBACK_SLEEP_US); /* the holder may be stopped */
 		waited = 1;
 	}
+	if (waited)
+		rte_rcu_qsbr_thread_online(w->neigh_qs, w->qs_id);
 	/* Polled by its own worker: nobody adopts it (a holder that died did
 	 * not clear its id, and telemetry would go on naming it). */
 	aq->poller = -1;
@@ -285,6 +292,16 @@ mps_adopt_poll(struct mps_worker *w)
 	}
 	w->stats->adopt_queues = held;
 	return work;
+}
+
+void
+mps_adopt_let_go(struct mps_worker *w)
+{
+	struct mps_adopt_queue *aq = &w->shared->adopt[w->id];
+	int32_t me = self_pid;
+
+	__atomic_compare_exchange_n(&aq->poller_pid, &me, 0, 0,
+				    __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
 }
 
 void

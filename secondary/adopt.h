@@ -27,4 +27,8 @@ int mps_adopt_ring_input(struct mps_worker *w, struct rte_mbuf *m);
 /* Stops polling every adopted queue (teardown). */
 void mps_adopt_release(struct mps_worker *w);
 
+/* Lets go of our own queue's RX lock (after our last burst on it), for
+ * the successor that replaces us. */
+void mps_adopt_let_go(struct mps_worker *w);
+
 #endif /* MPS_ADOPT_H */

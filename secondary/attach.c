@@ -61,6 +61,12 @@ mps_attach(struct mps_worker *w, char *err, size_t errlen)
 			snprintf(err, errlen, "ring %s missing", name);
 			return -ENOENT;
 		}
+		snprintf(name, sizeof(name), MPS_DRAIN_RING_FMT, i);
+		w->drain_rings[i] = rte_ring_lookup(name);
+		if (w->drain_rings[i] == NULL) {
+			snprintf(err, errlen, "ring %s missing", name);
+			return -ENOENT;
+		}
 	}
 	/* Quiescent states for the primary's neighbour reclaim. */
 	mz = rte_memzone_lookup(MPS_NEIGH_QS_NAME);
@@ -69,39 +75,52 @@ mps_attach(struct mps_worker *w, char *err, size_t errlen)
 		return -ENOENT;
 	}
 	w->neigh_qs = mz->addr;
-	/* When each key's MAC last changed (the learning rules' locktime). */
-	mz = rte_memzone_lookup(MPS_NEIGH_LOCK_NAME);
+	/* The table's times (aging and the learning rules' locktime). */
+	mz = rte_memzone_lookup(MPS_NEIGH_STAMPS_NAME);
 	if (mz == NULL) {
-		snprintf(err, errlen, "memzone %s missing", MPS_NEIGH_LOCK_NAME);
+		snprintf(err, errlen, "memzone %s missing", MPS_NEIGH_STAMPS_NAME);
 		return -ENOENT;
 	}
-	w->learner.changed_ms = mz->addr;
-	w->learner.n_changed = (uint32_t)(mz->len / sizeof(uint64_t));
+	w->learner.t = (struct mps_neigh_table){
+		.h = w->neigh, .st = mz->addr,
+		.n_st = (uint32_t)(mz->len / sizeof(struct mps_neigh_stamp)),
+	};
 	w->n_ports = (uint16_t)sh->n_ports;
 	memcpy(w->port_ids, sh->port_ids, sizeof(w->port_ids));
 	w->tx_offloads = sh->tx_offloads;
 	return 0;
 }
 
-/* The EAL lcore id indexes the pool's caches and the hash's writer slots:
- * two live processes must never share one. */
+/* 1 if live slot s (not ours) runs on lcore. */
 static int
-lcore_in_use(const struct mps_shared *sh, uint32_t lcore, int32_t *by)
+slot_on_lcore(const struct mps_worker_slot *s, uint32_t lcore, int32_t *by)
 {
-	if (mps_pid_alive(sh->primary_pid) && sh->primary_lcore_id == lcore) {
-		*by = sh->primary_pid;
-		return 1;
-	}
-	for (uint32_t i = 0; i < sh->cfg.n_workers; i++) {
-		const struct mps_worker_slot *s = &sh->workers[i];
+	if (s->owner_pid == getpid() || !mps_pid_alive(s->owner_pid) ||
+	    s->lcore_id != lcore)
+		return 0;
+	*by = s->owner_pid;
+	return 1;
+}
 
-		if (s->owner_pid != getpid() && mps_pid_alive(s->owner_pid) &&
-		    s->lcore_id == lcore) {
-			*by = s->owner_pid;
-			return 1;
-		}
-	}
-	return 0;
+/* The EAL lcore id indexes the pool's caches and the hash's writer slots:
+ * two live processes (draining ones too) must never share one. */
+int
+mps_check_lcore(const struct mps_shared *sh, char *err, size_t errlen)
+{
+	uint32_t lcore = rte_lcore_id();
+	int32_t by = 0;
+	int used = mps_pid_alive(sh->primary_pid) && sh->primary_lcore_id == lcore;
+
+	if (used)
+		by = sh->primary_pid;
+	for (uint32_t i = 0; i < sh->cfg.n_workers && !used; i++)
+		used = slot_on_lcore(&sh->workers[i], lcore, &by) ||
+		       slot_on_lcore(&sh->drain[i], lcore, &by);
+	if (!used)
+		return 0;
+	snprintf(err, errlen, "EAL lcore id %u is already used by pid %d: give each process its own, e.g. --lcores %u@0",
+		 lcore, by, lcore + 1);
+	return -EBUSY;
 }
 
 /* Takes slot id if free or owned by a dead process. */
@@ -125,15 +144,10 @@ int
 mps_claim_slot(struct mps_worker *w, int requested, char *err, size_t errlen)
 {
 	struct mps_shared *sh = w->shared;
-	uint32_t lcore = rte_lcore_id();
-	int32_t by;
 	int id = -1;
 
-	if (lcore_in_use(sh, lcore, &by)) {
-		snprintf(err, errlen, "EAL lcore id %u is already used by pid %d: give each process its own, e.g. --lcores %u@0",
-			 lcore, by, lcore + 1);
+	if (mps_check_lcore(sh, err, errlen) != 0)
 		return -EBUSY;
-	}
 	if (requested >= 0) {
 		if ((uint32_t)requested >= sh->cfg.n_workers) {
 			snprintf(err, errlen, "--worker %d out of range: the primary has %u worker slot(s) (0..%u)",
@@ -156,27 +170,40 @@ mps_claim_slot(struct mps_worker *w, int requested, char *err, size_t errlen)
 			return -EBUSY;
 		}
 	}
-	w->id = (uint16_t)id;
-	w->slot = &sh->workers[id];
+	mps_slot_taken(w, (uint16_t)id);
+	return 0;
+}
+
+void
+mps_slot_taken(struct mps_worker *w, uint16_t id)
+{
+	w->id = id;
+	w->slot = &w->shared->workers[id];
 	w->stats = &w->slot->stats;
+	w->ring = w->rings[id];
 	/* A restarted slot starts its gauges afresh; counters keep counting. */
 	w->stats->tcp_active = 0;
 	w->stats->mbufs_held = 0;
-	w->slot->lcore_id = lcore;
+	w->slot->lcore_id = rte_lcore_id();
+	/* Alive from now: the primary would take a reader with an old
+	 * heartbeat (a dead predecessor's) offline. */
+	w->slot->heartbeat_tsc = rte_get_tsc_cycles();
 	/* A neighbour-table reader from here (the first SYN of --connect looks
 	 * up its next hop before the loop starts) until mps_release_slot. */
-	rte_rcu_qsbr_thread_register(w->neigh_qs, w->id);
-	rte_rcu_qsbr_thread_online(w->neigh_qs, w->id);
+	w->qs_id = id;
+	rte_rcu_qsbr_thread_register(w->neigh_qs, w->qs_id);
+	rte_rcu_qsbr_thread_online(w->neigh_qs, w->qs_id);
 	__atomic_store_n(&w->slot->state, MPS_WORKER_STARTING, __ATOMIC_RELEASE);
-	return 0;
 }
 
 void
 mps_release_slot(struct mps_worker *w)
 {
 	/* No lookups from here on; never block the reclaim. */
-	rte_rcu_qsbr_thread_offline(w->neigh_qs, w->id);
-	rte_rcu_qsbr_thread_unregister(w->neigh_qs, w->id);
+	rte_rcu_qsbr_thread_offline(w->neigh_qs, w->qs_id);
+	rte_rcu_qsbr_thread_unregister(w->neigh_qs, w->qs_id);
+	w->stats->tcp_active = 0;
+	w->stats->mbufs_held = 0;
 	__atomic_store_n(&w->slot->state, MPS_WORKER_FREE, __ATOMIC_RELEASE);
 	__atomic_store_n(&w->slot->owner_pid, 0, __ATOMIC_RELEASE);
 }

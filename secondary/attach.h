@@ -7,12 +7,19 @@
 
 #include <stddef.h>
 
+struct mps_shared;
 struct mps_worker;
 
 /* Looks up every shared object; one-line reason in err on failure. */
 int mps_attach(struct mps_worker *w, char *err, size_t errlen);
 /* Claims slot `requested`, or the lowest free one when it is negative. */
 int mps_claim_slot(struct mps_worker *w, int requested, char *err, size_t errlen);
+/* The rest of a claim once slot id is ours (owner_pid set): the worker's
+ * pointers, gauges, lcore, QSBR reader; state STARTING. */
+void mps_slot_taken(struct mps_worker *w, uint16_t id);
+/* Releases the slot we hold (w->slot: a worker or a drain slot). */
 void mps_release_slot(struct mps_worker *w);
+/* 0, or -EBUSY with a reason if a live process uses our EAL lcore id. */
+int mps_check_lcore(const struct mps_shared *sh, char *err, size_t errlen);
 
 #endif /* MPS_ATTACH_H */

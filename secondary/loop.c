@@ -27,6 +27,7 @@
 #include "mps_log.h"
 #include "mps_proc.h"
 #include "netif.h"
+#include "replace.h"
 #include "worker.h"
 
 #define IDLE_SPIN 64u          /* empty iterations before sleeping */
@@ -38,12 +39,13 @@ static unsigned int
 drain_ring(struct mps_worker *w)
 {
 	void *objs[MPS_RX_BURST];
-	unsigned int n = rte_ring_sc_dequeue_burst(w->rings[w->id], objs,
-						   MPS_RX_BURST, NULL);
+	unsigned int n = rte_ring_sc_dequeue_burst(w->ring, objs, MPS_RX_BURST,
+						   NULL);
 
 	for (unsigned int i = 0; i < n; i++)
-		if (!mps_adopt_ring_input(w, objs[i]))
-			mps_netif_input(w, objs[i], 1);
+		if (!mps_replace_tx_input(w, objs[i]) &&
+		    !mps_adopt_ring_input(w, objs[i]))
+			mps_netif_input(w, objs[i], MPS_RX_RING);
 	w->stats->ring_rx += n;
 	return n;
 }
@@ -125,24 +127,39 @@ mps_loop_run(struct mps_worker *w, volatile int *quit)
 		uint64_t t0 = rte_get_tsc_cycles();
 		unsigned int work;
 
+		/* First: the primary judges stalls (and QSBR readers that
+		 * hold aging up) by it. */
+		w->slot->heartbeat_tsc = t0;
+
 		/* An adopter named for our queue behind our back (a
 		 * race with the primary) must not get it: clear it again. */
 		if (unlikely(__atomic_load_n(&sh->adopt[w->id].adopter,
-					     __ATOMIC_ACQUIRE) >= 0) &&
+					     __ATOMIC_ACQUIRE) >= 0) && !w->draining &&
 		    mps_adopt_handback(w, quit) != 0)
 			break;
 
-		/* No table entry read before this point is used after it. */
-		rte_rcu_qsbr_quiescent(w->neigh_qs, w->id);
+		/* No table entry read before this point is used after it.
+		 * A worker that stalled (SIGSTOP, a debugger) was taken
+		 * offline by the primary so that aging went on: back online
+		 * first (a full barrier, unlike the quiescent report). */
+		if (unlikely(__atomic_load_n(&w->neigh_qs->qsbr_cnt[w->qs_id].cnt,
+					     __ATOMIC_RELAXED) ==
+			     __RTE_QSBR_CNT_THR_OFFLINE)) {
+			rte_rcu_qsbr_thread_online(w->neigh_qs, w->qs_id);
+			w->stats->neigh_qs_online++;
+		}
+		rte_rcu_qsbr_quiescent(w->neigh_qs, w->qs_id);
 		/* Before anything learns: the peers' ARP copies too. now_ms
 		 * uses the primary's TSC rate, so every process stamps alike. */
 		w->now_s = (uint32_t)(t0 / hz);
 		w->now_ms = t0 / shared_ms;
 		work = drain_ring(w);
 
-		for (uint16_t i = 0; i < w->n_ports; i++)
-			work += rx_port(w, w->port_ids[i]);
-		work += mps_adopt_poll(w); /* Orphan queues */
+		if (likely(!w->draining)) { /* else the queue is our successor's */
+			for (uint16_t i = 0; i < w->n_ports; i++)
+				work += rx_port(w, w->port_ids[i]);
+			work += mps_adopt_poll(w); /* Orphan queues */
+		}
 		if (t0 - last_timer >= ms_cycles) {
 			sys_check_timeouts();
 			work += mps_api_tick(w->now_ms); /* Connections' deadlines */
@@ -153,8 +170,9 @@ mps_loop_run(struct mps_worker *w, volatile int *quit)
 		w->stats->tx_queued = mps_netif_tx_queued(w);
 		mps_pcb_guard(w, t0);
 
-		w->slot->heartbeat_tsc = t0;
 		w->stats->iterations++;
+		if (unlikely(mps_replace_tick(w, quit))) /* drained */
+			break;
 		if (t0 >= next_check) {
 			if (!primary_alive(sh)) {
 				MPS_LOG(ERR, "primary (pid %d) is gone; stopping",
@@ -173,7 +191,7 @@ mps_loop_run(struct mps_worker *w, volatile int *quit)
 		if (sh->cfg.idle_mode == MPS_IDLE_SPIN || ++idle < IDLE_SPIN) {
 			rte_pause();
 		} else {
-			if (use_intr)
+			if (use_intr && !w->draining)
 				intr_wait(w, 1);
 			else
 				mps_sleep_us(sleep_us);

@@ -35,6 +35,7 @@
 #include "mps_ring.h"
 #include "neigh_learn.h"
 #include "netif.h"
+#include "replace.h"
 #include "tcp_hooks.h"
 #include "worker.h"
 
@@ -51,42 +52,64 @@ on_signal(int sig __rte_unused)
 static void
 usage(const char *prg)
 {
-	printf("usage: %s [EAL options] -- [--worker ID]\n"
+	printf("usage: %s [EAL options] -- [--worker ID [--replace [--drain-timeout S]]]\n"
 	       "Runs one mpstack worker on RX/TX queue ID of every port.\n"
 	       "EAL options: the primary's --file-prefix, and a distinct --lcores N@CPU\n"
 	       "(N unique per process; the primary uses 0).\n\n"
-	       "  --worker ID   claim slot ID (default: the lowest free slot)\n"
-	       "  --help        this text\n", prg);
+	       "  --worker ID          claim slot ID (default: the lowest free slot)\n"
+	       "  --replace            take over live worker ID without failing a request:\n"
+	       "                       it hands its queue over once we are ready, finishes\n"
+	       "                       its connections, then exits\n"
+	       "  --drain-timeout S    the replaced worker resets what is left after S\n"
+	       "                       seconds (default %u, 1..3600)\n"
+	       "  --help               this text\n", prg, MPS_DRAIN_TIMEOUT_S);
 }
 
-/* App options after EAL's: --worker ID. Returns the id, -1, or -2 on error. */
+struct args {
+	int worker;     /* -1: any free slot */
+	int replace;
+	uint32_t drain_timeout_s;
+};
+
+/* App options after EAL's. 0, or -1 on error (said on stderr). */
 static int
-parse_args(int argc, char **argv, int max_id)
+parse_args(int argc, char **argv, struct args *a)
 {
 	static const struct option opts[] = {
 		{ "worker", required_argument, NULL, 'w' },
+		{ "replace", no_argument, NULL, 'r' },
+		{ "drain-timeout", required_argument, NULL, 'd' },
 		{ NULL, 0, NULL, 0 },
 	};
-	uint32_t id;
-	int opt, requested = -1;
+	uint32_t v;
+	int opt;
 
+	*a = (struct args){ .worker = -1, .drain_timeout_s = MPS_DRAIN_TIMEOUT_S };
 	optind = 1;
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if (opt != 'w' || mps_parse_u32(optarg, 0, (uint32_t)max_id, &id) != 0) {
-			fprintf(stderr, "mps-secondary: invalid %s%s%s (see --help)\n",
-				opt == 'w' ? "--worker " : "option ",
-				opt == 'w' ? optarg : argv[optind - 1],
-				"");
-			return -2;
+		if (opt == 'r') {
+			a->replace = 1;
+		} else if (opt == 'w' && mps_parse_u32(optarg, 0, 65535, &v) == 0) {
+			a->worker = (int)v;
+		} else if (opt == 'd' && mps_parse_u32(optarg, 1, 3600, &v) == 0) {
+			a->drain_timeout_s = v;
+		} else {
+			fprintf(stderr, "mps-secondary: invalid %s%s (see --help)\n",
+				opt == 'w' ? "--worker " : opt == 'd' ? "--drain-timeout " :
+				"option ", opt == 'w' || opt == 'd' ? optarg : argv[optind - 1]);
+			return -1;
 		}
-		requested = (int)id;
 	}
 	if (optind < argc) {
 		fprintf(stderr, "mps-secondary: unexpected argument '%s'\n", argv[optind]);
-		return -2;
+		return -1;
 	}
-	return requested;
+	if (a->replace && a->worker < 0) {
+		fprintf(stderr, "mps-secondary: --replace needs --worker ID\n");
+		return -1;
+	}
+	return 0;
 }
 
 /* Closes every connection, sends what that produced, frees what we hold. */
@@ -101,7 +124,7 @@ worker_teardown(struct mps_worker *w)
 	while (mps_netif_tx_queued(w) > 0 && rte_get_tsc_cycles() < until)
 		mps_tx_flush(w);
 	mps_tx_drop_all(w);
-	mps_ring_free_mbufs(w->rings[w->id]);
+	mps_ring_free_mbufs(w->ring);
 	if (w->stats->mbufs_held != 0)
 		MPS_LOG(WARNING, "worker %u: %" PRIu64 " mbufs still held by lwIP at exit",
 			w->id, w->stats->mbufs_held);
@@ -113,7 +136,8 @@ main(int argc, char **argv)
 {
 	struct mps_worker *w = mps_worker();
 	char err[256], **eargv;
-	int eargc, n, requested, ret;
+	struct args a;
+	int eargc, n, bad, ret;
 
 	if (mps_wants_help(argc, argv)) {
 		usage(argv[0]);
@@ -138,13 +162,16 @@ main(int argc, char **argv)
 	eargv += n;
 	eargv[0] = argv[0];
 
-	requested = parse_args(eargc, eargv, 65535);
+	bad = parse_args(eargc, eargv, &a);
 	free(eargv - n); /* the array only: nothing keeps a pointer to it */
-	ret = requested == -2 ? -EINVAL : mps_attach(w, err, sizeof(err));
+	/* The layout is checked first: a mismatched binary touches nothing. */
+	ret = bad ? -EINVAL : mps_attach(w, err, sizeof(err));
+	w->drain_timeout_s = a.drain_timeout_s;
 	if (ret == 0)
-		ret = mps_claim_slot(w, requested, err, sizeof(err));
+		ret = a.replace ? mps_replace_register(w, (uint16_t)a.worker, err, sizeof(err)) :
+				  mps_claim_slot(w, a.worker, err, sizeof(err));
 	if (ret != 0) {
-		if (requested != -2)
+		if (!bad)
 			fprintf(stderr, "mps-secondary: %s\n", err);
 		rte_eal_cleanup();
 		return 1;
@@ -171,7 +198,15 @@ main(int argc, char **argv)
 	if (ret != 0) {
 		fprintf(stderr, "mps-secondary: worker %u: stack set-up failed: %s\n",
 			w->id, strerror(-ret));
+		if (a.replace) /* the worker we meant to replace keeps its queue */
+			goto out;
 		goto out_release;
+	}
+	/* Built: now the live worker hands its queue over. */
+	if (a.replace && mps_replace_takeover(w, &quit, err, sizeof(err)) != 0) {
+		fprintf(stderr, "mps-secondary: %s\n", err);
+		ret = -EAGAIN;
+		goto out;
 	}
 	MPS_LOG(INFO, "worker %u (pid %d) running on queue %u of %u port(s)",
 		w->id, getpid(), w->id, w->n_ports);
@@ -185,6 +220,7 @@ main(int argc, char **argv)
 
 out_release:
 	mps_release_slot(w);
+out:
 	rte_eal_cleanup();
 	return ret == 0 ? 0 : 1;
 }

@@ -42,16 +42,13 @@ on_link(const struct mps_worker *w, uint32_t ip_be)
 void
 mps_neigh_learn_init(struct mps_worker *w)
 {
-	uint64_t *changed_ms = w->learner.changed_ms;
-	uint32_t n_changed = w->learner.n_changed;
+	struct mps_neigh_table t = w->learner.t;
 	const struct mps_config *cfg = &w->shared->cfg;
 	uint64_t now_ms = rte_get_tsc_cycles() / (w->shared->tsc_hz / 1000);
 
 	w->now_ms = now_ms;
 	w->learner = (struct mps_neigh_learner){
-		.h = w->neigh,
-		.changed_ms = changed_ms,
-		.n_changed = n_changed,
+		.t = t,
 		.ttl_s = cfg->neigh_ttl_s,
 		.locktime_ms = cfg->neigh_locktime_ms,
 		.worker = w->id,
@@ -137,7 +134,6 @@ learn(struct mps_worker *w, uint32_t ip_be, const uint8_t mac[6],
 	if (ip_be == w->last_learned_ip && w->now_s == w->last_learned_s &&
 	    memcmp(mac, w->last_learned_mac, 6) == 0)
 		return;
-	w->learner.now_s = w->now_s;
 	w->learner.now_ms = w->now_ms;
 	r = mps_neigh_learn(&w->learner, ip_be, mac, ev);
 	switch (r) {

@@ -8,10 +8,9 @@
 #include "mps_parse.h"
 #include "worker.h"
 
-/* Sets up w's learning context once w->neigh, w->shared, w->id and the
- * table's shared change stamps (w->learner.changed_ms and n_changed, from
- * MPS_NEIGH_LOCK_NAME; NULL: no locktime) are set; the write and probe
- * budgets start full. */
+/* Sets up w's learning context once w->shared, w->id and the table
+ * (w->learner.t: the hash and its stamps from MPS_NEIGH_STAMPS_NAME) are
+ * set; the write and probe budgets start full. */
 void mps_neigh_learn_init(struct mps_worker *w);
 
 /* Learns from a parsed frame addressed to us (or broadcast): an ARP

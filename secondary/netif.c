@@ -45,6 +45,7 @@
 #include "mps_parse.h"
 #include "neigh_learn.h"
 #include "netif.h"
+#include "replace.h"
 #include "steer.h"
 
 _Static_assert(sizeof(struct pbuf_custom) <= MPS_MBUF_PRIV_SIZE,
@@ -229,7 +230,7 @@ mps_netif_output(struct netif *netif, struct pbuf *p, const ip4_addr_t *dst)
 		if (!ip4_addr_netcmp(dst, netif_ip4_addr(netif),
 				     netif_ip4_netmask(netif)))
 			nh = w->shared->cfg.gateway;
-		if (nh != 0 && mps_neigh_lookup(w->neigh, nh, w->now_s,
+		if (nh != 0 && mps_neigh_lookup(&w->learner.t, nh, w->now_ms,
 						w->shared->cfg.neigh_ttl_s,
 						mac.addr) == 0) {
 			w->stats->neigh_hit++;
@@ -360,15 +361,38 @@ mps_tx_flush(struct mps_worker *w)
 
 	if (w->tx_n == 0)
 		return;
+	if (unlikely(w->draining)) { /* our successor transmits */
+		mps_replace_tx(w);
+		return;
+	}
 	sent = rte_eth_tx_burst(w->port_ids[0], w->id, w->tx_batch, w->tx_n);
 	w->stats->tx_pkts += sent;
-	if (sent < w->tx_n) {
-		/* Keep the rest, in order, for the next iteration. */
+	if (sent < w->tx_n)
+		w->stats->tx_retries++;
+	mps_netif_tx_consumed(w, sent);
+}
+
+void
+mps_netif_tx_consumed(struct mps_worker *w, uint16_t sent)
+{
+	/* Keep the rest, in order, for the next iteration. */
+	if (sent < w->tx_n)
 		memmove(w->tx_batch, w->tx_batch + sent,
 			(size_t)(w->tx_n - sent) * sizeof(w->tx_batch[0]));
-		w->stats->tx_retries++;
-	}
 	w->tx_n = (uint16_t)(w->tx_n - sent);
+}
+
+int
+mps_netif_tx_append(struct mps_worker *w, struct rte_mbuf *m)
+{
+	if (unlikely(w->tx_n == MPS_TX_BATCH))
+		mps_tx_flush(w);
+	if (unlikely(w->tx_n == MPS_TX_BATCH)) {
+		rte_pktmbuf_free(m);
+		return -ENOBUFS;
+	}
+	w->tx_batch[w->tx_n++] = m;
+	return 0;
 }
 
 void

@@ -39,6 +39,13 @@ void mps_netif_input(struct mps_worker *w, struct rte_mbuf *m, int from_peer);
 /* Sends the TX batch; what the NIC refuses stays, in order. */
 void mps_tx_flush(struct mps_worker *w);
 
+/* The first sent frames of the TX batch are gone (sent or handed on). */
+void mps_netif_tx_consumed(struct mps_worker *w, uint16_t sent);
+
+/* Adds a finished frame (a draining predecessor's) to the TX batch: 0, or
+ * -ENOBUFS with m freed when the batch stays full. */
+int mps_netif_tx_append(struct mps_worker *w, struct rte_mbuf *m);
+
 /* Frees every frame of the TX batch (teardown). */
 void mps_tx_drop_all(struct mps_worker *w);
 

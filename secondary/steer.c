@@ -15,6 +15,8 @@
  * - Strays (no RETA). A segment of a passive connection that our lwIP does
  *   not hold goes round the other running workers before anyone answers it
  *   with a RST: see stray() below.
+ * - Predecessor (--replace). While the worker we replaced drains, a segment
+ *   of a connection it holds (not a SYN, no PCB here) goes to it: replace.c.
  * Frames a peer handed over arrive with from_peer set and are never steered
  * again, but for a stray on its way round.
  */
@@ -26,6 +28,7 @@
 #include "api/api.h"
 #include "mps_rss.h"
 #include "netif.h"
+#include "replace.h"
 #include "steer.h"
 #include "tcp_hooks.h"
 
@@ -136,6 +139,9 @@ mps_steer_rx(struct mps_worker *w, const struct mps_frame_info *fi,
 
 	if (from_peer == MPS_RX_ADOPTED)
 		return 0;
+	/* A connection our draining predecessor still holds (--replace). */
+	if (mps_replace_hand_off(w, fi, m))
+		return 1;
 	if (from_peer == MPS_RX_RING) {
 		if (!stray_origin(m, &origin))
 			return 0;

@@ -35,7 +35,11 @@ struct mps_worker {
 	struct mps_worker_stats *stats;
 	struct rte_mempool *pool;
 	struct rte_hash *neigh;
-	struct rte_ring *rings[MPS_MAX_WORKERS]; /* rings[id] is ours */
+	struct rte_ring *rings[MPS_MAX_WORKERS]; /* rings[id] is slot id's */
+	/* drain_rings[id]: to slot id's draining predecessor (--replace) */
+	struct rte_ring *drain_rings[MPS_MAX_WORKERS];
+	struct rte_ring *ring;        /* the ring we consume: rings[id], or
+				       * drain_rings[id] while we drain */
 	uint16_t id;                  /* worker id == queue id on every port */
 	uint16_t n_workers;
 	uint16_t n_ports;
@@ -65,6 +69,13 @@ struct mps_worker {
 	/* The largest IP packet every port sends (its MTU); lwIP's
 	 * netif MTU is the configured one, what the pool can receive */
 	uint16_t port_mtu;
+	/* --replace (replace.c): set while this process drains, having
+	 * handed its queue to a successor */
+	int draining;
+	uint32_t qs_id;               /* our QSBR reader id */
+	int32_t successor_pid;
+	uint64_t drain_until_tsc;     /* the drain timeout */
+	uint32_t drain_timeout_s;
 };
 
 /* worker.c: this process's worker, for code lwIP calls without a context. */

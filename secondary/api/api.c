@@ -363,6 +363,20 @@ mps_api_shutdown(void)
 	mps_conn_release_all(-ECONNABORTED);
 }
 
+static int draining;
+
+void
+mps_api_set_draining(int on)
+{
+	draining = on;
+}
+
+int
+mps_api_draining(void)
+{
+	return draining;
+}
+
 void
 mps_api_count(enum mps_api_counter what)
 {

@@ -149,6 +149,11 @@ void mps_api_count(enum mps_api_counter what);
  * and maximum). */
 void mps_api_count_rtt(uint64_t us);
 
+/* 1 while this worker drains for a successor (--replace): apps finish
+ * what is in flight and close, e.g. HTTP answers with Connection: close. */
+int mps_api_draining(void);
+void mps_api_set_draining(int on);
+
 /* This worker's id (== its queue), for apps' log lines. */
 uint16_t mps_api_worker_id(void);
 

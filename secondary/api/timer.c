@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause
  *
- * timer.c - per-connection deadlines on a hashed timer wheel; see timer.h.
+ * timer.c - per-connection deadlines on a hashed timer wheel: arming,
+ * re-arming and cancelling cost O(1); see timer.h.
  *
  * Each armed timer sits in the doubly linked list of the slot its deadline
  * falls in (tick % MPS_TIMER_SLOTS), or in the due list once found expired.

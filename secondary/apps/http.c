@@ -363,6 +363,13 @@ http_flush(mps_conn_t h, void *arg)
 			r.hdr_len = (uint32_t)(end - buf);
 			skip = judge_body(&r, &hc->linger);
 		}
+		if (mps_api_draining() && r.keep_alive) {
+			r.keep_alive = 0; /* as nginx on a graceful shutdown */
+			if (skip != 0) { /* the body is not waited for */
+				skip = 0;
+				hc->linger = 1;
+			}
+		}
 		ret = respond(h, hc, &r);
 		if (ret < 0)
 			return;

@@ -149,14 +149,17 @@ LLVMFuzzerInitialize(int *argc __rte_unused, char ***argv __rte_unused)
 	w->rings[0] = rte_ring_create("fuzz_ring0", 1024, SOCKET_ID_ANY, RING_F_SC_DEQ);
 	w->rings[1] = rte_ring_create("fuzz_ring1", 1024, SOCKET_ID_ANY, RING_F_SC_DEQ);
 	if (w->neigh != NULL) {
-		/* The locktime's change stamps, as the primary sizes them. */
-		w->learner.n_changed = mps_neigh_lock_slots(w->neigh);
-		w->learner.changed_ms = calloc(w->learner.n_changed,
-					       sizeof(uint64_t));
+		/* The table's stamps, as the primary sizes them. */
+		w->learner.t.h = w->neigh;
+		w->learner.t.n_st = mps_neigh_stamp_slots(w->neigh);
+		w->learner.t.st = calloc(w->learner.t.n_st,
+					 sizeof(struct mps_neigh_stamp));
+		if (w->learner.t.st != NULL)
+			mps_neigh_stamps_init(w->learner.t.st, w->learner.t.n_st);
 		mps_neigh_learn_init(w);
 	}
 	if (w->pool == NULL || w->neigh == NULL || w->rings[0] == NULL ||
-	    w->learner.changed_ms == NULL ||
+	    w->learner.t.st == NULL ||
 	    w->rings[1] == NULL || rte_eth_dev_count_avail() < 1 ||
 	    port_setup(0, w->pool) != 0) {
 		fprintf(stderr, "fuzz-rx: set-up failed\n");

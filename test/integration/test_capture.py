@@ -3,39 +3,16 @@ directions of every connection, from both workers (queue = worker), readable
 by tshark and scapy; --count, the mirror switched off afterwards; and
 dpdk-dumpcap attaches to the primary (rte_pdump_init)."""
 import os
-import select
 import shutil
-import signal
 import subprocess
 import tempfile
 
 import pytest
 
-from mps import BUILD, STACK_IP, echo_error, scaled, wait_until
+from mps import (BUILD, STACK_IP, echo_error, scaled, start_capture, stop_capture,
+                 wait_until)
 
 ECHO = 7
-
-
-def start_capture(stack, path, *args):
-    p = subprocess.Popen(["ip", "netns", "exec", stack.ns, str(BUILD / "mps-capture"),
-                          "--file-prefix", stack.prefix, "--no-pci",
-                          "--log-level=lib.eal:error", "--", "-w", path, *args],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    # "capturing" comes once the mirror is on (claimed, snaplen and mask set).
-    if not select.select([p.stdout], [], [], scaled(30))[0]:
-        p.kill()
-        out, err = p.communicate()
-        raise AssertionError(f"mps-capture did not start capturing: {out}{err}")
-    line = p.stdout.readline()
-    assert "capturing" in line, line + p.stderr.read()
-    return p
-
-
-def stop_capture(cap):
-    """SIGINT, then the exit: the file is complete (ring drained, pcapng
-    closed) only once the process is gone."""
-    cap.send_signal(signal.SIGINT)
-    return cap.communicate(timeout=scaled(30))
 
 
 def echo(stack, payload):

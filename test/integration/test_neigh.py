@@ -4,6 +4,9 @@ a 1024-entry table, one static entry) and scapy hosts injected on the
 kernel side of the tap. Which queue a frame lands on is the kernel's
 choice, so tests find out from telemetry instead of assuming."""
 
+import os
+import signal
+
 import pytest
 from scapy.all import ARP, ICMP, IP, TCP, Ether, conf, rdpcap, sendp, wrpcap
 
@@ -67,6 +70,47 @@ def test_learned_entry_ages_out_and_is_reclaimed(nstack):
                  s["freed"] >= s["expired"] else None)(
             nstack.telemetry("/mps/neigh_stats")), 10, "entry deleted and its slot freed")
     assert after["freed"] > before["freed"]
+
+
+def reclaim_while_stopped(stack, i, pid):
+    """Learns host i, stops pid, waits until the host's entry expired and
+    its slot was freed while pid is stopped; resumes pid. The
+    /mps/neigh_stats before and after."""
+    ip, mac = host(i)
+    send(stack, Ether(src=mac, dst=stack.mac) / IP(src=ip, dst=STACK_IP) / ICMP())
+    wait_until(lambda: stack.neigh(ip), 10, f"host {ip} learned")
+    before = stack.telemetry("/mps/neigh_stats")
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        wait_until(lambda: not stack.neigh(ip), TTL + 10, "entry expired")
+        after = wait_until(
+            lambda: (lambda s: s if s["expired"] > before["expired"] and
+                     s["freed"] >= s["expired"] else None)(
+                stack.telemetry("/mps/neigh_stats")), 20,
+            "entry deleted and its slot freed while a worker is stopped")
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    return before, after
+
+
+def test_aging_goes_on_while_a_worker_is_stopped(nstack):
+    """A worker stopped by a signal (or a debugger) reports no quiescent
+    state: after a bound the primary stops waiting for it, so expired
+    entries are still deleted and their slots freed; once it runs again it
+    is back online, and waited for again: stopped a second time, it is
+    taken offline a second time (the primary skips readers already
+    offline)."""
+    stopped = nstack.pid("worker-1")
+    online = nstack.counters("neigh_qs_online")[1]
+    before, after = reclaim_while_stopped(nstack, 2, stopped)
+    assert after["offlined"] > before["offlined"]
+    wait_until(lambda: nstack.counters("neigh_qs_online")[1] > online, 10,
+               "worker 1 back online for the reclaim")
+    online = nstack.counters("neigh_qs_online")[1]
+    before, again = reclaim_while_stopped(nstack, 3, stopped)
+    assert again["offlined"] > after["offlined"]
+    wait_until(lambda: nstack.counters("neigh_qs_online")[1] > online, 10,
+               "worker 1 back online after the second stop")
 
 
 def test_new_host_on_worker_a_lets_worker_b_answer_without_arp(nstack):

@@ -74,6 +74,7 @@
 	X(neigh_rule_ratelimit)           \
 	X(neigh_rule_full_table)          \
 	X(neigh_rule_stamps)              \
+	X(neigh_learn_races_delete)       \
 	/* test_rss.c */        \
 	X(rss_ms_vectors)                 \
 	X(rss_hash_matches_softrss)       \
