@@ -111,9 +111,10 @@ def test_slowloris_closed_after_header_timeout(hstack):
     before = hstack.stats()["tcp_header_timeout"]
     conns = []  # [socket, opened at, closed at, dribbles]
     for i in range(SLOWLORIS + DRIBBLERS):
+        opened = time.monotonic()  # before the stack can accept it
         s = connect_from(hstack, ATTACKERS[i % len(ATTACKERS)], 80)
         s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n")  # the header never ends
-        conns.append([s, time.monotonic(), None, i >= SLOWLORIS])
+        conns.append([s, opened, None, i >= SLOWLORIS])
     dribblers = conns[-DRIBBLERS:]
 
     # A legitimate client from another address is served meanwhile.
@@ -185,8 +186,8 @@ def test_stalled_reader_reset_after_send_timeout(hstack):
                  "tcp[tcpflags] & tcp-rst != 0") as sn:
         s = connect_from(hstack, ATTACKERS[0], 80, rcvbuf=4096)
         port = s.getsockname()[1]
+        t_sent = time.time()  # before the stack can answer
         s.sendall(b"GET /bytes/100000000 HTTP/1.1\r\nHost: x\r\n\r\n")
-        t_sent = time.time()
         # ... and never reads.
         rst, = sn.wait(lambda p: p[TCP].dport == port, SEND_S / scaled(1) + 10,
                        "the RST to the stalled reader")
