@@ -46,6 +46,10 @@ mps_config_defaults(struct mps_config *cfg)
 	cfg->tune.quickack = MPS_TUNE_OFF;
 	cfg->tune.sndq_limit = 1u << 20;
 	cfg->exc_rate = MPS_EXC_RATE;
+	cfg->tune.header_timeout_ms = MPS_HEADER_TIMEOUT_MS;
+	cfg->tune.keepalive_timeout_ms = MPS_KEEPALIVE_TIMEOUT_MS;
+	cfg->tune.send_timeout_ms = MPS_SEND_TIMEOUT_MS;
+	cfg->tune.linger_timeout_ms = MPS_LINGER_TIMEOUT_MS;
 }
 
 /* Decimal only, whole string, within [min, max]. */
@@ -145,6 +149,14 @@ parse_tune_item(const char *key, const char *val, struct mps_tcp_tune *t)
 	if (strcmp(key, "sndq") == 0)
 		return mps_parse_u32(val, 1024, 1u << 30, &t->sndq_limit) == 0 ?
 		       0 : -EINVAL;
+	if (strcmp(key, "header_timeout") == 0 || strcmp(key, "keepalive_timeout") == 0 ||
+	    strcmp(key, "send_timeout") == 0 || strcmp(key, "linger_timeout") == 0) {
+		uint32_t *f = key[0] == 'h' ? &t->header_timeout_ms :
+			      key[0] == 'k' ? &t->keepalive_timeout_ms :
+			      key[0] == 's' ? &t->send_timeout_ms : &t->linger_timeout_ms;
+
+		return mps_parse_u32(val, 1, MPS_TIMEOUT_MAX_MS, f) == 0 ? 0 : -EINVAL;
+	}
 	if (mps_parse_u32(val, 1, 60000, &v) != 0)
 		return -EINVAL;
 	if (strcmp(key, "rto_min") == 0)
@@ -193,6 +205,10 @@ mps_tune_resolve(const struct mps_tcp_tune *global,
 	PICK(initcwnd);
 	PICK(nodelay);
 	PICK(quickack);
+	PICK(header_timeout_ms);
+	PICK(keepalive_timeout_ms);
+	PICK(send_timeout_ms);
+	PICK(linger_timeout_ms);
 #undef PICK
 }
 
@@ -387,8 +403,20 @@ mps_config_usage(void)
 	       "  --sndbuf BYTES           lwIP send buffer per connection (4096..131072)\n"
 	       "  --sndq BYTES             bytes an app may queue per connection; over it\n"
 	       "                           the connection is dropped (default 1048576)\n"
+	       "  --header-timeout MS      a request's header must be whole within MS of its\n"
+	       "                           first byte (of the accept); else closed (default "
+	       RTE_STR(MPS_HEADER_TIMEOUT_MS) ")\n"
+	       "  --keepalive-timeout MS   idle keep-alive connections are closed after MS\n"
+	       "                           (default " RTE_STR(MPS_KEEPALIVE_TIMEOUT_MS) ")\n"
+	       "  --send-timeout MS        a peer that acknowledges nothing of what is pending\n"
+	       "                           for MS is reset (default " RTE_STR(MPS_SEND_TIMEOUT_MS) ")\n"
+	       "  --linger-timeout MS      lingering close after an error answer: ends after\n"
+	       "                           MS without data from the peer (default "
+	       RTE_STR(MPS_LINGER_TIMEOUT_MS) ")\n"
 	       "  listener suffix :KEY=VAL (KEY nodelay, quickack, rto_min, rto_init,\n"
-	       "                           initcwnd, rcvbuf, sndbuf, sndq) tunes one listener\n"
+	       "                           initcwnd, rcvbuf, sndbuf, sndq, header_timeout,\n"
+	       "                           keepalive_timeout, send_timeout, linger_timeout)\n"
+	       "                           tunes one listener\n"
 	       /* reliability */
 	       "  --mbufs N                mbuf pool size (default: sized from the\n"
 	       "                           ports and workers; small values force exhaustion)\n"
@@ -450,6 +478,10 @@ static const struct option long_opts[] = {
 	{ "rcvbuf", required_argument, NULL, OPT_TUNE },
 	{ "sndbuf", required_argument, NULL, OPT_TUNE },
 	{ "sndq", required_argument, NULL, OPT_TUNE },
+	{ "header-timeout", required_argument, NULL, OPT_TUNE },
+	{ "keepalive-timeout", required_argument, NULL, OPT_TUNE },
+	{ "send-timeout", required_argument, NULL, OPT_TUNE },
+	{ "linger-timeout", required_argument, NULL, OPT_TUNE },
 	{ "mbufs", required_argument, NULL, OPT_MBUFS },
 	/* Port features */
 	{ "no-offload", no_argument, NULL, OPT_NO_OFFLOAD },
@@ -487,7 +519,7 @@ mps_config_parse_args(struct mps_config *cfg, int argc, char **argv,
 					    "--connect (ADDR:PORT:echo|load[*N][,...])", optarg);
 			break;
 		case OPT_TUNE: {
-			char key[16];
+			char key[32];
 
 			snprintf(key, sizeof(key), "%s", long_opts[idx].name);
 			for (char *k = key; *k; k++)

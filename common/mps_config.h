@@ -52,7 +52,20 @@ struct mps_tcp_tune {
 	uint16_t initcwnd;    /* initial cwnd in segments, 0 = lwIP's RFC 3390 */
 	uint8_t nodelay;      /* MPS_TUNE_*: Nagle off when ON */
 	uint8_t quickack;     /* MPS_TUNE_*: ACK every segment when ON */
+	/* Time limits (ms), see the README's table of limits */
+	uint32_t header_timeout_ms;    /* a request's header must be whole by then */
+	uint32_t keepalive_timeout_ms; /* idle between requests before the close */
+	uint32_t send_timeout_ms;      /* data pending, no ACK progress: reset */
+	uint32_t linger_timeout_ms;    /* lingering close: silence this long ends it */
 };
+
+/* The time limits' defaults (nginx's, but a 30 s header timeout) and range
+ * (plain numbers: the usage text prints them). */
+#define MPS_HEADER_TIMEOUT_MS    30000
+#define MPS_KEEPALIVE_TIMEOUT_MS 75000
+#define MPS_SEND_TIMEOUT_MS      60000
+#define MPS_LINGER_TIMEOUT_MS    5000
+#define MPS_TIMEOUT_MAX_MS       86400000u /* a day */
 
 /* An active open each worker makes at start-up. */
 struct mps_connect {

@@ -38,7 +38,7 @@
 
 #define MPS_MAGIC          0x6d707374u /* "mpst" */
 #ifndef MPS_LAYOUT_VERSION /* overridden only to build the mismatch test */
-#define MPS_LAYOUT_VERSION 17u
+#define MPS_LAYOUT_VERSION 18u
 #endif
 
 /* The mbuf private area holds lwIP's struct pbuf_custom (zero-copy RX).
@@ -202,7 +202,11 @@ enum mps_worker_state {
 	X(sndq_max, 0, "most bytes one connection had queued") \
 	X(api_bad_handle, 0, "calls with a stale or closed handle") \
 	X(tcp_connect_ok, 0, "active opens established") \
-	X(tcp_connect_fail, 0, "active opens refused, reset or timed out")
+	X(tcp_connect_fail, 0, "active opens refused, reset or timed out") \
+	X(tcp_header_timeout, 0, "connections closed: a request not whole within header_timeout") \
+	X(tcp_keepalive_timeout, 0, "idle connections closed after keepalive_timeout") \
+	X(tcp_send_timeout, 0, "connections reset: nothing acknowledged for send_timeout") \
+	X(tcp_linger, 0, "lingering closes: FIN, then the peer's data read and dropped")
 #define MPS_COUNTERS_APPS(X) /* the built-in apps */ \
 	X(http_requests, 0, "HTTP requests answered") \
 	X(http_errors, 0, "HTTP 4xx answered") \

@@ -2,8 +2,9 @@
 # deps.sh - install what mpstack needs from Debian's archive (as root), then
 # make sure lwIP's source is there (scripts/fetch-lwip.sh).
 # Only missing packages are installed; `apt-get update` runs only then.
-# `deps.sh bench` also installs what make bench compares against (wrk,
-# nginx-light, iperf), without letting the packages start their services.
+# `deps.sh bench` also installs what make bench compares against
+# (nginx-light; wrk and iperf come with the tests), without letting the
+# packages start their services.
 # Env: APT_LOCK_TIMEOUT (seconds to wait for another apt/dpkg, default 600).
 set -euo pipefail
 
@@ -30,6 +31,7 @@ PACKAGES=(
     python3-scapy python3-pytest  # pcaps and integration tests
     tshark                      # reads mps-capture pcapng files (tests)
     curl iproute2 iputils-ping procps  # test clients, netns/tap topology
+    wrk apache2-utils           # HTTP clients the HTTP app is tested against (wrk, ab)
     util-linux                  # setpriv (the not-root test)
     iperf                       # the iperf app's test and make bench
     tcpdump                     # scapy compiles capture filters with it
@@ -46,7 +48,7 @@ installed() {
 command -v dpkg-query >/dev/null || die "dpkg-query not found: this script needs Debian (12, bookworm)"
 
 # make bench: the kernel-stack side of the comparison.
-[ $BENCH -eq 0 ] || PACKAGES+=(wrk nginx-light)
+[ $BENCH -eq 0 ] || PACKAGES+=(nginx-light)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

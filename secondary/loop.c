@@ -22,6 +22,7 @@
 
 #include "adopt.h"
 #include "exception.h"
+#include "api/api.h"
 #include "loop.h"
 #include "mirror.h"
 #include "mps_log.h"
@@ -163,6 +164,7 @@ mps_loop_run(struct mps_worker *w, volatile int *quit)
 		work += mps_exc_poll(w); /* the kernel's frames; wake the primary */
 		if (t0 - last_timer >= ms_cycles) {
 			sys_check_timeouts();
+			work += mps_api_tick(w->now_ms); /* Connections' deadlines */
 			last_timer = t0;
 		}
 		work += mps_netif_tx_queued(w);

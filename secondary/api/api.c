@@ -18,6 +18,7 @@
 #include "api.h"
 #include "conn.h"
 #include "mps_rss.h"
+#include "timer.h"
 #include "worker.h"
 
 static struct mps_api_listener listeners[MPS_MAX_LISTENERS];
@@ -26,7 +27,9 @@ static uint32_t n_listeners;
 int
 mps_api_init(void)
 {
-	return mps_conn_table_init();
+	int ret = mps_conn_table_init();
+
+	return ret != 0 ? ret : mps_timer_init(2 * MPS_CONN_MAX, mps_worker()->now_ms);
 }
 
 int
@@ -182,6 +185,7 @@ mps_send(mps_conn_t h, const void *buf, uint32_t len)
 		mps_conn_abort(c, ret);
 		return -ENOBUFS;
 	}
+	mps_conn_send_timer(c, 0);
 	return 0;
 }
 
@@ -221,6 +225,7 @@ int
 mps_recv_consume(mps_conn_t h, uint32_t len)
 {
 	struct mps_conn *c = mps_conn_get(h);
+	uint32_t ann = 0;
 
 	if (c == NULL)
 		return -EBADF;
@@ -235,8 +240,17 @@ mps_recv_consume(mps_conn_t h, uint32_t len)
 
 		len = used >= c->rcvbuf ? 0 :
 		      len < c->rcvbuf - used ? len : c->rcvbuf - used;
+		ann = c->pcb->rcv_ann_wnd;
 	}
 	mps_tcp_recved(c->pcb, len);
+	/* lwIP announces a reopened window at once only when it grew by
+	 * TCP_WND_UPDATE_THRESHOLD (32 KiB), which a smaller rcvbuf never
+	 * reaches: the peer, facing a zero window, would wait for its
+	 * persist timer (seconds, backing off). Announce a quarter of it. */
+	if (c->rcvbuf != 0 && c->pcb->rcv_ann_wnd >= ann + c->rcvbuf / 4) {
+		tcp_ack_now(c->pcb);
+		tcp_output(c->pcb);
+	}
 	return 0;
 }
 
@@ -263,9 +277,64 @@ mps_close(mps_conn_t h)
 
 	if (c == NULL)
 		return -EBADF;
+	if (c->lingering != 0)
+		return 0; /* closing already, on the linger timer */
+	mps_timer_cancel(MPS_TIMER_APP((uint32_t)h & MPS_CONN_IDX_MASK));
+	c->wait = MPS_WAIT_NONE;
 	c->closing = 1;
 	mps_conn_try_close(c);
 	return 0;
+}
+
+int
+mps_close_lingering(mps_conn_t h)
+{
+	struct mps_conn *c = mps_conn_get(h);
+
+	if (c == NULL)
+		return -EBADF;
+	if (c->lingering != 0 || c->closing)
+		return 0; /* closing already */
+	mps_timer_cancel(MPS_TIMER_APP((uint32_t)h & MPS_CONN_IDX_MASK));
+	c->wait = MPS_WAIT_NONE;
+	c->closing = 1;
+	c->lingering = MPS_LINGER_WAIT;
+	mps_conn_try_close(c);
+	return 0;
+}
+
+int
+mps_set_wait(mps_conn_t h, enum mps_wait what)
+{
+	struct mps_conn *c = mps_conn_get(h);
+	uint32_t id, ms;
+
+	if (c == NULL)
+		return -EBADF;
+	if (c->closing || c->wait == what)
+		return 0;
+	id = MPS_TIMER_APP((uint32_t)h & MPS_CONN_IDX_MASK);
+	c->wait = (uint8_t)what;
+	if (what == MPS_WAIT_NONE) {
+		mps_timer_cancel(id);
+		return 0;
+	}
+	ms = what == MPS_WAIT_REQUEST ? c->header_ms : c->keepalive_ms;
+	mps_timer_arm(id, mps_worker()->now_ms + ms);
+	return 0;
+}
+
+unsigned int
+mps_api_tick(uint64_t now_ms)
+{
+	unsigned int n = 0;
+	int32_t id;
+
+	while ((id = mps_timer_next_expired(now_ms)) >= 0) {
+		mps_conn_expire((uint32_t)id);
+		n++;
+	}
+	return n;
 }
 
 int

@@ -44,8 +44,22 @@ struct mps_api_ops {
 	/* The peer sent FIN: nothing more will arrive. */
 	void (*on_peer_closed)(mps_conn_t h, void *arg);
 	/* The handle is dead: 0 after mps_close completed, else -errno
-	 * (-ECONNRESET, -ECONNREFUSED, -ENOBUFS over the send limit, ...). */
+	 * (-ECONNRESET, -ECONNREFUSED, -ENOBUFS over the send limit,
+	 * -ETIMEDOUT over the send timeout, ...). */
 	void (*on_closed)(mps_conn_t h, int err, void *arg);
+	/* What the app waited for (mps_set_wait) did not come in time;
+	 * counted already. NULL: the API closes the connection (FIN). */
+	void (*on_timeout)(mps_conn_t h, int what, void *arg);
+};
+
+/* What the app waits for from the peer; each arms one of the listener's
+ * time limits (struct mps_tcp_tune) on the connection's one app timer. */
+enum mps_wait {
+	MPS_WAIT_NONE = 0,  /* nothing: the timer is off (e.g. while sending) */
+	MPS_WAIT_REQUEST,   /* the rest of a request: header_timeout
+			     * (tcp_header_timeout when it fires) */
+	MPS_WAIT_IDLE,      /* a next request: keepalive_timeout
+			     * (tcp_keepalive_timeout) */
 };
 
 /* Sets up the API for this process's worker (mps_worker()): the
@@ -96,6 +110,29 @@ int mps_close(mps_conn_t h);
 
 /* Immediate close: RST, queued data dropped. on_closed(-ECONNABORTED). */
 int mps_abort(mps_conn_t h);
+
+/* Lingering close (nginx's): queued data goes first, then FIN; what the
+ * peer still sends is read and dropped until it closes too, or sends
+ * nothing for the listener's linger_timeout, or for MPS_LINGER_MAX_MS in
+ * all; then the close completes (on_closed(0)). A client still sending a
+ * request body thus reads the answer instead of a RST. Counted in
+ * tcp_linger. The app gets no more events but on_closed. */
+#define MPS_LINGER_MAX_MS 30000u
+int mps_close_lingering(mps_conn_t h);
+
+/* Sets what the app waits for from the peer (enum mps_wait). The same
+ * wait again keeps its deadline, so periodic calls do not extend it; a
+ * different one starts a fresh deadline. Every connection also has a
+ * send timeout of its own: while anything sent is unacknowledged or
+ * queued, a peer that acknowledges nothing new for the listener's
+ * send_timeout is reset (tcp_send_timeout, on_closed(-ETIMEDOUT)).
+ * 0, or -EBADF. */
+int mps_set_wait(mps_conn_t h, enum mps_wait what);
+
+/* Expires the connections' deadlines that are due (the worker's poll
+ * loop calls it; costs what expired plus the clock ticks passed). Returns
+ * how many expired. */
+unsigned int mps_api_tick(uint64_t now_ms);
 
 /* Listeners closed, every connection aborted, TIME_WAIT dropped. */
 void mps_api_shutdown(void);

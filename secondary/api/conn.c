@@ -14,6 +14,7 @@
 #include "lwip/tcp.h"
 
 #include "conn.h"
+#include "timer.h"
 #include "worker.h"
 
 #define POLL_INTERVAL 1           /* lwIP slow-timer ticks: retries queued data */
@@ -104,6 +105,8 @@ mps_conn_release(struct mps_conn *c, int err)
 	void *arg = c->arg;
 	int was_open = c->established;
 
+	mps_timer_cancel(MPS_TIMER_APP(c - conns));
+	mps_timer_cancel(MPS_TIMER_SEND(c - conns));
 	if (c->pcb != NULL) {
 		tcp_arg(c->pcb, NULL);
 		tcp_recv(c->pcb, NULL);
@@ -152,6 +155,11 @@ mps_conn_tune(struct mps_conn *c, struct tcp_pcb *pcb, const struct mps_tcp_tune
 		pcb->rto = (s16_t)(t->rto_init_ms < TCP_SLOW_INTERVAL ? 1 :
 				   t->rto_init_ms / TCP_SLOW_INTERVAL);
 	c->initcwnd = t->initcwnd;
+	c->header_ms = t->header_timeout_ms ? t->header_timeout_ms : MPS_HEADER_TIMEOUT_MS;
+	c->keepalive_ms = t->keepalive_timeout_ms ? t->keepalive_timeout_ms :
+			  MPS_KEEPALIVE_TIMEOUT_MS;
+	c->send_ms = t->send_timeout_ms ? t->send_timeout_ms : MPS_SEND_TIMEOUT_MS;
+	c->linger_ms = t->linger_timeout_ms ? t->linger_timeout_ms : MPS_LINGER_TIMEOUT_MS;
 	/* A peer that vanished without FIN or RST (or whose RST reached
 	 * another worker, see README "queue adoption") is found by keepalive
 	 * probes, so its connection cannot stay open for ever. */
@@ -196,16 +204,11 @@ mps_conn_abort(struct mps_conn *c, int err)
 	mps_conn_release(c, err);
 }
 
-/* FIN when everything queued has gone to lwIP; retried from poll. */
-void
-mps_conn_try_close(struct mps_conn *c)
+/* Accounts what the app did not read as read: unread data would turn
+ * lwIP's FIN into a RST that can destroy the response still in flight. */
+static void
+drop_unread(struct mps_conn *c, struct tcp_pcb *pcb)
 {
-	struct tcp_pcb *pcb = c->pcb;
-
-	if (c->tx.len != 0)
-		return;
-	/* Unread data would turn lwIP's FIN into a RST that can destroy the
-	 * response still in flight: account it as read. */
 	mps_tcp_recved(pcb, c->rx.len);
 	mps_pbq_free(&c->rx);
 	if (pcb->refused_data != NULL) { /* what we refused counts as unread too */
@@ -213,6 +216,50 @@ mps_conn_try_close(struct mps_conn *c)
 		pbuf_free(pcb->refused_data);
 		pcb->refused_data = NULL;
 	}
+}
+
+/* The lingering close's next deadline: linger_ms of silence, and never
+ * past its end. */
+static void
+linger_arm(struct mps_conn *c)
+{
+	uint64_t t = mps_worker()->now_ms + c->linger_ms;
+
+	mps_timer_arm(MPS_TIMER_APP(c - conns), t < c->linger_end_ms ? t : c->linger_end_ms);
+}
+
+/* Lingering close: FIN now, the receive side stays open (dropping what
+ * arrives) until the peer's FIN or the linger timer. 0 when the FIN is
+ * out, -1 to retry (lwIP had no memory: poll retries). */
+static int
+linger_start(struct mps_conn *c, struct tcp_pcb *pcb)
+{
+	drop_unread(c, pcb);
+	if (tcp_shutdown(pcb, 0, 1) != ERR_OK)
+		return -1;
+	c->lingering = MPS_LINGER_FIN;
+	c->linger_end_ms = mps_worker()->now_ms + MPS_LINGER_MAX_MS;
+	stats()->tcp_linger++;
+	linger_arm(c);
+	return 0;
+}
+
+/* FIN when everything queued has gone to lwIP; retried from poll. A
+ * lingering close sends its FIN then and completes later. */
+void
+mps_conn_try_close(struct mps_conn *c)
+{
+	struct tcp_pcb *pcb = c->pcb;
+
+	if (c->tx.len != 0)
+		return;
+	if (c->lingering == MPS_LINGER_WAIT && !c->peer_closed) {
+		linger_start(c, pcb);
+		return;
+	}
+	if (c->lingering == MPS_LINGER_FIN)
+		return; /* completes on the peer's FIN or the timer */
+	drop_unread(c, pcb);
 	/* lwIP also takes a window below its maximum for unread data: give
 	 * back what a small rcvbuf held in reserve. */
 	if (c->rcvbuf != 0)
@@ -281,6 +328,19 @@ on_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
 		}
 		return ERR_OK;
 	}
+	if (c->lingering != 0) { /* read and dropped */
+		if (p != NULL) {
+			tcp_recved(pcb, p->tot_len);
+			pbuf_free(p);
+			if (c->lingering == MPS_LINGER_FIN)
+				linger_arm(c);
+			return ERR_OK;
+		}
+		c->peer_closed = 1;
+		c->lingering = 0; /* the peer is done too: close now */
+		mps_conn_try_close(c);
+		return ERR_OK;
+	}
 	h = mps_conn_handle(c);
 	cb_enter(pcb);
 	if (p == NULL) {
@@ -321,6 +381,8 @@ on_sent(void *arg, struct tcp_pcb *pcb, u16_t len)
 	h = mps_conn_handle(c);
 	cb_enter(pcb);
 	conn_progress(c);
+	if (!cb_aborted && c->in_use && mps_conn_handle(c) == h)
+		mps_conn_send_timer(c, len > 0);
 	if (!cb_aborted && c->in_use && mps_conn_handle(c) == h && !c->closing &&
 	    c->ops->on_writable != NULL)
 		c->ops->on_writable(h, c->arg);
@@ -397,6 +459,61 @@ mps_conn_on_connected(void *arg, struct tcp_pcb *pcb, err_t err)
 		return ERR_OK;
 	stats()->tcp_connect_ok++;
 	return conn_opened(c, pcb, 0);
+}
+
+/* Anything sent and not acknowledged, or still queued (lwIP's segments,
+ * a FIN included, and our send queue). */
+static int
+send_pending(const struct mps_conn *c)
+{
+	return c->pcb->unacked != NULL || c->pcb->unsent != NULL || c->tx.len != 0;
+}
+
+void
+mps_conn_send_timer(struct mps_conn *c, int progress)
+{
+	uint32_t id = MPS_TIMER_SEND(c - conns);
+
+	if (c->pcb == NULL || !send_pending(c))
+		mps_timer_cancel(id);
+	else if (progress || !mps_timer_armed(id))
+		mps_timer_arm(id, mps_worker()->now_ms + c->send_ms);
+}
+
+void
+mps_conn_expire(uint32_t id)
+{
+	struct mps_conn *c;
+	mps_conn_t h;
+	int what;
+
+	if (id / 2 >= MPS_CONN_MAX || !conns[id / 2].in_use || conns[id / 2].pcb == NULL)
+		return;
+	c = &conns[id / 2];
+	h = mps_conn_handle(c);
+	what = c->wait;
+	if (id == MPS_TIMER_SEND(id / 2)) {
+		/* Nothing new acknowledged for send_ms: the peer reads nothing. */
+		stats()->tcp_send_timeout++;
+		mps_conn_abort(c, -ETIMEDOUT);
+		return;
+	}
+	if (c->lingering == MPS_LINGER_FIN) { /* silent long enough, or over */
+		c->lingering = 0;
+		mps_conn_try_close(c);
+		return;
+	}
+	c->wait = MPS_WAIT_NONE;
+	if (what == MPS_WAIT_REQUEST)
+		stats()->tcp_header_timeout++;
+	else if (what == MPS_WAIT_IDLE)
+		stats()->tcp_keepalive_timeout++;
+	else
+		return;
+	if (c->ops->on_timeout != NULL)
+		c->ops->on_timeout(h, what, c->arg);
+	else
+		mps_close(h);
 }
 
 void

@@ -36,8 +36,13 @@ struct mps_conn {
 	uint8_t active;
 	uint8_t established;
 	uint8_t quickack;
+	uint8_t wait;              /* enum mps_wait the app timer is armed for */
+	uint8_t lingering;         /* LINGER_*: a lingering close in progress */
 	uint16_t initcwnd;
 	uint32_t rcvbuf;
+	/* Time limits from the listener (ms) */
+	uint32_t header_ms, keepalive_ms, send_ms, linger_ms;
+	uint64_t linger_end_ms;    /* the lingering close ends by then at the latest */
 	struct mps_pbq rx;
 	struct mps_sndq tx;        /* with this connection's sndbuf and limit */
 	uint64_t ctx[MPS_CONN_CTX / 8]; /* the app's */
@@ -51,6 +56,15 @@ struct mps_api_listener {
 	const struct mps_api_ops *ops;
 	void *arg;
 };
+
+/* Lingering close stages (c->lingering) */
+#define MPS_LINGER_WAIT 1u /* FIN once the send queue is in lwIP */
+#define MPS_LINGER_FIN 2u  /* FIN sent: reading and dropping */
+
+/* Each connection slot's two timers (timer.h): the app's wait (or the
+ * lingering close) and the send timeout. */
+#define MPS_TIMER_APP(idx) ((idx) * 2u)
+#define MPS_TIMER_SEND(idx) ((idx) * 2u + 1u)
 
 /* Allocates the table; every slot free, generation 1. 0 or -ENOMEM. */
 int mps_conn_table_init(void);
@@ -72,6 +86,12 @@ void mps_conn_attach(struct mps_conn *c, struct tcp_pcb *pcb);
 void mps_conn_abort(struct mps_conn *c, int err);
 /* FIN once everything queued has gone to lwIP (else retried from poll). */
 void mps_conn_try_close(struct mps_conn *c);
+/* Arms, keeps or cancels c's send timeout after a send (progress 0) or
+ * an acknowledgement of new data (progress 1). */
+void mps_conn_send_timer(struct mps_conn *c, int progress);
+/* Timer id (timer.h) expired: the send timeout, an app wait or the end
+ * of a lingering close. */
+void mps_conn_expire(uint32_t id);
 /* Releases every connection still in use (lwIP has let go of them all). */
 void mps_conn_release_all(int err);
 

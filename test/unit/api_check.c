@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause
  *
  * api_check.c - the worker API's pieces on lwIP without DPDK: the RX piece
- * queue's accounting, handle generations, the send-queue limit, and the
- * counters apps keep through the API.
+ * queue's accounting, handle generations, the send-queue limit, the
+ * counters apps keep through the API, and the deadlines' timer wheel.
  *
  * Built like lwiperf_check.c: the worker's lwipopts.h and lwIP objects, one
  * lwIP instance talking to itself over a netif that queues every packet and
@@ -29,6 +29,7 @@
 #include "api/conn.h"
 #include "api/rxq.h"
 #include "api/sndq.h"
+#include "api/timer.h"
 #include "worker.h"
 
 #define PORT 7000
@@ -422,6 +423,38 @@ test_app_counters(void)
 	      st.client_rtt_us_max == 30);
 }
 
+/* The timer wheel: each deadline fires once its 10 ms tick is over, never
+ * before; re-arming moves it, cancelling drops it; deadlines a turn or more
+ * away, in the past, or across a long stall fire in time. */
+static void
+test_timer_wheel(void)
+{
+	CHECK(mps_timer_init(8, 1000) == 0);
+	mps_timer_arm(0, 1005);
+	mps_timer_arm(1, 1500);
+	mps_timer_arm(2, 1000 + 50000);     /* beyond one turn (41 s) */
+	mps_timer_arm(3, 1020);
+	mps_timer_cancel(3);
+	mps_timer_arm(4, 1030);
+	mps_timer_arm(4, 2000);             /* re-armed later */
+	CHECK(mps_timer_armed(0) && !mps_timer_armed(3) && mps_timer_expiry(4) == 2000);
+	CHECK(mps_timer_next_expired(1009) == -1);
+	CHECK(mps_timer_next_expired(1010) == 0);
+	CHECK(mps_timer_next_expired(1010) == -1 && !mps_timer_armed(0));
+	CHECK(mps_timer_next_expired(1499) == -1);
+	CHECK(mps_timer_next_expired(1510) == 1);
+	CHECK(mps_timer_next_expired(1999) == -1);
+	CHECK(mps_timer_next_expired(2010) == 4);
+	CHECK(mps_timer_next_expired(42000) == -1);  /* 2's slot passed, a turn early */
+	CHECK(mps_timer_next_expired(51009) == -1);
+	CHECK(mps_timer_next_expired(51010) == 2);
+	mps_timer_arm(5, 60000);
+	CHECK(mps_timer_next_expired(1000000) == 5); /* after a stall */
+	mps_timer_arm(6, 500);                       /* in the past */
+	CHECK(mps_timer_next_expired(1000000) == 6);
+	CHECK(mps_timer_next_expired(1000000) == -1);
+}
+
 int
 main(void)
 {
@@ -438,6 +471,7 @@ main(void)
 	test_rxq_small_pieces_packed();
 	test_rxq_zero_copy_and_budgets();
 	test_rxq_mbuf_bound();
+	test_timer_wheel();
 	CHECK(mps_api_init() == 0);
 	test_handle_never_zero();
 	CHECK(mps_listen(PORT, &tune, &t_ops, NULL) == 0);
@@ -450,6 +484,6 @@ main(void)
 		fprintf(stderr, "api-check: %d check(s) failed\n", failures);
 		return 1;
 	}
-	printf("api-check: ok (RX queue accounting, handle generations, send-queue limit)\n");
+	printf("api-check: ok (RX queue accounting, handle generations, send-queue limit, timer wheel)\n");
 	return 0;
 }

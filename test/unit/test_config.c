@@ -771,3 +771,38 @@ test_exc_gcra(void)
 		passed += (uint64_t)mps_gcra_take(&tat, now + 1000000, 10, 50);
 	CHECK_EQ(passed, 6);
 }
+
+/* The time limits: nginx-like defaults, a flag for every listener, a key
+ * for one, the listener's own over the flag. */
+void
+test_config_args_time_limits(void)
+{
+	struct mps_config cfg;
+	struct mps_tcp_tune t;
+	char err[256];
+
+	CHECK_EQ(run_args(&cfg, err, sizeof(err), ARGS("--workers", "1")), 0);
+	CHECK_EQ(cfg.tune.header_timeout_ms, MPS_HEADER_TIMEOUT_MS);
+	CHECK_EQ(cfg.tune.keepalive_timeout_ms, MPS_KEEPALIVE_TIMEOUT_MS);
+	CHECK_EQ(cfg.tune.send_timeout_ms, MPS_SEND_TIMEOUT_MS);
+	CHECK_EQ(cfg.tune.linger_timeout_ms, MPS_LINGER_TIMEOUT_MS);
+	CHECK_EQ(run_args(&cfg, err, sizeof(err),
+			  ARGS("--header-timeout", "2000", "--keepalive-timeout", "3000",
+			       "--send-timeout", "4000", "--linger-timeout", "500",
+			       "--listen", "80:http:keepalive_timeout=1500:header_timeout=100,81:http")), 0);
+	mps_tune_resolve(&cfg.tune, &cfg.listeners[0].tune, &t);
+	CHECK_EQ(t.header_timeout_ms, 100);
+	CHECK_EQ(t.keepalive_timeout_ms, 1500);
+	CHECK_EQ(t.send_timeout_ms, 4000);
+	CHECK_EQ(t.linger_timeout_ms, 500);
+	mps_tune_resolve(&cfg.tune, &cfg.listeners[1].tune, &t);
+	CHECK_EQ(t.header_timeout_ms, 2000);
+	CHECK_EQ(t.keepalive_timeout_ms, 3000);
+	CHECK_EQ(run_args(&cfg, err, sizeof(err), ARGS("--send-timeout", "0")), -EINVAL);
+	CHECK(strstr(err, "send-timeout") != NULL);
+	CHECK_EQ(run_args(&cfg, err, sizeof(err), ARGS("--header-timeout", "86400001")),
+		 -EINVAL);
+	CHECK_EQ(run_args(&cfg, err, sizeof(err), ARGS("--listen", "80:http:linger_timeout=x")),
+		 -EINVAL);
+	CHECK(strstr(mps_config_usage(), "--keepalive-timeout") != NULL);
+}

@@ -37,6 +37,7 @@
 	X(config_args_neigh_locktime)     \
 	X(config_args_exception)          \
 	X(exc_gcra)                       \
+	X(config_args_time_limits)        \
 	/* test_parse.c */                \
 	X(parse_arp_valid)                \
 	X(parse_arp_bad_fields)           \
