@@ -36,8 +36,10 @@ Environment: BENCH_RUNS (runs per point, default 3), BENCH_DURATION (s per
 wrk point, default 5), BENCH_CONNS
 ("1,8,64,256"), BENCH_WORKERS ("1,2"), BENCH_IDLE ("backoff,spin"),
 BENCH_PINGS (round trips, default 20000), BENCH_MEMIF_CONNS (generator
-connections per worker, default 32), BENCH_SECTIONS ("kernel,memif": the
-tap/kernel comparison and the DPDK-to-DPDK run).
+connections per worker, default 32), BENCH_SECTIONS ("kernel,memif,replace":
+the tap/kernel comparison, the DPDK-to-DPDK run, and a rolling replace of
+both workers under wrk: requests/s per second before and during the roll,
+hand-over and drain times).
 """
 import json
 import os
@@ -65,7 +67,8 @@ IDLES = os.environ.get("BENCH_IDLE", "backoff,spin").split(",")
 PINGS = int(os.environ.get("BENCH_PINGS", "20000"))
 MEMIF_CONNS = int(os.environ.get("BENCH_MEMIF_CONNS", "32"))
 MEMIF_SOCK = "/run/mpstack/bench/memif.sock"
-SECTIONS = os.environ.get("BENCH_SECTIONS", "kernel,memif").split(",")
+SECTIONS = os.environ.get("BENCH_SECTIONS", "kernel,memif,replace").split(",")
+ROLL_S = 20  # wrk's run in the replace section; the roll starts after 6 s
 BODY = "x" * 64
 started = []  # pids of kernel-side servers we started
 kernel_echo = []  # the epoll_echo server's Popen (its CPU time is measured)
@@ -91,6 +94,8 @@ def merge(passes):
     out = dict(passes[0])
     out["http"] = [summarize([p["http"][i] for p in passes])
                    for i in range(len(passes[0]["http"]))]
+    if "replace" in passes[0]:
+        out["replace"] = summarize([p["replace"] for p in passes])
     for sec in ("pingpong", "iperf", "pair"):
         if sec in passes[0]:
             out[sec] = {k: summarize([p[sec][k] for p in passes]) for k in passes[0][sec]}
@@ -334,6 +339,52 @@ def memif_run(workers):
             "server_rx_pkts_per_worker": per_srv}
 
 
+def replace_roll():
+    """wrk (32 keep-alive connections, ROLL_S s) over 2 workers over the tap
+    while scripts/mps-run.sh restart all replaces both, from the 6th
+    second: requests answered in each second (telemetry's totals, drain
+    slots included), the median second before the roll and the worst one
+    during it, wrk's errors, and each hand-over's time (the successors'
+    logs)."""
+    from mps import telemetry as tel
+    mps_start(2, "backoff")
+    samples, roll, roll_t0, roll_t1 = [], None, None, None
+    try:
+        wrk_p = subprocess.Popen(["ip", "netns", "exec", NS, "wrk", "-t1", "-c32",
+                                  f"-d{ROLL_S}s", f"http://{MPS_IP}/"],
+                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        t0 = time.monotonic()
+        while wrk_p.poll() is None:
+            now = time.monotonic() - t0
+            samples.append((now, tel(NS, "/mps/stats")["http_requests"]))
+            if roll is None and now >= 6:
+                roll_t0 = now
+                roll = subprocess.Popen([str(REPO / "scripts/mps-run.sh"), "restart", "all"],
+                                        env=mps_env(2, "backoff"), stdout=subprocess.PIPE,
+                                        stderr=subprocess.STDOUT, text=True)
+            if roll is not None and roll_t1 is None and roll.poll() is not None:
+                roll_t1 = now
+            time.sleep(1 - (time.monotonic() - t0) % 1)
+        out, _ = wrk_p.communicate()
+        roll.communicate(timeout=60)
+        roll_t1 = roll_t1 if roll_t1 is not None else samples[-1][0]
+        logs = "".join(p.read_text() for p in
+                       pathlib.Path(f"/run/mpstack/{NS}").glob("worker-*.log"))
+    finally:
+        mps_stop()
+    per_s = [(t1, (n1 - n0) / (t1 - t0)) for (t0, n0), (t1, n1) in zip(samples, samples[1:])]
+    before = [r for t, r in per_s if 1 < t <= roll_t0]
+    during = [r for t, r in per_s if roll_t0 < t <= roll_t1 + 1]
+    w = parse_wrk(out)
+    return {"rps_before": statistics.median(before) if before else None,
+            "rps_worst_during": min(during) if during else None,
+            "seconds_rolling": round(roll_t1 - roll_t0, 1),
+            "errors": w["errors"] or "none", "roll_ok": roll.returncode == 0,
+            "handover_us": [int(x) for x in
+                            re.findall(r"took over queue \d+ from pid \d+ in (\d+) us", logs)],
+            "per_second": [round(r) for _, r in per_s]}
+
+
 def cost(before, after):
     """Busy cycles per HTTP request and packets per busy iteration."""
     d = {k: sum(after[w][k] - before[w][k] for w in after)
@@ -366,6 +417,8 @@ def main():
                 tap_vs_kernel(results)
             if "memif" in SECTIONS:
                 results["memif"] = [memif_run(w) for w in WORKERS]
+            if "replace" in SECTIONS:
+                results["replace"] = replace_roll()
         finally:
             cleanup()
         passes.append(results)
@@ -455,6 +508,15 @@ def report(results):
               f"{fmt(kern['server_cpu_ns_per_req']):>10}")
         print(f"{'mpstack <-> mpstack (memif, 1+1)':34} {spread(one):>26} "
               f"{one['rps'] / kern['rps']:>6.2f} {fmt(one.get('server_cpu_ns_per_req')):>10}")
+    r = results.get("replace")
+    if r:
+        print(f"\nRolling replace (mps-run.sh restart all) of 2 workers under wrk -c32, {ROLL_S}s, "
+              "over the tap; requests/s per second from telemetry (medians over the passes)")
+        print(f"  before the roll: {fmt(r['rps_before'])} req/s; worst second while rolling: "
+              f"{fmt(r['rps_worst_during'])} req/s "
+              f"({100 * r['rps_worst_during'] / r['rps_before']:.0f} %); roll took "
+              f"{r['seconds_rolling']} s; wrk errors: {r['errors']}; hand-overs (us, last pass): "
+              f"{r['handover_us']}")
     out = BUILD / "bench.json"
     out.write_text(json.dumps(results, indent=1))
     print(f"\nwritten {out}")
