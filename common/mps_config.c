@@ -45,6 +45,8 @@ mps_config_defaults(struct mps_config *cfg)
 	cfg->tune.nodelay = MPS_TUNE_ON;
 	cfg->tune.quickack = MPS_TUNE_OFF;
 	cfg->tune.sndq_limit = 1u << 20;
+	cfg->max_conns = MPS_MAX_CONNS_DEFAULT;
+	cfg->max_conns_per_ip = MPS_MAX_CONNS_PER_IP_DEFAULT;
 }
 
 /* Decimal only, whole string, within [min, max]. */
@@ -372,6 +374,12 @@ mps_config_usage(void)
 	       "                           the connection is dropped (default 1048576)\n"
 	       "  listener suffix :KEY=VAL (KEY nodelay, quickack, rto_min, rto_init,\n"
 	       "                           initcwnd, rcvbuf, sndbuf, sndq) tunes one listener\n"
+	       "  --max-conns N            connections each worker accepts, "
+	       RTE_STR(MPS_MAX_CONNS_MIN) ".." RTE_STR(MPS_MAX_CONNS_MAX) "\n"
+	       "                           (default " RTE_STR(MPS_MAX_CONNS_DEFAULT)
+	       "; when full, the longest idle one makes room)\n"
+	       "  --max-conns-per-ip N     ... from one source address, 0 = no limit\n"
+	       "                           (default " RTE_STR(MPS_MAX_CONNS_PER_IP_DEFAULT) "; over it a SYN gets a RST)\n"
 	       /* reliability */
 	       "  --mbufs N                mbuf pool size (default: sized from the\n"
 	       "                           ports and workers; small values force exhaustion)\n"
@@ -397,6 +405,8 @@ enum {
 	/* TCP API */
 	OPT_CONNECT,
 	OPT_TUNE,
+	OPT_MAX_CONNS,
+	OPT_MAX_CONNS_PER_IP,
 	OPT_MBUFS,
 	/* port features */
 	OPT_NO_OFFLOAD,
@@ -418,6 +428,8 @@ static const struct option long_opts[] = {
 	{ "neigh-locktime", required_argument, NULL, OPT_NEIGH_LOCKTIME },
 	/* TCP tuning (the option name is the tuning key) and connects */
 	{ "connect", required_argument, NULL, OPT_CONNECT },
+	{ "max-conns", required_argument, NULL, OPT_MAX_CONNS },
+	{ "max-conns-per-ip", required_argument, NULL, OPT_MAX_CONNS_PER_IP },
 	{ "nodelay", required_argument, NULL, OPT_TUNE },
 	{ "quickack", required_argument, NULL, OPT_TUNE },
 	{ "rto-min", required_argument, NULL, OPT_TUNE },
@@ -471,6 +483,18 @@ mps_config_parse_args(struct mps_config *cfg, int argc, char **argv,
 				return fail(err, errlen, long_opts[idx].name, optarg);
 			break;
 		}
+		case OPT_MAX_CONNS:
+			if (mps_parse_u32(optarg, MPS_MAX_CONNS_MIN, MPS_MAX_CONNS_MAX, &v) != 0)
+				return fail(err, errlen, "--max-conns (" RTE_STR(MPS_MAX_CONNS_MIN) ".."
+					    RTE_STR(MPS_MAX_CONNS_MAX) ")", optarg);
+			cfg->max_conns = v;
+			break;
+		case OPT_MAX_CONNS_PER_IP:
+			if (mps_parse_u32(optarg, 0, MPS_MAX_CONNS_MAX, &v) != 0)
+				return fail(err, errlen, "--max-conns-per-ip (0.."
+					    RTE_STR(MPS_MAX_CONNS_MAX) ")", optarg);
+			cfg->max_conns_per_ip = v;
+			break;
 		/* Port features */
 		case OPT_NO_OFFLOAD:
 			cfg->no_offload = 1;

@@ -21,6 +21,7 @@
 #include "lwip/timeouts.h"
 
 #include "adopt.h"
+#include "api/budget.h"
 #include "loop.h"
 #include "mirror.h"
 #include "mps_log.h"
@@ -150,6 +151,7 @@ mps_loop_run(struct mps_worker *w, volatile int *quit)
 		mps_tx_flush(w);
 		w->stats->tx_queued = mps_netif_tx_queued(w);
 		mps_pcb_guard(w, t0);
+		mps_mem_poll();
 
 		w->slot->heartbeat_tsc = t0;
 		w->stats->iterations++;

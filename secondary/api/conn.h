@@ -12,6 +12,7 @@
 #include "lwip/tcp.h"
 
 #include "api.h"
+#include "budget.h"
 #include "mps_config.h"
 #include "rxq.h"
 #include "sndq.h"
@@ -36,8 +37,14 @@ struct mps_conn {
 	uint8_t active;
 	uint8_t established;
 	uint8_t quickack;
+	uint8_t accepted;          /* counted by the connection limits (limits.c) */
 	uint16_t initcwnd;
 	uint32_t rcvbuf;
+	uint32_t peer_ip;          /* network order */
+	uint32_t progress_ms;      /* sys_now() of the last progress (budget.c) */
+	int32_t idle_prev, idle_next; /* the idle list (limits.c), -1 ends */
+	uint32_t idle_since_ms;
+	uint8_t idle;              /* on the idle list */
 	struct mps_pbq rx;
 	struct mps_sndq tx;        /* with this connection's sndbuf and limit */
 	uint64_t ctx[MPS_CONN_CTX / 8]; /* the app's */
@@ -72,6 +79,12 @@ void mps_conn_attach(struct mps_conn *c, struct tcp_pcb *pcb);
 void mps_conn_abort(struct mps_conn *c, int err);
 /* FIN once everything queued has gone to lwIP (else retried from poll). */
 void mps_conn_try_close(struct mps_conn *c);
+/* The connection in slot i, or NULL if the slot is free (i < MPS_CONN_MAX). */
+struct mps_conn *mps_conn_slot(uint32_t i);
+/* Slot index of c. */
+int32_t mps_conn_index(const struct mps_conn *c);
+/* What c holds of the worker's memory (budget.h). */
+void mps_conn_held(const struct mps_conn *c, struct mps_mem_held *h);
 /* Releases every connection still in use (lwIP has let go of them all). */
 void mps_conn_release_all(int err);
 

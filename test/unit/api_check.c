@@ -99,16 +99,16 @@ test_rxq_small_pieces_packed(void)
 	unsigned int freed0 = mbufs_freed;
 
 	memset(&st, 0, sizeof(st));
-	CHECK(mps_pbq_push(&q, fake_mbuf(100, 'a')) == 0);
-	CHECK(mps_pbq_push(&q, fake_mbuf(100, 'b')) == 0);
-	CHECK(mps_pbq_push(&q, fake_mbuf(100, 'c')) == 0);
+	CHECK(mps_pbq_push(&q, fake_mbuf(100, 'a'), 0) == 0);
+	CHECK(mps_pbq_push(&q, fake_mbuf(100, 'b'), 0) == 0);
+	CHECK(mps_pbq_push(&q, fake_mbuf(100, 'c'), 0) == 0);
 	CHECK(q.len == 300 && q.n == 1 && q.mbufs == 0);
 	CHECK(q.tail_room == MPS_PBQ_COPY_BUF - 300);
 	CHECK(mbufs_freed - freed0 == 3);
 	CHECK(st.rx_copied == 3);
 	/* 20 more: 2300 bytes fill one buffer and start a second */
 	for (int i = 0; i < 20; i++)
-		CHECK(mps_pbq_push(&q, fake_mbuf(100, 'd')) == 0);
+		CHECK(mps_pbq_push(&q, fake_mbuf(100, 'd'), 0) == 0);
 	CHECK(q.len == 2300 && q.n == 2 && q.mbufs == 0);
 	CHECK(q.tail_room == 2 * MPS_PBQ_COPY_BUF - 2300);
 	/* copy reads across buffers and consumes nothing */
@@ -137,11 +137,11 @@ test_rxq_zero_copy_and_budgets(void)
 	unsigned int freed0 = mbufs_freed, alloced0 = mbufs_alloced;
 
 	memset(&st, 0, sizeof(st));
-	CHECK(mps_pbq_push(&q, fake_mbuf(1000, 'x')) == 0);
+	CHECK(mps_pbq_push(&q, fake_mbuf(1000, 'x'), 0) == 0);
 	CHECK(q.len == 1000 && q.n == 1 && q.mbufs == 1 && st.rx_copied == 0);
 	chain = fake_mbuf(600, 'y');
 	pbuf_cat(chain, fake_mbuf(700, 'z'));
-	CHECK(mps_pbq_push(&q, chain) == 0);
+	CHECK(mps_pbq_push(&q, chain, 0) == 0);
 	CHECK(q.len == 2300 && q.n == 3 && q.mbufs == 3);
 	CHECK(mbufs_freed == freed0);
 	/* the first piece and 100 bytes of the second */
@@ -152,14 +152,14 @@ test_rxq_zero_copy_and_budgets(void)
 	CHECK(all_bytes(buf, sizeof(buf), 'y'));
 	/* over the soft budget a large piece is copied and its mbuf freed */
 	st.mbufs_held = MPS_RX_HELD_SOFT + 1;
-	CHECK(mps_pbq_push(&q, fake_mbuf(1000, 'w')) == 0);
+	CHECK(mps_pbq_push(&q, fake_mbuf(1000, 'w'), 0) == 0);
 	CHECK(q.len == 2200 && q.n == 3 && q.mbufs == 2 && st.rx_copied == 1);
 	CHECK(mbufs_freed - freed0 == 2);
 	/* at the hard budget every piece of a chain is copied */
 	st.mbufs_held = MPS_RX_HELD_HARD;
 	chain = fake_mbuf(900, 'v');
 	pbuf_cat(chain, fake_mbuf(900, 'u'));
-	CHECK(mps_pbq_push(&q, chain) == 0);
+	CHECK(mps_pbq_push(&q, chain, 0) == 0);
 	CHECK(q.len == 4000 && q.mbufs == 2 && st.rx_copied == 3);
 	CHECK(mbufs_freed - freed0 == 4);
 	mps_pbq_free(&q);
@@ -179,16 +179,16 @@ test_rxq_mbuf_bound(void)
 
 	memset(&st, 0, sizeof(st));
 	for (uint32_t i = 0; i < MPS_PBQ_MAX_MBUFS; i++)
-		CHECK(mps_pbq_push(&q, fake_mbuf(600, 'm')) == 0);
+		CHECK(mps_pbq_push(&q, fake_mbuf(600, 'm'), 0) == 0);
 	CHECK(q.n == MPS_PBQ_MAX_MBUFS && q.mbufs == MPS_PBQ_MAX_MBUFS);
 	CHECK(q.len == 600u * MPS_PBQ_MAX_MBUFS);
 	p = fake_mbuf(600, 'n');
-	CHECK(mps_pbq_push(&q, p) == -1);
+	CHECK(mps_pbq_push(&q, p, 0) == -1);
 	CHECK(st.rx_refused == 1 && q.mbufs == MPS_PBQ_MAX_MBUFS);
 	CHECK(mbufs_freed == freed0); /* refused: still the caller's */
 	/* one piece read: room for one more */
 	mps_pbq_consume(&q, 600);
-	CHECK(mps_pbq_push(&q, p) == 0);
+	CHECK(mps_pbq_push(&q, p, 0) == 0);
 	CHECK(q.mbufs == MPS_PBQ_MAX_MBUFS && st.rx_refused == 1);
 	mps_pbq_free(&q);
 	CHECK(mbufs_freed - freed0 == MPS_PBQ_MAX_MBUFS + 1);
@@ -438,7 +438,7 @@ main(void)
 	test_rxq_small_pieces_packed();
 	test_rxq_zero_copy_and_budgets();
 	test_rxq_mbuf_bound();
-	CHECK(mps_api_init() == 0);
+	CHECK(mps_api_init(MPS_MAX_CONNS_DEFAULT, 0) == 0);
 	test_handle_never_zero();
 	CHECK(mps_listen(PORT, &tune, &t_ops, NULL) == 0);
 	test_handle_generations();
