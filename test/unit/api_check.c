@@ -26,7 +26,9 @@
 #include "lwip_loop.h"
 
 #include "api/api.h"
+#include "api/budget.h"
 #include "api/conn.h"
+#include "api/limits.h"
 #include "api/rxq.h"
 #include "api/sndq.h"
 #include "worker.h"
@@ -407,6 +409,52 @@ test_sndq_drains(void)
 }
 
 /* What apps count goes to the worker's stats through the API. */
+/* README "Limits": the per-source count (an open-addressed table with
+ * deletions) refuses a source over its limit with a RST and passes
+ * another; a full worker with nothing idle drops a SYN; releases give
+ * everything back. Connections without a pcb stand in for accepted ones. */
+static void
+test_conn_limits(void)
+{
+	enum { PER_IP = 3, MAX = 9216, IPS = 3000 };
+	static struct mps_conn *c[MAX];
+	unsigned int n = 0;
+
+	memset(&st, 0, sizeof(st));
+	CHECK(mps_limits_init(MAX, PER_IP) == 0);
+	/* 3000 sources x 3 = 9000 connections: many share probe runs */
+	for (uint32_t ip = 1; ip <= IPS; ip++)
+		for (int k = 0; k < PER_IP; k++) {
+			CHECK(mps_limits_syn(ip, 0) == MPS_SYN_PASS);
+			c[n] = mps_conn_alloc();
+			c[n]->peer_ip = ip;
+			CHECK(mps_limits_accept(c[n]) == 0);
+			n++;
+		}
+	CHECK(mps_limits_syn(7, 0) == MPS_SYN_RST && st.conn_limit_ip == 1);
+	CHECK(mps_limits_syn(100000, 0) == MPS_SYN_PASS);
+	CHECK(mps_limits_syn(100000, MAX - n) == MPS_SYN_DROP && st.conn_limit == 1);
+	/* free every other source: the others keep their counts */
+	for (unsigned int i = 0; i < n; i++)
+		if (c[i]->peer_ip % 2 == 0)
+			mps_conn_release(c[i], 0);
+	for (uint32_t ip = 1; ip <= IPS; ip++)
+		if (mps_limits_syn(ip, 0) != (ip % 2 == 0 ? MPS_SYN_PASS : MPS_SYN_RST))
+			failures++, fprintf(stderr, "api-check: source %u miscounted\n", ip);
+	for (unsigned int i = 0; i < n; i++)
+		if (c[i]->peer_ip % 2 != 0)
+			mps_conn_release(c[i], 0);
+	for (uint32_t ip = 1; ip <= IPS; ip++)
+		if (mps_limits_syn(ip, MAX - 1) != MPS_SYN_PASS)
+			failures++, fprintf(stderr, "api-check: source %u still counted\n", ip);
+	CHECK(st.tcp_active == 0);
+	CHECK(mps_limits_init(MPS_MAX_CONNS_DEFAULT, 0) == 0);
+	/* the budget refuses a limit the heap cannot guarantee */
+	CHECK(mps_mem_init(1000000) == -EINVAL);
+	CHECK(mps_mem_init(MPS_MAX_CONNS_MAX) == 0);
+	CHECK(mps_mem_init(MPS_MAX_CONNS_DEFAULT) == 0);
+}
+
 static void
 test_app_counters(void)
 {
@@ -444,12 +492,13 @@ main(void)
 	test_handle_generations();
 	test_sndq_limit();
 	test_sndq_drains();
+	test_conn_limits();
 	test_app_counters();
 	mps_api_shutdown();
 	if (failures != 0) {
 		fprintf(stderr, "api-check: %d check(s) failed\n", failures);
 		return 1;
 	}
-	printf("api-check: ok (RX queue accounting, handle generations, send-queue limit)\n");
+	printf("api-check: ok (RX queue accounting, handle generations, send-queue limit, connection limits)\n");
 	return 0;
 }
