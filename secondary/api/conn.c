@@ -122,8 +122,9 @@ mps_conn_held(const struct mps_conn *c, struct mps_mem_held *h)
 }
 
 /* After any event: a connection within its memory minimum counts as
- * moving (budget.c sheds only what stalls beyond it), and one with nothing
- * to send, unacknowledged or unread joins the idle list (limits.c). */
+ * moving (budget.c sheds only what stalls beyond it), and an accepted one
+ * with nothing to send, unacknowledged or unread joins the idle list
+ * (limits.c; our own active opens are never evicted). */
 static void
 conn_account(struct mps_conn *c)
 {
@@ -132,7 +133,7 @@ conn_account(struct mps_conn *c)
 	mps_conn_held(c, &h);
 	if (h.bytes <= MPS_MEM_CONN_MIN)
 		c->progress_ms = sys_now();
-	mps_limits_set_idle(c, h.bytes == 0 && !c->closing && c->established &&
+	mps_limits_set_idle(c, c->accepted && h.bytes == 0 && !c->closing && c->established &&
 			       c->pcb != NULL && c->pcb->unsent == NULL &&
 			       c->pcb->unacked == NULL);
 }

@@ -43,7 +43,6 @@ struct mps_conn {
 	uint32_t peer_ip;          /* network order */
 	uint32_t progress_ms;      /* sys_now() of the last progress (budget.c) */
 	int32_t idle_prev, idle_next; /* the idle list (limits.c), -1 ends */
-	uint32_t idle_since_ms;
 	uint8_t idle;              /* on the idle list */
 	struct mps_pbq rx;
 	struct mps_sndq tx;        /* with this connection's sndbuf and limit */

@@ -157,7 +157,6 @@ mps_limits_set_idle(struct mps_conn *c, int idle)
 		return;
 	if (idle) {
 		c->idle = 1;
-		c->idle_since_ms = (uint32_t)mps_worker()->now_ms;
 		c->idle_prev = idle_tail;
 		c->idle_next = -1;
 		if (idle_tail >= 0)
