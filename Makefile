@@ -53,6 +53,7 @@ PRIMARY_SRCS := primary/main.c primary/ports.c primary/shared_objs.c \
 # The worker TCP API (secondary/api/); it uses nothing from apps/.
 API_SRCS := secondary/api/api.c secondary/api/conn.c secondary/api/rxq.c \
 	secondary/api/timer.c \
+	secondary/api/budget.c secondary/api/limits.c \
 	secondary/api/sndq.c
 SECONDARY_SRCS := secondary/main.c secondary/worker.c secondary/attach.c secondary/loop.c \
 	secondary/netif.c secondary/tcp_hooks.c secondary/neigh_learn.c secondary/steer.c \

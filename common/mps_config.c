@@ -50,6 +50,8 @@ mps_config_defaults(struct mps_config *cfg)
 	cfg->tune.keepalive_timeout_ms = MPS_KEEPALIVE_TIMEOUT_MS;
 	cfg->tune.send_timeout_ms = MPS_SEND_TIMEOUT_MS;
 	cfg->tune.linger_timeout_ms = MPS_LINGER_TIMEOUT_MS;
+	cfg->max_conns = MPS_MAX_CONNS_DEFAULT;
+	cfg->max_conns_per_ip = MPS_MAX_CONNS_PER_IP_DEFAULT;
 }
 
 /* Decimal only, whole string, within [min, max]. */
@@ -417,6 +419,12 @@ mps_config_usage(void)
 	       "                           initcwnd, rcvbuf, sndbuf, sndq, header_timeout,\n"
 	       "                           keepalive_timeout, send_timeout, linger_timeout)\n"
 	       "                           tunes one listener\n"
+	       "  --max-conns N            connections each worker accepts, "
+	       RTE_STR(MPS_MAX_CONNS_MIN) ".." RTE_STR(MPS_MAX_CONNS_MAX) "\n"
+	       "                           (default " RTE_STR(MPS_MAX_CONNS_DEFAULT)
+	       "; when full, the longest idle one makes room)\n"
+	       "  --max-conns-per-ip N     ... from one source address, 0 = no limit\n"
+	       "                           (default " RTE_STR(MPS_MAX_CONNS_PER_IP_DEFAULT) "; over it a SYN gets a RST)\n"
 	       /* reliability */
 	       "  --mbufs N                mbuf pool size (default: sized from the\n"
 	       "                           ports and workers; small values force exhaustion)\n"
@@ -447,6 +455,8 @@ enum {
 	/* TCP API */
 	OPT_CONNECT,
 	OPT_TUNE,
+	OPT_MAX_CONNS,
+	OPT_MAX_CONNS_PER_IP,
 	OPT_MBUFS,
 	/* port features */
 	OPT_NO_OFFLOAD,
@@ -470,6 +480,8 @@ static const struct option long_opts[] = {
 	{ "neigh-locktime", required_argument, NULL, OPT_NEIGH_LOCKTIME },
 	/* TCP tuning (the option name is the tuning key) and connects */
 	{ "connect", required_argument, NULL, OPT_CONNECT },
+	{ "max-conns", required_argument, NULL, OPT_MAX_CONNS },
+	{ "max-conns-per-ip", required_argument, NULL, OPT_MAX_CONNS_PER_IP },
 	{ "nodelay", required_argument, NULL, OPT_TUNE },
 	{ "quickack", required_argument, NULL, OPT_TUNE },
 	{ "rto-min", required_argument, NULL, OPT_TUNE },
@@ -529,6 +541,18 @@ mps_config_parse_args(struct mps_config *cfg, int argc, char **argv,
 				return fail(err, errlen, long_opts[idx].name, optarg);
 			break;
 		}
+		case OPT_MAX_CONNS:
+			if (mps_parse_u32(optarg, MPS_MAX_CONNS_MIN, MPS_MAX_CONNS_MAX, &v) != 0)
+				return fail(err, errlen, "--max-conns (" RTE_STR(MPS_MAX_CONNS_MIN) ".."
+					    RTE_STR(MPS_MAX_CONNS_MAX) ")", optarg);
+			cfg->max_conns = v;
+			break;
+		case OPT_MAX_CONNS_PER_IP:
+			if (mps_parse_u32(optarg, 0, MPS_MAX_CONNS_MAX, &v) != 0)
+				return fail(err, errlen, "--max-conns-per-ip (0.."
+					    RTE_STR(MPS_MAX_CONNS_MAX) ")", optarg);
+			cfg->max_conns_per_ip = v;
+			break;
 		/* Port features */
 		case OPT_NO_OFFLOAD:
 			cfg->no_offload = 1;

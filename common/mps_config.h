@@ -18,6 +18,13 @@
 #define MPS_MIN_MBUFS     1024u     /* --mbufs range */
 #define MPS_MAX_MBUFS     4194304u
 #define MPS_IFNAMSIZ      16u /* IFNAMSIZ: an interface name and its NUL */
+/* Connection limits, per worker (--max-conns, --max-conns-per-ip). The
+ * most is lwIP's PCB pool (10240, lwipopts.h) less 1024 for half-open,
+ * closing and TIME_WAIT PCBs; the worker checks it at build time. */
+#define MPS_MAX_CONNS_DEFAULT 8192 /* plain numbers: the usage text prints them */
+#define MPS_MAX_CONNS_MIN     16
+#define MPS_MAX_CONNS_MAX     9216
+#define MPS_MAX_CONNS_PER_IP_DEFAULT 1024
 
 enum mps_app {
 	MPS_APP_NONE = 0,
@@ -103,6 +110,9 @@ struct mps_config {
 		uint32_t ip;     /* network byte order */
 		uint8_t mac[6];
 	} static_neigh[MPS_MAX_STATIC_NEIGH];
+	/* Connection limits, per worker */
+	uint32_t max_conns;        /* connections accepted */
+	uint32_t max_conns_per_ip; /* ... from one source address, 0 = none */
 	/* Global TCP tuning and active opens */
 	struct mps_tcp_tune tune;
 	uint32_t n_connects;

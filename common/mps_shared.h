@@ -38,7 +38,7 @@
 
 #define MPS_MAGIC          0x6d707374u /* "mpst" */
 #ifndef MPS_LAYOUT_VERSION /* overridden only to build the mismatch test */
-#define MPS_LAYOUT_VERSION 18u
+#define MPS_LAYOUT_VERSION 19u
 #endif
 
 /* The mbuf private area holds lwIP's struct pbuf_custom (zero-copy RX).
@@ -207,6 +207,14 @@ enum mps_worker_state {
 	X(tcp_keepalive_timeout, 0, "idle connections closed after keepalive_timeout") \
 	X(tcp_send_timeout, 0, "connections reset: nothing acknowledged for send_timeout") \
 	X(tcp_linger, 0, "lingering closes: FIN, then the peer's data read and dropped")
+#define MPS_COUNTERS_LIMITS(X) /* per-client bounds: memory, connections */ \
+	X(lwip_heap_used, 0, "gauge: bytes of lwIP's heap in use (data and control)") \
+	X(lwip_segs_used, 0, "gauge: lwIP TCP segments in use") \
+	X(mem_wait, 0, "data refused for now: memory short beyond the connection's minimum") \
+	X(mem_shed, 0, "connections reset to free memory: most held, longest without progress") \
+	X(conn_limit, 0, "SYNs dropped, connections refused: worker at --max-conns") \
+	X(conn_limit_ip, 0, "SYNs answered with RST, connections refused: source at --max-conns-per-ip") \
+	X(conn_idle_evicted, 0, "idle connections reset to make room for a new one")
 #define MPS_COUNTERS_APPS(X) /* the built-in apps */ \
 	X(http_requests, 0, "HTTP requests answered") \
 	X(http_errors, 0, "HTTP 4xx answered") \
@@ -247,7 +255,7 @@ enum mps_worker_state {
 #define MPS_COUNTERS(X) \
 	MPS_COUNTERS_RX(X) MPS_COUNTERS_RXMEM(X) MPS_COUNTERS_TX(X) \
 	MPS_COUNTERS_RING(X) MPS_COUNTERS_NEIGH(X) MPS_COUNTERS_TCP(X) \
-	MPS_COUNTERS_API(X) MPS_COUNTERS_APPS(X) MPS_COUNTERS_LOOP(X) \
+	MPS_COUNTERS_API(X) MPS_COUNTERS_LIMITS(X) MPS_COUNTERS_APPS(X) MPS_COUNTERS_LOOP(X) \
 	MPS_COUNTERS_CAPTURE(X) MPS_COUNTERS_ADOPT(X) MPS_COUNTERS_REPLACE(X) \
 	MPS_COUNTERS_EXC(X)
 

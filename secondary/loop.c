@@ -23,6 +23,7 @@
 #include "adopt.h"
 #include "exception.h"
 #include "api/api.h"
+#include "api/budget.h"
 #include "loop.h"
 #include "mirror.h"
 #include "mps_log.h"
@@ -171,6 +172,7 @@ mps_loop_run(struct mps_worker *w, volatile int *quit)
 		mps_tx_flush(w);
 		w->stats->tx_queued = mps_netif_tx_queued(w);
 		mps_pcb_guard(w, t0);
+		mps_mem_poll();
 
 		w->stats->iterations++;
 		if (unlikely(mps_replace_tick(w, quit))) /* drained */

@@ -198,7 +198,7 @@ main(int argc, char **argv)
 	else
 		ret = mps_netif_init(w);
 	if (ret == 0)
-		ret = mps_api_init();
+		ret = mps_api_init(w->shared->cfg.max_conns, w->shared->cfg.max_conns_per_ip);
 	if (ret == 0)
 		ret = mps_apps_listen(&w->shared->cfg);
 	if (ret != 0) {

@@ -2,8 +2,9 @@
  *
  * tcp_hooks.c - lwIP's TCP hooks for a worker (wired in lwipopts.h).
  *
- * RFC 6528 ISNs, TIME_WAIT ended as Linux does, and the worker-wide
- * out-of-order limit; and whether lwIP holds a connection (for steer.c).
+ * RFC 6528 ISNs, TIME_WAIT ended as Linux does, the connection limits
+ * applied to a SYN before lwIP takes it, and the worker-wide out-of-order
+ * limit; and whether lwIP holds a connection (for steer.c).
  */
 #include <errno.h>
 #include <stdint.h>
@@ -20,11 +21,13 @@
 #undef IP_MF
 #undef IP_OFFMASK
 
+#include "lwip/ip.h"
 #include "lwip/ip4_addr.h"
 #include "lwip/pbuf.h"
 #include "lwip/priv/tcp_priv.h"
 #include "lwip/prot/tcp.h"
 
+#include "api/limits.h"
 #include "mps_isn.h"
 #include "netif.h"
 #include "tcp_hooks.h"
@@ -117,8 +120,34 @@ tw_end(struct mps_worker *w, struct tcp_pcb *pcb)
 	return ERR_ABRT;
 }
 
+/* A SYN to listener lpcb, before lwIP allocates a PCB for it: the worker's
+ * and the source's connection limits (api/limits.c). Over the source's
+ * limit the SYN is answered with a RST (the client sees ECONNREFUSED at
+ * once); with the worker full and nothing idle to make room it is dropped
+ * as Linux drops a SYN its accept queue has no room for (the client
+ * retries). Both counted there. */
+static signed char
+listen_syn(struct tcp_pcb *lpcb, struct tcp_hdr *hdr)
+{
+	const struct tcp_pcb_listen *l = (const struct tcp_pcb_listen *)lpcb;
+
+	switch (mps_limits_syn(ip4_addr_get_u32(ip_2_ip4(ip_current_src_addr())),
+			       l->accepts_pending)) {
+	case MPS_SYN_PASS:
+		return ERR_OK;
+	case MPS_SYN_RST:
+		/* lwIP made the header host order already */
+		tcp_rst(lpcb, 0, hdr->seqno + 1, ip_current_dest_addr(),
+			ip_current_src_addr(), hdr->dest, hdr->src);
+		return ERR_RST;
+	default:
+		return ERR_ABRT;
+	}
+}
+
 /* lwIP's LWIP_HOOK_TCP_INPACKET_PCB (see lwipopts.h), for every segment
- * that matched a pcb. lwIP's TIME_WAIT ignores RSTs (RFC 1337) and answers
+ * that matched a pcb: SYNs to our listeners meet the connection limits
+ * (above). lwIP's TIME_WAIT ignores RSTs (RFC 1337) and answers
  * a SYN on the same 4-tuple with an ACK for the old connection: a client
  * reusing its port then hangs for the whole TIME_WAIT. Like Linux (whose
  * default does not follow RFC 1337):
@@ -137,6 +166,12 @@ mps_tcp_inpacket_hook(struct tcp_pcb *pcb, struct tcp_hdr *hdr, struct pbuf *p)
 	struct rte_mbuf *m, *copy;
 	struct tcp_hdr *th;
 
+	if (unlikely(pcb->state == LISTEN)) {
+		/* only a bare SYN makes a PCB; lwIP answers the rest */
+		if ((flags & (TCP_SYN | TCP_ACK | TCP_RST)) != TCP_SYN)
+			return ERR_OK;
+		return listen_syn(pcb, hdr);
+	}
 	if (likely(pcb->state != TIME_WAIT))
 		return ERR_OK;
 	if ((flags & TCP_RST) && seqno == pcb->rcv_nxt)

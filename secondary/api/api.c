@@ -13,10 +13,13 @@
 #include <string.h>
 
 #include "lwip/priv/tcp_priv.h"
+#include "lwip/sys.h"
 #include "lwip/tcp.h"
 
 #include "api.h"
+#include "budget.h"
 #include "conn.h"
+#include "limits.h"
 #include "mps_rss.h"
 #include "timer.h"
 #include "worker.h"
@@ -25,10 +28,14 @@ static struct mps_api_listener listeners[MPS_MAX_LISTENERS];
 static uint32_t n_listeners;
 
 int
-mps_api_init(void)
+mps_api_init(uint32_t max_conns, uint32_t max_conns_per_ip)
 {
-	int ret = mps_conn_table_init();
+	int ret = mps_mem_init(max_conns);
 
+	if (ret == 0)
+		ret = mps_limits_init(max_conns, max_conns_per_ip);
+	if (ret == 0)
+		ret = mps_conn_table_init();
 	return ret != 0 ? ret : mps_timer_init(2 * MPS_CONN_MAX, mps_worker()->now_ms);
 }
 
@@ -180,8 +187,10 @@ mps_send(mps_conn_t h, const void *buf, uint32_t len)
 		return -EBADF;
 	if (c->closing)
 		return -EPIPE;
-	ret = mps_sndq_send(&c->tx, c->pcb, buf, len);
-	if (ret != 0) { /* over the limit or out of heap: dropped, counted */
+	ret = mps_sndq_send(&c->tx, c->pcb, c->rx.len, buf, len);
+	if (ret == -EAGAIN) /* memory short: nothing taken, send again when writable */
+		return ret;
+	if (ret != 0) { /* over the limit (or lwIP's heap failed): dropped, counted */
 		mps_conn_abort(c, ret);
 		return -ENOBUFS;
 	}
@@ -202,7 +211,7 @@ mps_send_room(mps_conn_t h)
 {
 	struct mps_conn *c = mps_conn_get(h);
 
-	return c == NULL || c->closing ? 0 : mps_sndq_room(&c->tx, c->pcb);
+	return c == NULL || c->closing ? 0 : mps_sndq_room(&c->tx, c->pcb, c->rx.len);
 }
 
 uint32_t
@@ -231,6 +240,8 @@ mps_recv_consume(mps_conn_t h, uint32_t len)
 		return -EBADF;
 	if (len > c->rx.len)
 		len = c->rx.len;
+	if (len != 0)
+		c->progress_ms = sys_now(); /* the app reads: not stalled (budget.c) */
 	mps_pbq_consume(&c->rx, len);
 	if (c->rcvbuf != 0) {
 		/* lwIP floors its window at 0 when the peer uses what the

@@ -5,7 +5,8 @@
  * sizes, send-queue limit and tuning; accept and connect events carrying the addresses;
  * active opens; sends that queue beyond lwIP's window up to a per-connection
  * limit (over it the connection is dropped and counted, so a client that
- * falls behind cannot eat the worker's memory); close.
+ * falls behind cannot eat the worker's memory) and wait when the worker's
+ * memory is short; close.
  *
  * Connections are named by handles that carry a generation: a stale or
  * closed handle makes every call return -EBADF, never crash. Everything
@@ -63,8 +64,10 @@ enum mps_wait {
 };
 
 /* Sets up the API for this process's worker (mps_worker()): the
- * connection table. Returns 0 or -ENOMEM. */
-int mps_api_init(void);
+ * connection table, the connection limits (connections accepted; from one
+ * source address, 0 = no limit) and the memory budget sized from them.
+ * Returns 0, -ENOMEM, or -EINVAL when the budget cannot hold max_conns. */
+int mps_api_init(uint32_t max_conns, uint32_t max_conns_per_ip);
 
 /* Listens on port with the given tuning (fields resolved already, see
  * mps_tune_resolve). Returns 0 or -errno. */
@@ -78,11 +81,15 @@ mps_conn_t mps_connect(uint32_t ip, uint16_t port, const struct mps_tcp_tune *tu
 		       const struct mps_api_ops *ops, void *arg);
 
 /* Queues len bytes: what lwIP's window takes goes now, the rest waits in
- * the connection's send queue. 0, -EBADF, -EPIPE (closing), or -ENOBUFS:
- * over the connection's limit, the connection was dropped (RST). */
+ * the connection's send queue. 0, -EBADF, -EPIPE (closing), -EAGAIN:
+ * the worker's memory is short and this connection is past its minimum,
+ * nothing was taken (send again from on_writable; mps_send_room says how
+ * much fits), or -ENOBUFS: over the connection's limit, the connection
+ * was dropped (RST). */
 int mps_send(mps_conn_t h, const void *buf, uint32_t len);
 
-/* Bytes mps_send would take now without going over the limit. */
+/* Bytes mps_send would take now without going over the limit, the peer's
+ * window (beyond a small minimum) or the memory budget. */
 uint32_t mps_send_room(mps_conn_t h);
 
 /* Bytes sent but not yet acknowledged, plus those still queued. */

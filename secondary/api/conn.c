@@ -11,10 +11,12 @@
 #include <string.h>
 
 #include "lwip/priv/tcp_priv.h"
+#include "lwip/sys.h"
 #include "lwip/tcp.h"
 
 #include "conn.h"
 #include "timer.h"
+#include "limits.h"
 #include "worker.h"
 
 #define POLL_INTERVAL 1           /* lwIP slow-timer ticks: retries queued data */
@@ -91,8 +93,50 @@ mps_conn_alloc(void)
 	memset(c, 0, sizeof(*c));
 	c->gen = gen;
 	c->in_use = 1;
+	c->idle_prev = c->idle_next = -1;
+	c->progress_ms = sys_now();
 	stats()->tcp_active++;
 	return c;
+}
+
+struct mps_conn *
+mps_conn_slot(uint32_t i)
+{
+	return &conns[i];
+}
+
+int32_t
+mps_conn_index(const struct mps_conn *c)
+{
+	return (int32_t)(c - conns);
+}
+
+void
+mps_conn_held(const struct mps_conn *c, struct mps_mem_held *h)
+{
+	h->bytes = c->tx.len + c->rx.len;
+	h->segs = 0;
+	if (c->pcb != NULL) {
+		h->bytes += c->tx.sndbuf - c->pcb->snd_buf; /* tcp_sndbuf() stops at 0xffff */
+		h->segs = tcp_sndqueuelen(c->pcb);
+	}
+}
+
+/* After any event: a connection within its memory minimum counts as
+ * moving (budget.c sheds only what stalls beyond it), and an accepted one
+ * with nothing to send, unacknowledged or unread joins the idle list
+ * (limits.c; our own active opens are never evicted). */
+static void
+conn_account(struct mps_conn *c)
+{
+	struct mps_mem_held h;
+
+	mps_conn_held(c, &h);
+	if (h.bytes <= MPS_MEM_CONN_MIN)
+		c->progress_ms = sys_now();
+	mps_limits_set_idle(c, c->accepted && h.bytes == 0 && !c->closing && c->established &&
+			       c->pcb != NULL && c->pcb->unsent == NULL &&
+			       c->pcb->unacked == NULL);
 }
 
 /* Detaches c from its pcb (which lwIP keeps or has freed), frees its
@@ -107,6 +151,7 @@ mps_conn_release(struct mps_conn *c, int err)
 
 	mps_timer_cancel(MPS_TIMER_APP(c - conns));
 	mps_timer_cancel(MPS_TIMER_SEND(c - conns));
+	mps_limits_release(c);
 	if (c->pcb != NULL) {
 		tcp_arg(c->pcb, NULL);
 		tcp_recv(c->pcb, NULL);
@@ -274,7 +319,7 @@ mps_conn_try_close(struct mps_conn *c)
 static void
 conn_progress(struct mps_conn *c)
 {
-	if (c->tx.len != 0 && mps_sndq_flush(&c->tx, c->pcb) != 0)
+	if (c->tx.len != 0 && mps_sndq_flush(&c->tx, c->pcb, c->rx.len) != 0)
 		tcp_output(c->pcb);
 	if (c->closing)
 		mps_conn_try_close(c);
@@ -350,7 +395,8 @@ on_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
 		else
 			mps_close(h);
 	} else {
-		if (err != ERR_OK || mps_pbq_push(&c->rx, p) != 0) {
+		if (err != ERR_OK ||
+		    mps_pbq_push(&c->rx, p, mps_sndq_pending(&c->tx, pcb)) != 0) {
 			cb_leave();
 			return ERR_MEM; /* lwIP keeps it and offers it again */
 		}
@@ -362,6 +408,8 @@ on_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
 	if (!cb_aborted && conns[h & MPS_CONN_IDX_MASK].in_use &&
 	    mps_conn_handle(&conns[h & MPS_CONN_IDX_MASK]) == h)
 		conn_progress(c);
+	if (!cb_aborted && c->in_use && mps_conn_handle(c) == h)
+		conn_account(c);
 	return cb_leave();
 }
 
@@ -373,9 +421,10 @@ on_sent(void *arg, struct tcp_pcb *pcb, u16_t len)
 	struct mps_conn *c = arg;
 	mps_conn_t h;
 
-	(void)len;
 	if (c == NULL)
 		return ERR_OK;
+	if (len != 0) /* the peer took data */
+		c->progress_ms = sys_now();
 	if (c->rto_min != 0 && pcb->rto < c->rto_min)
 		pcb->rto = c->rto_min;
 	h = mps_conn_handle(c);
@@ -386,6 +435,8 @@ on_sent(void *arg, struct tcp_pcb *pcb, u16_t len)
 	if (!cb_aborted && c->in_use && mps_conn_handle(c) == h && !c->closing &&
 	    c->ops->on_writable != NULL)
 		c->ops->on_writable(h, c->arg);
+	if (!cb_aborted && c->in_use && mps_conn_handle(c) == h)
+		conn_account(c);
 	return cb_leave();
 }
 
@@ -424,6 +475,8 @@ conn_opened(struct mps_conn *c, struct tcp_pcb *pcb, uint16_t listen_port)
 	if (c->ops->on_open != NULL && c->ops->on_open(h, &ci, c->arg) != 0 &&
 	    !cb_aborted && c->in_use && mps_conn_handle(c) == h)
 		mps_conn_abort(c, -ECONNABORTED);
+	if (!cb_aborted && c->in_use && mps_conn_handle(c) == h)
+		conn_account(c);
 	return cb_leave();
 }
 
@@ -438,6 +491,12 @@ mps_conn_on_accept(void *arg, struct tcp_pcb *pcb, err_t err)
 	c = mps_conn_alloc();
 	if (c == NULL) {
 		stats()->tcp_refused++;
+		tcp_abort(pcb);
+		return ERR_ABRT;
+	}
+	c->peer_ip = ip4_addr_get_u32(ip_2_ip4(&pcb->remote_ip));
+	if (mps_limits_accept(c) != 0) { /* over a limit: refused (RST), counted */
+		mps_conn_release(c, -ECONNREFUSED); /* no app saw it */
 		tcp_abort(pcb);
 		return ERR_ABRT;
 	}

@@ -12,6 +12,7 @@
 #include "lwip/tcp.h"
 
 #include "api.h"
+#include "budget.h"
 #include "mps_config.h"
 #include "rxq.h"
 #include "sndq.h"
@@ -43,6 +44,11 @@ struct mps_conn {
 	/* Time limits from the listener (ms) */
 	uint32_t header_ms, keepalive_ms, send_ms, linger_ms;
 	uint64_t linger_end_ms;    /* the lingering close ends by then at the latest */
+	uint8_t accepted;          /* counted by the connection limits (limits.c) */
+	uint32_t peer_ip;          /* network order */
+	uint32_t progress_ms;      /* sys_now() of the last progress (budget.c) */
+	int32_t idle_prev, idle_next; /* the idle list (limits.c), -1 ends */
+	uint8_t idle;              /* on the idle list */
 	struct mps_pbq rx;
 	struct mps_sndq tx;        /* with this connection's sndbuf and limit */
 	uint64_t ctx[MPS_CONN_CTX / 8]; /* the app's */
@@ -92,6 +98,12 @@ void mps_conn_send_timer(struct mps_conn *c, int progress);
 /* Timer id (timer.h) expired: the send timeout, an app wait or the end
  * of a lingering close. */
 void mps_conn_expire(uint32_t id);
+/* The connection in slot i, or NULL if the slot is free (i < MPS_CONN_MAX). */
+struct mps_conn *mps_conn_slot(uint32_t i);
+/* Slot index of c. */
+int32_t mps_conn_index(const struct mps_conn *c);
+/* What c holds of the worker's memory (budget.h). */
+void mps_conn_held(const struct mps_conn *c, struct mps_mem_held *h);
 /* Releases every connection still in use (lwIP has let go of them all). */
 void mps_conn_release_all(int err);
 

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "budget.h"
 #include "rxq.h"
 #include "worker.h"
 
@@ -36,12 +37,20 @@ pbq_link(struct mps_pbq *q, struct pbuf *p, uint16_t room)
 }
 
 /* Copies the bytes of chain p after the tail's data, into new copy buffers
- * for what does not fit. All or nothing: 0, or -ENOMEM with q unchanged. */
+ * for what does not fit, if the memory budget allows them (tx_held: what
+ * the connection holds on its send side). All or nothing: 0, or -ENOMEM
+ * with q unchanged. */
 static int
-pbq_copy_in(struct mps_pbq *q, const struct pbuf *p)
+pbq_copy_in(struct mps_pbq *q, const struct pbuf *p, uint32_t tx_held)
 {
 	struct pbuf *fresh = NULL, **end = &fresh;
 	uint32_t need = p->tot_len > q->tail_room ? p->tot_len - q->tail_room : 0;
+	struct mps_mem_held held = { .bytes = tx_held + q->len };
+
+	if (need > 0 &&
+	    !mps_mem_may_take(&held, (need + MPS_PBQ_COPY_BUF - 1) / MPS_PBQ_COPY_BUF *
+			      MPS_PBQ_COPY_BUF))
+		return -ENOMEM;
 
 	for (; need > 0; need -= MIN(need, MPS_PBQ_COPY_BUF)) {
 		*end = pbuf_alloc(PBUF_RAW, MPS_PBQ_COPY_BUF, PBUF_RAM);
@@ -88,11 +97,12 @@ pbq_copy_in(struct mps_pbq *q, const struct pbuf *p)
 /* Takes one piece: copied when small or when the worker holds too many
  * mbufs, kept zero-copy otherwise (or when lwIP's heap is short). */
 static void
-pbq_take(struct mps_pbq *q, struct pbuf *p, struct mps_worker_stats *st)
+pbq_take(struct mps_pbq *q, struct pbuf *p, struct mps_worker_stats *st,
+	 uint32_t tx_held)
 {
 	if (pbuf_is_mbuf(p) &&
 	    (p->len < MPS_PBQ_COPY_BELOW || st->mbufs_held > MPS_RX_HELD_SOFT) &&
-	    pbq_copy_in(q, p) == 0) {
+	    pbq_copy_in(q, p, tx_held) == 0) {
 		st->rx_copied++;
 		pbuf_free(p);
 		return;
@@ -107,14 +117,14 @@ pbq_take(struct mps_pbq *q, struct pbuf *p, struct mps_worker_stats *st)
  * Copied bytes are packed, so small pieces never hit the per-connection
  * limit (the receive window bounds them). */
 int
-mps_pbq_push(struct mps_pbq *q, struct pbuf *p)
+mps_pbq_push(struct mps_pbq *q, struct pbuf *p, uint32_t tx_held)
 {
 	struct mps_worker_stats *st = mps_worker()->stats;
 
 	if (q->mbufs + pbuf_clen(p) > MPS_PBQ_MAX_MBUFS)
 		goto refuse;
 	if (st->mbufs_held >= MPS_RX_HELD_HARD) {
-		if (pbq_copy_in(q, p) != 0)
+		if (pbq_copy_in(q, p, tx_held) != 0)
 			goto refuse;
 		st->rx_copied += pbuf_clen(p);
 		pbuf_free(p);
@@ -129,7 +139,7 @@ mps_pbq_push(struct mps_pbq *q, struct pbuf *p)
 		if (p->len == 0)
 			pbuf_free(p);
 		else
-			pbq_take(q, p, st);
+			pbq_take(q, p, st, tx_held);
 		p = next;
 	}
 	return 0;

@@ -33,8 +33,10 @@ struct mps_pbq {
 	uint16_t tail_room; /* free bytes after tail's data (a copy buffer) */
 };
 
-/* Queues what lwIP delivered; -1 refuses it (lwIP keeps it). */
-int mps_pbq_push(struct mps_pbq *q, struct pbuf *p);
+/* Queues what lwIP delivered; -1 refuses it (lwIP keeps it). Copy
+ * buffers come out of the memory budget (budget.h); tx_held is what the
+ * connection holds on its send side. */
+int mps_pbq_push(struct mps_pbq *q, struct pbuf *p, uint32_t tx_held);
 /* Copies up to len bytes from the front; returns how many. */
 uint32_t mps_pbq_copy(const struct mps_pbq *q, void *buf, uint32_t len);
 /* Drops len bytes from the front, freeing the pbufs (and mbufs) emptied. */

@@ -5,11 +5,14 @@
  * What lwIP's send buffer cannot take now waits here in pbufs from lwIP's
  * heap and is moved down from the sent/poll callbacks. The limit bounds
  * what one connection may have pending, so a client that stops reading
- * cannot eat the worker's memory. Counters go through mps_worker().
+ * cannot eat the worker's memory; lwIP is given no more than the peer's
+ * window (beyond the connection's minimum) and what the memory budget
+ * allows (budget.c). Counters go through mps_worker().
  */
 #include <errno.h>
 #include <string.h>
 
+#include "budget.h"
 #include "sndq.h"
 #include "worker.h"
 
@@ -20,39 +23,63 @@ mps_sndq_init(struct mps_sndq *q, uint32_t sndbuf, uint32_t limit)
 	q->limit = limit ? limit : UINT32_MAX;
 }
 
-/* How much lwIP takes now, in one tcp_write. */
-static uint16_t
-lwip_room(const struct tcp_pcb *pcb, uint32_t want)
+/* lwIP's free send buffer: tcp_sndbuf() tops out at 0xffff with window
+ * scaling, snd_buf itself does not. */
+static inline uint32_t
+lwip_free(const struct tcp_pcb *pcb)
 {
-	uint32_t room = tcp_sndbuf(pcb);
-
-	if (tcp_sndqueuelen(pcb) >= TCP_SND_QUEUELEN - 1)
-		return 0;
-	if (room > want)
-		room = want;
-	return room > 0xffffu ? 0xffffu : (uint16_t)room;
+	return pcb->snd_buf;
 }
 
 uint32_t
 mps_sndq_pending(const struct mps_sndq *q, const struct tcp_pcb *pcb)
 {
-	return q->sndbuf - tcp_sndbuf(pcb) + q->len;
+	return q->sndbuf - lwip_free(pcb) + q->len;
+}
+
+/* What the connection holds, adding extra bytes about to be taken. */
+static inline struct mps_mem_held
+held_by(const struct mps_sndq *q, const struct tcp_pcb *pcb, uint32_t rx_held,
+	uint32_t extra)
+{
+	return (struct mps_mem_held){
+		.bytes = rx_held + mps_sndq_pending(q, pcb) + extra,
+		.segs = tcp_sndqueuelen(pcb),
+	};
+}
+
+/* How much lwIP may take now, up to want: its send buffer and queue
+ * length, the peer's window beyond the connection's minimum, the budget. */
+static uint32_t
+lwip_room(const struct mps_sndq *q, const struct tcp_pcb *pcb, uint32_t rx_held,
+	  uint32_t want)
+{
+	uint32_t in_lwip = q->sndbuf - lwip_free(pcb);
+	uint32_t cap = pcb->snd_wnd > MPS_MEM_CONN_MIN ? pcb->snd_wnd : MPS_MEM_CONN_MIN;
+	uint32_t room = lwip_free(pcb);
+	struct mps_mem_held held = held_by(q, pcb, rx_held, 0);
+	uint16_t mss = tcp_mss(pcb) != 0 ? tcp_mss(pcb) : 536;
+
+	if (tcp_sndqueuelen(pcb) >= TCP_SND_QUEUELEN - 1 || in_lwip >= cap)
+		return 0;
+	if (room > cap - in_lwip)
+		room = cap - in_lwip;
+	if (room > want)
+		room = want;
+	return mps_mem_room(&held, room, mss);
 }
 
 uint32_t
-mps_sndq_room(const struct mps_sndq *q, const struct tcp_pcb *pcb)
+mps_sndq_room(const struct mps_sndq *q, const struct tcp_pcb *pcb, uint32_t rx_held)
 {
 	uint32_t pending = mps_sndq_pending(q, pcb), lwip_free;
 
-	if (q->len == 0 && tcp_sndqueuelen(pcb) < TCP_SND_QUEUELEN - 1)
-		lwip_free = tcp_sndbuf(pcb);
-	else
-		lwip_free = 0;
 	/* Well-behaved apps fill lwIP's buffer and no more; the queue is for
 	 * writes that must not be split (headers) and for push apps. */
 	if (pending >= q->limit)
 		return 0;
-	return lwip_free < q->limit - pending ? lwip_free : q->limit - pending;
+	lwip_free = q->len == 0 ? lwip_room(q, pcb, rx_held, q->limit - pending) : 0;
+	return lwip_free;
 }
 
 void
@@ -98,11 +125,11 @@ sndq_append(struct mps_sndq *q, const uint8_t *buf, uint32_t len)
 }
 
 int
-mps_sndq_send(struct mps_sndq *q, struct tcp_pcb *pcb, const void *buf,
-	      uint32_t len)
+mps_sndq_send(struct mps_sndq *q, struct tcp_pcb *pcb, uint32_t rx_held,
+	      const void *buf, uint32_t len)
 {
 	struct mps_worker_stats *st = mps_worker()->stats;
-	uint32_t pending = mps_sndq_pending(q, pcb);
+	uint32_t pending = mps_sndq_pending(q, pcb), direct = 0;
 	const uint8_t *b = buf;
 	int wrote = 0;
 
@@ -110,17 +137,27 @@ mps_sndq_send(struct mps_sndq *q, struct tcp_pcb *pcb, const void *buf,
 		st->tcp_sndq_drop++;
 		return -ENOBUFS;
 	}
+	/* All or nothing: what lwIP cannot take now must fit the budget. */
+	if (q->len == 0)
+		direct = lwip_room(q, pcb, rx_held, len);
+	if (direct < len) {
+		struct mps_mem_held held = held_by(q, pcb, rx_held, direct);
+
+		if (!mps_mem_may_take(&held, len - direct))
+			return -EAGAIN;
+	}
 	if (pending + len > st->sndq_max)
 		st->sndq_max = pending + len;
 	/* Straight to lwIP while nothing waits (order) and it has room. */
-	while (q->len == 0 && len > 0) {
-		uint16_t n = lwip_room(pcb, len);
+	while (direct > 0) {
+		uint16_t n = direct > 0xffffu ? 0xffffu : (uint16_t)direct;
 
-		if (n == 0 || tcp_write(pcb, b, n, TCP_WRITE_FLAG_COPY |
-					(len > n ? TCP_WRITE_FLAG_MORE : 0)) != ERR_OK)
+		if (tcp_write(pcb, b, n, TCP_WRITE_FLAG_COPY |
+			      (len > n ? TCP_WRITE_FLAG_MORE : 0)) != ERR_OK)
 			break;
 		b += n;
 		len -= n;
+		direct -= n;
 		wrote = 1;
 	}
 	if (len > 0 && sndq_append(q, b, len) != 0) {
@@ -133,17 +170,18 @@ mps_sndq_send(struct mps_sndq *q, struct tcp_pcb *pcb, const void *buf,
 }
 
 uint32_t
-mps_sndq_flush(struct mps_sndq *q, struct tcp_pcb *pcb)
+mps_sndq_flush(struct mps_sndq *q, struct tcp_pcb *pcb, uint32_t rx_held)
 {
 	struct mps_worker_stats *st = mps_worker()->stats;
 	uint32_t moved = 0;
 
 	while (q->head != NULL) {
 		struct pbuf *p = q->head;
-		uint16_t n = lwip_room(pcb, (uint32_t)(p->len - q->head_off));
+		uint32_t want = (uint32_t)(p->len - q->head_off);
+		uint32_t n = lwip_room(q, pcb, rx_held, want > 0xffffu ? 0xffffu : want);
 
 		if (n == 0 || tcp_write(pcb, (uint8_t *)p->payload + q->head_off,
-					n, TCP_WRITE_FLAG_COPY) != ERR_OK)
+					(uint16_t)n, TCP_WRITE_FLAG_COPY) != ERR_OK)
 			break;
 		q->head_off = (uint16_t)(q->head_off + n);
 		q->len -= n;

@@ -16,6 +16,7 @@
  * keep-alive timeout between requests (both close with a FIN, as nginx
  * does), its send timeout while answering (the API's).
  */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -256,6 +257,8 @@ _Static_assert(sizeof(struct http_conn) <= MPS_CONN_CTX, "http state too big");
 static int
 write_body(mps_conn_t h, struct http_conn *hc)
 {
+	int ret;
+
 	while (hc->body_left > 0) {
 		uint32_t n = mps_send_room(h);
 
@@ -265,7 +268,10 @@ write_body(mps_conn_t h, struct http_conn *hc)
 			n = hc->body_left;
 		if (n == 0)
 			return 0;
-		if (mps_send(h, fill, n) != 0)
+		ret = mps_send(h, fill, n);
+		if (ret == -EAGAIN) /* memory short: again when writable */
+			return 0;
+		if (ret != 0)
 			return -1;
 		hc->body_left -= n;
 	}
@@ -278,7 +284,7 @@ static int
 respond(mps_conn_t h, struct http_conn *hc, const struct http_req *r)
 {
 	char out[512];
-	int n;
+	int n, ret;
 	int inline_body = r->body != NULL && !r->head;
 
 	/* HTTP/1.1 keeps the connection unless told; HTTP/1.0 closes it
@@ -293,7 +299,10 @@ respond(mps_conn_t h, struct http_conn *hc, const struct http_req *r)
 		     inline_body ? r->body : "");
 	if (n < 0 || (size_t)n >= sizeof(out) || mps_send_room(h) < (uint32_t)n)
 		return 1;
-	if (mps_send(h, out, (uint32_t)n) != 0)
+	ret = mps_send(h, out, (uint32_t)n);
+	if (ret == -EAGAIN) /* memory short: again when writable */
+		return 1;
+	if (ret != 0)
 		return -1;
 	hc->body_left = (r->body == NULL && !r->head) ? r->body_len : 0;
 	return 0;

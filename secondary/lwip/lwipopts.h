@@ -21,10 +21,15 @@
 #define MEM_LIBC_MALLOC             0
 #define MEMP_MEM_MALLOC             0
 #define MEM_ALIGNMENT               8
-#define MEM_SIZE                    (48 * 1024 * 1024) /* TX data queued by TCP */
+/* The heap holds TCP's queued TX data, copied RX pieces and every control
+ * segment (SYN-ACK, ACK, RST, FIN). Data does not take it first-come: the
+ * worker API's budget (secondary/api/budget.c) keeps MPS_MEM_CTRL_RESERVE
+ * for control segments, a minimum per connection, and shares the rest
+ * (sizes in secondary/api/budget.h). Pages are touched only when used. */
+#define MEM_SIZE                    (64 * 1024 * 1024)
 #define MEMP_NUM_TCP_PCB            10240
 #define MEMP_NUM_TCP_PCB_LISTEN     16
-#define MEMP_NUM_TCP_SEG            32768
+#define MEMP_NUM_TCP_SEG            65535 /* lwIP counts pool elements in 16 bits */
 #define MEMP_NUM_PBUF               1024
 #define MEMP_NUM_ARP_QUEUE          256
 #define MEMP_NUM_UDP_PCB            4
@@ -99,6 +104,10 @@ unsigned int mps_tcp_isn(const struct ip4_addr *local_ip, unsigned short local_p
 #define TCP_LISTEN_BACKLOG          1
 #define TCP_DEFAULT_LISTEN_BACKLOG  255
 #define LWIP_TCP_KEEPALIVE          1 /* per-pcb idle/interval/count (api/conn.c) */
+/* One extension slot per pcb: pcb_guard.c learns of every half-open pcb
+ * of our listeners (passive_open) and of its end (destroy), so the SYN
+ * guard evicts the oldest in O(1) instead of walking every PCB. */
+#define LWIP_TCP_PCB_NUM_EXT_ARGS   1
 #define TCP_TMR_INTERVAL            100 /* ms: delayed ACK and RTO granularity */
 #define LWIP_TCP_TIMESTAMPS         0
 
@@ -111,7 +120,22 @@ unsigned int mps_tcp_isn(const struct ip4_addr *local_ip, unsigned short local_p
 #define LWIP_SINGLE_NETIF           1
 
 /* ---- statistics and debug: counters are ours, in the memzone ---- */
-#define LWIP_STATS                  0
+/* Only the heap's and the pools' use (a few adds per allocation): the
+ * memory budget reads them, and telemetry shows them as gauges. */
+#define LWIP_STATS                  1
+#define MEM_STATS                   1
+#define MEMP_STATS                  1
+#define LINK_STATS                  0
+#define ETHARP_STATS                0
+#define IP_STATS                    0
+#define IPFRAG_STATS                0
+#define ICMP_STATS                  0
+#define IGMP_STATS                  0
+#define UDP_STATS                   0
+#define TCP_STATS                   0
+#define SYS_STATS                   0
+#define MIB2_STATS                  0
+#define LWIP_STATS_DISPLAY          0
 #define LWIP_DEBUG                  0
 
 #endif /* MPS_LWIPOPTS_H */

@@ -167,7 +167,8 @@ LLVMFuzzerInitialize(int *argc __rte_unused, char ***argv __rte_unused)
 	}
 	lwip_init();
 	if (mps_tcp_hooks_init(&shared) != 0 || mps_netif_init(w) != 0 ||
-	    mps_api_init() != 0 || mps_apps_listen(&w->shared->cfg) != 0) {
+	    mps_api_init(w->shared->cfg.max_conns, w->shared->cfg.max_conns_per_ip) != 0 ||
+	    mps_apps_listen(&w->shared->cfg) != 0) {
 		fprintf(stderr, "fuzz-rx: lwIP set-up failed\n");
 		exit(1);
 	}

@@ -26,7 +26,9 @@
 #include "lwip_loop.h"
 
 #include "api/api.h"
+#include "api/budget.h"
 #include "api/conn.h"
+#include "api/limits.h"
 #include "api/rxq.h"
 #include "api/sndq.h"
 #include "api/timer.h"
@@ -100,16 +102,16 @@ test_rxq_small_pieces_packed(void)
 	unsigned int freed0 = mbufs_freed;
 
 	memset(&st, 0, sizeof(st));
-	CHECK(mps_pbq_push(&q, fake_mbuf(100, 'a')) == 0);
-	CHECK(mps_pbq_push(&q, fake_mbuf(100, 'b')) == 0);
-	CHECK(mps_pbq_push(&q, fake_mbuf(100, 'c')) == 0);
+	CHECK(mps_pbq_push(&q, fake_mbuf(100, 'a'), 0) == 0);
+	CHECK(mps_pbq_push(&q, fake_mbuf(100, 'b'), 0) == 0);
+	CHECK(mps_pbq_push(&q, fake_mbuf(100, 'c'), 0) == 0);
 	CHECK(q.len == 300 && q.n == 1 && q.mbufs == 0);
 	CHECK(q.tail_room == MPS_PBQ_COPY_BUF - 300);
 	CHECK(mbufs_freed - freed0 == 3);
 	CHECK(st.rx_copied == 3);
 	/* 20 more: 2300 bytes fill one buffer and start a second */
 	for (int i = 0; i < 20; i++)
-		CHECK(mps_pbq_push(&q, fake_mbuf(100, 'd')) == 0);
+		CHECK(mps_pbq_push(&q, fake_mbuf(100, 'd'), 0) == 0);
 	CHECK(q.len == 2300 && q.n == 2 && q.mbufs == 0);
 	CHECK(q.tail_room == 2 * MPS_PBQ_COPY_BUF - 2300);
 	/* copy reads across buffers and consumes nothing */
@@ -138,11 +140,11 @@ test_rxq_zero_copy_and_budgets(void)
 	unsigned int freed0 = mbufs_freed, alloced0 = mbufs_alloced;
 
 	memset(&st, 0, sizeof(st));
-	CHECK(mps_pbq_push(&q, fake_mbuf(1000, 'x')) == 0);
+	CHECK(mps_pbq_push(&q, fake_mbuf(1000, 'x'), 0) == 0);
 	CHECK(q.len == 1000 && q.n == 1 && q.mbufs == 1 && st.rx_copied == 0);
 	chain = fake_mbuf(600, 'y');
 	pbuf_cat(chain, fake_mbuf(700, 'z'));
-	CHECK(mps_pbq_push(&q, chain) == 0);
+	CHECK(mps_pbq_push(&q, chain, 0) == 0);
 	CHECK(q.len == 2300 && q.n == 3 && q.mbufs == 3);
 	CHECK(mbufs_freed == freed0);
 	/* the first piece and 100 bytes of the second */
@@ -153,14 +155,14 @@ test_rxq_zero_copy_and_budgets(void)
 	CHECK(all_bytes(buf, sizeof(buf), 'y'));
 	/* over the soft budget a large piece is copied and its mbuf freed */
 	st.mbufs_held = MPS_RX_HELD_SOFT + 1;
-	CHECK(mps_pbq_push(&q, fake_mbuf(1000, 'w')) == 0);
+	CHECK(mps_pbq_push(&q, fake_mbuf(1000, 'w'), 0) == 0);
 	CHECK(q.len == 2200 && q.n == 3 && q.mbufs == 2 && st.rx_copied == 1);
 	CHECK(mbufs_freed - freed0 == 2);
 	/* at the hard budget every piece of a chain is copied */
 	st.mbufs_held = MPS_RX_HELD_HARD;
 	chain = fake_mbuf(900, 'v');
 	pbuf_cat(chain, fake_mbuf(900, 'u'));
-	CHECK(mps_pbq_push(&q, chain) == 0);
+	CHECK(mps_pbq_push(&q, chain, 0) == 0);
 	CHECK(q.len == 4000 && q.mbufs == 2 && st.rx_copied == 3);
 	CHECK(mbufs_freed - freed0 == 4);
 	mps_pbq_free(&q);
@@ -180,16 +182,16 @@ test_rxq_mbuf_bound(void)
 
 	memset(&st, 0, sizeof(st));
 	for (uint32_t i = 0; i < MPS_PBQ_MAX_MBUFS; i++)
-		CHECK(mps_pbq_push(&q, fake_mbuf(600, 'm')) == 0);
+		CHECK(mps_pbq_push(&q, fake_mbuf(600, 'm'), 0) == 0);
 	CHECK(q.n == MPS_PBQ_MAX_MBUFS && q.mbufs == MPS_PBQ_MAX_MBUFS);
 	CHECK(q.len == 600u * MPS_PBQ_MAX_MBUFS);
 	p = fake_mbuf(600, 'n');
-	CHECK(mps_pbq_push(&q, p) == -1);
+	CHECK(mps_pbq_push(&q, p, 0) == -1);
 	CHECK(st.rx_refused == 1 && q.mbufs == MPS_PBQ_MAX_MBUFS);
 	CHECK(mbufs_freed == freed0); /* refused: still the caller's */
 	/* one piece read: room for one more */
 	mps_pbq_consume(&q, 600);
-	CHECK(mps_pbq_push(&q, p) == 0);
+	CHECK(mps_pbq_push(&q, p, 0) == 0);
 	CHECK(q.mbufs == MPS_PBQ_MAX_MBUFS && st.rx_refused == 1);
 	mps_pbq_free(&q);
 	CHECK(mbufs_freed - freed0 == MPS_PBQ_MAX_MBUFS + 1);
@@ -408,6 +410,52 @@ test_sndq_drains(void)
 }
 
 /* What apps count goes to the worker's stats through the API. */
+/* README "Limits": the per-source count (an open-addressed table with
+ * deletions) refuses a source over its limit with a RST and passes
+ * another; a full worker with nothing idle drops a SYN; releases give
+ * everything back. Connections without a pcb stand in for accepted ones. */
+static void
+test_conn_limits(void)
+{
+	enum { PER_IP = 3, MAX = 9216, IPS = 3000 };
+	static struct mps_conn *c[MAX];
+	unsigned int n = 0;
+
+	memset(&st, 0, sizeof(st));
+	CHECK(mps_limits_init(MAX, PER_IP) == 0);
+	/* 3000 sources x 3 = 9000 connections: many share probe runs */
+	for (uint32_t ip = 1; ip <= IPS; ip++)
+		for (int k = 0; k < PER_IP; k++) {
+			CHECK(mps_limits_syn(ip, 0) == MPS_SYN_PASS);
+			c[n] = mps_conn_alloc();
+			c[n]->peer_ip = ip;
+			CHECK(mps_limits_accept(c[n]) == 0);
+			n++;
+		}
+	CHECK(mps_limits_syn(7, 0) == MPS_SYN_RST && st.conn_limit_ip == 1);
+	CHECK(mps_limits_syn(100000, 0) == MPS_SYN_PASS);
+	CHECK(mps_limits_syn(100000, MAX - n) == MPS_SYN_DROP && st.conn_limit == 1);
+	/* free every other source: the others keep their counts */
+	for (unsigned int i = 0; i < n; i++)
+		if (c[i]->peer_ip % 2 == 0)
+			mps_conn_release(c[i], 0);
+	for (uint32_t ip = 1; ip <= IPS; ip++)
+		if (mps_limits_syn(ip, 0) != (ip % 2 == 0 ? MPS_SYN_PASS : MPS_SYN_RST))
+			failures++, fprintf(stderr, "api-check: source %u miscounted\n", ip);
+	for (unsigned int i = 0; i < n; i++)
+		if (c[i]->peer_ip % 2 != 0)
+			mps_conn_release(c[i], 0);
+	for (uint32_t ip = 1; ip <= IPS; ip++)
+		if (mps_limits_syn(ip, MAX - 1) != MPS_SYN_PASS)
+			failures++, fprintf(stderr, "api-check: source %u still counted\n", ip);
+	CHECK(st.tcp_active == 0);
+	CHECK(mps_limits_init(MPS_MAX_CONNS_DEFAULT, 0) == 0);
+	/* the budget refuses a limit the heap cannot guarantee */
+	CHECK(mps_mem_init(1000000) == -EINVAL);
+	CHECK(mps_mem_init(MPS_MAX_CONNS_MAX) == 0);
+	CHECK(mps_mem_init(MPS_MAX_CONNS_DEFAULT) == 0);
+}
+
 static void
 test_app_counters(void)
 {
@@ -472,18 +520,19 @@ main(void)
 	test_rxq_zero_copy_and_budgets();
 	test_rxq_mbuf_bound();
 	test_timer_wheel();
-	CHECK(mps_api_init() == 0);
+	CHECK(mps_api_init(MPS_MAX_CONNS_DEFAULT, 0) == 0);
 	test_handle_never_zero();
 	CHECK(mps_listen(PORT, &tune, &t_ops, NULL) == 0);
 	test_handle_generations();
 	test_sndq_limit();
 	test_sndq_drains();
+	test_conn_limits();
 	test_app_counters();
 	mps_api_shutdown();
 	if (failures != 0) {
 		fprintf(stderr, "api-check: %d check(s) failed\n", failures);
 		return 1;
 	}
-	printf("api-check: ok (RX queue accounting, handle generations, send-queue limit, timer wheel)\n");
+	printf("api-check: ok (RX queue accounting, handle generations, send-queue limit, timer wheel, connection limits)\n");
 	return 0;
 }
