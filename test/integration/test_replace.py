@@ -78,13 +78,14 @@ class Stream(threading.Thread):
 
 
 def test_rolling_restart_under_wrk_fails_no_request(rstack):
-    """wrk keeps 32 keep-alive connections busy for 20 s while both
-    workers are replaced one after the other: no socket error, no non-2xx
-    answer; the old processes exit, the successors serve."""
+    """wrk keeps 32 keep-alive connections busy while both workers are
+    replaced one after the other, from before the roll to after it (it is
+    stopped with SIGINT, which makes it report): no socket error, no
+    non-2xx answer; the old processes exit, the successors serve."""
     old = [worker(rstack, k)["pid"] for k in (0, 1)]
     restarts = [worker(rstack, k)["restarts"] for k in (0, 1)]
     with rstack.netns():
-        wrk = subprocess.Popen(["wrk", "-t1", "-c32", "-d20s", f"http://{STACK_IP}/"],
+        wrk = subprocess.Popen(["wrk", "-t1", "-c32", "-d300s", f"http://{STACK_IP}/"],
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         # Replace only once wrk's connections are open and answered.
@@ -94,7 +95,12 @@ def test_rolling_restart_under_wrk_fails_no_request(rstack):
         r = restart(rstack)
         assert r.returncode == 0, r.stdout + r.stderr
         assert wrk.poll() is None, "wrk ended before the roll did"
-        out, _ = wrk.communicate(timeout=scaled(60))
+        # And the successors serve wrk's reconnected connections.
+        base = rstack.stats()["http_requests"]
+        wait_until(lambda: rstack.stats()["http_requests"] > base + 1000, 10,
+                   "wrk served after the roll")
+        wrk.send_signal(signal.SIGINT)
+        out, _ = wrk.communicate(timeout=scaled(30))
     finally:
         if wrk.poll() is None:
             wrk.kill()
