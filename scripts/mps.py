@@ -86,7 +86,7 @@ def worker_slots(prefix):
     slots = {}
     while True:
         page = telemetry(prefix, "/mps/workers", len(slots) or None)
-        if not page:
+        if not page or set(page) <= set(slots):  # (a primary that does not page)
             return slots
         slots.update(page)
 
