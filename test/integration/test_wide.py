@@ -20,6 +20,7 @@ from mps import BUILD, REPO, TEST_NAME, telemetry, wait_until, worker_slots
 MAX_WORKERS = int(re.search(r"#define MPS_MAX_WORKERS\s+(\d+)u",
                             (REPO / "common" / "mps_config.h").read_text()).group(1))
 N = 34  # past 32 (a 32-bit mask's last bit), within MPS_MAX_WORKERS (63)
+WAVE = 8     # workers started at once
 REPLY_MAX = 16 * 1024   # DPDK 22.11 telemetry's output buffer
 PREFIX = TEST_NAME + "wide"
 
@@ -80,8 +81,15 @@ def wide(tmp_path_factory):
             out.append(line)
             line = w.primary.stdout.readline()
         assert line, "primary did not start:\n" + "".join(out)
-        for wid in range(N):
-            w.procs[wid] = w.spawn(wid)
+        # In waves: a secondary's EAL start asks the primary for memory over
+        # EAL IPC, and 34 at once on a loaded 2-CPU machine time out there.
+        for first in range(0, N, WAVE):
+            for wid in range(first, min(N, first + WAVE)):
+                w.procs[wid] = w.spawn(wid)
+            wait_until(lambda: all(v["state"] == "running" or int(k) >= first + WAVE
+                                   for k, v in worker_slots(PREFIX).items()
+                                   if int(k) >= first), 40,
+                       f"workers {first}..{min(N, first + WAVE) - 1} running")
         yield w
     finally:
         w.stop()
