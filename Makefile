@@ -63,7 +63,8 @@ SECONDARY_SRCS := secondary/main.c secondary/worker.c secondary/attach.c seconda
 	secondary/pcb_guard.c
 UNIT_SRCS := test/unit/main.c test/unit/test_config.c test/unit/test_parse.c \
 	test/unit/test_neigh.c test/unit/test_drop.c \
-	test/unit/test_rss.c test/unit/test_portopts.c test/unit/test_isn.c
+	test/unit/test_rss.c test/unit/test_portopts.c test/unit/test_isn.c \
+	test/unit/test_wset.c
 
 # mps-capture, a small secondary that writes what the workers mirror.
 CAPTURE_SRCS := capture/main.c

@@ -6,7 +6,7 @@
  *
  * dpdk-dumpcap cannot see the workers' traffic in DPDK 22.11 (rte_pdump
  * only works in the primary). mps-capture is a secondary that switches on
- * the mirror of the chosen workers through the memzone (capture_mask), takes
+ * the mirror of the chosen workers through the memzone (capture_set), takes
  * their copies (rte_pcapng packet blocks, port, queue and direction set by
  * the worker) off the capture ring and writes them with rte_pcapng. The
  * workers never wait for it: what does not fit is counted (capture_drop).
@@ -39,11 +39,11 @@
 #define BURST 64u
 #define IDLE_US 1000u
 #define CLAIM_WAIT_MS 1000u /* the primary cleaning up after a dead capture */
-#define DEFAULT_LCORES "127@0" /* clear of the primary's and workers' ids */
+#define DEFAULT_LCORES RTE_STR(MPS_CAPTURE_LCORE) "@0" /* above every worker's two ids */
 
 struct capture_opts {
 	const char *file;
-	uint32_t worker_mask;
+	struct mps_wset workers; /* empty: every worker */
 	uint32_t duration_s; /* 0 = until stopped */
 	uint64_t count;      /* 0 = unlimited */
 	uint32_t snaplen;    /* 0 = whole frames */
@@ -66,7 +66,8 @@ usage(const char *prg)
 	       "EAL options: the primary's --file-prefix (default lcore: 127@0).\n\n"
 	       "  -w, --write FILE      pcapng file to write (as dpdk-dumpcap -w); never\n"
 	       "                        through a symlink, nor over another user's file\n"
-	       "      --worker ID       capture worker ID; repeat for more (default: all)\n"
+	       "      --worker ID       capture worker ID (one of the primary's); repeat for\n"
+	       "                        more (default: all)\n"
 	       "  -a, --duration SECS   stop after SECS seconds\n"
 	       "  -c, --count N         stop after N packets\n"
 	       "  -s, --snaplen BYTES   keep at most BYTES of each frame\n"
@@ -102,7 +103,7 @@ parse_args(int argc, char **argv, struct capture_opts *o)
 		case 'W':
 			bad = mps_parse_u32(optarg, 0, MPS_MAX_WORKERS - 1, &v);
 			if (!bad)
-				o->worker_mask |= 1u << v;
+				mps_wset_add(&o->workers, v);
 			break;
 		case 'a':
 			bad = mps_parse_u32(optarg, 1, 86400, &o->duration_s);
@@ -160,6 +161,28 @@ claim_mirror(struct mps_shared *sh)
 	}
 }
 
+/* No --worker: every worker of the primary; else every --worker must be
+ * one of its workers. 0, or -EINVAL (message printed). */
+static int
+select_workers(struct mps_wset *set, uint32_t n_workers)
+{
+	int any = 0;
+
+	for (uint32_t w = 0; w < MPS_MAX_WORKERS; w++) {
+		if (!mps_wset_has(set, w))
+			continue;
+		any = 1;
+		if (w >= n_workers) {
+			fprintf(stderr, "mps-capture: --worker %u out of range (the primary has %u workers: 0..%u)\n",
+				w, n_workers, n_workers - 1);
+			return -EINVAL;
+		}
+	}
+	for (uint32_t w = 0; !any && w < n_workers; w++)
+		mps_wset_add(set, w);
+	return 0;
+}
+
 /* What the workers keep of each frame for this capture: -s, else (and at
  * most) the whole frame; set for every capture, so an earlier -s never
  * truncates a later capture. */
@@ -172,12 +195,12 @@ capture_snaplen(const struct mps_shared *sh, const struct capture_opts *o)
 }
 
 static uint64_t
-mirror_drops(const struct mps_shared *sh, uint32_t mask)
+mirror_drops(const struct mps_shared *sh, const struct mps_wset *set)
 {
 	uint64_t n = 0;
 
 	for (uint32_t w = 0; w < sh->cfg.n_workers; w++)
-		if (mask & (1u << w))
+		if (mps_wset_has(set, w))
 			n += sh->workers[w].stats.capture_drop;
 	return n;
 }
@@ -220,7 +243,7 @@ capture_loop(struct mps_shared *sh, struct rte_ring *ring, rte_pcapng_t *pcapng,
 		written += write_burst(pcapng, pkts, n, written, o->count, err);
 	}
 	/* Mirror off, then what was already copied (bounded by the ring). */
-	__atomic_store_n(&sh->capture_mask, 0, __ATOMIC_RELEASE);
+	mps_wset_store(&sh->capture_set, &(struct mps_wset){ 0 });
 	while ((n = rte_ring_sc_dequeue_burst(ring, (void **)pkts, BURST, NULL)) != 0)
 		written += write_burst(pcapng, pkts, n, written, o->count, err);
 	return written;
@@ -276,7 +299,7 @@ main(int argc, char **argv)
 	struct rte_ring *ring;
 	rte_pcapng_t *pcapng;
 	uint64_t drops0, written;
-	char **eargv;
+	char **eargv, hex[MPS_WSET_HEX_LEN];
 	int eargc, n, fd, err = 0;
 
 	if (mps_wants_help(argc, argv)) {
@@ -311,13 +334,8 @@ main(int argc, char **argv)
 			sh->magic, sh->layout_version, MPS_MAGIC, MPS_LAYOUT_VERSION);
 		goto fail_eal;
 	}
-	if (o.worker_mask == 0)
-		o.worker_mask = (uint32_t)((1ull << sh->cfg.n_workers) - 1);
-	if (o.worker_mask >> sh->cfg.n_workers) {
-		fprintf(stderr, "mps-capture: --worker out of range (the primary has %u)\n",
-			sh->cfg.n_workers);
+	if (select_workers(&o.workers, sh->cfg.n_workers) != 0)
 		goto fail_eal;
-	}
 	fd = open_output(o.file);
 	if (fd < 0)
 		goto fail_eal;
@@ -334,9 +352,10 @@ main(int argc, char **argv)
 	signal(SIGTERM, on_signal);
 	mps_ring_free_mbufs(ring);
 	sh->capture_snaplen = capture_snaplen(sh, &o);
-	drops0 = mirror_drops(sh, o.worker_mask);
-	__atomic_store_n(&sh->capture_mask, o.worker_mask, __ATOMIC_RELEASE);
-	printf("mps-capture: capturing workers 0x%x into %s\n", o.worker_mask, o.file);
+	drops0 = mirror_drops(sh, &o.workers);
+	mps_wset_store(&sh->capture_set, &o.workers);
+	printf("mps-capture: capturing workers %s into %s\n",
+	       mps_wset_hex(&o.workers, hex, sizeof(hex)), o.file);
 	fflush(stdout);
 
 	written = capture_loop(sh, ring, pcapng, &o, &err);
@@ -344,7 +363,7 @@ main(int argc, char **argv)
 	rte_pcapng_close(pcapng);
 	fprintf(stderr, "mps-capture: %lu packets written to %s, %lu dropped by the mirror\n",
 		(unsigned long)written, o.file,
-		(unsigned long)(mirror_drops(sh, o.worker_mask) - drops0));
+		(unsigned long)(mirror_drops(sh, &o.workers) - drops0));
 	if (err != 0)
 		fprintf(stderr, "mps-capture: write failed: %s\n", strerror(-err));
 	rte_eal_cleanup();

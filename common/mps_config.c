@@ -373,10 +373,13 @@ mps_parse_static_neigh(const char *s, struct mps_config *cfg)
 	return 0;
 }
 
+_Static_assert(MPS_MAX_WORKERS == 63u, "the --workers texts say 63");
+
 const char *
 mps_config_usage(void)
 {
-	return "  --workers N              worker processes = RX/TX queue pairs per port (default 1)\n"
+	return "  --workers N              worker processes = RX/TX queue pairs per port\n"
+	       "                           (default 1, at most 63)\n"
 	       "  --ip ADDR/PREFIX         the stack's address (default 198.18.0.2/24)\n"
 	       "  --gateway ADDR           next hop for off-link destinations\n"
 	       "  --listen PORT:APP[,...]  listeners; APP is echo, http, discard or iperf\n"
@@ -574,7 +577,7 @@ mps_config_parse_args(struct mps_config *cfg, int argc, char **argv,
 			break;
 		case OPT_WORKERS:
 			if (mps_parse_u32(optarg, 1, MPS_MAX_WORKERS, &v) != 0)
-				return fail(err, errlen, "--workers (1..16)", optarg);
+				return fail(err, errlen, "--workers (1..63)", optarg);
 			cfg->n_workers = v;
 			break;
 		case OPT_IP:

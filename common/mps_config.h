@@ -10,10 +10,19 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define MPS_MAX_WORKERS   16u
+/* Workers: one RX/TX queue pair each. The ceiling is what RTE_MAX_LCORE
+ * (128 in Debian's DPDK 22.11) allows, since every process needs its own
+ * EAL lcore id and a worker slot needs two while a successor replaces it
+ * (--replace): the primary on 0, worker ID on ID + 1, its successor on
+ * ID + 1 + MPS_MAX_WORKERS (MPS_SUCCESSOR_LCORE), mps-capture on 127
+ * (checked against RTE_MAX_LCORE in mps_shared.h). */
+#define MPS_MAX_WORKERS   63u
+#define MPS_WORKER_LCORE(id)    ((id) + 1u)
+#define MPS_SUCCESSOR_LCORE(id) ((id) + 1u + MPS_MAX_WORKERS)
+#define MPS_CAPTURE_LCORE 127   /* a plain number: its default --lcores */
 #define MPS_MAX_PORTS     4u
 #define MPS_MAX_LISTENERS 16u
-#define MPS_TAP_MAX_QUEUES 4u /* net_tap crashes with more in multi-process */
+#define MPS_TAP_MAX_QUEUES 4u /* net_tap: 8 fds per EAL IPC message (RX + TX) */
 #define MPS_MAX_STATIC_NEIGH 16u /* --neigh ADDR=MAC entries */
 #define MPS_MIN_MBUFS     1024u     /* --mbufs range */
 #define MPS_MAX_MBUFS     4194304u

@@ -10,9 +10,12 @@
 #ifndef MPS_SHARED_H
 #define MPS_SHARED_H
 
+#include <inttypes.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/types.h>
 
+#include <rte_bitops.h>
 #include <rte_common.h>
 
 #include "mps_config.h"
@@ -38,7 +41,7 @@
 
 #define MPS_MAGIC          0x6d707374u /* "mpst" */
 #ifndef MPS_LAYOUT_VERSION /* overridden only to build the mismatch test */
-#define MPS_LAYOUT_VERSION 19u
+#define MPS_LAYOUT_VERSION 20u
 #endif
 
 /* The mbuf private area holds lwIP's struct pbuf_custom (zero-copy RX).
@@ -101,6 +104,72 @@
 #define MPS_NEIGH_ENTRIES_MAX  1048576
 _Static_assert(MPS_MAX_WORKERS - 1 <= MPS_NEIGH_WORKER_MASK,
 	       "worker ids beyond the neighbour word's field");
+/* The lcore plan of mps_config.h fits EAL's ids: the primary's 0, two per
+ * worker slot, mps-capture's above them. */
+_Static_assert(MPS_SUCCESSOR_LCORE(MPS_MAX_WORKERS - 1) < MPS_CAPTURE_LCORE &&
+	       MPS_CAPTURE_LCORE < RTE_MAX_LCORE, "lcore ids beyond RTE_MAX_LCORE");
+
+/* A set of worker ids (the capture's workers, the RETA's live queues): one
+ * bit per worker in 64-bit words, any MPS_MAX_WORKERS. Not rte_bitmap (its
+ * header holds pointers, which shared memory must not) nor the
+ * rte_bit_relaxed_* calls (experimental in DPDK 22.11): RTE_BIT64 and a
+ * word per 64 workers. A shared set is written word by word (atomic
+ * stores) and read a word at a time, which is all a worker needs. */
+#define MPS_WSET_WORDS ((MPS_MAX_WORKERS + 63u) / 64u)
+struct mps_wset {
+	volatile uint64_t bits[MPS_WSET_WORDS];
+};
+
+static inline void
+mps_wset_add(struct mps_wset *s, uint32_t w)
+{
+	s->bits[w / 64u] |= RTE_BIT64(w % 64u);
+}
+
+/* Is w in s? One relaxed load of w's word (the worker's hot path). */
+static inline int
+mps_wset_has(const struct mps_wset *s, uint32_t w)
+{
+	return w < MPS_MAX_WORKERS &&
+	       ((__atomic_load_n(&s->bits[w / 64u], __ATOMIC_RELAXED) >> (w % 64u)) & 1u);
+}
+
+/* Publishes src into the shared set dst, word by word (release). */
+static inline void
+mps_wset_store(struct mps_wset *dst, const struct mps_wset *src)
+{
+	for (uint32_t i = 0; i < MPS_WSET_WORDS; i++)
+		__atomic_store_n(&dst->bits[i], src->bits[i], __ATOMIC_RELEASE);
+}
+
+static inline int
+mps_wset_equal(const struct mps_wset *a, const struct mps_wset *b)
+{
+	for (uint32_t i = 0; i < MPS_WSET_WORDS; i++)
+		if (a->bits[i] != b->bits[i])
+			return 0;
+	return 1;
+}
+
+/* s as hex, most significant word first ("0x3" for workers 0 and 1);
+ * buf must hold 2 + 16 * MPS_WSET_WORDS + 1 bytes. */
+#define MPS_WSET_HEX_LEN (3u + 16u * MPS_WSET_WORDS)
+static inline const char *
+mps_wset_hex(const struct mps_wset *s, char *buf, size_t len)
+{
+	size_t off = (size_t)snprintf(buf, len, "0x");
+	int lead = 1;
+
+	for (uint32_t i = MPS_WSET_WORDS; i-- > 0 && off < len;) {
+		uint64_t v = s->bits[i];
+
+		if (lead && v == 0 && i != 0)
+			continue;
+		off += (size_t)snprintf(buf + off, len - off, lead ? "%" PRIx64 : "%016" PRIx64, v);
+		lead = 0;
+	}
+	return buf;
+}
 
 /* Learning rules (common/mps_neigh.h). --neigh-locktime: an ARP reply does
  * not change a MAC that changed less than this long ago (Linux's
@@ -432,12 +501,12 @@ struct mps_shared {
 	uint16_t reta_size;        /* 0: no programmable RETA (e.g. net_tap) */
 	uint16_t reta[MPS_RETA_MAX]; /* port 0's queue for each RETA entry */
 	/* Capture mirror, switched on by mps-capture */
-	volatile uint32_t capture_mask;   /* bit w: worker w mirrors RX and TX */
+	struct mps_wset capture_set;      /* the workers that mirror RX and TX */
 	volatile int32_t capture_pid;     /* the capture holding the mirror, 0 = none */
 	volatile uint32_t capture_snaplen; /* bytes kept per frame */
 	/* Who serves each queue whose worker is absent or dead */
 	struct mps_adopt_queue adopt[MPS_MAX_WORKERS];
-	uint32_t reta_live_mask;   /* queues the RETA spreads over (reta ports) */
+	struct mps_wset reta_live; /* queues the RETA spreads over (reta ports) */
 	/* The stack's TCP ISN secret (RFC 6528's secretkey, see mps_isn.h):
 	 * 128 bits from getrandom(2), drawn once by the primary before any
 	 * worker attaches; every worker keys its ISNs with it, so a restarted
@@ -446,6 +515,9 @@ struct mps_shared {
 	/* The kernel exception path (cfg.exc_iface set) */
 	struct mps_exc_shared exc;
 } __rte_cache_aligned;
+
+/* Two slots (worker and drain) per worker dominate: about 93 KB at 63. */
+_Static_assert(sizeof(struct mps_shared) <= 128 * 1024, "the memzone grew past 128 KiB");
 
 /* 1 if sh was laid out by a binary of this layout (same magic and
  * version): the one check every process makes before reading the memzone. */

@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <signal.h>
+#include <string.h>
 
 #include <rte_cycles.h>
 #include <rte_errno.h>
@@ -59,7 +60,9 @@ mps_adopt_init(struct mps_primary *pp)
 		sh->adopt[q].poller = -1;
 		sh->adopt[q].poller_pid = 0;
 	}
-	sh->reta_live_mask = (uint32_t)((1ull << sh->cfg.n_workers) - 1);
+	memset((void *)&sh->reta_live, 0, sizeof(sh->reta_live));
+	for (uint32_t q = 0; q < sh->cfg.n_workers; q++)
+		mps_wset_add(&sh->reta_live, q);
 	return bit < 0 ? -rte_errno : 0;
 }
 
@@ -150,34 +153,31 @@ adopt_queue(struct mps_shared *sh, uint32_t q)
 }
 
 /* Queues whose worker is RUNNING or about to be (RETA targets). */
-static uint32_t
-live_mask(const struct mps_shared *sh)
+static void
+live_set(const struct mps_shared *sh, struct mps_wset *live)
 {
-	uint32_t mask = 0;
-
 	for (uint32_t q = 0; q < sh->cfg.n_workers; q++) {
 		uint32_t st = slot_state(sh, (int32_t)q);
 
 		if (st == MPS_WORKER_RUNNING || st == MPS_WORKER_STARTING ||
 		    drainer_alive(sh, q))
-			mask |= 1u << q;
+			mps_wset_add(live, q);
 	}
-	return mask;
 }
 
 void
 mps_adopt_tick(struct mps_primary *pp)
 {
 	struct mps_shared *sh = pp->shared;
-	uint32_t mask;
+	struct mps_wset live = { 0 };
 
 	for (uint32_t q = 0; q < sh->cfg.n_workers; q++) {
 		clear_dead_poller(&sh->adopt[q], q);
 		adopt_queue(sh, q);
 	}
-	mask = live_mask(sh);
-	if (mask != sh->reta_live_mask) {
-		sh->reta_live_mask = mask;
-		mps_ports_reta_live(pp, mask);
+	live_set(sh, &live);
+	if (!mps_wset_equal(&live, &sh->reta_live)) {
+		mps_wset_store(&sh->reta_live, &live);
+		mps_ports_reta_live(pp, &live);
 	}
 }

@@ -71,7 +71,7 @@ mps_capture_destroy(struct mps_primary *pp)
 		int32_t pid;
 		unsigned int waited = 0;
 
-		__atomic_store_n(&sh->capture_mask, 0, __ATOMIC_RELEASE);
+		mps_wset_store(&sh->capture_set, &(struct mps_wset){ 0 });
 		/* A running mps-capture sees the stop flag and reads the ring
 		 * a last time: wait for it (bounded) before taking the ring. */
 		while ((pid = __atomic_load_n(&sh->capture_pid, __ATOMIC_ACQUIRE)) != 0 &&
@@ -108,7 +108,7 @@ mps_capture_check(struct mps_primary *pp)
 	if (!__atomic_compare_exchange_n(&sh->capture_pid, &pid, sh->primary_pid, 0,
 					 __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
 		return; /* a new capture claimed it first: its mirror, its ring */
-	__atomic_store_n(&sh->capture_mask, 0, __ATOMIC_RELEASE);
+	mps_wset_store(&sh->capture_set, &(struct mps_wset){ 0 });
 	mps_ring_free_mbufs(pp->capture_ring);
 	__atomic_store_n(&sh->capture_pid, 0, __ATOMIC_RELEASE);
 	MPS_LOG(WARNING, "capture pid %d died; mirror switched off", pid);

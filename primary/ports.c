@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include <rte_eal.h>
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
 
@@ -73,8 +74,11 @@ mps_ports_probe(struct mps_primary *pp, const struct mps_config *cfg)
 		}
 		if (strcmp(info.driver_name, "net_tap") == 0 &&
 		    cfg->n_workers > MPS_TAP_MAX_QUEUES) {
-			MPS_LOG(ERR, "port %u (net_tap) supports at most %u queue pairs in multi-process; asked for --workers %u",
-				port, MPS_TAP_MAX_QUEUES, cfg->n_workers);
+			/* A secondary gets the tap's queue fds in one EAL IPC
+			 * message: RTE_MP_MAX_FD_NUM, RX and TX together. */
+			RTE_BUILD_BUG_ON(2 * MPS_TAP_MAX_QUEUES > RTE_MP_MAX_FD_NUM);
+			MPS_LOG(ERR, "port %u (net_tap) supports at most %u queue pairs in multi-process (DPDK hands a secondary at most %u queue fds, RX and TX); asked for --workers %u: use fewer workers or a port with more queues (net_memif, net_null, a NIC)",
+				port, MPS_TAP_MAX_QUEUES, RTE_MP_MAX_FD_NUM, cfg->n_workers);
 			return -EINVAL;
 		}
 		if (cfg->n_workers > info.max_rx_queues ||
@@ -297,14 +301,15 @@ mps_ports_close(struct mps_primary *pp)
  * net_tap: its "RSS" is the kernel's queue choice). Untested here: no such
  * port on the test machine. */
 void
-mps_ports_reta_live(struct mps_primary *pp, uint32_t live)
+mps_ports_reta_live(struct mps_primary *pp, const struct mps_wset *live)
 {
+	char hex[MPS_WSET_HEX_LEN];
 	struct rte_eth_rss_reta_entry64 reta[MPS_RETA_MAX /
 					     RTE_ETH_RETA_GROUP_SIZE];
 	uint16_t nq = (uint16_t)pp->shared->cfg.n_workers, ids[MPS_MAX_WORKERS], n = 0;
 
 	for (uint16_t q = 0; q < nq; q++)
-		if (live & (1u << q))
+		if (mps_wset_has(live, q))
 			ids[n++] = q;
 	for (uint16_t i = 0; i < pp->n_ports && nq > 1; i++) {
 		uint16_t port = pp->port_ids[i];
@@ -319,7 +324,7 @@ mps_ports_reta_live(struct mps_primary *pp, uint32_t live)
 		for (uint16_t e = 0, k = 0; e < info.reta_size; e++) {
 			uint16_t q = e % nq;
 
-			if (n != 0 && !(live & (1u << q)))
+			if (n != 0 && !mps_wset_has(live, q))
 				q = ids[k++ % n];
 			reta[e / RTE_ETH_RETA_GROUP_SIZE].mask |=
 				1ull << (e % RTE_ETH_RETA_GROUP_SIZE);
@@ -327,10 +332,10 @@ mps_ports_reta_live(struct mps_primary *pp, uint32_t live)
 		}
 		ret = rte_eth_dev_rss_reta_update(port, reta, info.reta_size);
 		if (ret != 0)
-			MPS_LOG(WARNING, "port %u: RETA update for live queues 0x%x refused: %s",
-				port, live, rte_strerror(-ret));
+			MPS_LOG(WARNING, "port %u: RETA update for live queues %s refused: %s",
+				port, mps_wset_hex(live, hex, sizeof(hex)), rte_strerror(-ret));
 		else
-			MPS_LOG(INFO, "port %u: RETA spread over live queues 0x%x",
-				port, live);
+			MPS_LOG(INFO, "port %u: RETA spread over live queues %s",
+				port, mps_wset_hex(live, hex, sizeof(hex)));
 	}
 }

@@ -81,7 +81,7 @@ void mps_capture_check(struct mps_primary *pp);
  * ports.c: RETA entries of those queues pointed at live queues. */
 int mps_adopt_init(struct mps_primary *pp);
 void mps_adopt_tick(struct mps_primary *pp);
-void mps_ports_reta_live(struct mps_primary *pp, uint32_t live_mask);
+void mps_ports_reta_live(struct mps_primary *pp, const struct mps_wset *live);
 
 /* exception.c: the kernel exception path (--exception IFACE): the
  * interface, the workers' rings, the thread between them; nothing when

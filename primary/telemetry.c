@@ -74,19 +74,29 @@ add_slot(struct rte_tel_data *c, const struct mps_shared *sh, uint32_t w, uint64
 	add_drain(c, sh, w);
 }
 
-/* Every slot, keyed by worker id: its own fields and the compact counter
- * set (the per-worker rte_metrics names). Bounded at MPS_MAX_WORKERS
- * workers under telemetry's 16 KiB reply; /mps/worker,ID has every
- * counter of one worker. */
+/* /mps/workers answers one page of workers: telemetry's reply is at most
+ * 16 KiB, and one worker's summary takes up to about 1 KiB (every number
+ * at its longest), so 16 fit and MPS_MAX_WORKERS do not. */
+#define TEL_WORKERS_PAGE 16u
+
+/* Workers FIRST.. FIRST+15 ("/mps/workers,FIRST", FIRST 0 without a
+ * parameter), keyed by worker id: each slot's own fields and the compact
+ * counter set (the per-worker rte_metrics names). Past the last worker:
+ * {} (a client pages on until it gets an empty page). /mps/worker,ID has
+ * every counter of one worker. */
 static int
-tel_workers(const char *cmd __rte_unused, const char *params __rte_unused,
+tel_workers(const char *cmd __rte_unused, const char *params,
 	    struct rte_tel_data *d)
 {
 	const struct mps_shared *sh = tel_pp->shared;
 	uint64_t now = rte_get_tsc_cycles();
+	uint32_t first = 0;
 
+	if (params != NULL && params[0] != '\0' &&
+	    mps_parse_u32(params, 0, MPS_MAX_WORKERS, &first) != 0)
+		return -1;
 	rte_tel_data_start_dict(d);
-	for (uint32_t w = 0; w < sh->cfg.n_workers; w++) {
+	for (uint32_t w = first; w < sh->cfg.n_workers && w < first + TEL_WORKERS_PAGE; w++) {
 		const struct mps_worker_stats *s = &sh->workers[w].stats;
 		struct rte_tel_data *c = rte_tel_data_alloc();
 		char key[16];
@@ -408,7 +418,7 @@ mps_telemetry_register(struct mps_primary *pp)
 
 	tel_pp = pp;
 	ret = rte_telemetry_register_cmd("/mps/workers", tel_workers_guarded,
-		"Every worker's state and main counters. Takes no parameters");
+		"Workers' state and main counters, 16 a page. Parameters: optional first worker id (default 0)");
 	if (ret == 0)
 		ret = rte_telemetry_register_cmd("/mps/worker", tel_worker_guarded,
 			"One worker's state and every counter. Parameters: worker id");

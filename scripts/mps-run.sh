@@ -33,6 +33,11 @@ BUILD=${MPS_BUILD:-$REPO/build}
 STATE=/run/mpstack/$PREFIX
 HUGEDIR=${MPS_HUGEDIR:-/dev/hugepages}
 NCPU=$(nproc)
+# Worker ID runs on EAL lcore ID+1, its successor (restart) on ID+1+MAX: the
+# plan of common/mps_config.h (MPS_WORKER_LCORE, MPS_SUCCESSOR_LCORE).
+MAX_WORKERS=$(sed -n 's/^#define MPS_MAX_WORKERS *\([0-9]*\)u.*/\1/p' \
+	"$REPO/common/mps_config.h")
+MAX_WORKERS=${MAX_WORKERS:-63}
 
 die() { printf '%s: error: %s\n' "$PROG" "$*" >&2; exit 1; }
 info() { printf '%s: %s\n' "$PROG" "$*"; }
@@ -112,14 +117,14 @@ start_worker() {
 }
 
 # replace_worker ID: a successor on the other of the slot's two lcore ids
-# (ID+1, ID+65: two live processes never share one) takes over; the old
+# (ID+1, ID+1+MAX_WORKERS: two live processes never share one) takes over; the old
 # process drains and exits. Its log moves to worker-ID.old.log.
 replace_worker() {
 	local id=$1 old lcore drain=${MPS_DRAIN_TIMEOUT:-30}
 	old=$(cat "$STATE/worker-$id.pid" 2>/dev/null) || old=
 	alive "$old" || die "worker $id is not running: start it with '$PROG worker $id'"
 	lcore=$(cat "$STATE/worker-$id.lcore" 2>/dev/null) || lcore=$((id + 1))
-	if [ "$lcore" = $((id + 1)) ]; then lcore=$((id + 65)); else lcore=$((id + 1)); fi
+	if [ "$lcore" = $((id + 1)) ]; then lcore=$((id + 1 + MAX_WORKERS)); else lcore=$((id + 1)); fi
 	mv "$STATE/worker-$id.log" "$STATE/worker-$id.old.log"
 	echo "$old" >"$STATE/worker-$id.draining.pid"
 	if ! (start_worker "$id" "$lcore" --replace --drain-timeout "$drain"); then

@@ -79,11 +79,23 @@ def telemetry(prefix, cmd, params=None):
         s.close()
 
 
+def worker_slots(prefix):
+    """Every worker's slot fields and compact counters, by worker id:
+    /mps/workers answers a page of workers (16, under telemetry's 16 KiB),
+    /mps/workers,FIRST the next ones, {} past the last."""
+    slots = {}
+    while True:
+        page = telemetry(prefix, "/mps/workers", len(slots) or None)
+        if not page or set(page) <= set(slots):  # (a primary that does not page)
+            return slots
+        slots.update(page)
+
+
 def workers(prefix):
     """Every worker's slot fields and every counter, by worker id
     (/mps/workers for the slots, /mps/worker,ID for each one's counters)."""
     return {wid: {**w, **telemetry(prefix, "/mps/worker", wid)}
-            for wid, w in telemetry(prefix, "/mps/workers").items()}
+            for wid, w in worker_slots(prefix).items()}
 
 
 def workers_settled(prefix, timeout):
@@ -93,7 +105,7 @@ def workers_settled(prefix, timeout):
     frame another worker handed it on its ring). False on timeout (scaled)."""
     def iterations(wid):  # not in /mps/workers' summary
         return telemetry(prefix, "/mps/worker", wid)["iterations"]
-    it0 = {k: iterations(k) for k, v in telemetry(prefix, "/mps/workers").items()
+    it0 = {k: iterations(k) for k, v in worker_slots(prefix).items()
            if v["state"] == "running"}
     deadline = time.monotonic() + scaled(timeout)
     while not all(iterations(k) >= n + 2 for k, n in it0.items()):

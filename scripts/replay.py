@@ -44,7 +44,7 @@ from scapy.layers.inet import ICMP, IP, TCP  # noqa: E402
 from scapy.layers.l2 import ARP, Ether  # noqa: E402
 from scapy.packet import Raw  # noqa: E402
 
-from mps import NoStack, Sniffer, telemetry, workers_settled  # noqa: E402
+from mps import NoStack, Sniffer, telemetry, worker_slots, workers_settled  # noqa: E402
 import pcapconv  # noqa: E402
 import tcpplay  # noqa: E402
 
@@ -123,7 +123,7 @@ class Run:
         return telemetry(self.args.prefix, "/mps/stats")
 
     def workers(self):
-        return telemetry(self.args.prefix, "/mps/workers")
+        return worker_slots(self.args.prefix)
 
     def loop_passed(self):
         """Every running worker past two more loop iterations: whatever it

@@ -2,7 +2,7 @@
  *
  * mirror.c - copies of what this worker receives and sends, for mps-capture.
  *
- * While the capture has our bit in the memzone's capture_mask,
+ * While the capture has our bit in the memzone's capture_set,
  * each frame is copied with rte_pcapng_copy (a ready pcapng packet block,
  * port, queue and direction recorded) into the capture pool and put on the
  * capture ring. Copies that find no mbuf or no room are counted in

@@ -24,8 +24,8 @@ void mps_mirror_burst(struct mps_worker *w, uint16_t port, struct rte_mbuf **pkt
 static inline int
 mps_mirror_on(const struct mps_worker *w)
 {
-	return unlikely((__atomic_load_n(&w->shared->capture_mask, __ATOMIC_RELAXED) >>
-			 w->id) & 1u) && w->capture_ring != NULL;
+	return unlikely(mps_wset_has(&w->shared->capture_set, w->id)) &&
+	       w->capture_ring != NULL;
 }
 
 #endif /* MPS_MIRROR_H */

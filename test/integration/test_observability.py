@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from mps import REPO, echo_once, scaled, wait_until
+from mps import REPO, echo_once, scaled, wait_until, worker_slots
 
 WORKER_METRICS = ["rx_pkts", "tx_pkts", "rx_bytes", "tx_bytes", "rx_drop",
                   "tcp_accepted", "tcp_active", "tcp_closed", "tcp_reset",
@@ -104,7 +104,7 @@ def test_proc_info_metrics(busy):
 def test_telemetry_commands_documented_keys(busy):
     workers = wait_until(lambda: (lambda ws: ws if ws and all(
         w.get("rx_pkts", 0) > 0 for w in ws.values()) else None)(
-        busy.telemetry("/mps/workers")), 10, "rx_pkts > 0 on every worker")
+        worker_slots(busy.prefix)), 10, "rx_pkts > 0 on every worker")
     assert sorted(workers) == [str(w) for w in range(busy.workers)]
     for wid, w in workers.items():
         # /mps/workers: the slot and the compact counters (README) ...

@@ -494,7 +494,7 @@ test_config_args_bad(void)
 {
 	static const struct bad_case cases[] = {
 		{ "--workers", "0", "--workers" },
-		{ "--workers", "17", "--workers" },
+		{ "--workers", "64", "--workers (1..63)" },
 		{ "--workers", "abc", "abc" },
 		{ "--workers", "", "--workers" },
 		{ "--workers", "-1", "--workers" },

@@ -11,6 +11,7 @@
 
 #include <rte_thash.h>
 
+#include "mps_config.h"
 #include "mps_rss.h"
 #include "unit.h"
 
@@ -104,9 +105,10 @@ test_rss_hash_matches_softrss(void)
 	}
 }
 
-/* Picks for many tuples, queue counts 1..16 and RETA sizes 64..512: the
- * picked port's reply goes to the queue by rte_softrss, lies in range, and
- * no port scanned before it (cyclically from start) would have done. */
+/* Picks for many tuples, queue counts 1..MPS_MAX_WORKERS and RETA sizes
+ * 64..512: the picked port's reply goes to the queue by rte_softrss, lies
+ * in range, and no port scanned before it (cyclically from start) would
+ * have done. */
 void
 test_rss_pick_port_many(void)
 {
@@ -117,7 +119,7 @@ test_rss_pick_port_many(void)
 	uint32_t s = 0xdecafbad, picks = 0;
 
 	for (size_t si = 0; si < RTE_DIM(sizes); si++) {
-		for (uint16_t nq = 1; nq <= 16; nq++) {
+		for (uint16_t nq = 1; nq <= MPS_MAX_WORKERS; nq++) {
 			fill_reta(reta, sizes[si], nq);
 			for (int t = 0; t < 20; t++) {
 				uint32_t rip = next_rand(&s), lip = next_rand(&s);
@@ -147,7 +149,7 @@ test_rss_pick_port_many(void)
 			}
 		}
 	}
-	CHECK_EQ(picks, RTE_DIM(sizes) * 16 * 20);
+	CHECK_EQ(picks, RTE_DIM(sizes) * MPS_MAX_WORKERS * 20);
 }
 
 /* Every queue of a round-robin RETA is reachable within a few ports: the

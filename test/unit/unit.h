@@ -77,6 +77,9 @@
 	X(neigh_rule_full_table)          \
 	X(neigh_rule_stamps)              \
 	X(neigh_learn_races_delete)       \
+	/* test_wset.c */                 \
+	X(wset_every_worker)              \
+	X(wset_hex)                       \
 	/* test_rss.c */        \
 	X(rss_ms_vectors)                 \
 	X(rss_hash_matches_softrss)       \
