@@ -12,10 +12,11 @@ import re
 import signal
 import socket
 import subprocess
+import time
 
 import pytest
 
-from mps import BUILD, REPO, TEST_NAME, telemetry, wait_until, worker_slots
+from mps import BUILD, REPO, TEST_NAME, scaled, telemetry, wait_until, worker_slots
 
 MAX_WORKERS = int(re.search(r"#define MPS_MAX_WORKERS\s+(\d+)u",
                             (REPO / "common" / "mps_config.h").read_text()).group(1))
@@ -38,7 +39,8 @@ class Wide:
         self.primary = None
 
     def spawn(self, wid, *args, lcore=None):
-        log = open(self.tmp / f"worker-{wid}-{len(self.others)}.log", "w")
+        self.spawned = getattr(self, "spawned", 0) + 1
+        log = open(self.tmp / f"worker-{wid}-{self.spawned}.log", "w")
         p = subprocess.Popen([str(BUILD / "mps-secondary"),
                               *eal(wid + 1 if lcore is None else lcore), "--",
                               "--worker", str(wid), *args],
@@ -50,20 +52,25 @@ class Wide:
         return telemetry(PREFIX, "/mps/worker", str(wid))
 
     def stop(self):
-        everyone = list(self.procs.values()) + self.others
-        if self.primary is not None:
-            self.primary.send_signal(signal.SIGINT)
-            try:
-                self.primary.wait(60)
-            except subprocess.TimeoutExpired:
-                self.primary.kill()
-                self.primary.wait()
+        """Workers first, all at once, with one deadline (a secondary whose
+        primary is gone can hang in EAL's clean-up), then the primary."""
+        everyone = [p for p in list(self.procs.values()) + self.others if p.poll() is None]
+        for p in everyone:
+            p.send_signal(signal.SIGINT)
+        deadline = time.monotonic() + scaled(30)
         for p in everyone:
             try:
-                p.wait(20)
+                p.wait(max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
                 p.kill()
                 p.wait()
+        if self.primary is not None:
+            self.primary.send_signal(signal.SIGINT)
+            try:
+                self.primary.wait(scaled(30))
+            except subprocess.TimeoutExpired:
+                self.primary.kill()
+                self.primary.wait()
 
 
 @pytest.fixture(scope="module")
