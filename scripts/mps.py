@@ -335,19 +335,25 @@ def echo_once(stack, payload=b"still here", timeout=10):
     return echo_error(stack, payload, timeout) is None
 
 
-def http_once(stack, path="/", timeout=10):
-    """One GET with Connection: close; the whole reply (headers and body)."""
-    s = stack.connect(80, timeout=timeout)
+def ask(sock, request):
+    """Sends request on a connected socket, returns all it reads until the
+    peer closes, and closes the socket."""
     try:
-        s.sendall(b"GET %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n" % path.encode())
+        sock.sendall(request)
         buf = b""
         while True:
-            chunk = s.recv(65536)
+            chunk = sock.recv(65536)
             if not chunk:
                 return buf
             buf += chunk
     finally:
-        s.close()
+        sock.close()
+
+
+def http_once(stack, path="/", timeout=10):
+    """One GET with Connection: close; the whole reply (headers and body)."""
+    return ask(stack.connect(80, timeout=timeout),
+               b"GET %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n" % path.encode())
 
 
 def start_capture(stack, path, *args):

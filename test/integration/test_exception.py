@@ -9,12 +9,11 @@ import signal
 import socket
 import subprocess
 import tempfile
-import threading
 import time
 
 import pytest
 
-from mps import (PEER_IP, STACK_IP, TEST_NAME, Sniffer, Stack, http_once, netns, scaled,
+from mps import (PEER_IP, STACK_IP, TEST_NAME, Sniffer, Stack, ask, http_once, netns, scaled,
                  wait_until)
 
 IFACE = "mpsk0"
@@ -82,16 +81,7 @@ def kernel_get(stack, path="/kernel.txt", timeout=5):
     """One HTTP GET to the kernel's server on 198.18.0.3, from the wire."""
     with stack.netns():
         s = socket.create_connection((KERNEL_IP, KPORT), timeout=scaled(timeout))
-    try:
-        s.sendall(b"GET %s HTTP/1.0\r\nHost: k\r\n\r\n" % path.encode())
-        buf = b""
-        while True:
-            d = s.recv(65536)
-            if not d:
-                return buf
-            buf += d
-    finally:
-        s.close()
+    return ask(s, b"GET %s HTTP/1.0\r\nHost: k\r\n\r\n" % path.encode())
 
 
 def kernel_server_up(stack):
@@ -228,25 +218,19 @@ def test_flood_limited_to_exception_rate(xstack):
     assert dropped > 0
 
 
-def kill_test_ping(xstack, count):
-    return subprocess.Popen(["ip", "netns", "exec", xstack.ns, "ping", "-n", "-i", "0.1",
+def ping_through(xstack, count, what, fault):
+    """A 100 ms ping to the kernel (count of them) while fault(worker id)
+    hits the worker sending the kernel's replies; at most 2 are lost.
+    Returns that worker's id."""
+    tx0 = {w: v["exc_tx"] for w, v in xstack.workers_info().items()}
+    ping = subprocess.Popen(["ip", "netns", "exec", xstack.ns, "ping", "-n", "-i", "0.1",
                              "-c", str(count), "-W", "3", KERNEL_IP],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-
-
-def test_worker_replaced_under_kernel_ping(xstack):
-    """--replace the worker that carries a 100 ms ping to the kernel: the
-    successor takes the slot's rings (reset for it), the draining
-    predecessor leaves them alone, at most 2 pings are lost."""
-    count = 30
-    resets = exc(xstack)["ring_resets"]
-    tx0 = {w: v["exc_tx"] for w, v in xstack.workers_info().items()}
-    ping = kill_test_ping(xstack, count)
     try:
         busy = wait_until(lambda: next((w for w, v in xstack.workers_info().items()
                                         if v["exc_tx"] >= tx0[w] + 5), None),
                           10, "a worker sending the kernel's replies")
-        xstack.script("restart", busy)
+        fault(busy)
         out, _ = ping.communicate(timeout=scaled(30))
     finally:
         if ping.poll() is None:
@@ -254,8 +238,17 @@ def test_worker_replaced_under_kernel_ping(xstack):
             ping.wait()
     line = next(ln for ln in out.splitlines() if "received" in ln)
     received = int(line.split(",")[1].split()[0])
-    print(f"\nreplaced worker {busy} under a 100 ms ping to the kernel: {line}")
+    print(f"\n{what} worker {busy} under a 100 ms ping to the kernel: {line}")
     assert count - received <= 2, out
+    return busy
+
+
+def test_worker_replaced_under_kernel_ping(xstack):
+    """--replace the worker that carries a 100 ms ping to the kernel: the
+    successor takes the slot's rings (reset for it), the draining
+    predecessor leaves them alone, at most 2 pings are lost."""
+    resets = exc(xstack)["ring_resets"]
+    ping_through(xstack, 30, "replaced", lambda w: xstack.script("restart", w))
     assert exc(xstack)["ring_resets"] > resets
     r = xstack.exec("ping", "-c", "5", "-i", "0.2", "-W", "5", KERNEL_IP)
     assert r.returncode == 0, r.stdout + r.stderr
@@ -265,25 +258,9 @@ def test_worker_killed_under_kernel_ping(xstack):
     """SIGKILL the worker that carries a 100 ms ping to the kernel: at most
     2 pings are lost; the restarted worker's rings are reset and the path
     works through it again."""
-    count = 40
     resets = exc(xstack)["ring_resets"]
-    tx0 = {w: v["exc_tx"] for w, v in xstack.workers_info().items()}
-    ping = kill_test_ping(xstack, count)
-    try:
-        busy = wait_until(lambda: next((w for w, v in xstack.workers_info().items()
-                                        if v["exc_tx"] >= tx0[w] + 5), None),
-                          10, "a worker sending the kernel's replies")
-        victim = xstack.pid(f"worker-{busy}")
-        os.kill(victim, signal.SIGKILL)
-        out, _ = ping.communicate(timeout=scaled(30))
-    finally:
-        if ping.poll() is None:
-            ping.kill()
-            ping.wait()
-    line = next(ln for ln in out.splitlines() if "received" in ln)
-    received = int(line.split(",")[1].split()[0])
-    print(f"\nkilled worker {busy} under a 100 ms ping to the kernel: {line}")
-    assert count - received <= 2, out
+    busy = ping_through(xstack, 40, "killed",
+                        lambda w: os.kill(xstack.pid(f"worker-{w}"), signal.SIGKILL))
 
     # the slot's next owner gets fresh rings, and the path serves again
     xstack.start_worker(int(busy))
