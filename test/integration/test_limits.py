@@ -3,12 +3,15 @@
 Attackers and the legitimate client bind to extra addresses added to the
 tap in the namespace, so the stack tells them apart by source address.
 
-- Stalled readers: ATTACKERS connections each ask for /bytes/100000000 and
-  never read, against 2 workers. Meanwhile a client on another address is
-  served LEGIT_REQUESTS of LEGIT_REQUESTS 64 KiB answers, each within a
-  (scaled) bound of LEGIT_BOUND_S; the workers stay up; once the attackers
-  leave, the mbuf pool's in_use and every worker's lwIP heap gauge return
-  to where they started.
+- Slowloris and stalled readers together, from 20 addresses, against 2
+  workers: SLOWLORIS connections send part of a request header and then
+  nothing; STALLED connections each ask for /bytes/100000000 and never
+  read. Meanwhile a client on another address is served LEGIT_REQUESTS of
+  LEGIT_REQUESTS 64 KiB answers, each within a (scaled) bound of
+  LEGIT_BOUND_S; the workers stay up; every slowloris connection is closed
+  (a FIN, no answer) within the header timeout plus 5 s (scaled) of its
+  handshake; once the attackers leave, the mbuf pool's in_use and every
+  worker's lwIP heap gauge return to where they started.
 - Idle keep-alive connections beyond the per-worker limit: one worker,
   more idle keep-alive connections (each had one answer) than lwIP has
   PCBs (10,240); a new client from another address still connects and is
@@ -31,12 +34,14 @@ import pytest
 
 from mps import STACK_IP, TEST_NAME, Sniffer, Stack, scaled, wait_until
 
-ATTACKERS = 1200
-ATTACK_ADDRS = [f"198.18.0.{10 + i}" for i in range(6)]
+STALLED = 1200
+SLOWLORIS = 3000
+ATTACK_ADDRS = [f"198.18.0.{10 + i}" for i in range(20)]
 LEGIT_ADDR = "198.18.0.50"
 LEGIT_REQUESTS = 20
 LEGIT_BYTES = 65536
 LEGIT_BOUND_S = 2.0
+HEADER_TIMEOUT_S = 30          # --header-timeout default (README)
 
 
 def _add_addrs(stack, addrs):
@@ -50,12 +55,13 @@ def _raise_nofile(n):
         resource.setrlimit(resource.RLIMIT_NOFILE, (max(n, hard), max(n, hard)))
 
 
-def _open_many(stack, addrs, n, request=None, timeout=60, hung=None):
+def _open_many(stack, addrs, n, request=None, timeout=60, hung=None, times=None):
     """n connections spread over source addresses addrs, opened with
     non-blocking connects; each sends request once established. Returns
     (connected sockets, refused count): a connection refused or reset
     during the handshake counts as refused. A connect still pending after
-    timeout (scaled) fails, unless hung is a list: then it goes there."""
+    timeout (scaled) fails, unless hung is a list: then it goes there.
+    times, a dict, gets each connected socket's handshake time."""
     pending, done, refused = {}, [], 0
     deadline = time.monotonic() + scaled(timeout)
     with stack.netns():
@@ -70,13 +76,13 @@ def _open_many(stack, addrs, n, request=None, timeout=60, hung=None):
             # backlog (255): the SYN-flood guard evicts the oldest half-open
             # connections of a listener whose backlog is nearly full.
             while len(pending) >= 96:
-                refused += _reap(pending, done, request, deadline, hung)
+                refused += _reap(pending, done, request, deadline, hung, times)
         while pending:
-            refused += _reap(pending, done, request, deadline, hung)
+            refused += _reap(pending, done, request, deadline, hung, times)
     return done, refused
 
 
-def _reap(pending, done, request, deadline, hung):
+def _reap(pending, done, request, deadline, hung, times):
     if time.monotonic() > deadline:
         assert hung is not None, f"{len(pending)} connects still pending"
         hung.extend(pending.values())
@@ -90,6 +96,8 @@ def _reap(pending, done, request, deadline, hung):
         s = pending.pop(fd)
         err = s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
         if err == 0:
+            if times is not None:
+                times[s] = time.monotonic()
             if request:
                 s.send(request)
             done.append(s)
@@ -165,9 +173,34 @@ def two_workers():
         yield s
 
 
-def test_stalled_readers_do_not_starve_a_legit_client(two_workers):
+def _wait_closed(socks, deadline):
+    """Waits until every socket in socks (a dict socket -> handshake time)
+    was closed by the stack, or deadline (monotonic) passes. Returns
+    {socket: (seconds from the handshake to the close, bytes received)}
+    for those closed; a close is a FIN (recv returns b"") or a reset."""
+    closed, p = {}, select.poll()
+    by_fd = {s.fileno(): s for s in socks}
+    for fd in by_fd:
+        p.register(fd, select.POLLIN | select.POLLRDHUP)
+    got = {fd: 0 for fd in by_fd}
+    while len(closed) < len(socks) and time.monotonic() < deadline:
+        for fd, _ in p.poll(100):
+            s = by_fd[fd]
+            try:
+                d = s.recv(4096)
+            except OSError:
+                d = b""
+            if d:
+                got[fd] += len(d)
+                continue
+            closed[s] = (time.monotonic() - socks[s], got[fd])
+            p.unregister(fd)
+    return closed
+
+
+def test_slowloris_and_stalled_readers_do_not_starve_a_legit_client(two_workers):
     stack = two_workers
-    _raise_nofile(ATTACKERS + 1024)
+    _raise_nofile(SLOWLORIS + STALLED + 1024)
     _add_addrs(stack, ATTACK_ADDRS + [LEGIT_ADDR])
     assert _get(stack, LEGIT_ADDR, "/", scaled(10)) == 19  # warm: ARP, neighbours
     pids = {w: stack.pid(f"worker-{w}") for w in (0, 1)}
@@ -175,42 +208,69 @@ def test_stalled_readers_do_not_starve_a_legit_client(two_workers):
     heap0 = _worker_gauges(stack, "lwip_heap_used")
     base = stack.stats()
 
-    hung = []
-    socks, refused = _open_many(
-        stack, ATTACK_ADDRS, ATTACKERS,
-        b"GET /bytes/100000000 HTTP/1.1\r\nHost: x\r\n\r\n", timeout=30, hung=hung)
+    hung, lorises, socks = [], {}, []
     try:
-        # Every attacker's answer started (its receive queue holds bytes)
-        # or it was reset: the stack is now holding what they do not read.
-        # (Asserted after the legitimate client's turn, which is the point.)
+        lsocks, lrefused = _open_many(stack, ATTACK_ADDRS, SLOWLORIS,
+                                      b"GET / HTTP/1.1\r\nHost: x\r\nUser-Agent: slow",
+                                      timeout=30, hung=hung, times=lorises)
+        socks, refused = _open_many(
+            stack, ATTACK_ADDRS, STALLED,
+            b"GET /bytes/100000000 HTTP/1.1\r\nHost: x\r\n\r\n", timeout=30, hung=hung)
+        opened = time.monotonic()
+        # Every stalled reader's answer started (its receive queue holds
+        # bytes) or it was reset: the stack is now holding what they do not
+        # read. (Asserted after the legitimate client's turn, the point.)
         try:
             wait_until(lambda: all(_inq(s) != 0 for s in socks), 30,
                        "every stalled reader to hold part of its answer")
             unanswered = 0
         except AssertionError:
             unanswered = sum(1 for s in socks if _inq(s) == 0)
+        lorises_open = sum(1 for s in lsocks if _inq(s) == 0)
         results = [_get(stack, LEGIT_ADDR, f"/bytes/{LEGIT_BYTES}", scaled(LEGIT_BOUND_S))
                    for _ in range(LEGIT_REQUESTS)]
+        legit_s = time.monotonic() - opened
+        lorises_open_after = sum(1 for s in lsocks if _inq(s) == 0)
         st = stack.stats()
         served = sum(1 for r in results if r == LEGIT_BYTES)
         reset = sum(1 for s in socks if _inq(s) < 0)
-        print(f"\n[limits] {len(socks)} stalled readers ({refused} refused, {len(hung)} never "
-              f"accepted, {unanswered} never answered), "
-              f"legit served {served}/{LEGIT_REQUESTS}, attackers reset {reset}; "
-              f"tcp_reset +{st['tcp_reset'] - base['tcp_reset']}, "
-              f"tcp_sndq_drop +{st['tcp_sndq_drop'] - base['tcp_sndq_drop']}, "
-              f"mem_shed +{st.get('mem_shed', 0) - base.get('mem_shed', 0)}, "
-              f"mem_wait +{st.get('mem_wait', 0) - base.get('mem_wait', 0)}, "
-              f"heap {_worker_gauges(stack, 'lwip_heap_used')}")
+        print(f"\n[limits] {len(lsocks)} slowloris ({lrefused} refused), {len(socks)} stalled "
+              f"readers ({refused} refused, {unanswered} never answered), {len(hung)} never "
+              f"accepted; slowloris open before/after the legit client: {lorises_open}/"
+              f"{lorises_open_after}; legit served {served}/{LEGIT_REQUESTS} "
+              f"(done {legit_s:.1f}s after the last attacker's handshake); stalled readers "
+              f"reset {reset}; " + ", ".join(
+                  f"{k} +{st.get(k, 0) - base.get(k, 0)}" for k in (
+                      "tcp_reset", "tcp_sndq_drop", "mem_shed", "mem_wait", "tcp_send_timeout",
+                      "tcp_header_timeout", "ring_drop", "stray_handed", "conn_limit_ip")) +
+              f"; heap {_worker_gauges(stack, 'lwip_heap_used')}")
         assert served == LEGIT_REQUESTS, [r for r in results if r != LEGIT_BYTES][:3]
-        assert not hung and not unanswered, "the stack stopped answering some attackers"
+        assert not hung and not unanswered and not refused and not lrefused, \
+            "the stack stopped accepting or answering some attackers"
+        assert lorises_open == SLOWLORIS, "slowloris connections closed before the legit client's turn"
         assert {w: stack.pid(f"worker-{w}") for w in (0, 1)} == pids
         assert all(w["state"] == "running" for w in stack.workers_info().values())
+
+        # Every slowloris is closed, with a FIN and no answer, within the
+        # header timeout (from its accept, which follows our handshake) plus
+        # 5 s.
+        bound = HEADER_TIMEOUT_S + scaled(5)
+        closed = _wait_closed(lorises, max(lorises.values()) + bound)
+        late = [round(t, 1) for t, _ in closed.values() if t > bound]
+        answered = sum(1 for _, n in closed.values() if n)
+        times = sorted(t for t, _ in closed.values())
+        print(f"[limits] slowloris closed: {len(closed)}/{len(lorises)}, "
+              f"{times[0] if times else 0:.1f}-{times[-1] if times else 0:.1f}s after the "
+              f"handshake; tcp_header_timeout "
+              f"+{stack.stats()['tcp_header_timeout'] - base['tcp_header_timeout']}")
+        assert len(closed) == len(lorises), f"{len(lorises) - len(closed)} slowloris still open"
+        assert not late, f"closed later than {bound:g}s: {late[:5]}"
+        assert not answered, f"{answered} slowloris got bytes before the close"
     finally:
         for s in hung:
             s.close()
         _close_all(stack, [s for s in socks if _inq(s) >= 0])
-        for s in socks:
+        for s in list(socks) + list(lorises):
             s.close()
     # The attackers left: what they held is given back.
     wait_until(lambda: stack.stats()["tcp_active"] == 0, 30,
