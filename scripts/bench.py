@@ -39,7 +39,8 @@ BENCH_PINGS (round trips, default 20000), BENCH_MEMIF_CONNS (generator
 connections per worker, default 32), BENCH_SECTIONS ("kernel,memif,replace":
 the tap/kernel comparison, the DPDK-to-DPDK run, and a rolling replace of
 both workers under wrk: requests/s per second before and during the roll,
-hand-over and drain times).
+hand-over and drain times; many workers per side over memif, BENCH_WIDE
+workers, default "1,32").
 """
 import json
 import os
@@ -53,7 +54,7 @@ import subprocess
 import sys
 import time
 
-from mps import workers as worker_counters
+from mps import worker_slots, workers as worker_counters
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 BUILD = REPO / "build"
@@ -67,7 +68,9 @@ IDLES = os.environ.get("BENCH_IDLE", "backoff,spin").split(",")
 PINGS = int(os.environ.get("BENCH_PINGS", "20000"))
 MEMIF_CONNS = int(os.environ.get("BENCH_MEMIF_CONNS", "32"))
 MEMIF_SOCK = "/run/mpstack/bench/memif.sock"
-SECTIONS = os.environ.get("BENCH_SECTIONS", "kernel,memif,replace").split(",")
+SECTIONS = os.environ.get("BENCH_SECTIONS", "kernel,memif,replace,wide").split(",")
+WIDE = [int(w) for w in os.environ.get("BENCH_WIDE", "1,32").split(",")]
+WIDE_CONNS = 128  # connections in all, whatever the worker count
 ROLL_S = 20  # wrk's run in the replace section; the roll starts after 6 s
 BODY = "x" * 64
 started = []  # pids of kernel-side servers we started
@@ -99,9 +102,10 @@ def merge(passes):
     for sec in ("pingpong", "iperf", "pair"):
         if sec in passes[0]:
             out[sec] = {k: summarize([p[sec][k] for p in passes]) for k in passes[0][sec]}
-    if "memif" in passes[0]:
-        out["memif"] = [summarize([p["memif"][i] for p in passes])
-                        for i in range(len(passes[0]["memif"]))]
+    for sec in ("memif", "wide"):
+        if sec in passes[0]:
+            out[sec] = [summarize([p[sec][i] for p in passes])
+                        for i in range(len(passes[0][sec]))]
     return out
 
 
@@ -269,9 +273,12 @@ def iperf(ip):
     return round(float(rows[-1][8]) / 1e9, 3) if rows else None
 
 
-def memif_stack(prefix, role, mac, ip, workers, app_args, cpu0):
+def memif_stack(prefix, role, mac, ip, workers, app_args, cpu0, wave=None):
     """A primary on a memif port plus its workers, outside any netns (memif
-    never touches the kernel's network). Returns the Popen objects."""
+    never touches the kernel's network). Returns the Popen objects. With
+    wave, workers start that many at a time, each wave once the previous
+    one runs (dozens of secondaries starting at once on 2 CPUs outlast
+    EAL's start-up exchanges with the primary)."""
     procs = [subprocess.Popen(
         [str(BUILD / "mps-primary"), "--file-prefix", prefix, "--no-pci", "--lcores", "0@0",
          "--vdev", f"net_memif0,role={role},socket={MEMIF_SOCK},socket-abstract=no,mac={mac}",
@@ -283,6 +290,8 @@ def memif_stack(prefix, role, mac, ip, workers, app_args, cpu0):
     if not line:
         sys.exit(f"bench: memif {role} primary did not start")
     for w in range(workers):
+        if wave and w and w % wave == 0:
+            wait_running(prefix, w, procs)
         procs.append(subprocess.Popen(
             [str(BUILD / "mps-secondary"), "--file-prefix", prefix, "--no-pci",
              "--no-telemetry", "--lcores", f"{w + 1}@{(cpu0 + w) % os.cpu_count()}",
@@ -291,35 +300,60 @@ def memif_stack(prefix, role, mac, ip, workers, app_args, cpu0):
     return procs
 
 
+def wait_running(prefix, n, procs, timeout=60):
+    """Waits until workers 0..n-1 of the stack at prefix run."""
+    deadline = time.monotonic() + timeout
+    while sum(1 for k, w in worker_slots(prefix).items()
+              if int(k) < n and w["state"] == "running") < n:
+        if time.monotonic() > deadline or any(p.poll() is not None for p in procs):
+            stop_procs(procs)
+            sys.exit(f"bench: {prefix}: workers 0..{n - 1} did not start")
+        time.sleep(0.2)
+
+
 def stop_procs(procs):
-    for p in procs[1:] + procs[:1]:
-        if p.poll() is None:
-            p.send_signal(signal.SIGINT)
-    for p in procs:
-        try:
-            p.wait(10)
-        except subprocess.TimeoutExpired:
-            p.kill()
+    """The workers first, with one deadline, then the primary (a secondary
+    whose primary is gone can hang in EAL's clean-up)."""
+    for group in (procs[1:], procs[:1]):
+        for p in group:
+            if p.poll() is None:
+                p.send_signal(signal.SIGINT)
+        deadline = time.monotonic() + 15
+        for p in group:
+            try:
+                p.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
 
 
-def memif_run(workers):
-    """Server echo on one memif end, the load generator on the other."""
+def memif_run(workers, idle="spin", conns=MEMIF_CONNS, wave=None):
+    """Server echo on one memif end, the load generator (conns connections
+    per worker) on the other."""
     pathlib.Path(MEMIF_SOCK).parent.mkdir(parents=True, exist_ok=True)
+    t_start = time.monotonic()
     server = memif_stack("mpsbenchm1", "server", "02:00:00:00:00:02", "198.18.2.2/24",
-                         workers, ["--listen", "7:echo", "--idle", "spin"], 1)
-    gen = []
+                         workers, ["--listen", "7:echo", "--idle", idle], 1, wave)
+    gen, idle_ns = [], None
     try:
         time.sleep(0.5)
+        if idle != "spin":  # what the idle server costs, before any load
+            wait_running("mpsbenchm1", workers, server)
+            b_cpu, t0 = cpu_ns([p.pid for p in server[1:]]), time.monotonic()
+            time.sleep(2)
+            idle_ns = (cpu_ns([p.pid for p in server[1:]]) - b_cpu) / (time.monotonic() - t0)
         gen = memif_stack("mpsbenchm2", "client", "02:00:00:00:00:01", "198.18.2.1/24",
                           workers, ["--listen", "9:discard", "--connect",
-                                    f"198.18.2.2:7:load*{MEMIF_CONNS}"], 0)
-        want = workers * MEMIF_CONNS
-        deadline = time.monotonic() + 20
+                                    f"198.18.2.2:7:load*{conns}"], 0, wave)
+        want = workers * conns
+        deadline = time.monotonic() + 20 + 2 * workers
         while sum(w["tcp_connect_ok"] for w in worker_counters("mpsbenchm2").values()) < want:
             if time.monotonic() > deadline:
                 sys.exit("bench: memif generator connections did not open")
             time.sleep(0.1)
         time.sleep(0.5)  # past the start-up transient
+        print(f"bench: memif {workers} worker(s) per side up in {time.monotonic() - t_start:.1f}s",
+              file=sys.stderr, flush=True)
         srv_pids = [p.pid for p in server[1:]]
         b_gen, b_srv, t0 = worker_counters("mpsbenchm2"), worker_counters("mpsbenchm1"), time.monotonic()
         b_cpu = cpu_ns(srv_pids)
@@ -327,16 +361,21 @@ def memif_run(workers):
         a_cpu = cpu_ns(srv_pids)
         a_gen, a_srv, t1 = worker_counters("mpsbenchm2"), worker_counters("mpsbenchm1"), time.monotonic()
     finally:
+        t_stop = time.monotonic()
         stop_procs(gen)
         stop_procs(server)
+        print(f"bench: memif {workers} worker(s) per side stopped in "
+              f"{time.monotonic() - t_stop:.1f}s", file=sys.stderr, flush=True)
     reqs = sum(a_gen[w]["client_rtts"] - b_gen[w]["client_rtts"] for w in a_gen)
     busy = sum(a_srv[w]["busy_cycles"] - b_srv[w]["busy_cycles"] for w in a_srv)
     rps = reqs / (t1 - t0)
     per_srv = {w: a_srv[w]["rx_pkts"] - b_srv[w]["rx_pkts"] for w in a_srv}
-    return {"workers": workers, "conns": workers * MEMIF_CONNS, "rps": round(rps),
+    return {"workers": workers, "idle": idle, "conns": workers * conns, "rps": round(rps),
             "server_busy_cycles_per_req": round(busy / reqs) if reqs else None,
             "server_cpu_ns_per_req": round((a_cpu - b_cpu) / reqs) if reqs else None,
-            "server_rx_pkts_per_worker": per_srv}
+            "server_rx_pkts_per_worker": per_srv,
+            "idle_cpu_ms_per_s_per_worker": round(idle_ns / 1e6 / workers, 2)
+            if idle_ns is not None else None}
 
 
 def replace_roll():
@@ -419,6 +458,9 @@ def main():
                 results["memif"] = [memif_run(w) for w in WORKERS]
             if "replace" in SECTIONS:
                 results["replace"] = replace_roll()
+            if "wide" in SECTIONS:
+                results["wide"] = [memif_run(w, "backoff", max(1, WIDE_CONNS // w), wave=8)
+                                   for w in WIDE]
         finally:
             cleanup()
         passes.append(results)
@@ -508,6 +550,19 @@ def report(results):
               f"{fmt(kern['server_cpu_ns_per_req']):>10}")
         print(f"{'mpstack <-> mpstack (memif, 1+1)':34} {spread(one):>26} "
               f"{one['rps'] / kern['rps']:>6.2f} {fmt(one.get('server_cpu_ns_per_req')):>10}")
+    if results.get("wide"):
+        print(f"\nMany workers per side over net_memif (one queue pair per worker): generator "
+              f"-> echo, 64-byte request/response, {WIDE_CONNS} connections in all, "
+              f"--idle backoff both sides, {DURATION}s; the server's CPU time per request "
+              "from schedstat (on 2 CPUs the workers time-share: busy cycles would count "
+              "preemption)")
+        print(f"{'workers per side':>16} {'conns':>6} {'req/s median [range]':>26} "
+              f"{'srv ns/req':>10} {'srv cyc/req':>11} {'idle CPU ms/s/worker':>20}")
+        for r in results["wide"]:
+            print(f"{r['workers']:>16} {r['conns']:>6} {spread(r):>26} "
+                  f"{fmt(r.get('server_cpu_ns_per_req')):>10} "
+                  f"{fmt(r['server_busy_cycles_per_req']):>11} "
+                  f"{fmt(r.get('idle_cpu_ms_per_s_per_worker'), '{:.1f}'):>20}")
     r = results.get("replace")
     if r:
         print(f"\nRolling replace (mps-run.sh restart all) of 2 workers under wrk -c32, {ROLL_S}s, "

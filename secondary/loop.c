@@ -35,6 +35,13 @@
 #define IDLE_SPIN 64u          /* empty iterations before sleeping */
 #define IDLE_SLEEP_MIN_US 10u
 #define IDLE_SLEEP_MAX_US 500u
+/* Idle for this long, a worker sleeps up to IDLE_SLEEP_DEEP_US: each
+ * wake-up costs an empty poll of every queue (a readv on net_tap) and a
+ * nanosleep, so a quiet worker costs a quarter of what it would at
+ * IDLE_SLEEP_MAX_US, and the first frame after a quiet spell waits at most
+ * that long. */
+#define IDLE_DEEP_AFTER_MS 100u
+#define IDLE_SLEEP_DEEP_US 2000u
 #define CHECK_PRIMARY_MS 200u
 
 static unsigned int
@@ -115,7 +122,7 @@ mps_loop_run(struct mps_worker *w, volatile int *quit)
 	struct mps_shared *sh = w->shared;
 	uint64_t hz = rte_get_tsc_hz(), ms_cycles = hz / 1000;
 	uint64_t shared_ms = sh->tsc_hz / 1000;
-	uint64_t last_timer = 0, next_check = 0;
+	uint64_t last_timer = 0, next_check = 0, idle_since = 0;
 	unsigned int idle = 0, sleep_us = IDLE_SLEEP_MIN_US;
 	int use_intr = sh->cfg.idle_mode == MPS_IDLE_INTR && intr_setup(w) == 0;
 
@@ -127,7 +134,7 @@ mps_loop_run(struct mps_worker *w, volatile int *quit)
 		return 0;
 	while (!*quit && !__atomic_load_n(&sh->stop, __ATOMIC_ACQUIRE)) {
 		uint64_t t0 = rte_get_tsc_cycles();
-		unsigned int work;
+		unsigned int work, queued;
 
 		/* First: the primary judges stalls (and QSBR readers that
 		 * hold aging up) by it. */
@@ -168,8 +175,12 @@ mps_loop_run(struct mps_worker *w, volatile int *quit)
 			work += mps_api_tick(w->now_ms); /* Connections' deadlines */
 			last_timer = t0;
 		}
-		work += mps_netif_tx_queued(w);
+		/* Frames the port took are work; frames it would not take
+		 * (link down, a memif without its peer, a full ring) wait for
+		 * the next iteration, which backs off like an idle one. */
+		queued = mps_netif_tx_queued(w);
 		mps_tx_flush(w);
+		work += queued - mps_netif_tx_queued(w);
 		w->stats->tx_queued = mps_netif_tx_queued(w);
 		mps_pcb_guard(w, t0);
 		mps_mem_poll();
@@ -192,16 +203,20 @@ mps_loop_run(struct mps_worker *w, volatile int *quit)
 			sleep_us = IDLE_SLEEP_MIN_US;
 			continue;
 		}
+		if (idle == 0)
+			idle_since = t0;
 		if (sh->cfg.idle_mode == MPS_IDLE_SPIN || ++idle < IDLE_SPIN) {
 			rte_pause();
 		} else {
+			unsigned int cap = t0 - idle_since >= IDLE_DEEP_AFTER_MS * ms_cycles ?
+						   IDLE_SLEEP_DEEP_US : IDLE_SLEEP_MAX_US;
+
 			if (use_intr && !w->draining)
 				intr_wait(w, 1);
 			else
 				mps_sleep_us(sleep_us);
 			w->stats->idle_sleeps++;
-			if (sleep_us < IDLE_SLEEP_MAX_US)
-				sleep_us *= 2;
+			sleep_us = RTE_MIN(2 * sleep_us, cap);
 		}
 		w->stats->idle_cycles += rte_get_tsc_cycles() - t0;
 	}

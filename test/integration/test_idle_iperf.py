@@ -1,6 +1,10 @@
 """Idle strategies (--idle) and the iperf app (lwiperf)."""
 
-from mps import STACK_IP, TEST_NAME, Stack, scaled, wait_until
+import shutil
+import signal
+import subprocess
+
+from mps import BUILD, STACK_IP, TEST_NAME, Stack, scaled, telemetry, wait_until
 
 
 def test_iperf_app(stack):
@@ -50,3 +54,45 @@ def test_idle_backoff_sleeps(stack):
     before = stack.workers_info()
     wait_until(lambda: all(stack.workers_info()[w]["idle_sleeps"] > before[w]["idle_sleeps"] + 10
                            for w in before), 10, "idle workers to sleep")
+
+
+def test_idle_backoff_sleeps_while_the_port_cannot_send(tmp_path):
+    """A port that takes no frame (a net_memif without its peer: its TX
+    burst sends nothing) leaves the worker's TX batch non-empty; the worker
+    retries it on each iteration, but backs off like an idle one instead of
+    spinning on it."""
+    prefix = TEST_NAME + "stuck"
+    sock = tmp_path / "memif.sock"
+    eal = ["--file-prefix", prefix, "--no-pci", "--log-level=lib.eal:error"]
+    primary = subprocess.Popen(
+        [str(BUILD / "mps-primary"), *eal, "--lcores", "0@0", "--vdev",
+         f"net_memif0,role=server,socket={sock},socket-abstract=no",
+         "--", "--workers", "1", "--ip", "198.18.2.2/24"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    worker = None
+    try:
+        wait_until(lambda: "ready" in primary.stdout.readline(), 30, "the primary to start")
+        worker = subprocess.Popen([str(BUILD / "mps-secondary"), *eal, "--no-telemetry",
+                                   "--lcores", "1@1", "--", "--worker", "0"],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+
+        def w0():
+            return telemetry(prefix, "/mps/worker", 0) or {}
+        wait_until(lambda: w0().get("tx_queued", 0) > 0, 30,
+                   "the worker to hold frames the port does not take (its announcement)")
+        base = w0()
+        wait_until(lambda: w0()["idle_sleeps"] >= base["idle_sleeps"] + 50, 20,
+                   "the worker to sleep while its TX batch waits")
+        after = w0()
+        assert after["tx_queued"] > 0 and after["tx_pkts"] == base["tx_pkts"], after
+    finally:
+        for p in (worker, primary):
+            if p and p.poll() is None:
+                p.send_signal(signal.SIGINT)
+                try:
+                    p.wait(scaled(15))
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    p.wait()
+        shutil.rmtree(f"/var/run/dpdk/{prefix}", ignore_errors=True)
+        shutil.rmtree(f"/run/mpstack/{prefix}", ignore_errors=True)
