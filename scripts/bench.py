@@ -655,6 +655,9 @@ def exc_report(rows):
               f"{fmt(r['exc_drop_rate']):>9} {fmt(r['to_kernel_pkts']):>7} "
               f"{fmt(r.get('rate_bound')):>7} {fmt(r['to_kernel_drop'] + r['exc_drop_full']):>7} "
               f"{fmt(r['tap_dropped']):>8} {fmt(r['primary_cpu_ms']):>10}")
+    errors = {r["wrk_errors"] for run in rows for r in run["runs"]} - {"none"}
+    if errors:
+        print(f"  wrk errors: {'; '.join(sorted(errors))}")
 
 
 def report(results):
