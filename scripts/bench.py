@@ -516,8 +516,8 @@ def exc_point(workers, on, frames):
 
 def exception_flood(results):
     """Per worker count: the exception path off, then on; each with no
-    flood, then with the flood; the flood's busy cycles per request with the
-    path on against off, of this pass."""
+    flood, then with the flood; the flood's busy cycles and CPU time per
+    request with the path on against off, in this pass."""
     path = BUILD / "bench" / "flood.bin"
     path.parent.mkdir(parents=True, exist_ok=True)
     rows = results["exception"] = []
@@ -557,7 +557,9 @@ def main():
         if not shutil.which(tool):
             sys.exit(f"bench: {tool} missing: run scripts/deps.sh bench")
     passes = []
-    cleanup()
+    mps_stop()
+    sh("ip", "netns", "del", KNS, check=False)
+    sh("ip", "netns", "del", EXC_NS, check=False)
     # BENCH_RUNS passes over every point (not N runs of a point in a row):
     # the range then covers what drifts over a whole bench.
     for n in range(RUNS):
