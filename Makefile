@@ -215,7 +215,8 @@ test-stress: all test-bins
 		MPS_TEST_HOG=1 $(PYTHON) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS) || exit 1; done
 
 # Side by side with the kernel stack; numbers, never pass/fail.
-BENCH_TOOLS := $(BUILD)/bench/pingpong $(BUILD)/bench/epoll_echo $(BUILD)/bench/epoll_load
+BENCH_TOOLS := $(BUILD)/bench/pingpong $(BUILD)/bench/epoll_echo $(BUILD)/bench/epoll_load \
+	$(BUILD)/bench/flood
 $(BUILD)/bench/%: test/bench/%.c
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(OPT) $(WARN) -o $@ $<

@@ -36,11 +36,24 @@ Environment: BENCH_RUNS (runs per point, default 3), BENCH_DURATION (s per
 wrk point, default 5), BENCH_CONNS
 ("1,8,64,256"), BENCH_WORKERS ("1,2"), BENCH_IDLE ("backoff,spin"),
 BENCH_PINGS (round trips, default 20000), BENCH_MEMIF_CONNS (generator
-connections per worker, default 32), BENCH_SECTIONS ("kernel,memif,replace":
-the tap/kernel comparison, the DPDK-to-DPDK run, and a rolling replace of
-both workers under wrk: requests/s per second before and during the roll,
-hand-over and drain times; many workers per side over memif, BENCH_WIDE
-workers, default "1,32").
+connections per worker, default 32), BENCH_SECTIONS
+("kernel,memif,replace,exception,wide": the tap/kernel comparison, the
+DPDK-to-DPDK run, a rolling replace of both workers under wrk: requests/s
+per second before and during the roll, hand-over and drain times; what
+a flood of frames for other addresses costs the HTTP service with the
+kernel exception path off and on; many workers per side over memif),
+BENCH_FLOOD (frames, default 100000), BENCH_FLOOD_PPS (their rate, default
+BENCH_FLOOD / BENCH_DURATION), BENCH_WIDE (workers per side in the wide
+section, default "1,32").
+
+The exception section, per worker count: wrk -c64 on /bytes/64 over the
+tap, first alone, then while test/bench/flood sends BENCH_FLOOD UDP frames
+to other on-link addresses (to the stack's MAC) from a packet socket in
+netns mpsbench; once with the path off (lwIP drops them as not ours), once
+with --exception mpsbx0 at the default rate, mpsbx0 moved into netns
+mpsbenchx with 198.18.0.3/24. Busy cycles per request, req/s, the workers'
+exc_* counters and what reached mpsbx0 (/mps/exception), all telemetry
+deltas over the flood's window.
 """
 import json
 import os
@@ -68,10 +81,15 @@ IDLES = os.environ.get("BENCH_IDLE", "backoff,spin").split(",")
 PINGS = int(os.environ.get("BENCH_PINGS", "20000"))
 MEMIF_CONNS = int(os.environ.get("BENCH_MEMIF_CONNS", "32"))
 MEMIF_SOCK = "/run/mpstack/bench/memif.sock"
-SECTIONS = os.environ.get("BENCH_SECTIONS", "kernel,memif,replace,wide").split(",")
+SECTIONS = os.environ.get("BENCH_SECTIONS", "kernel,memif,replace,exception,wide").split(",")
 WIDE = [int(w) for w in os.environ.get("BENCH_WIDE", "1,32").split(",")]
 WIDE_CONNS = 128  # connections in all, whatever the worker count
 ROLL_S = 20  # wrk's run in the replace section; the roll starts after 6 s
+EXC_NS, EXC_IFACE, EXC_IP = "mpsbenchx", "mpsbx0", "198.18.0.3"  # the kernel's side
+EXC_CONNS = 64
+FLOOD = int(os.environ.get("BENCH_FLOOD", "100000"))
+FLOOD_PPS = int(os.environ.get("BENCH_FLOOD_PPS", "0")) or -(-FLOOD // DURATION)
+FLOOD_DST0, FLOOD_DSTS = 64, 64  # flood to 198.18.0.64..127
 BODY = "x" * 64
 started = []  # pids of kernel-side servers we started
 kernel_echo = []  # the epoll_echo server's Popen (its CPU time is measured)
@@ -87,7 +105,7 @@ def summarize(runs):
             out[k] = statistics.median(vals)
         else:   # not measured (workers, conns) or the same every run
             out[k] = v
-        if k in ("rps", "gbps") and vals:
+        if k in ("rps", "gbps", "cycles_per_req", "cycles_x_off", "cpu_x_off") and vals:
             out[k + "_min"], out[k + "_max"] = min(vals), max(vals)
     return out
 
@@ -102,7 +120,7 @@ def merge(passes):
     for sec in ("pingpong", "iperf", "pair"):
         if sec in passes[0]:
             out[sec] = {k: summarize([p[sec][k] for p in passes]) for k in passes[0][sec]}
-    for sec in ("memif", "wide"):
+    for sec in ("memif", "exception", "wide"):
         if sec in passes[0]:
             out[sec] = [summarize([p[sec][i] for p in passes])
                         for i in range(len(passes[0][sec]))]
@@ -135,14 +153,15 @@ def wait_port(ns, ip, port, timeout=10):
     sys.exit(f"bench: {ip}:{port} in {ns} did not answer")
 
 
-def mps_env(workers, idle):
+def mps_env(workers, idle, extra=""):
+    """mps-run.sh's environment; extra: more primary options."""
     return dict(os.environ, MPS_NS=NS, MPS_PREFIX=NS,
-                MPS_PRIMARY_ARGS=f"--listen 7:echo,80:http,5001:iperf --idle {idle}")
+                MPS_PRIMARY_ARGS=f"--listen 7:echo,80:http,5001:iperf --idle {idle} {extra}")
 
 
-def mps_start(workers, idle):
+def mps_start(workers, idle, extra=""):
     subprocess.run([str(REPO / "scripts/mps-run.sh"), "start", str(workers)],
-                   env=mps_env(workers, idle), check=True, capture_output=True)
+                   env=mps_env(workers, idle, extra), check=True, capture_output=True)
 
 
 def mps_stop():
@@ -215,6 +234,7 @@ def cleanup():
     started.clear()
     mps_stop()
     sh("ip", "netns", "del", KNS, check=False)
+    sh("ip", "netns", "del", EXC_NS, check=False)
 
 
 def parse_wrk(out):
@@ -424,6 +444,139 @@ def replace_roll():
             "per_second": [round(r) for _, r in per_s]}
 
 
+def exc_stack(workers, on):
+    """mpstack with the exception path off, or on: IFACE moved into a
+    namespace of its own with 198.18.0.3/24 (as a host keeps it), the
+    default --exception-rate."""
+    mps_start(workers, "backoff", f"--exception {EXC_IFACE}" if on else "")
+    if on:
+        sh("ip", "netns", "add", EXC_NS)
+        sh("sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1",
+           "net.ipv6.conf.default.disable_ipv6=1", ns=EXC_NS)
+        sh("ip", "link", "set", EXC_IFACE, "netns", EXC_NS, ns=NS)
+        sh("ip", "link", "set", "lo", "up", ns=EXC_NS)
+        sh("ip", "addr", "add", f"{EXC_IP}/24", "dev", EXC_IFACE, ns=EXC_NS)
+        sh("ip", "link", "set", EXC_IFACE, "up", ns=EXC_NS)
+
+
+def flood_frames(path):
+    """FLOOD_DSTS UDP frames from the client's side to other on-link
+    addresses, to the stack's MAC (as the client's neighbour entry has it),
+    written back to back; returns their length."""
+    from scapy.all import IP, UDP, Ether
+    sh("ping", "-c", "1", "-W", "5", MPS_IP, ns=NS)
+    neigh = sh("ip", "neigh", "show", MPS_IP, "dev", "mps0", ns=NS).stdout.split()
+    src = json.loads(sh("ip", "-j", "link", "show", "mps0", ns=NS).stdout)[0]["address"]
+    frames = [bytes(Ether(dst=neigh[neigh.index("lladdr") + 1], src=src) /
+                    IP(src="198.18.0.1", dst=f"198.18.0.{FLOOD_DST0 + i}") /
+                    UDP(sport=4444 + i, dport=9) / (b"x" * 18)) for i in range(FLOOD_DSTS)]
+    pathlib.Path(path).write_bytes(b"".join(frames))
+    return len(frames[0])
+
+
+def tap_dropped():
+    """Frames the kernel could not hand to the port (mps0's TX drops)."""
+    return json.loads(sh("ip", "-j", "-s", "link", "show", "mps0", ns=NS).stdout)[0][
+        "stats64"]["tx"]["dropped"]
+
+
+def exc_caught_up(before):
+    """/mps/exception once the primary has written (or seen refused) every
+    frame the workers handed it; None until then."""
+    from mps import telemetry as tel
+    e = tel(NS, "/mps/exception")
+    handed = sum(e[k] - before[k] for k in ("exc_ip", "exc_arp", "exc_arp_copy",
+                                            "exc_ethertype", "exc_vlan")) - \
+        sum(e[k] - before[k] for k in ("exc_drop_rate", "exc_drop_full"))
+    done = e["to_kernel_pkts"] + e["to_kernel_drop"] - \
+        before["to_kernel_pkts"] - before["to_kernel_drop"]
+    return e if done >= handed else None
+
+
+def exc_point(workers, on, frames):
+    """wrk -c64 on /bytes/64 and, over the measured window, either nothing
+    (frames None) or the flood (FLOOD frames at FLOOD_PPS from a packet
+    socket on mps0). Every figure is a telemetry delta over that window;
+    the exception counters once the primary has caught up."""
+    from mps import telemetry as tel
+    state = pathlib.Path(f"/run/mpstack/{NS}")
+    served = tel(NS, "/mps/stats")["http_requests"]
+    wrk_p = subprocess.Popen(["ip", "netns", "exec", NS, "wrk", "-t2", f"-c{EXC_CONNS}",
+                              f"-d{3 * DURATION + 30}s", f"http://{MPS_IP}/bytes/64"],
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 10
+        while tel(NS, "/mps/stats")["http_requests"] < served + 1000:
+            if time.monotonic() > deadline or wrk_p.poll() is not None:
+                sys.exit("bench: wrk did not get going against mpstack")
+            time.sleep(0.05)
+        time.sleep(0.5)  # every connection open
+        wpids = [w["pid"] for w in telemetry().values()]
+        ppid = int((state / "primary.pid").read_text())
+        b, be, bd, t0 = telemetry(), tel(NS, "/mps/exception"), tap_dropped(), time.monotonic()
+        bcpu, bpcpu = cpu_ns(wpids), cpu_ns([ppid])
+        fl = None
+        if frames:
+            fl = json.loads(sh(str(BUILD / "bench/flood"), "mps0", frames[0], str(frames[1]),
+                               str(FLOOD), str(FLOOD_PPS), ns=NS,
+                               timeout=3 * DURATION + 20).stdout)
+        else:
+            time.sleep(DURATION)
+        acpu, apcpu = cpu_ns(wpids), cpu_ns([ppid])
+        a, t1 = telemetry(), time.monotonic()
+        deadline = t1 + 10
+        ae = exc_caught_up(be)
+        while ae is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+            ae = exc_caught_up(be)
+        t_caught = time.monotonic()
+        ae = ae or tel(NS, "/mps/exception")
+    finally:
+        if wrk_p.poll() is None:
+            wrk_p.send_signal(signal.SIGINT)  # wrk stops and prints its summary
+        out, _ = wrk_p.communicate(timeout=30)
+    d = {k: sum(a[w][k] - b[w][k] for w in a) for k in ("http_requests", "rx_pkts")}
+    e = {k: ae[k] - be[k] for k in ("exc_ip", "exc_drop_rate", "exc_drop_full",
+                                    "to_kernel_pkts", "to_kernel_drop")}
+    res = {"workers": workers, "exception": "on" if on else "off",
+           "flood": FLOOD if frames else 0, "rps": round(d["http_requests"] / (t1 - t0)),
+           **cost(b, a), "worker_cpu_ns_per_req":
+           round((acpu - bcpu) / d["http_requests"]) if d["http_requests"] else None,
+           "primary_cpu_ms": round((apcpu - bpcpu) / 1e6), "rx_pkts": d["rx_pkts"],
+           "tap_dropped": tap_dropped() - bd, "wrk_errors": parse_wrk(out)["errors"] or "none",
+           **e, "rate": ae["rate"]}
+    if fl:
+        res.update(flood_pps=fl["pps"], flood_s=fl["seconds"])
+    if on and fl:  # the limiter's bound over the time the frames took to be handed
+        res["rate_bound"] = round(ae["rate"] * ae["burst_ms"] / 1000 + 1 +
+                                  ae["rate"] * (t_caught - t0))
+    return res
+
+
+def exception_flood(results):
+    """Per worker count: the exception path off, then on; each with no
+    flood, then with the flood; the flood's busy cycles and CPU time per
+    request with the path on against off, in this pass."""
+    path = BUILD / "bench" / "flood.bin"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rows = results["exception"] = []
+    try:
+        for workers in WORKERS:
+            for on in (False, True):
+                exc_stack(workers, on)
+                frames = (str(path), flood_frames(path))
+                rows.append(exc_point(workers, on, None))
+                rows.append(exc_point(workers, on, frames))
+                mps_stop()
+                sh("ip", "netns", "del", EXC_NS, check=False)
+            off, on_ = rows[-3], rows[-1]
+            for key, ratio in (("cycles_per_req", "cycles_x_off"),
+                               ("worker_cpu_ns_per_req", "cpu_x_off")):
+                on_[ratio] = round(on_[key] / off[key], 3) if on_[key] and off[key] else None
+    finally:
+        path.unlink(missing_ok=True)
+
+
 def cost(before, after):
     """Busy cycles per HTTP request and packets per busy iteration."""
     d = {k: sum(after[w][k] - before[w][k] for w in after)
@@ -445,6 +598,7 @@ def main():
     passes = []
     mps_stop()
     sh("ip", "netns", "del", KNS, check=False)
+    sh("ip", "netns", "del", EXC_NS, check=False)
     # BENCH_RUNS passes over every point (not N runs of a point in a row):
     # the range then covers what drifts over a whole bench.
     for n in range(RUNS):
@@ -458,6 +612,8 @@ def main():
                 results["memif"] = [memif_run(w) for w in WORKERS]
             if "replace" in SECTIONS:
                 results["replace"] = replace_roll()
+            if "exception" in SECTIONS:
+                exception_flood(results)
             if "wide" in SECTIONS:
                 results["wide"] = [memif_run(w, "backoff", max(1, WIDE_CONNS // w), wave=8)
                                    for w in WIDE]
@@ -506,6 +662,46 @@ def machine():
     return {"date": time.strftime("%Y-%m-%d"), "cpus": os.cpu_count(), "cpu": model,
             "kernel": platform.release(),
             "dpdk": sh("pkg-config", "--modversion", "libdpdk", check=False).stdout.strip()}
+
+
+def exc_report(rows):
+    """The exception section: what the flood costs the HTTP service, then
+    where its frames went."""
+    rate = next((r["rate"] for r in rows if r["exception"] == "on"), "-")
+    print(f"\nFlood of {FLOOD} frames for other addresses (UDP to 198.18.0.{FLOOD_DST0}-"
+          f"{FLOOD_DST0 + FLOOD_DSTS - 1}, to the stack's MAC, from a packet socket on mps0 at "
+          f"{FLOOD_PPS}/s) under wrk -c{EXC_CONNS} /bytes/64 over the tap; exception path on: "
+          f"--exception {EXC_IFACE} (in netns {EXC_NS}), rate {rate}/s. Over the flood's "
+          f"window (no flood: {DURATION} s); median [range] over the passes. cyc/req: the "
+          "workers' TSC busy cycles (preemption included), ns/req: their CPU time "
+          "(schedstat); x off: with the path on / off under the same flood, in each pass")
+    print(f"{'wrk':>3} {'mode':24} {'req/s median [range]':>22} {'cyc/req median [range]':>24} "
+          f"{'cyc x off [range]':>21} {'ns/req':>6} {'ns x off':>8}")
+    for r in rows:
+        mode = f"{'flood' if r['flood'] else 'no flood'}, exception {r['exception']}"
+        print(f"{r['workers']:>3} {mode:24} {spread(r):>22} {spread(r, 'cycles_per_req'):>24} "
+              f"{spread(r, 'cycles_x_off', '{:.3f}'):>21} {fmt(r['worker_cpu_ns_per_req']):>6} "
+              f"{fmt(r.get('cpu_x_off'), '{:.3f}'):>8}")
+    print("\nWhere the flood went (medians): sent/s: the sender's rate; rx: frames the workers "
+          "received (with the path off the flood is counted only there: lwIP's ip4_input frees "
+          "frames not for us); exc_ip: given to the kernel path; over rate: exc_drop_rate; "
+          f"{EXC_IFACE}: written to it (to_kernel_pkts); bound: the rate's burst + rate x the "
+          "seconds until written; refused: to_kernel_drop + exc_drop_full; tap drop: mps0's "
+          "TX drops; primary ms: its CPU time in the window (softirq work charged to its "
+          "threads included)")
+    print(f"{'wrk':>3} {'mode':24} {'sent/s':>6} {'rx':>7} {'exc_ip':>7} {'over rate':>9} "
+          f"{EXC_IFACE:>7} {'bound':>7} {'refused':>7} {'tap drop':>8} {'primary ms':>10}")
+    for r in rows:
+        if not r["flood"]:
+            continue
+        print(f"{r['workers']:>3} {'flood, exception ' + r['exception']:24} "
+              f"{fmt(r.get('flood_pps')):>6} {fmt(r['rx_pkts']):>7} {fmt(r['exc_ip']):>7} "
+              f"{fmt(r['exc_drop_rate']):>9} {fmt(r['to_kernel_pkts']):>7} "
+              f"{fmt(r.get('rate_bound')):>7} {fmt(r['to_kernel_drop'] + r['exc_drop_full']):>7} "
+              f"{fmt(r['tap_dropped']):>8} {fmt(r['primary_cpu_ms']):>10}")
+    errors = {r["wrk_errors"] for run in rows for r in run["runs"]} - {"none"}
+    if errors:
+        print(f"  wrk errors: {'; '.join(sorted(errors))}")
 
 
 def report(results):
@@ -572,6 +768,9 @@ def report(results):
               f"({100 * r['rps_worst_during'] / r['rps_before']:.0f} %); roll took "
               f"{r['seconds_rolling']} s; wrk errors: {r['errors']}; hand-overs (us, last pass): "
               f"{r['handover_us']}")
+    rows = results.get("exception")
+    if rows:
+        exc_report(rows)
     out = BUILD / "bench.json"
     out.write_text(json.dumps(results, indent=1))
     print(f"\nwritten {out}")
