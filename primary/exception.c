@@ -336,6 +336,7 @@ mps_exc_create(struct mps_primary *pp)
 	const struct mps_config *cfg = &sh->cfg;
 	char name[RTE_RING_NAMESIZE];
 	struct rte_ether_addr mac;
+	rte_cpuset_t cpus;
 	int ret;
 
 	if (cfg->exc_iface[0] == '\0')
@@ -378,6 +379,12 @@ mps_exc_create(struct mps_primary *pp)
 	if (ret != 0)
 		return -ret;
 	exc.thread_started = 1;
+	/* On the primary's own CPU: EAL puts control threads on the CPUs no
+	 * lcore of ours was given, which are the workers' CPUs. */
+	cpus = rte_lcore_cpuset(rte_get_main_lcore());
+	ret = pthread_setaffinity_np(exc.thread, sizeof(cpus), &cpus);
+	if (ret != 0)
+		MPS_LOG(WARNING, "exception path: thread affinity: %s", strerror(ret));
 	MPS_LOG(INFO, "exception path: kernel interface %s, at most %u frames/s each way",
 		cfg->exc_iface, cfg->exc_rate);
 	return 0;
