@@ -44,7 +44,7 @@ a flood of frames for other addresses costs the HTTP service with the
 kernel exception path off and on; many workers per side over memif),
 BENCH_FLOOD (frames, default 100000), BENCH_FLOOD_PPS (their rate, default
 BENCH_FLOOD / BENCH_DURATION), BENCH_WIDE (workers per side in the wide
-section, default "1,32").
+section, default "1,2,32").
 
 The exception section, per worker count: wrk -c64 on /bytes/64 over the
 tap, first alone, then while test/bench/flood sends BENCH_FLOOD UDP frames
@@ -82,7 +82,7 @@ PINGS = int(os.environ.get("BENCH_PINGS", "20000"))
 MEMIF_CONNS = int(os.environ.get("BENCH_MEMIF_CONNS", "32"))
 MEMIF_SOCK = "/run/mpstack/bench/memif.sock"
 SECTIONS = os.environ.get("BENCH_SECTIONS", "kernel,memif,replace,exception,wide").split(",")
-WIDE = [int(w) for w in os.environ.get("BENCH_WIDE", "1,32").split(",")]
+WIDE = [int(w) for w in os.environ.get("BENCH_WIDE", "1,2,32").split(",")]
 WIDE_CONNS = 128  # connections in all, whatever the worker count
 ROLL_S = 20  # wrk's run in the replace section; the roll starts after 6 s
 EXC_NS, EXC_IFACE, EXC_IP = "mpsbenchx", "mpsbx0", "198.18.0.3"  # the kernel's side
@@ -262,13 +262,14 @@ def pingpong(ip):
     return json.loads(r.stdout)
 
 
-def cpu_ns(pids):
-    """Time on a CPU so far (ns), every thread of every pid."""
+def cpu_ns(pids, field=0):
+    """Time on a CPU so far (ns), every thread of every pid; field 1: time
+    spent waiting on a run queue (ns), 2: time slices run (switches in)."""
     total = 0
     for pid in pids:
         for f in pathlib.Path(f"/proc/{pid}/task").glob("*/schedstat"):
             try:
-                total += int(f.read_text().split()[0])
+                total += int(f.read_text().split()[field])
             except (OSError, ValueError, IndexError):
                 pass
     return total
@@ -376,9 +377,9 @@ def memif_run(workers, idle="spin", conns=MEMIF_CONNS, wave=None):
               file=sys.stderr, flush=True)
         srv_pids = [p.pid for p in server[1:]]
         b_gen, b_srv, t0 = worker_counters("mpsbenchm2"), worker_counters("mpsbenchm1"), time.monotonic()
-        b_cpu = cpu_ns(srv_pids)
+        b_cpu, b_wait, b_sw = (cpu_ns(srv_pids, f) for f in (0, 1, 2))
         time.sleep(DURATION)
-        a_cpu = cpu_ns(srv_pids)
+        a_cpu, a_wait, a_sw = (cpu_ns(srv_pids, f) for f in (0, 1, 2))
         a_gen, a_srv, t1 = worker_counters("mpsbenchm2"), worker_counters("mpsbenchm1"), time.monotonic()
     finally:
         t_stop = time.monotonic()
@@ -393,6 +394,8 @@ def memif_run(workers, idle="spin", conns=MEMIF_CONNS, wave=None):
     return {"workers": workers, "idle": idle, "conns": workers * conns, "rps": round(rps),
             "server_busy_cycles_per_req": round(busy / reqs) if reqs else None,
             "server_cpu_ns_per_req": round((a_cpu - b_cpu) / reqs) if reqs else None,
+            "server_runq_wait_ns_per_req": round((a_wait - b_wait) / reqs) if reqs else None,
+            "server_switches_per_1k_req": round(1000 * (a_sw - b_sw) / reqs, 1) if reqs else None,
             "server_rx_pkts_per_worker": per_srv,
             "idle_cpu_ms_per_s_per_worker": round(idle_ns / 1e6 / workers, 2)
             if idle_ns is not None else None}
@@ -753,11 +756,14 @@ def report(results):
               "from schedstat (on 2 CPUs the workers time-share: busy cycles would count "
               "preemption)")
         print(f"{'workers per side':>16} {'conns':>6} {'req/s median [range]':>26} "
-              f"{'srv ns/req':>10} {'srv cyc/req':>11} {'idle CPU ms/s/worker':>20}")
+              f"{'srv ns/req':>10} {'srv cyc/req':>11} {'runq wait ns/req':>16} "
+              f"{'switches/1k req':>15} {'idle CPU ms/s/worker':>20}")
         for r in results["wide"]:
             print(f"{r['workers']:>16} {r['conns']:>6} {spread(r):>26} "
                   f"{fmt(r.get('server_cpu_ns_per_req')):>10} "
                   f"{fmt(r['server_busy_cycles_per_req']):>11} "
+                  f"{fmt(r.get('server_runq_wait_ns_per_req')):>16} "
+                  f"{fmt(r.get('server_switches_per_1k_req'), '{:.1f}'):>15} "
                   f"{fmt(r.get('idle_cpu_ms_per_s_per_worker'), '{:.1f}'):>20}")
     r = results.get("replace")
     if r:
