@@ -36,10 +36,18 @@ Environment: BENCH_RUNS (runs per point, default 3), BENCH_DURATION (s per
 wrk point, default 5), BENCH_CONNS
 ("1,8,64,256"), BENCH_WORKERS ("1,2"), BENCH_IDLE ("backoff,spin"),
 BENCH_PINGS (round trips, default 20000), BENCH_MEMIF_CONNS (generator
-connections per worker, default 32), BENCH_SECTIONS ("kernel,memif,replace":
-the tap/kernel comparison, the DPDK-to-DPDK run, and a rolling replace of
-both workers under wrk: requests/s per second before and during the roll,
-hand-over and drain times).
+connections per worker, default 32), BENCH_SECTIONS
+("kernel,memif,replace,cycles": the tap/kernel comparison, the DPDK-to-DPDK
+run, a rolling replace of both workers under wrk: requests/s per second
+before and during the roll, hand-over and drain times; and where the
+cycles go).
+
+Where the cycles go: the 1-worker memif echo and the tap HTTP at 64
+connections (1 worker), each run with the normal build and then with the
+cycles build (build/cycles, `make cycles`: TSC probes in the worker, see
+secondary/cycles.h) as the server: the server worker's busy cycles per
+request by category (/mps/cycles,ID), and what the probes cost (req/s and
+busy cycles per request of both builds on the same workload).
 """
 import json
 import os
@@ -53,10 +61,12 @@ import subprocess
 import sys
 import time
 
+from mps import telemetry as tel
 from mps import workers as worker_counters
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 BUILD = REPO / "build"
+CYCLES_BUILD = BUILD / "cycles"
 NS, KNS = "mpsbench", "mpsbenchk"
 MPS_IP, K_IP = "198.18.0.2", "198.18.1.2"
 DURATION = int(os.environ.get("BENCH_DURATION", "5"))
@@ -67,7 +77,7 @@ IDLES = os.environ.get("BENCH_IDLE", "backoff,spin").split(",")
 PINGS = int(os.environ.get("BENCH_PINGS", "20000"))
 MEMIF_CONNS = int(os.environ.get("BENCH_MEMIF_CONNS", "32"))
 MEMIF_SOCK = "/run/mpstack/bench/memif.sock"
-SECTIONS = os.environ.get("BENCH_SECTIONS", "kernel,memif,replace").split(",")
+SECTIONS = os.environ.get("BENCH_SECTIONS", "kernel,memif,replace,cycles").split(",")
 ROLL_S = 20  # wrk's run in the replace section; the roll starts after 6 s
 BODY = "x" * 64
 started = []  # pids of kernel-side servers we started
@@ -99,9 +109,10 @@ def merge(passes):
     for sec in ("pingpong", "iperf", "pair"):
         if sec in passes[0]:
             out[sec] = {k: summarize([p[sec][k] for p in passes]) for k in passes[0][sec]}
-    if "memif" in passes[0]:
-        out["memif"] = [summarize([p["memif"][i] for p in passes])
-                        for i in range(len(passes[0]["memif"]))]
+    for sec in ("memif", "cycles"):
+        if sec in passes[0]:
+            out[sec] = [summarize([p[sec][i] for p in passes])
+                        for i in range(len(passes[0][sec]))]
     return out
 
 
@@ -131,14 +142,14 @@ def wait_port(ns, ip, port, timeout=10):
     sys.exit(f"bench: {ip}:{port} in {ns} did not answer")
 
 
-def mps_env(workers, idle):
-    return dict(os.environ, MPS_NS=NS, MPS_PREFIX=NS,
+def mps_env(workers, idle, build=BUILD):
+    return dict(os.environ, MPS_NS=NS, MPS_PREFIX=NS, MPS_BUILD=str(build),
                 MPS_PRIMARY_ARGS=f"--listen 7:echo,80:http,5001:iperf --idle {idle}")
 
 
-def mps_start(workers, idle):
+def mps_start(workers, idle, build=BUILD):
     subprocess.run([str(REPO / "scripts/mps-run.sh"), "start", str(workers)],
-                   env=mps_env(workers, idle), check=True, capture_output=True)
+                   env=mps_env(workers, idle, build), check=True, capture_output=True)
 
 
 def mps_stop():
@@ -148,6 +159,20 @@ def mps_stop():
 
 def telemetry():
     return worker_counters(NS)
+
+
+def cycles_zone(prefix, workers):
+    """The workers' busy cycles by category (/mps/cycles,ID), summed;
+    {} from workers of the normal build."""
+    tot = {}
+    for w in range(workers):
+        for k, v in tel(prefix, "/mps/cycles", w).items():
+            tot[k] = tot.get(k, 0) + v
+    return tot
+
+
+def delta(after, before):
+    return {k: after[k] - before.get(k, 0) for k in after}
 
 
 def kernel_setup():
@@ -269,22 +294,22 @@ def iperf(ip):
     return round(float(rows[-1][8]) / 1e9, 3) if rows else None
 
 
-def memif_stack(prefix, role, mac, ip, workers, app_args, cpu0):
+def memif_stack(prefix, role, mac, ip, workers, app_args, cpu0, build=BUILD):
     """A primary on a memif port plus its workers, outside any netns (memif
     never touches the kernel's network). Returns the Popen objects."""
     procs = [subprocess.Popen(
-        [str(BUILD / "mps-primary"), "--file-prefix", prefix, "--no-pci", "--lcores", "0@0",
+        [str(build / "mps-primary"), "--file-prefix", prefix, "--no-pci", "--lcores", "0@0",
          "--vdev", f"net_memif0,role={role},socket={MEMIF_SOCK},socket-abstract=no,mac={mac}",
          "--log-level=lib.eal:error", "--", "--workers", str(workers), "--ip", ip, *app_args],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)]
-    line = procs[0].stdout.readline()
-    while line and "ready" not in line:
-        line = procs[0].stdout.readline()
-    if not line:
-        sys.exit(f"bench: memif {role} primary did not start")
+    seen = [procs[0].stdout.readline()]
+    while seen[-1] and "ready" not in seen[-1]:
+        seen.append(procs[0].stdout.readline())
+    if not seen[-1]:
+        sys.exit(f"bench: memif {role} primary did not start:\n{''.join(seen)}")
     for w in range(workers):
         procs.append(subprocess.Popen(
-            [str(BUILD / "mps-secondary"), "--file-prefix", prefix, "--no-pci",
+            [str(build / "mps-secondary"), "--file-prefix", prefix, "--no-pci",
              "--no-telemetry", "--lcores", f"{w + 1}@{(cpu0 + w) % os.cpu_count()}",
              "--log-level=lib.eal:error", "--", "--worker", str(w)],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
@@ -302,11 +327,12 @@ def stop_procs(procs):
             p.kill()
 
 
-def memif_run(workers):
-    """Server echo on one memif end, the load generator on the other."""
+def memif_run(workers, server_build=BUILD):
+    """Server echo on one memif end (programs of server_build), the load
+    generator on the other."""
     pathlib.Path(MEMIF_SOCK).parent.mkdir(parents=True, exist_ok=True)
     server = memif_stack("mpsbenchm1", "server", "02:00:00:00:00:02", "198.18.2.2/24",
-                         workers, ["--listen", "7:echo", "--idle", "spin"], 1)
+                         workers, ["--listen", "7:echo", "--idle", "spin"], 1, server_build)
     gen = []
     try:
         time.sleep(0.5)
@@ -322,9 +348,9 @@ def memif_run(workers):
         time.sleep(0.5)  # past the start-up transient
         srv_pids = [p.pid for p in server[1:]]
         b_gen, b_srv, t0 = worker_counters("mpsbenchm2"), worker_counters("mpsbenchm1"), time.monotonic()
-        b_cpu = cpu_ns(srv_pids)
+        b_cpu, b_cyc = cpu_ns(srv_pids), cycles_zone("mpsbenchm1", workers)
         time.sleep(DURATION)
-        a_cpu = cpu_ns(srv_pids)
+        a_cpu, a_cyc = cpu_ns(srv_pids), cycles_zone("mpsbenchm1", workers)
         a_gen, a_srv, t1 = worker_counters("mpsbenchm2"), worker_counters("mpsbenchm1"), time.monotonic()
     finally:
         stop_procs(gen)
@@ -336,7 +362,8 @@ def memif_run(workers):
     return {"workers": workers, "conns": workers * MEMIF_CONNS, "rps": round(rps),
             "server_busy_cycles_per_req": round(busy / reqs) if reqs else None,
             "server_cpu_ns_per_req": round((a_cpu - b_cpu) / reqs) if reqs else None,
-            "server_rx_pkts_per_worker": per_srv}
+            "server_rx_pkts_per_worker": per_srv,
+            "reqs": reqs, "cycles": delta(a_cyc, b_cyc)}
 
 
 def replace_roll():
@@ -385,6 +412,55 @@ def replace_roll():
             "per_second": [round(r) for _, r in per_s]}
 
 
+CYC_CONNS = 64  # the tap HTTP workload of the cycles section
+
+
+def tap_http(build):
+    """wrk, CYC_CONNS connections, against 1 worker of build over the tap:
+    req/s, requests and busy cycles (telemetry), busy cycles by category."""
+    mps_start(1, "backoff", build)
+    try:
+        before, b_cyc = telemetry(), cycles_zone(NS, 1)
+        res = wrk(f"http://{MPS_IP}/bytes/64", CYC_CONNS)
+        after, a_cyc = telemetry(), cycles_zone(NS, 1)
+    finally:
+        mps_stop()
+    reqs = sum(after[w]["http_requests"] - before[w]["http_requests"] for w in after)
+    busy = sum(after[w]["busy_cycles"] - before[w]["busy_cycles"] for w in after)
+    return {"rps": res["rps"], "reqs": reqs,
+            "server_busy_cycles_per_req": round(busy / reqs) if reqs else None,
+            "cycles": delta(a_cyc, b_cyc)}
+
+
+CYC_WORKLOADS = [
+    (f"memif echo, 1+1 workers, {MEMIF_CONNS} conns", lambda b: memif_run(1, b)),
+    (f"tap HTTP, 1 worker, {CYC_CONNS} conns", tap_http),
+]
+CYC_TOTALS = ("busy_cycles", "busy_iterations", "unbalanced")
+
+
+def cycles_section():
+    """Each workload with the normal build, then the cycles build: the
+    probes' cost, and the cycles build's busy cycles per request by
+    category (flat keys, so that the passes' medians can be taken)."""
+    if not (CYCLES_BUILD / "mps-secondary").exists():
+        sys.exit(f"bench: {CYCLES_BUILD}/mps-secondary missing: run make cycles")
+    out = []
+    for name, run in CYC_WORKLOADS:
+        normal, probed = run(BUILD), run(CYCLES_BUILD)
+        c, reqs = probed["cycles"], probed["reqs"]
+        if not c or not reqs:
+            sys.exit(f"bench: {name}: no cycles figures from the cycles build")
+        row = {"workload": name, "rps_normal": normal["rps"], "rps_cycles": probed["rps"],
+               "busy_per_req_normal": normal["server_busy_cycles_per_req"],
+               "busy_per_req_cycles": round(c["busy_cycles"] / reqs),
+               "unbalanced": c["unbalanced"],
+               "categories": [k for k in c if k not in CYC_TOTALS]}
+        row.update({"cyc_" + k: round(c[k] / reqs) for k in row["categories"]})
+        out.append(row)
+    return out
+
+
 def cost(before, after):
     """Busy cycles per HTTP request and packets per busy iteration."""
     d = {k: sum(after[w][k] - before[w][k] for w in after)
@@ -419,6 +495,8 @@ def main():
                 results["memif"] = [memif_run(w) for w in WORKERS]
             if "replace" in SECTIONS:
                 results["replace"] = replace_roll()
+            if "cycles" in SECTIONS:
+                results["cycles"] = cycles_section()
         finally:
             cleanup()
         passes.append(results)
@@ -517,9 +595,37 @@ def report(results):
               f"({100 * r['rps_worst_during'] / r['rps_before']:.0f} %); roll took "
               f"{r['seconds_rolling']} s; wrk errors: {r['errors']}; hand-overs (us, last pass): "
               f"{r['handover_us']}")
+    report_cycles(results.get("cycles"))
     out = BUILD / "bench.json"
     out.write_text(json.dumps(results, indent=1))
     print(f"\nwritten {out}")
+
+
+def report_cycles(rows):
+    """Per workload, the server worker's busy cycles per request by
+    category and their share, then what the probes cost."""
+    if not rows:
+        return
+    print(f"\nWhere the cycles go: the server worker's busy cycles per request by category, "
+          f"cycles build (make cycles), {DURATION}s per workload (medians)")
+    w = max(len(r["workload"]) for r in rows) - 6  # a cyc/req and a % column each
+    print(f"{'category':10}" + "".join(f"{r['workload']:>{w + 8}}" for r in rows))
+    print(f"{'':10}" + "".join(f"{'cyc/req':>{w}}{'%':>8}" for r in rows))
+    for k in rows[0]["categories"]:
+        print(f"{k:10}" + "".join(
+            f"{r['cyc_' + k]:>{w}.0f}{100 * r['cyc_' + k] / r['busy_per_req_cycles']:>7.1f}%"
+            for r in rows))
+    print(f"{'busy':10}" + "".join(f"{r['busy_per_req_cycles']:>{w}.0f}{100:>7.1f}%"
+                                   for r in rows))
+    print("Probe cost, same workload (server busy cycles per request from its slot):")
+    for r in rows:
+        d = (r["busy_per_req_cycles"] / r["busy_per_req_normal"] - 1) * 100 \
+            if r["busy_per_req_normal"] else 0
+        print(f"  {r['workload']}: normal build {r['rps_normal']:.0f} req/s, "
+              f"{fmt(r['busy_per_req_normal'])} cyc/req; cycles build {r['rps_cycles']:.0f} "
+              f"req/s, {r['busy_per_req_cycles']:.0f} cyc/req ({d:+.0f} %)"
+              + (f"; {r['unbalanced']} unbalanced iterations (a probe bug)"
+                 if r["unbalanced"] else ""))
 
 
 if __name__ == "__main__":
