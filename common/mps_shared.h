@@ -488,7 +488,7 @@ struct mps_replace {
 	X(APP, "app", "app: the API's lwIP callbacks and the app code they run, its writes (tcp_write) included") \
 	X(LWIP_OUT, "lwip_out", "lwIP output: tcp_output, IP output and linkoutput (the copy into an mbuf), without driver TX") \
 	X(TIMERS, "timers", "timers: lwIP's timers and the API's timer wheel") \
-	X(OTHER, "other", "other: the rest of the busy iteration (loop bookkeeping, heartbeat, guards)")
+	X(OTHER, "other", "other: the rest of the busy iteration (loop bookkeeping, heartbeat, guards, exception path)")
 
 enum mps_cyc_cat {
 #define MPS_X_ENUM(id, key, what) MPS_CYC_##id,

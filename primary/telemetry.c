@@ -3,8 +3,9 @@
  * telemetry.c - the /mps/ commands of dpdk-telemetry.py.
  *
  * /mps/workers, /mps/worker, /mps/stats, /mps/config, /mps/neigh,
- * /mps/neigh_stats, /mps/pool, /mps/exception and /mps/cycles. Telemetry runs only in the primary, so
- * everything shown is read from the memzone and the shared hash.
+ * /mps/neigh_stats, /mps/pool, /mps/exception and /mps/cycles. Telemetry
+ * runs only in the primary, so everything shown is read from the
+ * memzones and the shared hash.
  */
 #include <arpa/inet.h>
 #include <stdio.h>
