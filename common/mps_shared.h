@@ -483,7 +483,7 @@ struct mps_replace {
 	X(DRV_RX, "drv_rx", "driver RX: rte_eth_rx_burst on our queues and adopted ones") \
 	X(DRV_TX, "drv_tx", "driver TX: rte_eth_tx_burst of the batch (every flush)") \
 	X(PARSE, "parse", "parse and steer: VLAN, frame parse and checks, L4 checksum, steering, ring hand-offs both ways") \
-	X(NEIGH, "neigh", "neighbour: learning from received frames, next-hop lookups") \
+	X(NEIGH, "neigh", "neighbour: shared-table writes learned from received frames, next-hop lookups") \
 	X(LWIP_IN, "lwip_in", "lwIP input: netif input to tcp_input, without the callbacks and output it runs") \
 	X(APP, "app", "app: the API's lwIP callbacks and the app code they run, its writes (tcp_write) included") \
 	X(LWIP_OUT, "lwip_out", "lwIP output: tcp_output, IP output and linkoutput (the copy into an mbuf), without driver TX") \
@@ -510,6 +510,8 @@ struct mps_cycles {
 	uint64_t busy_cycles;      /* the slot's busy_cycles, from the same TSC reads */
 	uint64_t busy_iterations;
 	uint64_t unbalanced;       /* busy iterations that ended with a category still open (a bug) */
+	uint64_t tsc_reads;        /* the probes' TSC reads in those iterations */
+	uint64_t tsc_read_cycles;  /* what one costs, measured by the worker at start */
 	uint64_t cat[MPS_CYC_N];   /* sum: busy_cycles */
 } __rte_cache_aligned;
 

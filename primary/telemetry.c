@@ -356,6 +356,8 @@ tel_cycles(const char *cmd __rte_unused, const char *params,
 	rte_tel_data_add_dict_u64(d, "busy_cycles", c.busy_cycles);
 	rte_tel_data_add_dict_u64(d, "busy_iterations", c.busy_iterations);
 	rte_tel_data_add_dict_u64(d, "unbalanced", c.unbalanced);
+	rte_tel_data_add_dict_u64(d, "tsc_reads", c.tsc_reads);
+	rte_tel_data_add_dict_u64(d, "tsc_read_cycles", c.tsc_read_cycles);
 	for (unsigned int i = 0; i < MPS_CYC_N; i++)
 		rte_tel_data_add_dict_u64(d, keys[i], c.cat[i]);
 	return 0;

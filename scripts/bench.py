@@ -161,18 +161,21 @@ def telemetry():
     return worker_counters(NS)
 
 
+CYC_GAUGES = ("tsc_read_cycles",)  # not counters: the largest, never a difference
+
+
 def cycles_zone(prefix, workers):
     """The workers' busy cycles by category (/mps/cycles,ID), summed;
     {} from workers of the normal build."""
     tot = {}
     for w in range(workers):
         for k, v in tel(prefix, "/mps/cycles", w).items():
-            tot[k] = tot.get(k, 0) + v
+            tot[k] = max(tot.get(k, 0), v) if k in CYC_GAUGES else tot.get(k, 0) + v
     return tot
 
 
 def delta(after, before):
-    return {k: after[k] - before.get(k, 0) for k in after}
+    return {k: after[k] if k in CYC_GAUGES else after[k] - before.get(k, 0) for k in after}
 
 
 def kernel_setup():
@@ -436,7 +439,7 @@ CYC_WORKLOADS = [
     (f"memif echo, 1+1 workers, {MEMIF_CONNS} conns", lambda b: memif_run(1, b)),
     (f"tap HTTP, 1 worker, {CYC_CONNS} conns", tap_http),
 ]
-CYC_TOTALS = ("busy_cycles", "busy_iterations", "unbalanced")
+CYC_TOTALS = ("busy_cycles", "busy_iterations", "unbalanced", "tsc_reads") + CYC_GAUGES
 
 
 def cycles_section():
@@ -455,6 +458,8 @@ def cycles_section():
                "busy_per_req_normal": normal["server_busy_cycles_per_req"],
                "busy_per_req_cycles": round(c["busy_cycles"] / reqs),
                "unbalanced": c["unbalanced"],
+               "tsc_reads_per_req": round(c["tsc_reads"] / reqs, 1),
+               "tsc_read_cycles": c["tsc_read_cycles"],
                "categories": [k for k in c if k not in CYC_TOTALS]}
         row.update({"cyc_" + k: round(c[k] / reqs) for k in row["categories"]})
         out.append(row)
@@ -623,7 +628,9 @@ def report_cycles(rows):
             if r["busy_per_req_normal"] else 0
         print(f"  {r['workload']}: normal build {r['rps_normal']:.0f} req/s, "
               f"{fmt(r['busy_per_req_normal'])} cyc/req; cycles build {r['rps_cycles']:.0f} "
-              f"req/s, {r['busy_per_req_cycles']:.0f} cyc/req ({d:+.0f} %)"
+              f"req/s, {r['busy_per_req_cycles']:.0f} cyc/req ({d:+.0f} %); the probes' "
+              f"{r['tsc_reads_per_req']:.1f} TSC reads per request at {r['tsc_read_cycles']:.0f} "
+              f"cycles each: {r['tsc_reads_per_req'] * r['tsc_read_cycles']:.0f} cyc/req"
               + (f"; {r['unbalanced']} unbalanced iterations (a probe bug)"
                  if r["unbalanced"] else ""))
 

@@ -33,6 +33,7 @@ struct mps_cyc_state {
 	uint32_t excess;            /* pushes past MPS_CYC_DEPTH not yet popped */
 	uint8_t stack[MPS_CYC_DEPTH];
 	uint8_t unbalanced;         /* a pop found only "other" open */
+	uint64_t reads;             /* this iteration's TSC reads */
 	uint64_t iter[MPS_CYC_N];   /* this iteration's cycles by category */
 	struct mps_cycles *zone;    /* NULL: not counting */
 };
@@ -47,6 +48,7 @@ mps_cyc_charge(struct mps_cyc_state *s, uint8_t cat)
 
 	s->iter[cat] += now - s->last;
 	s->last = now;
+	s->reads++;
 }
 
 static inline void
@@ -94,6 +96,7 @@ mps_cyc_begin(uint64_t t0)
 	s->stack[0] = MPS_CYC_OTHER;
 	s->excess = 0;
 	s->unbalanced = 0;
+	s->reads = 0;
 	for (unsigned int i = 0; i < MPS_CYC_N; i++)
 		s->iter[i] = 0;
 }

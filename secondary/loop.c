@@ -44,8 +44,10 @@ drain_ring(struct mps_worker *w)
 	void *objs[MPS_RX_BURST];
 	unsigned int n;
 
-	MPS_CYC_PUSH(PARSE);
 	n = rte_ring_sc_dequeue_burst(w->ring, objs, MPS_RX_BURST, NULL);
+	if (n == 0)
+		return 0;
+	MPS_CYC_PUSH(PARSE);
 	for (unsigned int i = 0; i < n; i++)
 		if (!mps_replace_tx_input(w, objs[i]) &&
 		    !mps_adopt_ring_input(w, objs[i]))

@@ -209,9 +209,7 @@ mps_netif_input(struct mps_worker *w, struct rte_mbuf *m, int from_peer)
 		rte_pktmbuf_free(m);
 		return;
 	}
-	MPS_CYC_PUSH(NEIGH);
 	mps_neigh_learn_rx(w, &fi, m, from_peer == MPS_RX_RING);
-	MPS_CYC_POP();
 	if (mps_steer_rx(w, &fi, m, from_peer))
 		return;
 

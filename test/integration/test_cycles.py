@@ -44,6 +44,7 @@ def snapshot(stack):
 def check_sums(cyc, slot):
     assert set(CATEGORIES) <= set(cyc), cyc
     assert cyc["unbalanced"] == 0, cyc
+    assert cyc["tsc_reads"] > 0 and cyc["tsc_read_cycles"] > 0, cyc
     assert sum(cyc[k] for k in CATEGORIES) == cyc["busy_cycles"], cyc
     assert cyc["busy_cycles"] == slot["busy_cycles"], (cyc, slot["busy_cycles"])
     assert cyc["busy_iterations"] == slot["busy_iterations"], (cyc, slot["busy_iterations"])
