@@ -485,7 +485,7 @@ struct mps_replace {
 	X(PARSE, "parse", "parse and steer: VLAN, frame parse and checks, L4 checksum, steering, ring hand-offs both ways") \
 	X(NEIGH, "neigh", "neighbour: shared-table writes learned from received frames, next-hop lookups") \
 	X(LWIP_IN, "lwip_in", "lwIP input: netif input to tcp_input, without the callbacks and output it runs") \
-	X(APP, "app", "app: the API's lwIP callbacks and the app code they run, its writes (tcp_write) included") \
+	X(APP, "app", "app: the API's lwIP callbacks (cb_enter to cb_leave) and the app code they run, its writes (tcp_write) included") \
 	X(LWIP_OUT, "lwip_out", "lwIP output: tcp_output, IP output and linkoutput (the copy into an mbuf), without driver TX") \
 	X(TIMERS, "timers", "timers: lwIP's timers and the API's timer wheel") \
 	X(OTHER, "other", "other: the rest of the busy iteration (loop bookkeeping, heartbeat, guards, exception path)")
