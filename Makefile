@@ -12,13 +12,16 @@
 #   make bench      side by side with the kernel stack (numbers, not pass/fail)
 #   make fuzz       libFuzzer on the RX path for FUZZ_SECONDS (default 60)
 #   make asan       ASan+UBSan builds of the programs and unit tests (build/asan)
+#   make cycles     the programs with the workers' cycle probes (build/cycles;
+#                   also `make CYCLES=1`): where a worker's busy cycles go
 #   make soak       SOAK_MINUTES (default 30) of connection churn, figures
 #                   every minute, pass/fail on drift (not part of make test)
 #
 # lwIP is compiled from LWIP_SRC (default: fetched into third_party/lwip).
 
 LWIP_SRC ?= third_party/lwip
-BUILD    ?= build
+# CYCLES=1: the cycles build (secondary/cycles.h), in its own directory.
+BUILD    ?= $(if $(CYCLES),build/cycles,build)
 WORKERS  ?= 2
 PYTHON   ?= /usr/bin/python3
 
@@ -34,6 +37,12 @@ CFLAGS_APP  := $(CFLAGS_COMMON) $(WARN) $(INC) $(DPDK_CFLAGS) $(EXTRA_CFLAGS)
 # lwIP's own sources: its own (laxer) flags.
 CFLAGS_LWIP := $(CFLAGS_COMMON) -w -Isecondary/lwip -I$(LWIP_SRC)/src/include $(EXTRA_CFLAGS)
 LDFLAGS_APP := $(DPDK_LIBS) $(EXTRA_LDFLAGS)
+# The cycles build: TSC probes by category in the worker, and every
+# call of lwIP's tcp_output from another object charged to lwIP output.
+ifneq ($(CYCLES),)
+CFLAGS_APP  += -DMPS_CYCLES
+LDFLAGS_APP += -Wl,--wrap=tcp_output
+endif
 
 LWIP_FILES := core/init.c core/def.c core/inet_chksum.c core/ip.c core/mem.c \
 	core/memp.c core/netif.c core/pbuf.c core/stats.c core/sys.c core/tcp.c \
@@ -60,7 +69,7 @@ SECONDARY_SRCS := secondary/main.c secondary/worker.c secondary/attach.c seconda
 	secondary/lwip/sys_arch.c $(API_SRCS) \
 	secondary/apps/apps.c secondary/apps/echo.c secondary/apps/http.c \
 	secondary/mirror.c secondary/adopt.c secondary/replace.c secondary/exception.c \
-	secondary/pcb_guard.c
+	secondary/pcb_guard.c $(if $(CYCLES),secondary/cycles.c)
 UNIT_SRCS := test/unit/main.c test/unit/test_config.c test/unit/test_parse.c \
 	test/unit/test_neigh.c test/unit/test_drop.c \
 	test/unit/test_rss.c test/unit/test_portopts.c test/unit/test_isn.c \
@@ -75,11 +84,11 @@ Q := $(if $(V),,@)
 obj = $(addprefix $(BUILD)/obj/,$(1:.c=.o))
 
 .PHONY: all deps lwip hugepages run demo test test-stress test-bins unit integration bench \
-	clean help replay pcaps fuzz fuzz-bin asan soak
+	clean help replay pcaps fuzz fuzz-bin asan soak cycles
 all: $(BUILD)/mps-primary $(BUILD)/mps-secondary $(BUILD)/mps-capture
 
 help:
-	@sed -n '2,19p' Makefile
+	@sed -n '2,21p' Makefile
 
 deps:
 	@scripts/deps.sh
@@ -110,8 +119,9 @@ $(BUILD)/mps-capture: $(call obj,$(CAPTURE_SRCS) $(COMMON_SRCS))
 # rte_pcapng (and rte_pdump's header) are experimental in DPDK 22.11.
 $(call obj,$(CAPTURE_SRCS) secondary/mirror.c primary/capture.c): \
 	CFLAGS_APP += -DALLOW_EXPERIMENTAL_API
-# rte_ipv4_udptcp_cksum_verify is experimental in DPDK 22.11.
-$(call obj,secondary/netif.c): CFLAGS_APP += -DALLOW_EXPERIMENTAL_API
+# rte_ipv4_udptcp_cksum_verify and rte_seqcount are experimental in DPDK 22.11.
+$(call obj,secondary/netif.c secondary/cycles.c primary/telemetry.c): \
+	CFLAGS_APP += -DALLOW_EXPERIMENTAL_API
 
 # test_neigh.c runs the primary's delete in the middle of a learn's add.
 $(BUILD)/unit-tests: $(call obj,$(UNIT_SRCS) $(COMMON_SRCS))
@@ -180,7 +190,7 @@ $(BUILD)/api-check: $(call obj,$(API_CHECK_SRCS)) $(LWIP_OBJS)
 
 # A secondary built from another layout, for the refusal test.
 test-bins: $(BUILD)/layout999/mps-secondary $(BUILD)/lwiperf-check $(BUILD)/api-check \
-	$(BUILD)/tcp-wnd-check
+	$(BUILD)/tcp-wnd-check cycles
 $(BUILD)/layout999/mps-secondary: $(SECONDARY_SRCS) $(COMMON_SRCS) common/mps_shared.h
 	$(Q)$(MAKE) --no-print-directory BUILD=$(BUILD)/layout999 \
 		EXTRA_CFLAGS=-DMPS_LAYOUT_VERSION=999 $(BUILD)/layout999/mps-secondary
@@ -223,7 +233,7 @@ $(BUILD)/bench/%: test/bench/%.c
 
 bench:
 	@scripts/deps.sh bench
-	$(Q)$(MAKE) --no-print-directory all $(BENCH_TOOLS)
+	$(Q)$(MAKE) --no-print-directory all cycles $(BENCH_TOOLS)
 	$(PYTHON) scripts/bench.py
 
 # pcaps replayed with scapy inside the stack's namespace.
@@ -288,6 +298,12 @@ asan:
 		EXTRA_CFLAGS="$(SAN_FLAGS)" EXTRA_LDFLAGS="$(SAN_FLAGS)" \
 		$(BUILD)/asan/mps-primary $(BUILD)/asan/mps-secondary $(BUILD)/asan/unit-tests \
 		$(BUILD)/asan/api-check $(BUILD)/asan/tcp-wnd-check
+
+# The programs with the workers' cycle probes (secondary/cycles.h), in
+# $(BUILD)/cycles: `make bench` and test_cycles.py use them.
+cycles:
+	$(Q)$(MAKE) --no-print-directory BUILD=$(BUILD)/cycles CYCLES=1 \
+		$(BUILD)/cycles/mps-primary $(BUILD)/cycles/mps-secondary
 
 SOAK_MINUTES ?= 30
 soak: all

@@ -17,6 +17,7 @@
 
 #include <rte_bitops.h>
 #include <rte_common.h>
+#include <rte_seqcount.h>
 
 #include "mps_config.h"
 #include "mps_isn.h"
@@ -41,7 +42,7 @@
 
 #define MPS_MAGIC          0x6d707374u /* "mpst" */
 #ifndef MPS_LAYOUT_VERSION /* overridden only to build the mismatch test */
-#define MPS_LAYOUT_VERSION 20u
+#define MPS_LAYOUT_VERSION 21u
 #endif
 
 /* The mbuf private area holds lwIP's struct pbuf_custom (zero-copy RX).
@@ -472,6 +473,47 @@ struct mps_replace {
 /* The QSBR reader id of worker K's draining predecessor. */
 #define MPS_DRAIN_QS_ID(k) (MPS_MAX_WORKERS + (k))
 #define MPS_QS_READERS (2 * MPS_MAX_WORKERS)
+
+/* Where a worker's busy cycles go: the cycles build only (`make CYCLES=1`,
+ * build/cycles; secondary/cycles.h). Every TSC cycle of a busy loop
+ * iteration is charged to exactly one category, the innermost one open
+ * (a category entered inside another pauses it), so the categories sum to
+ * busy_cycles. X(ID, key, what covers it), in the zone's order. */
+#define MPS_CYC_CATEGORIES(X) \
+	X(DRV_RX, "drv_rx", "driver RX: rte_eth_rx_burst on our queues and adopted ones") \
+	X(DRV_TX, "drv_tx", "driver TX: rte_eth_tx_burst of the batch (every flush)") \
+	X(PARSE, "parse", "parse and steer: VLAN, frame parse and checks, L4 checksum, steering, ring hand-offs both ways") \
+	X(NEIGH, "neigh", "neighbour: shared-table writes learned from received frames, next-hop lookups") \
+	X(LWIP_IN, "lwip_in", "lwIP input: netif input to tcp_input, without the callbacks and output it runs") \
+	X(APP, "app", "app: the API's lwIP callbacks (cb_enter to cb_leave) and the app code they run, its writes (tcp_write) included") \
+	X(LWIP_OUT, "lwip_out", "lwIP output: tcp_output, IP output and linkoutput (the copy into an mbuf), without driver TX") \
+	X(TIMERS, "timers", "timers: lwIP's timers and the API's timer wheel") \
+	X(OTHER, "other", "other: the rest of the busy iteration (loop bookkeeping, heartbeat, guards, exception path)")
+
+enum mps_cyc_cat {
+#define MPS_X_ENUM(id, key, what) MPS_CYC_##id,
+	MPS_CYC_CATEGORIES(MPS_X_ENUM)
+#undef MPS_X_ENUM
+	MPS_CYC_N
+};
+
+/* Worker K's figures, in memzone MPS_CYCLES_FMT (K), reserved by a
+ * worker of the cycles build (none in the normal build), written by
+ * it at the end of every busy iteration under seq and read by the
+ * primary's /mps/cycles,K. A draining predecessor (--replace) stops
+ * writing: the zone is its successor's. */
+#define MPS_CYCLES_FMT "mps_cycles_%u"
+
+struct mps_cycles {
+	rte_seqcount_t seq;
+	uint32_t n_cat;            /* MPS_CYC_N */
+	uint64_t busy_cycles;      /* the slot's busy_cycles, from the same TSC reads */
+	uint64_t busy_iterations;
+	uint64_t unbalanced;       /* busy iterations that ended with a category still open (a bug) */
+	uint64_t tsc_reads;        /* the probes' TSC reads in those iterations */
+	uint64_t tsc_read_cycles;  /* what one costs, measured by the worker at start */
+	uint64_t cat[MPS_CYC_N];   /* sum: busy_cycles */
+} __rte_cache_aligned;
 
 /* The memzone. The primary fills everything before starting the ports;
  * secondaries only read the config. */

@@ -3,18 +3,22 @@
  * telemetry.c - the /mps/ commands of dpdk-telemetry.py.
  *
  * /mps/workers, /mps/worker, /mps/stats, /mps/config, /mps/neigh,
- * /mps/neigh_stats and /mps/pool. Telemetry runs only in the primary, so
- * everything shown is read from the memzone and the shared hash.
+ * /mps/neigh_stats, /mps/pool, /mps/exception and /mps/cycles. Telemetry
+ * runs only in the primary, so everything shown is read from the
+ * memzones and the shared hash.
  */
 #include <arpa/inet.h>
 #include <stdio.h>
+#include <string.h>
 
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
 #include <rte_ether.h>
+#include <rte_memzone.h>
 #include <rte_mempool.h>
 #include <rte_hash.h>
 #include <rte_rwlock.h>
+#include <rte_seqcount.h>
 #include <rte_telemetry.h>
 
 #include "mps_config.h"
@@ -316,6 +320,49 @@ tel_stats(const char *cmd __rte_unused, const char *params __rte_unused,
 	return 0;
 }
 
+/* Where worker ID's busy cycles went ("/mps/cycles,ID"): its cycles
+ * zone, read whole under the worker's seqcount, so the categories sum to
+ * busy_cycles. {} when the worker is not a cycles build. */
+static int
+tel_cycles(const char *cmd __rte_unused, const char *params,
+	   struct rte_tel_data *d)
+{
+	static const char *const keys[] = {
+#define MPS_X_KEY(id, key, what) key,
+		MPS_CYC_CATEGORIES(MPS_X_KEY)
+#undef MPS_X_KEY
+	};
+	const struct mps_shared *sh = tel_pp->shared;
+	char name[RTE_MEMZONE_NAMESIZE];
+	const struct rte_memzone *mz;
+	const struct mps_cycles *z;
+	struct mps_cycles c;
+	uint32_t w, sn;
+
+	if (params == NULL || mps_parse_u32(params, 0, sh->cfg.n_workers - 1, &w) != 0)
+		return -1;
+	rte_tel_data_start_dict(d);
+	snprintf(name, sizeof(name), MPS_CYCLES_FMT, w);
+	mz = rte_memzone_lookup(name);
+	if (mz == NULL || mz->len < sizeof(c))
+		return 0;
+	z = mz->addr;
+	do {
+		sn = rte_seqcount_read_begin(&z->seq);
+		memcpy(&c, z, sizeof(c));
+	} while (rte_seqcount_read_retry(&z->seq, sn));
+	if (c.n_cat != MPS_CYC_N)
+		return 0;
+	rte_tel_data_add_dict_u64(d, "busy_cycles", c.busy_cycles);
+	rte_tel_data_add_dict_u64(d, "busy_iterations", c.busy_iterations);
+	rte_tel_data_add_dict_u64(d, "unbalanced", c.unbalanced);
+	rte_tel_data_add_dict_u64(d, "tsc_reads", c.tsc_reads);
+	rte_tel_data_add_dict_u64(d, "tsc_read_cycles", c.tsc_read_cycles);
+	for (unsigned int i = 0; i < MPS_CYC_N; i++)
+		rte_tel_data_add_dict_u64(d, keys[i], c.cat[i]);
+	return 0;
+}
+
 /* The mbuf pool (size, in use, free) and the ports' RX
  * allocation failures, to see exhaustion and mbufs lost to dead workers. */
 static int
@@ -402,6 +449,7 @@ GUARDED(tel_neigh_stats)
 GUARDED(tel_stats)
 GUARDED(tel_pool)
 GUARDED(tel_exception)
+GUARDED(tel_cycles)
 
 void
 mps_telemetry_unregister(void)
@@ -440,5 +488,8 @@ mps_telemetry_register(struct mps_primary *pp)
 	if (ret == 0)
 		ret = rte_telemetry_register_cmd("/mps/exception", tel_exception_guarded,
 			"The kernel exception path: frames, bytes, drops each way. Takes no parameters");
+	if (ret == 0)
+		ret = rte_telemetry_register_cmd("/mps/cycles", tel_cycles_guarded,
+			"A cycles build's busy cycles by category ({} otherwise). Parameters: worker id");
 	return ret;
 }

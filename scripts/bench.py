@@ -37,14 +37,14 @@ wrk point, default 5), BENCH_CONNS
 ("1,8,64,256"), BENCH_WORKERS ("1,2"), BENCH_IDLE ("backoff,spin"),
 BENCH_PINGS (round trips, default 20000), BENCH_MEMIF_CONNS (generator
 connections per worker, default 32), BENCH_SECTIONS
-("kernel,memif,replace,exception,wide": the tap/kernel comparison, the
-DPDK-to-DPDK run, a rolling replace of both workers under wrk: requests/s
-per second before and during the roll, hand-over and drain times; what
-a flood of frames for other addresses costs the HTTP service with the
-kernel exception path off and on; many workers per side over memif),
-BENCH_FLOOD (frames, default 100000), BENCH_FLOOD_PPS (their rate, default
-BENCH_FLOOD / BENCH_DURATION), BENCH_WIDE (workers per side in the wide
-section, default "1,2,32").
+("kernel,memif,replace,exception,wide,cycles": the tap/kernel comparison,
+the DPDK-to-DPDK run, a rolling replace of both workers under wrk:
+requests/s per second before and during the roll, hand-over and drain
+times; what a flood of frames for other addresses costs the HTTP service
+with the kernel exception path off and on; many workers per side over
+memif; and where the cycles go), BENCH_FLOOD (frames, default 100000),
+BENCH_FLOOD_PPS (their rate, default BENCH_FLOOD / BENCH_DURATION),
+BENCH_WIDE (workers per side in the wide section, default "1,2,32").
 
 The exception section, per worker count: wrk -c64 on /bytes/64 over the
 tap, first alone, then while test/bench/flood sends BENCH_FLOOD UDP frames
@@ -54,6 +54,13 @@ with --exception mpsbx0 at the default rate, mpsbx0 moved into netns
 mpsbenchx with 198.18.0.3/24. Busy cycles per request, req/s, the workers'
 exc_* counters and what reached mpsbx0 (/mps/exception), all telemetry
 deltas over the flood's window.
+
+Where the cycles go: the 1-worker memif echo and the tap HTTP at 64
+connections (1 worker), each run with the normal build and then with the
+cycles build (build/cycles, `make cycles`: TSC probes in the worker, see
+secondary/cycles.h) as the server: the server worker's busy cycles per
+request by category (/mps/cycles,ID), and what the probes cost (req/s and
+busy cycles per request of both builds on the same workload).
 """
 import json
 import os
@@ -67,10 +74,12 @@ import subprocess
 import sys
 import time
 
+from mps import telemetry as tel
 from mps import worker_slots, workers as worker_counters
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 BUILD = REPO / "build"
+CYCLES_BUILD = BUILD / "cycles"
 NS, KNS = "mpsbench", "mpsbenchk"
 MPS_IP, K_IP = "198.18.0.2", "198.18.1.2"
 DURATION = int(os.environ.get("BENCH_DURATION", "5"))
@@ -81,7 +90,8 @@ IDLES = os.environ.get("BENCH_IDLE", "backoff,spin").split(",")
 PINGS = int(os.environ.get("BENCH_PINGS", "20000"))
 MEMIF_CONNS = int(os.environ.get("BENCH_MEMIF_CONNS", "32"))
 MEMIF_SOCK = "/run/mpstack/bench/memif.sock"
-SECTIONS = os.environ.get("BENCH_SECTIONS", "kernel,memif,replace,exception,wide").split(",")
+SECTIONS = os.environ.get("BENCH_SECTIONS",
+                          "kernel,memif,replace,exception,wide,cycles").split(",")
 WIDE = [int(w) for w in os.environ.get("BENCH_WIDE", "1,2,32").split(",")]
 WIDE_CONNS = 128  # connections in all, whatever the worker count
 ROLL_S = 20  # wrk's run in the replace section; the roll starts after 6 s
@@ -120,7 +130,7 @@ def merge(passes):
     for sec in ("pingpong", "iperf", "pair"):
         if sec in passes[0]:
             out[sec] = {k: summarize([p[sec][k] for p in passes]) for k in passes[0][sec]}
-    for sec in ("memif", "exception", "wide"):
+    for sec in ("memif", "exception", "wide", "cycles"):
         if sec in passes[0]:
             out[sec] = [summarize([p[sec][i] for p in passes])
                         for i in range(len(passes[0][sec]))]
@@ -153,15 +163,15 @@ def wait_port(ns, ip, port, timeout=10):
     sys.exit(f"bench: {ip}:{port} in {ns} did not answer")
 
 
-def mps_env(workers, idle, extra=""):
+def mps_env(workers, idle, extra="", build=BUILD):
     """mps-run.sh's environment; extra: more primary options."""
-    return dict(os.environ, MPS_NS=NS, MPS_PREFIX=NS,
+    return dict(os.environ, MPS_NS=NS, MPS_PREFIX=NS, MPS_BUILD=str(build),
                 MPS_PRIMARY_ARGS=f"--listen 7:echo,80:http,5001:iperf --idle {idle} {extra}")
 
 
-def mps_start(workers, idle, extra=""):
+def mps_start(workers, idle, extra="", build=BUILD):
     subprocess.run([str(REPO / "scripts/mps-run.sh"), "start", str(workers)],
-                   env=mps_env(workers, idle, extra), check=True, capture_output=True)
+                   env=mps_env(workers, idle, extra, build), check=True, capture_output=True)
 
 
 def mps_stop():
@@ -171,6 +181,23 @@ def mps_stop():
 
 def telemetry():
     return worker_counters(NS)
+
+
+CYC_GAUGES = ("tsc_read_cycles",)  # not counters: the largest, never a difference
+
+
+def cycles_zone(prefix, workers):
+    """The workers' busy cycles by category (/mps/cycles,ID), summed;
+    {} from workers of the normal build."""
+    tot = {}
+    for w in range(workers):
+        for k, v in tel(prefix, "/mps/cycles", w).items():
+            tot[k] = max(tot.get(k, 0), v) if k in CYC_GAUGES else tot.get(k, 0) + v
+    return tot
+
+
+def delta(after, before):
+    return {k: after[k] if k in CYC_GAUGES else after[k] - before.get(k, 0) for k in after}
 
 
 def kernel_setup():
@@ -294,27 +321,27 @@ def iperf(ip):
     return round(float(rows[-1][8]) / 1e9, 3) if rows else None
 
 
-def memif_stack(prefix, role, mac, ip, workers, app_args, cpu0, wave=None):
+def memif_stack(prefix, role, mac, ip, workers, app_args, cpu0, wave=None, build=BUILD):
     """A primary on a memif port plus its workers, outside any netns (memif
     never touches the kernel's network). Returns the Popen objects. With
     wave, workers start that many at a time, each wave once the previous
     one runs (dozens of secondaries starting at once on 2 CPUs outlast
     EAL's start-up exchanges with the primary)."""
     procs = [subprocess.Popen(
-        [str(BUILD / "mps-primary"), "--file-prefix", prefix, "--no-pci", "--lcores", "0@0",
+        [str(build / "mps-primary"), "--file-prefix", prefix, "--no-pci", "--lcores", "0@0",
          "--vdev", f"net_memif0,role={role},socket={MEMIF_SOCK},socket-abstract=no,mac={mac}",
          "--log-level=lib.eal:error", "--", "--workers", str(workers), "--ip", ip, *app_args],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)]
-    line = procs[0].stdout.readline()
-    while line and "ready" not in line:
-        line = procs[0].stdout.readline()
-    if not line:
-        sys.exit(f"bench: memif {role} primary did not start")
+    seen = [procs[0].stdout.readline()]
+    while seen[-1] and "ready" not in seen[-1]:
+        seen.append(procs[0].stdout.readline())
+    if not seen[-1]:
+        sys.exit(f"bench: memif {role} primary did not start:\n{''.join(seen)}")
     for w in range(workers):
         if wave and w and w % wave == 0:
             wait_running(prefix, w, procs)
         procs.append(subprocess.Popen(
-            [str(BUILD / "mps-secondary"), "--file-prefix", prefix, "--no-pci",
+            [str(build / "mps-secondary"), "--file-prefix", prefix, "--no-pci",
              "--no-telemetry", "--lcores", f"{w + 1}@{(cpu0 + w) % os.cpu_count()}",
              "--log-level=lib.eal:error", "--", "--worker", str(w)],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
@@ -348,13 +375,14 @@ def stop_procs(procs):
                 p.wait()
 
 
-def memif_run(workers, idle="spin", conns=MEMIF_CONNS, wave=None):
-    """Server echo on one memif end, the load generator (conns connections
-    per worker) on the other."""
+def memif_run(workers, idle="spin", conns=MEMIF_CONNS, wave=None, server_build=BUILD):
+    """Server echo on one memif end (programs of server_build), the load
+    generator (conns connections per worker) on the other."""
     pathlib.Path(MEMIF_SOCK).parent.mkdir(parents=True, exist_ok=True)
     t_start = time.monotonic()
     server = memif_stack("mpsbenchm1", "server", "02:00:00:00:00:02", "198.18.2.2/24",
-                         workers, ["--listen", "7:echo", "--idle", idle], 1, wave)
+                         workers, ["--listen", "7:echo", "--idle", idle], 1, wave,
+                         server_build)
     gen, idle_ns = [], None
     try:
         time.sleep(0.5)
@@ -378,8 +406,10 @@ def memif_run(workers, idle="spin", conns=MEMIF_CONNS, wave=None):
         srv_pids = [p.pid for p in server[1:]]
         b_gen, b_srv, t0 = worker_counters("mpsbenchm2"), worker_counters("mpsbenchm1"), time.monotonic()
         b_cpu, b_wait, b_sw = (cpu_ns(srv_pids, f) for f in (0, 1, 2))
+        b_cyc = cycles_zone("mpsbenchm1", workers)
         time.sleep(DURATION)
         a_cpu, a_wait, a_sw = (cpu_ns(srv_pids, f) for f in (0, 1, 2))
+        a_cyc = cycles_zone("mpsbenchm1", workers)
         a_gen, a_srv, t1 = worker_counters("mpsbenchm2"), worker_counters("mpsbenchm1"), time.monotonic()
     finally:
         t_stop = time.monotonic()
@@ -398,7 +428,8 @@ def memif_run(workers, idle="spin", conns=MEMIF_CONNS, wave=None):
             "server_switches_per_1k_req": round(1000 * (a_sw - b_sw) / reqs, 1) if reqs else None,
             "server_rx_pkts_per_worker": per_srv,
             "idle_cpu_ms_per_s_per_worker": round(idle_ns / 1e6 / workers, 2)
-            if idle_ns is not None else None}
+            if idle_ns is not None else None,
+            "reqs": reqs, "cycles": delta(a_cyc, b_cyc)}
 
 
 def replace_roll():
@@ -580,6 +611,57 @@ def exception_flood(results):
         path.unlink(missing_ok=True)
 
 
+CYC_CONNS = 64  # the tap HTTP workload of the cycles section
+
+
+def tap_http(build):
+    """wrk, CYC_CONNS connections, against 1 worker of build over the tap:
+    req/s, requests and busy cycles (telemetry), busy cycles by category."""
+    mps_start(1, "backoff", build=build)
+    try:
+        before, b_cyc = telemetry(), cycles_zone(NS, 1)
+        res = wrk(f"http://{MPS_IP}/bytes/64", CYC_CONNS)
+        after, a_cyc = telemetry(), cycles_zone(NS, 1)
+    finally:
+        mps_stop()
+    reqs = sum(after[w]["http_requests"] - before[w]["http_requests"] for w in after)
+    busy = sum(after[w]["busy_cycles"] - before[w]["busy_cycles"] for w in after)
+    return {"rps": res["rps"], "reqs": reqs,
+            "server_busy_cycles_per_req": round(busy / reqs) if reqs else None,
+            "cycles": delta(a_cyc, b_cyc)}
+
+
+CYC_WORKLOADS = [
+    (f"memif echo, 1+1 workers, {MEMIF_CONNS} conns", lambda b: memif_run(1, server_build=b)),
+    (f"tap HTTP, 1 worker, {CYC_CONNS} conns", tap_http),
+]
+CYC_TOTALS = ("busy_cycles", "busy_iterations", "unbalanced", "tsc_reads") + CYC_GAUGES
+
+
+def cycles_section():
+    """Each workload with the normal build, then the cycles build: the
+    probes' cost, and the cycles build's busy cycles per request by
+    category (flat keys, so that the passes' medians can be taken)."""
+    if not (CYCLES_BUILD / "mps-secondary").exists():
+        sys.exit(f"bench: {CYCLES_BUILD}/mps-secondary missing: run make cycles")
+    out = []
+    for name, run in CYC_WORKLOADS:
+        normal, probed = run(BUILD), run(CYCLES_BUILD)
+        c, reqs = probed["cycles"], probed["reqs"]
+        if not c or not reqs:
+            sys.exit(f"bench: {name}: no cycles figures from the cycles build")
+        row = {"workload": name, "rps_normal": normal["rps"], "rps_cycles": probed["rps"],
+               "busy_per_req_normal": normal["server_busy_cycles_per_req"],
+               "busy_per_req_cycles": round(c["busy_cycles"] / reqs),
+               "unbalanced": c["unbalanced"],
+               "tsc_reads_per_req": round(c["tsc_reads"] / reqs, 1),
+               "tsc_read_cycles": c["tsc_read_cycles"],
+               "categories": [k for k in c if k not in CYC_TOTALS]}
+        row.update({"cyc_" + k: round(c[k] / reqs) for k in row["categories"]})
+        out.append(row)
+    return out
+
+
 def cost(before, after):
     """Busy cycles per HTTP request and packets per busy iteration."""
     d = {k: sum(after[w][k] - before[w][k] for w in after)
@@ -620,6 +702,9 @@ def main():
             if "wide" in SECTIONS:
                 results["wide"] = [memif_run(w, "backoff", max(1, WIDE_CONNS // w), wave=8)
                                    for w in WIDE]
+            if "cycles" in SECTIONS:
+                results["cycles"] = cycles_section()
+
         finally:
             cleanup()
         passes.append(results)
@@ -777,9 +862,40 @@ def report(results):
     rows = results.get("exception")
     if rows:
         exc_report(rows)
+    report_cycles(results.get("cycles"))
+
     out = BUILD / "bench.json"
     out.write_text(json.dumps(results, indent=1))
     print(f"\nwritten {out}")
+
+
+def report_cycles(rows):
+    """Per workload, the server worker's busy cycles per request by
+    category and their share, then what the probes cost."""
+    if not rows:
+        return
+    print(f"\nWhere the cycles go: the server worker's busy cycles per request by category, "
+          f"cycles build (make cycles), {DURATION}s per workload (medians)")
+    w = max(len(r["workload"]) for r in rows) - 6  # a cyc/req and a % column each
+    print(f"{'category':10}" + "".join(f"{r['workload']:>{w + 8}}" for r in rows))
+    print(f"{'':10}" + "".join(f"{'cyc/req':>{w}}{'%':>8}" for r in rows))
+    for k in rows[0]["categories"]:
+        print(f"{k:10}" + "".join(
+            f"{r['cyc_' + k]:>{w}.0f}{100 * r['cyc_' + k] / r['busy_per_req_cycles']:>7.1f}%"
+            for r in rows))
+    print(f"{'busy':10}" + "".join(f"{r['busy_per_req_cycles']:>{w}.0f}{100:>7.1f}%"
+                                   for r in rows))
+    print("Probe cost, same workload (server busy cycles per request from its slot):")
+    for r in rows:
+        d = (r["busy_per_req_cycles"] / r["busy_per_req_normal"] - 1) * 100 \
+            if r["busy_per_req_normal"] else 0
+        print(f"  {r['workload']}: normal build {r['rps_normal']:.0f} req/s, "
+              f"{fmt(r['busy_per_req_normal'])} cyc/req; cycles build {r['rps_cycles']:.0f} "
+              f"req/s, {r['busy_per_req_cycles']:.0f} cyc/req ({d:+.0f} %); the probes' "
+              f"{r['tsc_reads_per_req']:.1f} TSC reads per request at {r['tsc_read_cycles']:.0f} "
+              f"cycles each: {r['tsc_reads_per_req'] * r['tsc_read_cycles']:.0f} cyc/req"
+              + (f"; {r['unbalanced']} unbalanced iterations (a probe bug)"
+                 if r["unbalanced"] else ""))
 
 
 if __name__ == "__main__":

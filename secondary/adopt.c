@@ -40,6 +40,7 @@
 #include <rte_ring.h>
 
 #include "adopt.h"
+#include "cycles.h"
 #include "mirror.h"
 #include "mps_log.h"
 #include "mps_parse.h"
@@ -227,13 +228,18 @@ static unsigned int
 adopt_rx(struct mps_worker *w, uint16_t port, uint16_t q)
 {
 	struct rte_mbuf *pkts[MPS_RX_BURST];
-	uint16_t n = rte_eth_rx_burst(port, q, pkts, MPS_RX_BURST);
+	uint16_t n;
 
+	MPS_CYC_PUSH(DRV_RX);
+	n = rte_eth_rx_burst(port, q, pkts, MPS_RX_BURST);
+	MPS_CYC_POP();
+	MPS_CYC_PUSH(PARSE);
 	if (n != 0 && mps_mirror_on(w))
 		mps_mirror_burst(w, port, pkts, n, 0);
 	for (uint16_t i = 0; i < n; i++)
 		adopt_frame(w, pkts[i]);
 	w->stats->rx_pkts += n;
+	MPS_CYC_POP();
 	return n;
 }
 

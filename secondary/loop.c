@@ -24,6 +24,7 @@
 #include "exception.h"
 #include "api/api.h"
 #include "api/budget.h"
+#include "cycles.h"
 #include "loop.h"
 #include "mirror.h"
 #include "mps_log.h"
@@ -48,14 +49,18 @@ static unsigned int
 drain_ring(struct mps_worker *w)
 {
 	void *objs[MPS_RX_BURST];
-	unsigned int n = rte_ring_sc_dequeue_burst(w->ring, objs, MPS_RX_BURST,
-						   NULL);
+	unsigned int n;
 
+	n = rte_ring_sc_dequeue_burst(w->ring, objs, MPS_RX_BURST, NULL);
+	if (n == 0)
+		return 0;
+	MPS_CYC_PUSH(PARSE);
 	for (unsigned int i = 0; i < n; i++)
 		if (!mps_replace_tx_input(w, objs[i]) &&
 		    !mps_adopt_ring_input(w, objs[i]))
 			mps_netif_input(w, objs[i], MPS_RX_RING);
 	w->stats->ring_rx += n;
+	MPS_CYC_POP();
 	return n;
 }
 
@@ -63,9 +68,15 @@ static unsigned int
 rx_port(struct mps_worker *w, uint16_t port)
 {
 	struct rte_mbuf *pkts[MPS_RX_BURST];
-	uint16_t n = rte_eth_rx_burst(port, w->id, pkts, MPS_RX_BURST);
+	uint16_t n;
 
-	if (n != 0 && mps_mirror_on(w))
+	MPS_CYC_PUSH(DRV_RX);
+	n = rte_eth_rx_burst(port, w->id, pkts, MPS_RX_BURST);
+	MPS_CYC_POP();
+	if (n == 0)
+		return 0;
+	MPS_CYC_PUSH(PARSE);
+	if (mps_mirror_on(w))
 		mps_mirror_burst(w, port, pkts, n, 0);
 
 	for (uint16_t i = 0; i < n && i < MPS_PREFETCH; i++)
@@ -77,6 +88,7 @@ rx_port(struct mps_worker *w, uint16_t port)
 		mps_netif_input(w, pkts[i], 0);
 	}
 	w->stats->rx_pkts += n;
+	MPS_CYC_POP();
 	return n;
 }
 
@@ -139,6 +151,7 @@ mps_loop_run(struct mps_worker *w, volatile int *quit)
 		/* First: the primary judges stalls (and QSBR readers that
 		 * hold aging up) by it. */
 		w->slot->heartbeat_tsc = t0;
+		MPS_CYC_BEGIN(t0);
 
 		/* An adopter named for our queue behind our back (a
 		 * race with the primary) must not get it: clear it again. */
@@ -171,8 +184,10 @@ mps_loop_run(struct mps_worker *w, volatile int *quit)
 		}
 		work += mps_exc_poll(w); /* the kernel's frames; wake the primary */
 		if (t0 - last_timer >= ms_cycles) {
+			MPS_CYC_PUSH(TIMERS);
 			sys_check_timeouts();
 			work += mps_api_tick(w->now_ms); /* Connections' deadlines */
+			MPS_CYC_POP();
 			last_timer = t0;
 		}
 		/* Frames the port took are work; frames it would not take
@@ -197,8 +212,11 @@ mps_loop_run(struct mps_worker *w, volatile int *quit)
 			next_check = t0 + CHECK_PRIMARY_MS * ms_cycles;
 		}
 		if (work != 0) {
+			uint64_t t1 = rte_get_tsc_cycles();
+
 			w->stats->busy_iterations++;
-			w->stats->busy_cycles += rte_get_tsc_cycles() - t0;
+			w->stats->busy_cycles += t1 - t0;
+			MPS_CYC_BUSY(w, t0, t1);
 			idle = 0;
 			sleep_us = IDLE_SLEEP_MIN_US;
 			continue;

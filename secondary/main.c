@@ -28,6 +28,7 @@
 #include "api/api.h"
 #include "apps/apps.h"
 #include "attach.h"
+#include "cycles.h"
 #include "exception.h"
 #include "loop.h"
 #include "mirror.h"
@@ -201,6 +202,8 @@ main(int argc, char **argv)
 		ret = mps_api_init(w->shared->cfg.max_conns, w->shared->cfg.max_conns_per_ip);
 	if (ret == 0)
 		ret = mps_apps_listen(&w->shared->cfg);
+	if (ret == 0)
+		ret = MPS_CYC_INIT(w->id); /* the cycles build's zone */
 	if (ret != 0) {
 		fprintf(stderr, "mps-secondary: worker %u: stack set-up failed: %s\n",
 			w->id, strerror(-ret));

@@ -26,6 +26,7 @@
 #include "lwip/etharp.h"
 #include "lwip/ip4_addr.h"
 
+#include "cycles.h"
 #include "mps_log.h"
 #include "mps_neigh.h"
 #include "neigh_learn.h"
@@ -135,7 +136,9 @@ learn(struct mps_worker *w, uint32_t ip_be, const uint8_t mac[6],
 	    memcmp(mac, w->last_learned_mac, 6) == 0)
 		return;
 	w->learner.now_ms = w->now_ms;
+	MPS_CYC_PUSH(NEIGH);
 	r = mps_neigh_learn(&w->learner, ip_be, mac, ev);
+	MPS_CYC_POP();
 	switch (r) {
 	case MPS_NEIGH_ADDED:
 		w->stats->neigh_learned++;

@@ -39,6 +39,7 @@
 #include "lwip/pbuf.h"
 #include "netif/ethernet.h"
 
+#include "cycles.h"
 #include "exception.h"
 #include "mirror.h"
 #include "mps_log.h"
@@ -212,6 +213,7 @@ mps_netif_input(struct mps_worker *w, struct rte_mbuf *m, int from_peer)
 	if (mps_steer_rx(w, &fi, m, from_peer))
 		return;
 
+	MPS_CYC_PUSH(LWIP_IN);
 	pc = rte_mbuf_to_priv(m);
 	pc->custom_free_function = mps_pbuf_free;
 	p = pbuf_alloced_custom(PBUF_RAW, len, PBUF_REF, pc, data, len);
@@ -220,6 +222,7 @@ mps_netif_input(struct mps_worker *w, struct rte_mbuf *m, int from_peer)
 		w->stats->rx_drop_lwip++;
 		pbuf_free(p);
 	}
+	MPS_CYC_POP();
 }
 
 /* Next hop from the shared table first, then lwIP's own ARP (which asks
@@ -230,14 +233,18 @@ mps_netif_output(struct netif *netif, struct pbuf *p, const ip4_addr_t *dst)
 	struct mps_worker *w = netif->state;
 	uint32_t nh = ip4_addr_get_u32(dst);
 	struct eth_addr mac;
+	int hit;
 
 	if (!ip4_addr_isbroadcast(dst, netif) && !ip4_addr_ismulticast(dst)) {
 		if (!ip4_addr_netcmp(dst, netif_ip4_addr(netif),
 				     netif_ip4_netmask(netif)))
 			nh = w->shared->cfg.gateway;
-		if (nh != 0 && mps_neigh_lookup(&w->learner.t, nh, w->now_ms,
-						w->shared->cfg.neigh_ttl_s,
-						mac.addr) == 0) {
+		MPS_CYC_PUSH(NEIGH);
+		hit = nh != 0 && mps_neigh_lookup(&w->learner.t, nh, w->now_ms,
+						  w->shared->cfg.neigh_ttl_s,
+						  mac.addr) == 0;
+		MPS_CYC_POP();
+		if (hit) {
 			w->stats->neigh_hit++;
 			return ethernet_output(netif, p,
 					       (const struct eth_addr *)netif->hwaddr,
@@ -315,9 +322,8 @@ vlan_tx(struct mps_worker *w, struct rte_mbuf **m)
 
 /* Copies the frame into one mbuf and appends it to the TX batch. */
 static err_t
-mps_linkoutput(struct netif *netif, struct pbuf *p)
+linkoutput(struct mps_worker *w, struct pbuf *p)
 {
-	struct mps_worker *w = netif->state;
 	struct rte_mbuf *m;
 	char *data;
 
@@ -359,6 +365,19 @@ mps_linkoutput(struct netif *netif, struct pbuf *p)
 	return ERR_OK;
 }
 
+/* lwIP's linkoutput (its ARP sends through it too). */
+static err_t
+mps_linkoutput(struct netif *netif, struct pbuf *p)
+{
+	struct mps_worker *w = netif->state;
+	err_t ret;
+
+	MPS_CYC_PUSH(LWIP_OUT);
+	ret = linkoutput(w, p);
+	MPS_CYC_POP();
+	return ret;
+}
+
 int
 mps_netif_tx_frame(struct mps_worker *w, struct rte_mbuf *m)
 {
@@ -395,11 +414,13 @@ mps_tx_flush(struct mps_worker *w)
 		mps_replace_tx(w);
 		return;
 	}
+	MPS_CYC_PUSH(DRV_TX);
 	sent = rte_eth_tx_burst(w->port_ids[0], w->id, w->tx_batch, w->tx_n);
 	w->stats->tx_pkts += sent;
 	if (sent < w->tx_n)
 		w->stats->tx_retries++;
 	mps_netif_tx_consumed(w, sent);
+	MPS_CYC_POP();
 }
 
 void

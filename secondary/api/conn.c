@@ -15,6 +15,7 @@
 #include "lwip/tcp.h"
 
 #include "conn.h"
+#include "cycles.h"
 #include "timer.h"
 #include "limits.h"
 #include "worker.h"
@@ -326,10 +327,11 @@ conn_progress(struct mps_conn *c)
 }
 
 /* Enter/leave an lwIP callback for pcb: returns ERR_ABRT if the app
- * aborted it meanwhile. */
+ * aborted it meanwhile. What runs between is app time (cycles.h). */
 static inline void
 cb_enter(struct tcp_pcb *pcb)
 {
+	MPS_CYC_PUSH(APP);
 	cb_pcb = pcb;
 	cb_aborted = 0;
 }
@@ -341,6 +343,7 @@ cb_leave(void)
 
 	cb_pcb = NULL;
 	cb_aborted = 0;
+	MPS_CYC_POP();
 	return ret;
 }
 
