@@ -18,7 +18,7 @@ import threading
 
 import pytest
 
-from mps import BUILD, STACK_IP, TEST_NAME, Stack, scaled, wait_until, workers
+from mps import BUILD, STACK_IP, TEST_NAME, Stack, scaled, telemetry, wait_until, workers
 
 IFACE = "mps0"
 SIZE = 2 << 20
@@ -84,6 +84,8 @@ def test_large_download(jstack):
     assert r.returncode == 0 and int(r.stdout) == SIZE, r.stdout + r.stderr
     st = jstack.stats()
     assert st["tx_drop_toolong"] == 0 and st["workers_running"] == 2
+    cfg = jstack.telemetry("/mps/config")
+    assert (cfg["mtu"], cfg["tx_mtu"]) == (9000, 1500)  # net_tap refused 9000
 
 
 @contextlib.contextmanager
@@ -136,8 +138,10 @@ def test_jumbo_over_memif():
             wait_until(lambda: received()["rx_bytes"] >= 64 << 20, scaled(60),
                        "64 MiB streamed by the bulk clients")
             rcv, snd = received(), workers(base + "2")["0"]
+            cfg = telemetry(base + "2", "/mps/config")
     finally:
         shutil.rmtree(sock_dir, ignore_errors=True)
+    assert (cfg["mtu"], cfg["tx_mtu"]) == (9000, 9000)
     assert snd["tcp_connect_ok"] == 2
     assert rcv["rx_bytes"] / rcv["rx_pkts"] > 3000, (rcv["rx_bytes"], rcv["rx_pkts"])
     assert rcv["rx_drop_multiseg"] == 0 and snd["tx_drop_toolong"] == 0
