@@ -22,6 +22,7 @@ static const char *const app_names[] = {
 	[MPS_APP_IPERF] = "iperf",
 	[MPS_APP_SOURCE] = "source",
 	[MPS_APP_LOAD] = "load",
+	[MPS_APP_BULK] = "bulk",
 };
 
 /* Defaults a user gets with no options: see the README. */
@@ -246,7 +247,8 @@ mps_parse_connect(const char *s, struct mps_config *cfg)
 		app = mps_app_from_name(c2 + 1);
 		if (mps_parse_ipv4(tok, &list[n].ip) != 0 || list[n].ip == 0 ||
 		    mps_parse_u32(c1 + 1, 1, 65535, &port) != 0 ||
-		    (app != MPS_APP_ECHO && app != MPS_APP_LOAD))
+		    (app != MPS_APP_ECHO && app != MPS_APP_LOAD &&
+		     app != MPS_APP_BULK))
 			return -EINVAL;
 		list[n].port = (uint16_t)port;
 		list[n].app = (uint16_t)app;
@@ -397,8 +399,9 @@ mps_config_usage(void)
 	       "  --neigh-locktime MS      an ARP reply does not change a MAC that changed\n"
 	       "                           less than MS ago, 0.." RTE_STR(MPS_NEIGH_LOCKTIME_MAX_MS)
 	       " (default " RTE_STR(MPS_NEIGH_LOCKTIME_MS) ")\n"
-	       "  --connect ADDR:PORT:APP[,...]  each worker opens these (APP: echo,\n"
-	       "                           a client timing round trips)\n"
+	       "  --connect ADDR:PORT:APP[*N][,...]  each worker opens N of these (APP:\n"
+	       "                           echo, timed round trips; load, closed-loop echoes;\n"
+	       "                           bulk, a stream as fast as the peer takes it)\n"
 	       "  --nodelay 0|1            Nagle off (default 1)\n"
 	       "  --quickack 0|1           ACK every segment at once (default 0)\n"
 	       "  --rto-min MS             floor under the retransmission timeout\n"
@@ -531,7 +534,7 @@ mps_config_parse_args(struct mps_config *cfg, int argc, char **argv,
 		case OPT_CONNECT:
 			if (mps_parse_connect(optarg, cfg) != 0)
 				return fail(err, errlen,
-					    "--connect (ADDR:PORT:echo|load[*N][,...])", optarg);
+					    "--connect (ADDR:PORT:echo|load|bulk[*N][,...])", optarg);
 			break;
 		case OPT_TUNE: {
 			char key[32];

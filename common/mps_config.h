@@ -43,6 +43,7 @@ enum mps_app {
 	MPS_APP_IPERF,   /* lwIP's lwiperf: an iperf 2 server */
 	MPS_APP_SOURCE, /* Pushes 64 KiB per byte received */
 	MPS_APP_LOAD,   /* --connect only: closed-loop 64-byte echoes */
+	MPS_APP_BULK,   /* --connect only: streams as fast as the window allows */
 };
 
 /* What a worker does when a poll finds nothing. */

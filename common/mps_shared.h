@@ -42,7 +42,7 @@
 
 #define MPS_MAGIC          0x6d707374u /* "mpst" */
 #ifndef MPS_LAYOUT_VERSION /* overridden only to build the mismatch test */
-#define MPS_LAYOUT_VERSION 21u
+#define MPS_LAYOUT_VERSION 22u
 #endif
 
 /* The mbuf private area holds lwIP's struct pbuf_custom (zero-copy RX).
@@ -528,6 +528,8 @@ struct mps_shared {
 	uint16_t port_ids[MPS_MAX_PORTS];
 	uint64_t tx_offloads;      /* offloads enabled on every port */
 	uint64_t rx_offloads;
+	uint16_t tx_mtu;           /* the largest IP packet every port sends:
+				    * --mtu, less where a port refused it */
 	struct mps_config cfg;     /* the single source of network config */
 	struct mps_worker_slot workers[MPS_MAX_WORKERS];
 	/* drain[K]: worker K's predecessor while it drains (--replace) */

@@ -189,10 +189,11 @@ queues_setup(struct mps_primary *pp, uint16_t port, const struct rte_eth_dev_inf
 	return 0;
 }
 
-/* Configures one port; records the offloads it will use in tx/rx. */
+/* Configures one port; records the offloads it will use in tx/rx and
+ * lowers *mtu to what it sends, where it refused --mtu. */
 static int
 port_init(struct mps_primary *pp, uint16_t port, uint64_t *tx_off,
-	  uint64_t *rx_off)
+	  uint64_t *rx_off, uint16_t *mtu)
 {
 	const struct mps_config *cfg = &pp->shared->cfg;
 	uint16_t nq = (uint16_t)cfg->n_workers;
@@ -232,10 +233,21 @@ port_init(struct mps_primary *pp, uint16_t port, uint64_t *tx_off,
 		return ret;
 	}
 	ret = rte_eth_dev_set_mtu(port, cfg->mtu);
-	if (ret != 0)
+	if (ret == -ENOTSUP) {
+		/* No MTU operation: a software port (net_memif spreads a frame
+		 * over as many of its buffers as it takes) that passes any
+		 * frame; ethdev's own MTU stays at its 1500 default. */
+		MPS_LOG(INFO, "port %u (%s): no MTU setting; frames up to MTU %u",
+			port, info.driver_name, cfg->mtu);
+	} else if (ret != 0) {
+		uint16_t m;
+
 		MPS_LOG(WARNING, "port %u (%s): MTU %u refused (port max %u): %s",
 			port, info.driver_name, cfg->mtu, info.max_mtu,
 			rte_strerror(-ret));
+		if (rte_eth_dev_get_mtu(port, &m) == 0 && m < *mtu)
+			*mtu = m;
+	}
 	ret = queues_setup(pp, port, &info, &conf, nq);
 	if (ret != 0)
 		return ret;
@@ -266,10 +278,11 @@ mps_ports_init(struct mps_primary *pp)
 {
 	uint64_t tx_off = want_tx_offloads(&pp->shared->cfg);
 	uint64_t rx_off = want_rx_offloads(&pp->shared->cfg);
+	uint16_t mtu = (uint16_t)pp->shared->cfg.mtu;
 	int ret;
 
 	for (uint16_t i = 0; i < pp->n_ports; i++) {
-		ret = port_init(pp, pp->port_ids[i], &tx_off, &rx_off);
+		ret = port_init(pp, pp->port_ids[i], &tx_off, &rx_off, &mtu);
 		if (ret != 0)
 			return ret;
 	}
@@ -277,6 +290,7 @@ mps_ports_init(struct mps_primary *pp)
 	memcpy(pp->shared->port_ids, pp->port_ids, sizeof(pp->port_ids));
 	pp->shared->tx_offloads = tx_off;
 	pp->shared->rx_offloads = rx_off;
+	pp->shared->tx_mtu = mtu;
 	return 0;
 }
 

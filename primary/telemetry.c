@@ -163,6 +163,7 @@ tel_config(const char *cmd __rte_unused, const char *params __rte_unused,
 	rte_tel_data_add_dict_u64(d, "prefix_len", cfg->prefix_len);
 	rte_tel_data_add_dict_string(d, "gateway", ip_str(cfg->gateway, buf));
 	rte_tel_data_add_dict_u64(d, "mtu", cfg->mtu);
+	rte_tel_data_add_dict_u64(d, "tx_mtu", sh->tx_mtu);
 	for (uint32_t i = 0; i < cfg->n_listeners && off < sizeof(lst); i++)
 		off += (size_t)snprintf(lst + off, sizeof(lst) - off, "%s%u:%s",
 				i ? "," : "", cfg->listeners[i].port,

@@ -30,6 +30,16 @@ veth). Besides req/s, the server's CPU time per request from
 /proc/PID/task/*/schedstat (time on a CPU, so preemption on a shared
 machine is not counted as work, unlike TSC busy cycles).
 
+Bulk transfer: mpstack to mpstack over net_memif (the generator's
+`--connect ADDR:9:bulk*N` streams as fast as the window allows into the
+other side's discard app) against the kernel at both ends (iperf 2 over a
+veth pair between two namespaces of its own, mpsbenchb and mpsbenchbk), at
+MTU 1500 and 9000 (memif's `bsize` devarg is raised to hold a whole frame:
+a frame larger than one memif buffer arrives chained, and the stack drops
+chained frames). TCP payload Gbit/s (received bytes less 54 bytes of
+headers per frame, from the receiver's telemetry), per worker, and busy
+TSC cycles per payload byte of the mpstack sender and receiver.
+
 Prints one table per section (with the machine and the settings) and
 writes build/bench.json (every run's figures, and the medians).
 Environment: BENCH_RUNS (runs per point, default 3), BENCH_DURATION (s per
@@ -37,14 +47,16 @@ wrk point, default 5), BENCH_CONNS
 ("1,8,64,256"), BENCH_WORKERS ("1,2"), BENCH_IDLE ("backoff,spin"),
 BENCH_PINGS (round trips, default 20000), BENCH_MEMIF_CONNS (generator
 connections per worker, default 32), BENCH_SECTIONS
-("kernel,memif,replace,exception,wide,cycles": the tap/kernel comparison,
-the DPDK-to-DPDK run, a rolling replace of both workers under wrk:
-requests/s per second before and during the roll, hand-over and drain
+("kernel,memif,replace,exception,wide,cycles,bulk": the tap/kernel
+comparison, the DPDK-to-DPDK run, a rolling replace of both workers under
+wrk: requests/s per second before and during the roll, hand-over and drain
 times; what a flood of frames for other addresses costs the HTTP service
 with the kernel exception path off and on; many workers per side over
-memif; and where the cycles go), BENCH_FLOOD (frames, default 100000),
-BENCH_FLOOD_PPS (their rate, default BENCH_FLOOD / BENCH_DURATION),
-BENCH_WIDE (workers per side in the wide section, default "1,2,32").
+memif; where the cycles go; and bulk transfer), BENCH_FLOOD (frames,
+default 100000), BENCH_FLOOD_PPS (their rate, default BENCH_FLOOD /
+BENCH_DURATION), BENCH_WIDE (workers per side in the wide section, default
+"1,2,32"), BENCH_BULK_CONNS (bulk connections per worker, default 4),
+BENCH_BULK_MTUS ("1500,9000").
 
 The exception section, per worker count: wrk -c64 on /bytes/64 over the
 tap, first alone, then while test/bench/flood sends BENCH_FLOOD UDP frames
@@ -61,6 +73,7 @@ cycles build (build/cycles, `make cycles`: TSC probes in the worker, see
 secondary/cycles.h) as the server: the server worker's busy cycles per
 request by category (/mps/cycles,ID), and what the probes cost (req/s and
 busy cycles per request of both builds on the same workload).
+
 """
 import json
 import os
@@ -91,9 +104,13 @@ PINGS = int(os.environ.get("BENCH_PINGS", "20000"))
 MEMIF_CONNS = int(os.environ.get("BENCH_MEMIF_CONNS", "32"))
 MEMIF_SOCK = "/run/mpstack/bench/memif.sock"
 SECTIONS = os.environ.get("BENCH_SECTIONS",
-                          "kernel,memif,replace,exception,wide,cycles").split(",")
+                          "kernel,memif,replace,exception,wide,cycles,bulk").split(",")
 WIDE = [int(w) for w in os.environ.get("BENCH_WIDE", "1,2,32").split(",")]
 WIDE_CONNS = 128  # connections in all, whatever the worker count
+BULK_CONNS = int(os.environ.get("BENCH_BULK_CONNS", "4"))
+BULK_MTUS = [int(m) for m in os.environ.get("BENCH_BULK_MTUS", "1500,9000").split(",")]
+BULK_NS, BULK_KNS = "mpsbenchb", "mpsbenchbk"  # the kernel pair's namespaces
+HDRS = 14 + 20 + 20  # Ethernet, IPv4, TCP without options: a data frame's headers
 ROLL_S = 20  # wrk's run in the replace section; the roll starts after 6 s
 EXC_NS, EXC_IFACE, EXC_IP = "mpsbenchx", "mpsbx0", "198.18.0.3"  # the kernel's side
 EXC_CONNS = 64
@@ -130,7 +147,7 @@ def merge(passes):
     for sec in ("pingpong", "iperf", "pair"):
         if sec in passes[0]:
             out[sec] = {k: summarize([p[sec][k] for p in passes]) for k in passes[0][sec]}
-    for sec in ("memif", "exception", "wide", "cycles"):
+    for sec in ("memif", "exception", "wide", "cycles", "bulk"):
         if sec in passes[0]:
             out[sec] = [summarize([p[sec][i] for p in passes])
                         for i in range(len(passes[0][sec]))]
@@ -321,7 +338,8 @@ def iperf(ip):
     return round(float(rows[-1][8]) / 1e9, 3) if rows else None
 
 
-def memif_stack(prefix, role, mac, ip, workers, app_args, cpu0, wave=None, build=BUILD):
+def memif_stack(prefix, role, mac, ip, workers, app_args, cpu0, wave=None, build=BUILD,
+                devargs=""):
     """A primary on a memif port plus its workers, outside any netns (memif
     never touches the kernel's network). Returns the Popen objects. With
     wave, workers start that many at a time, each wave once the previous
@@ -329,14 +347,16 @@ def memif_stack(prefix, role, mac, ip, workers, app_args, cpu0, wave=None, build
     EAL's start-up exchanges with the primary)."""
     procs = [subprocess.Popen(
         [str(build / "mps-primary"), "--file-prefix", prefix, "--no-pci", "--lcores", "0@0",
-         "--vdev", f"net_memif0,role={role},socket={MEMIF_SOCK},socket-abstract=no,mac={mac}",
+         "--vdev", f"net_memif0,role={role},socket={MEMIF_SOCK},socket-abstract=no,mac={mac}"
+         f"{devargs}",
          "--log-level=lib.eal:error", "--", "--workers", str(workers), "--ip", ip, *app_args],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)]
-    seen = [procs[0].stdout.readline()]
-    while seen[-1] and "ready" not in seen[-1]:
-        seen.append(procs[0].stdout.readline())
-    if not seen[-1]:
-        sys.exit(f"bench: memif {role} primary did not start:\n{''.join(seen)}")
+    out = [procs[0].stdout.readline()]
+    while out[-1] and "ready" not in out[-1]:
+        out.append(procs[0].stdout.readline())
+    if not out[-1]:
+        stop_procs(procs)
+        sys.exit(f"bench: memif {role} primary did not start:\n" + "".join(out))
     for w in range(workers):
         if wave and w and w % wave == 0:
             wait_running(prefix, w, procs)
@@ -375,10 +395,18 @@ def stop_procs(procs):
                 p.wait()
 
 
+def memif_sock_fresh():
+    """The memif socket's folder, without a socket a run that was cut off
+    left (the server would not listen, the client would be refused)."""
+    sock = pathlib.Path(MEMIF_SOCK)
+    sock.parent.mkdir(parents=True, exist_ok=True)
+    sock.unlink(missing_ok=True)
+
+
 def memif_run(workers, idle="spin", conns=MEMIF_CONNS, wave=None, server_build=BUILD):
     """Server echo on one memif end (programs of server_build), the load
     generator (conns connections per worker) on the other."""
-    pathlib.Path(MEMIF_SOCK).parent.mkdir(parents=True, exist_ok=True)
+    memif_sock_fresh()
     t_start = time.monotonic()
     server = memif_stack("mpsbenchm1", "server", "02:00:00:00:00:02", "198.18.2.2/24",
                          workers, ["--listen", "7:echo", "--idle", idle], 1, wave,
@@ -430,6 +458,94 @@ def memif_run(workers, idle="spin", conns=MEMIF_CONNS, wave=None, server_build=B
             "idle_cpu_ms_per_s_per_worker": round(idle_ns / 1e6 / workers, 2)
             if idle_ns is not None else None,
             "reqs": reqs, "cycles": delta(a_cyc, b_cyc)}
+
+
+def bulk_memif(workers, mtu):
+    """The generator's bulk clients (BULK_CONNS per worker) stream into the
+    other mpstack's discard app over memif; both sides' counters over
+    DURATION s."""
+    memif_sock_fresh()
+    # A memif buffer holds a whole frame (headroom-free: MTU + Ethernet
+    # header and a VLAN tag), rounded up to 1 KiB; the default 2048 would
+    # chain a jumbo frame over several.
+    bsize = max(2048, (mtu + 18 + 1023) // 1024 * 1024)
+    dev = f",bsize={bsize}"
+    common = ["--mtu", str(mtu)]
+    rcv = memif_stack("mpsbenchm1", "server", "02:00:00:00:00:02", "198.18.2.2/24",
+                      workers, ["--listen", "9:discard", "--idle", "spin", *common], 1, devargs=dev)
+    snd = []
+    try:
+        time.sleep(0.5)
+        snd = memif_stack("mpsbenchm2", "client", "02:00:00:00:00:01", "198.18.2.1/24",
+                          workers, ["--listen", "7:echo", "--connect",
+                                    f"198.18.2.2:9:bulk*{BULK_CONNS}", *common], 0, devargs=dev)
+        want = workers * BULK_CONNS
+        deadline = time.monotonic() + 20
+        while sum(w["tcp_connect_ok"] for w in worker_counters("mpsbenchm2").values()) < want:
+            if time.monotonic() > deadline:
+                sys.exit("bench: memif bulk connections did not open")
+            time.sleep(0.1)
+        time.sleep(1)  # past slow start
+        b_snd, b_rcv, t0 = worker_counters("mpsbenchm2"), worker_counters("mpsbenchm1"), time.monotonic()
+        time.sleep(DURATION)
+        a_snd, a_rcv, t1 = worker_counters("mpsbenchm2"), worker_counters("mpsbenchm1"), time.monotonic()
+    finally:
+        stop_procs(snd)
+        stop_procs(rcv)
+
+    def delta(a, b, key):
+        return sum(a[w][key] - b[w][key] for w in a)
+    frames = delta(a_rcv, b_rcv, "rx_pkts")
+    payload = delta(a_rcv, b_rcv, "rx_bytes") - HDRS * frames
+    gbps = payload * 8 / (t1 - t0) / 1e9
+    return {"pair": "mpstack", "workers": workers, "mtu": mtu, "conns": want,
+            "gbps": round(gbps, 3), "gbps_per_worker": round(gbps / workers, 3),
+            "frame_bytes": round(delta(a_rcv, b_rcv, "rx_bytes") / frames) if frames else None,
+            "snd_cycles_per_byte": round(delta(a_snd, b_snd, "busy_cycles") / payload, 2)
+            if payload > 0 else None,
+            "rcv_cycles_per_byte": round(delta(a_rcv, b_rcv, "busy_cycles") / payload, 2)
+            if payload > 0 else None,
+            "rcv_drop_multiseg": delta(a_rcv, b_rcv, "rx_drop_multiseg"),
+            "snd_tx_drops": sum(delta(a_snd, b_snd, k) for k in
+                                ("tx_drop_full", "tx_drop_nombuf", "tx_drop_toolong"))}
+
+
+def bulk_kernel(workers, mtu):
+    """iperf 2 (-P workers streams) between two namespaces of its own over
+    a veth pair with that MTU."""
+    sh("ip", "netns", "del", BULK_NS, check=False)
+    sh("ip", "netns", "del", BULK_KNS, check=False)
+    srv = None
+    try:
+        sh("ip", "netns", "add", BULK_NS)
+        sh("ip", "netns", "add", BULK_KNS)
+        sh("ip", "link", "add", "mpsbb0", "netns", BULK_NS, "type", "veth", "peer",
+           "name", "mpsbb1", "netns", BULK_KNS)
+        for ns, dev, ip in ((BULK_NS, "mpsbb0", "198.18.3.1/24"),
+                            (BULK_KNS, "mpsbb1", "198.18.3.2/24")):
+            sh("ip", "addr", "add", ip, "dev", dev, ns=ns)
+            sh("ip", "link", "set", dev, "mtu", str(mtu), "up", ns=ns)
+            sh("ip", "link", "set", "lo", "up", ns=ns)
+        srv = subprocess.Popen(["ip", "netns", "exec", BULK_KNS, "iperf", "-s", "-p", "5001"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_port(BULK_NS, "198.18.3.2", 5001)
+        r = sh("iperf", "-c", "198.18.3.2", "-p", "5001", "-t", str(DURATION), "-P",
+               str(workers), "-f", "m", "-y", "C", ns=BULK_NS, timeout=DURATION + 60,
+               check=False)
+        rows = [l.split(",") for l in r.stdout.strip().splitlines() if l.count(",") >= 8]
+        gbps = float(rows[-1][8]) / 1e9 if rows else None
+    finally:
+        if srv is not None:
+            srv.terminate()
+            try:
+                srv.wait(5)
+            except subprocess.TimeoutExpired:
+                srv.kill()
+        sh("ip", "netns", "del", BULK_NS, check=False)
+        sh("ip", "netns", "del", BULK_KNS, check=False)
+    return {"pair": "kernel", "workers": workers, "mtu": mtu, "conns": workers,
+            "gbps": None if gbps is None else round(gbps, 3),
+            "gbps_per_worker": None if gbps is None else round(gbps / workers, 3)}
 
 
 def replace_roll():
@@ -704,7 +820,9 @@ def main():
                                    for w in WIDE]
             if "cycles" in SECTIONS:
                 results["cycles"] = cycles_section()
-
+            if "bulk" in SECTIONS:
+                results["bulk"] = [f(w, m) for m in BULK_MTUS for w in WORKERS
+                                   for f in (bulk_kernel, bulk_memif)]
         finally:
             cleanup()
         passes.append(results)
@@ -850,6 +968,27 @@ def report(results):
                   f"{fmt(r.get('server_runq_wait_ns_per_req')):>16} "
                   f"{fmt(r.get('server_switches_per_1k_req'), '{:.1f}'):>15} "
                   f"{fmt(r.get('idle_cpu_ms_per_s_per_worker'), '{:.1f}'):>20}")
+    if results.get("bulk"):
+        print(f"\nBulk transfer, {DURATION}s: kernel <-> kernel = iperf 2 -P <workers> over veth; "
+              f"mpstack <-> mpstack = --connect bulk*{BULK_CONNS} per worker -> discard over "
+              "memif; TCP payload Gbit/s, busy TSC cycles per payload byte (sender, receiver)")
+        print(f"{'pair':8} {'wrk':>3} {'MTU':>5} {'conns':>5} {'Gbit/s median [range]':>24} "
+              f"{'/worker':>7} {'x kern':>6} {'frame B':>7} {'snd c/B':>7} {'rcv c/B':>7}")
+        kern = {(r["workers"], r["mtu"]): r.get("gbps") for r in results["bulk"]
+                if r["pair"] == "kernel"}
+        for r in results["bulk"]:
+            k = kern.get((r["workers"], r["mtu"]))
+            ratio = r["gbps"] / k if k and r.get("gbps") is not None else None
+            r["ratio_vs_kernel"] = None if ratio is None else round(ratio, 2)
+            print(f"{r['pair']:8} {r['workers']:>3} {r['mtu']:>5} {r['conns']:>5} "
+                  f"{spread(r, 'gbps', '{:.2f}'):>24} {fmt(r.get('gbps_per_worker'), '{:.2f}'):>7} "
+                  f"{fmt(ratio, '{:.2f}'):>6} {fmt(r.get('frame_bytes')):>7} "
+                  f"{fmt(r.get('snd_cycles_per_byte'), '{:.2f}'):>7} "
+                  f"{fmt(r.get('rcv_cycles_per_byte'), '{:.2f}'):>7}")
+            if r.get("rcv_drop_multiseg") or r.get("snd_tx_drops"):
+                print(f"  ^ receiver dropped {r['rcv_drop_multiseg']} chained frames; "
+                      f"sender dropped {r['snd_tx_drops']} frames")
+
     r = results.get("replace")
     if r:
         print(f"\nRolling replace (mps-run.sh restart all) of 2 workers under wrk -c32, {ROLL_S}s, "

@@ -510,29 +510,13 @@ netif_setup(struct netif *netif)
 	return ERR_OK;
 }
 
-/* The smallest MTU of the ports: what we may send. A port may
- * have refused the configured MTU (net_tap stops at 1504). */
-static uint16_t
-ports_mtu(const struct mps_worker *w)
-{
-	uint16_t mtu = w->shared->cfg.mtu;
-
-	for (uint16_t i = 0; i < w->n_ports; i++) {
-		uint16_t m;
-
-		if (rte_eth_dev_get_mtu(w->port_ids[i], &m) == 0 && m < mtu)
-			mtu = m;
-	}
-	return mtu;
-}
-
 int
 mps_netif_init(struct mps_worker *w)
 {
 	const struct mps_config *cfg = &w->shared->cfg;
 	ip4_addr_t ip, mask, gw;
 
-	w->port_mtu = ports_mtu(w);
+	w->port_mtu = w->shared->tx_mtu;
 	if (w->port_mtu < cfg->mtu)
 		MPS_LOG(WARNING, "worker %u: ports send at most MTU %u: TCP segments sized for it, --mtu %u only for receiving",
 			w->id, w->port_mtu, cfg->mtu);

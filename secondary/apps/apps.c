@@ -3,10 +3,12 @@
  * apps.c - opens the configured listeners and active opens; two small apps
  * that exercise the API.
  *
- * The two apps: `source` (a push
+ * The small apps: `source` (a push
  * app: 64 KiB per byte received, queued whether or not the peer keeps up,
- * so the per-connection send limit is what bounds it) and the echo client
- * (timed round trips to a remote echo server, then close).
+ * so the per-connection send limit is what bounds it), the echo client
+ * (timed round trips to a remote echo server, then close) and the bulk
+ * client (a stream as fast as the peer's window takes it, never queued:
+ * the sender of make bench's bulk section).
  */
 #include <errno.h>
 #include <string.h>
@@ -93,13 +95,48 @@ client_closed(mps_conn_t h, int err, void *arg)
 {
 	(void)arg;
 	if (err != 0)
-		MPS_LOG(INFO, "worker %u: echo client connection %d ended: %s",
+		MPS_LOG(INFO, "worker %u: client connection %d ended: %s",
 			mps_api_worker_id(), h, strerror(-err));
 }
 
 const struct mps_api_ops mps_echo_client_ops = {
 	.on_open = client_open,
 	.on_recv = client_recv,
+	.on_closed = client_closed,
+};
+
+/* bulk: fill what lwIP takes now, again each time room opens; whatever
+ * the peer sends is dropped. */
+static void
+bulk_fill(mps_conn_t h, void *arg)
+{
+	uint32_t room;
+
+	(void)arg;
+	while ((room = mps_send_room(h)) > 0)
+		if (mps_send(h, source_block, RTE_MIN(room, MPS_SOURCE_BLOCK)) != 0)
+			return;
+}
+
+static int
+bulk_open(mps_conn_t h, const struct mps_conn_info *ci, void *arg)
+{
+	(void)ci;
+	bulk_fill(h, arg);
+	return 0;
+}
+
+static void
+bulk_recv(mps_conn_t h, void *arg)
+{
+	(void)arg;
+	mps_recv_consume(h, mps_recv_len(h));
+}
+
+const struct mps_api_ops mps_bulk_client_ops = {
+	.on_open = bulk_open,
+	.on_recv = bulk_recv,
+	.on_writable = bulk_fill,
 	.on_closed = client_closed,
 };
 
@@ -151,6 +188,8 @@ mps_apps_connect(const struct mps_config *cfg)
 
 		for (uint32_t k = 0; k < RTE_MAX(c->count, 1u); k++) {
 			mps_conn_t h = mps_connect(c->ip, c->port, &cfg->tune,
+						   c->app == MPS_APP_BULK ?
+						   &mps_bulk_client_ops :
 						   &mps_echo_client_ops,
 						   (void *)(uintptr_t)c->app);
 

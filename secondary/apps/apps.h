@@ -10,12 +10,13 @@
 #include "api/api.h"
 #include "mps_config.h"
 
-/* Each built-in app's callbacks (servers) and the echo client. */
+/* Each built-in app's callbacks (servers) and the clients. */
 extern const struct mps_api_ops mps_echo_ops;
 extern const struct mps_api_ops mps_http_ops;
 extern const struct mps_api_ops mps_discard_ops;
 extern const struct mps_api_ops mps_source_ops;
 extern const struct mps_api_ops mps_echo_client_ops;
+extern const struct mps_api_ops mps_bulk_client_ops;
 
 #define MPS_ECHO_CLIENT_ROUNDS 100u /* round trips, then the client closes */
 #define MPS_ECHO_CLIENT_MSG 64u     /* bytes per round trip */

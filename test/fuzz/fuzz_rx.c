@@ -89,6 +89,7 @@ shared_setup(void)
 	shared.layout_version = MPS_LAYOUT_VERSION;
 	shared.tsc_hz = rte_get_tsc_hz();
 	shared.n_ports = 1;
+	shared.tx_mtu = (uint16_t)shared.cfg.mtu;
 	shared.workers[1].state = MPS_WORKER_RUNNING;
 	/* a fixed ISN secret: runs stay reproducible */
 	for (unsigned int i = 0; i < sizeof(shared.isn_secret); i++)

@@ -2,13 +2,23 @@
 (8960), so the kernel, its tap MTU raised, sends the stack 9000-byte
 frames. net_tap in DPDK 22.11 refuses an MTU above 1504 (max frame 1522),
 so the workers size what they send by the port's MTU: large transfers work
-in both directions and nothing is refused by the port."""
+in both directions and nothing is refused by the port.
+
+Between two stacks joined by net_memif (no kernel, no MTU setting of its
+own) both ends send jumbo frames: the bulk client's stream arrives in
+frames far larger than 1514 bytes, none chained."""
+import contextlib
+import os
+import pathlib
+import shutil
+import signal
 import socket
+import subprocess
 import threading
 
 import pytest
 
-from mps import STACK_IP, TEST_NAME, Stack, scaled
+from mps import BUILD, STACK_IP, TEST_NAME, Stack, scaled, telemetry, wait_until, workers
 
 IFACE = "mps0"
 SIZE = 2 << 20
@@ -74,3 +84,67 @@ def test_large_download(jstack):
     assert r.returncode == 0 and int(r.stdout) == SIZE, r.stdout + r.stderr
     st = jstack.stats()
     assert st["tx_drop_toolong"] == 0 and st["workers_running"] == 2
+    cfg = jstack.telemetry("/mps/config")
+    assert (cfg["mtu"], cfg["tx_mtu"]) == (9000, 1500)  # net_tap refused 9000
+
+
+@contextlib.contextmanager
+def memif_stack(prefix, role, sock, ip, app_args):
+    """A primary on a net_memif port (buffers of 10 KiB: a jumbo frame in
+    one) and one worker, outside any netns; stopped when the block ends."""
+    primary = subprocess.Popen(
+        [str(BUILD / "mps-primary"), "--file-prefix", prefix, "--no-pci", "--lcores", "0@0",
+         "--vdev", f"net_memif0,role={role},socket={sock},socket-abstract=no,bsize=10240",
+         "--log-level=lib.eal:error", "--", "--workers", "1", "--ip", ip, "--mtu", "9000",
+         *app_args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    procs = [primary]
+    try:
+        out = [primary.stdout.readline()]
+        while out[-1] and "ready" not in out[-1]:
+            out.append(primary.stdout.readline())
+        assert out[-1], f"{role} primary did not start:\n" + "".join(out)
+        procs.insert(0, subprocess.Popen(
+            [str(BUILD / "mps-secondary"), "--file-prefix", prefix, "--no-pci",
+             "--no-telemetry", "--lcores", f"1@{1 % os.cpu_count()}",
+             "--log-level=lib.eal:error", "--", "--worker", "0"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        yield
+    finally:
+        for p in procs:  # the worker first, then the primary
+            if p.poll() is None:
+                p.send_signal(signal.SIGINT)
+            try:
+                p.wait(scaled(30))
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+
+
+def test_jumbo_over_memif():
+    """mpstack to mpstack over memif at MTU 9000: the bulk client's stream
+    arrives in jumbo frames (the port has no MTU setting: --mtu is what the
+    workers send), none chained, none dropped as too long."""
+    base = TEST_NAME + "memif"
+    sock_dir = pathlib.Path("/run/mpstack") / base
+    sock_dir.mkdir(parents=True, exist_ok=True)
+    sock = str(sock_dir / "memif.sock")
+    try:
+        with memif_stack(base + "1", "server", sock, "198.18.2.2/24",
+                         ["--listen", "9:discard"]), \
+             memif_stack(base + "2", "client", sock, "198.18.2.1/24",
+                         ["--listen", "7:echo", "--connect", "198.18.2.2:9:bulk*2"]):
+            def received():
+                return workers(base + "1")["0"]
+            wait_until(lambda: received()["rx_bytes"] >= 64 << 20, scaled(60),
+                       "64 MiB streamed by the bulk clients")
+            rcv, snd = received(), workers(base + "2")["0"]
+            cfg = telemetry(base + "2", "/mps/config")
+    finally:
+        shutil.rmtree(sock_dir, ignore_errors=True)
+    assert (cfg["mtu"], cfg["tx_mtu"]) == (9000, 9000)
+    assert snd["tcp_connect_ok"] == 2
+    assert rcv["rx_bytes"] / rcv["rx_pkts"] > 3000, (rcv["rx_bytes"], rcv["rx_pkts"])
+    assert rcv["rx_drop_multiseg"] == 0 and snd["tx_drop_toolong"] == 0
+    # Both primaries removed their hugepage files on the way out.
+    assert not [f for f in os.listdir("/dev/hugepages")
+                if f.startswith((base + "1map_", base + "2map_"))]

@@ -194,10 +194,37 @@ test_config_app_names(void)
 	CHECK(strcmp(mps_app_name(MPS_APP_NONE), "none") == 0);
 	CHECK(strcmp(mps_app_name(MPS_APP_IPERF), "iperf") == 0);
 	CHECK_EQ(mps_app_from_name("iperf"), MPS_APP_IPERF);
-	CHECK(strcmp(mps_app_name((enum mps_app)(MPS_APP_LOAD + 1)), "?") == 0);
+	CHECK_EQ(mps_app_from_name("bulk"), MPS_APP_BULK);
+	CHECK(strcmp(mps_app_name((enum mps_app)(MPS_APP_BULK + 1)), "?") == 0);
 	CHECK(strcmp(mps_app_name((enum mps_app)1000), "?") == 0);
 	for (int a = MPS_APP_ECHO; a <= MPS_APP_IPERF; a++)
 		CHECK_EQ(mps_app_from_name(mps_app_name((enum mps_app)a)), a);
+}
+
+/* --connect: the client apps only, N per worker. */
+void
+test_config_connect(void)
+{
+	struct mps_config cfg;
+
+	mps_config_defaults(&cfg);
+	CHECK_EQ(mps_parse_connect("198.18.2.2:9:bulk*4,198.18.2.2:7:load*2,"
+				   "198.18.2.3:7:echo", &cfg), 0);
+	CHECK_EQ(cfg.n_connects, 3);
+	CHECK_EQ(cfg.connects[0].ip, IP(198, 18, 2, 2));
+	CHECK_EQ(cfg.connects[0].port, 9);
+	CHECK_EQ(cfg.connects[0].app, MPS_APP_BULK);
+	CHECK_EQ(cfg.connects[0].count, 4);
+	CHECK_EQ(cfg.connects[1].app, MPS_APP_LOAD);
+	CHECK_EQ(cfg.connects[1].count, 2);
+	CHECK_EQ(cfg.connects[2].app, MPS_APP_ECHO);
+	CHECK_EQ(cfg.connects[2].count, 1);
+	/* Servers are not clients; a bad one leaves the list as it was. */
+	CHECK_EQ(mps_parse_connect("198.18.2.2:9:discard", &cfg), -EINVAL);
+	CHECK_EQ(mps_parse_connect("198.18.2.2:9:bulk*0", &cfg), -EINVAL);
+	CHECK_EQ(mps_parse_connect("198.18.2.2:9:bulk*1025", &cfg), -EINVAL);
+	CHECK_EQ(mps_parse_connect("0.0.0.0:9:bulk", &cfg), -EINVAL);
+	CHECK_EQ(cfg.n_connects, 3);
 }
 
 void

@@ -21,6 +21,7 @@
 	X(config_parse_ipv4)              \
 	X(config_parse_cidr)              \
 	X(config_app_names)               \
+	X(config_connect)                 \
 	X(config_listen_good)             \
 	X(config_listen_bad)              \
 	X(config_listen_too_many)         \
