@@ -38,7 +38,7 @@
 #define IDLE_SLEEP_MAX_US 500u
 /* Idle for this long, a worker sleeps up to IDLE_SLEEP_DEEP_US: each
  * wake-up costs an empty poll of every queue (a readv on net_tap) and a
- * nanosleep, so a quiet worker costs a quarter of what it would at
+ * nanosleep, so a quiet worker wakes a quarter as often as at
  * IDLE_SLEEP_MAX_US, and the first frame after a quiet spell waits at most
  * that long. */
 #define IDLE_DEEP_AFTER_MS 100u
