@@ -115,6 +115,22 @@ def workers_settled(prefix, timeout):
     return True
 
 
+def stop_in_order(procs, timeout=30):
+    """SIGINT to each process still running, in order, waiting for each
+    (workers before their primary: a secondary whose primary is gone can
+    hang in EAL's clean-up); one that outlasts timeout (scaled) is killed."""
+    for p in procs:
+        if p is None:
+            continue
+        if p.poll() is None:
+            p.send_signal(signal.SIGINT)
+        try:
+            p.wait(scaled(timeout))
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+
+
 def pid_alive(pid):
     try:
         os.kill(pid, 0)

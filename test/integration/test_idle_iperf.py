@@ -1,10 +1,10 @@
 """Idle strategies (--idle) and the iperf app (lwiperf)."""
 
 import shutil
-import signal
 import subprocess
 
-from mps import BUILD, STACK_IP, TEST_NAME, Stack, scaled, telemetry, wait_until
+from mps import (BUILD, STACK_IP, TEST_NAME, Stack, scaled, stop_in_order, telemetry,
+                 wait_until)
 
 
 def test_iperf_app(stack):
@@ -86,13 +86,6 @@ def test_idle_backoff_sleeps_while_the_port_cannot_send(tmp_path):
         after = w0()
         assert after["tx_queued"] > 0 and after["tx_pkts"] == base["tx_pkts"], after
     finally:
-        for p in (worker, primary):
-            if p and p.poll() is None:
-                p.send_signal(signal.SIGINT)
-                try:
-                    p.wait(scaled(15))
-                except subprocess.TimeoutExpired:
-                    p.kill()
-                    p.wait()
+        stop_in_order([worker, primary])
         shutil.rmtree(f"/var/run/dpdk/{prefix}", ignore_errors=True)
         shutil.rmtree(f"/run/mpstack/{prefix}", ignore_errors=True)

@@ -11,14 +11,14 @@ import contextlib
 import os
 import pathlib
 import shutil
-import signal
 import socket
 import subprocess
 import threading
 
 import pytest
 
-from mps import BUILD, STACK_IP, TEST_NAME, Stack, scaled, telemetry, wait_until, workers
+from mps import (BUILD, STACK_IP, TEST_NAME, Stack, scaled, stop_in_order, telemetry,
+                 wait_until, workers)
 
 IFACE = "mps0"
 SIZE = 2 << 20
@@ -110,14 +110,7 @@ def memif_stack(prefix, role, sock, ip, app_args):
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         yield
     finally:
-        for p in procs:  # the worker first, then the primary
-            if p.poll() is None:
-                p.send_signal(signal.SIGINT)
-            try:
-                p.wait(scaled(30))
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait()
+        stop_in_order(procs)  # the worker first, then the primary
 
 
 def test_jumbo_over_memif():
@@ -135,7 +128,7 @@ def test_jumbo_over_memif():
                          ["--listen", "7:echo", "--connect", "198.18.2.2:9:bulk*2"]):
             def received():
                 return workers(base + "1")["0"]
-            wait_until(lambda: received()["rx_bytes"] >= 64 << 20, scaled(60),
+            wait_until(lambda: received()["rx_bytes"] >= 64 << 20, 60,
                        "64 MiB streamed by the bulk clients")
             rcv, snd = received(), workers(base + "2")["0"]
             cfg = telemetry(base + "2", "/mps/config")
