@@ -88,7 +88,7 @@ import sys
 import time
 
 from mps import telemetry as tel
-from mps import worker_slots, workers as worker_counters
+from mps import stop_in_order, worker_slots, workers as worker_counters
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 BUILD = REPO / "build"
@@ -380,19 +380,8 @@ def wait_running(prefix, n, procs, timeout=60):
 
 
 def stop_procs(procs):
-    """The workers first, with one deadline, then the primary (a secondary
-    whose primary is gone can hang in EAL's clean-up)."""
-    for group in (procs[1:], procs[:1]):
-        for p in group:
-            if p.poll() is None:
-                p.send_signal(signal.SIGINT)
-        deadline = time.monotonic() + 15
-        for p in group:
-            try:
-                p.wait(max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait()
+    """A memif stack's workers, then its primary (procs[0])."""
+    stop_in_order([procs[1:], procs[:1]], 15)
 
 
 def memif_sock_fresh():

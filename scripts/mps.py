@@ -115,20 +115,23 @@ def workers_settled(prefix, timeout):
     return True
 
 
-def stop_in_order(procs, timeout=30):
-    """SIGINT to each process still running, in order, waiting for each
+def stop_in_order(groups, timeout=30):
+    """SIGINT to every process still running, one group after the other
     (workers before their primary: a secondary whose primary is gone can
-    hang in EAL's clean-up); one that outlasts timeout (scaled) is killed."""
-    for p in procs:
-        if p is None:
-            continue
-        if p.poll() is None:
-            p.send_signal(signal.SIGINT)
-        try:
-            p.wait(scaled(timeout))
-        except subprocess.TimeoutExpired:
-            p.kill()
-            p.wait()
+    hang in EAL's clean-up), each group with one deadline of timeout
+    (scaled); what outlasts it is killed. None entries are skipped."""
+    for group in groups:
+        group = [p for p in group if p is not None]
+        for p in group:
+            if p.poll() is None:
+                p.send_signal(signal.SIGINT)
+        deadline = time.monotonic() + scaled(timeout)
+        for p in group:
+            try:
+                p.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
 
 
 def pid_alive(pid):

@@ -86,6 +86,6 @@ def test_idle_backoff_sleeps_while_the_port_cannot_send(tmp_path):
         after = w0()
         assert after["tx_queued"] > 0 and after["tx_pkts"] == base["tx_pkts"], after
     finally:
-        stop_in_order([worker, primary])
+        stop_in_order([[worker], [primary]])
         shutil.rmtree(f"/var/run/dpdk/{prefix}", ignore_errors=True)
         shutil.rmtree(f"/run/mpstack/{prefix}", ignore_errors=True)

@@ -110,7 +110,7 @@ def memif_stack(prefix, role, sock, ip, app_args):
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         yield
     finally:
-        stop_in_order(procs)  # the worker first, then the primary
+        stop_in_order([procs[:1], procs[1:]])  # the worker, then the primary
 
 
 def test_jumbo_over_memif():

@@ -12,11 +12,11 @@ import re
 import signal
 import socket
 import subprocess
-import time
 
 import pytest
 
-from mps import BUILD, REPO, TEST_NAME, scaled, telemetry, wait_until, worker_slots
+from mps import (BUILD, REPO, TEST_NAME, stop_in_order, telemetry, wait_until,
+                 worker_slots)
 
 MAX_WORKERS = int(re.search(r"#define MPS_MAX_WORKERS\s+(\d+)u",
                             (REPO / "common" / "mps_config.h").read_text()).group(1))
@@ -54,23 +54,7 @@ class Wide:
     def stop(self):
         """Workers first, all at once, with one deadline (a secondary whose
         primary is gone can hang in EAL's clean-up), then the primary."""
-        everyone = [p for p in list(self.procs.values()) + self.others if p.poll() is None]
-        for p in everyone:
-            p.send_signal(signal.SIGINT)
-        deadline = time.monotonic() + scaled(30)
-        for p in everyone:
-            try:
-                p.wait(max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait()
-        if self.primary is not None:
-            self.primary.send_signal(signal.SIGINT)
-            try:
-                self.primary.wait(scaled(30))
-            except subprocess.TimeoutExpired:
-                self.primary.kill()
-                self.primary.wait()
+        stop_in_order([list(self.procs.values()) + self.others, [self.primary]])
 
 
 @pytest.fixture(scope="module")
