@@ -69,6 +69,7 @@ SECONDARY_SRCS := secondary/main.c secondary/worker.c secondary/attach.c seconda
 	secondary/lwip/sys_arch.c $(API_SRCS) \
 	secondary/apps/apps.c secondary/apps/echo.c secondary/apps/http.c \
 	secondary/mirror.c secondary/adopt.c secondary/replace.c secondary/exception.c \
+	secondary/rxwait.c \
 	secondary/pcb_guard.c $(if $(CYCLES),secondary/cycles.c)
 UNIT_SRCS := test/unit/main.c test/unit/test_config.c test/unit/test_parse.c \
 	test/unit/test_neigh.c test/unit/test_drop.c \

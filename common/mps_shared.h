@@ -42,7 +42,7 @@
 
 #define MPS_MAGIC          0x6d707374u /* "mpst" */
 #ifndef MPS_LAYOUT_VERSION /* overridden only to build the mismatch test */
-#define MPS_LAYOUT_VERSION 22u
+#define MPS_LAYOUT_VERSION 23u
 #endif
 
 /* The mbuf private area holds lwIP's struct pbuf_custom (zero-copy RX).
@@ -71,6 +71,19 @@
 #define MPS_EXC_BURST_MS    100u
 #define MPS_EXC_POLL_MS     100u
 #define MPS_EXC_KICK_US     1000u
+
+/* A worker's idle wait on its net_tap queues: it asks the primary, with
+ * DPDK's multi-process message MPS_RXFD_MP_NAME (param: struct
+ * mps_rxfd_req), for the file of queue `queue` of port `port`, and sleeps in
+ * ppoll(2) on it instead of reading it empty (net_tap's RX burst is one
+ * readv(2) per frame and one more that finds nothing). The reply has one
+ * descriptor, or none where the port has no such file (only net_tap's is
+ * handed out: it is readable exactly when the queue holds a frame). */
+#define MPS_RXFD_MP_NAME    "mps_rx_fd"
+struct mps_rxfd_req {
+	uint16_t port;
+	uint16_t queue;
+};
 
 /* Ports and the mbuf pool: the primary configures and sizes by these, the
  * workers poll and hold by them. */

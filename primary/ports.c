@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include <rte_eal.h>
+#include <rte_errno.h>
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
 
@@ -62,6 +63,30 @@ tap_quiet(uint16_t port, uint16_t nq)
 			MPS_LOG(WARNING, "port %u queue %u: net_tap's per-frame signal left on (%s): the primary wakes for every frame",
 				port, q, fd < 0 ? rte_strerror(-fd) : strerror(errno));
 	}
+}
+
+/* A worker asks for the file of one of its net_tap queues
+ * (MPS_RXFD_MP_NAME); none in the reply for any other port. */
+static int
+rxfd_request(const struct rte_mp_msg *msg, const void *peer)
+{
+	struct mps_rxfd_req req;
+	struct rte_eth_dev_info info;
+	struct rte_mp_msg reply;
+	int fd = -1;
+
+	memset(&reply, 0, sizeof(reply));
+	snprintf(reply.name, sizeof(reply.name), "%s", msg->name);
+	if (msg->len_param == sizeof(req)) {
+		memcpy(&req, msg->param, sizeof(req));
+		if (rte_eth_dev_info_get(req.port, &info) == 0 && is_tap(&info))
+			fd = rte_eth_dev_rx_intr_ctl_q_get_fd(req.port, req.queue);
+	}
+	if (fd >= 0) {
+		reply.num_fds = 1;
+		reply.fds[0] = fd;
+	}
+	return rte_mp_reply(&reply, peer);
 }
 
 /* The offloads asked of every port: checksums unless
@@ -323,6 +348,9 @@ mps_ports_init(struct mps_primary *pp)
 	pp->shared->tx_offloads = tx_off;
 	pp->shared->rx_offloads = rx_off;
 	pp->shared->tx_mtu = mtu;
+	if (rte_mp_action_register(MPS_RXFD_MP_NAME, rxfd_request) != 0)
+		MPS_LOG(WARNING, "no %s action (%s): workers poll net_tap queues while idle",
+			MPS_RXFD_MP_NAME, rte_strerror(rte_errno));
 	return 0;
 }
 
@@ -338,6 +366,7 @@ mps_ports_close(struct mps_primary *pp)
 	}
 	pp->ports_started = 0;
 	pp->n_ports = 0;
+	rte_mp_action_unregister(MPS_RXFD_MP_NAME);
 }
 
 /* Points the RETA entries of queues in no live worker's hands at

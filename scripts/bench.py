@@ -45,7 +45,8 @@ writes build/bench.json (every run's figures, and the medians).
 Environment: BENCH_RUNS (runs per point, default 3), BENCH_DURATION (s per
 wrk point, default 5), BENCH_CONNS
 ("1,8,64,256"), BENCH_WORKERS ("1,2"), BENCH_IDLE ("backoff,spin"),
-BENCH_PINGS (round trips, default 20000), BENCH_MEMIF_CONNS (generator
+BENCH_PINGS (round trips back to back, default 20000; then 500 paced 10 ms
+apart), BENCH_MEMIF_CONNS (generator
 connections per worker, default 32), BENCH_SECTIONS
 ("kernel,memif,replace,exception,wide,cycles,bulk": the tap/kernel
 comparison, the DPDK-to-DPDK run, a rolling replace of both workers under
@@ -101,6 +102,7 @@ CONNS = [int(c) for c in os.environ.get("BENCH_CONNS", "1,8,64,256").split(",")]
 WORKERS = [int(w) for w in os.environ.get("BENCH_WORKERS", "1,2").split(",")]
 IDLES = os.environ.get("BENCH_IDLE", "backoff,spin").split(",")
 PINGS = int(os.environ.get("BENCH_PINGS", "20000"))
+PACED_PINGS, PACED_GAP_US = 500, 10000
 MEMIF_CONNS = int(os.environ.get("BENCH_MEMIF_CONNS", "32"))
 MEMIF_SOCK = "/run/mpstack/bench/memif.sock"
 SECTIONS = os.environ.get("BENCH_SECTIONS",
@@ -301,8 +303,11 @@ def wrk(url, conns):
     return parse_wrk(r.stdout)
 
 
-def pingpong(ip):
-    r = sh(str(BUILD / "bench/pingpong"), ip, "7", str(PINGS), ns=NS, timeout=300)
+def pingpong(ip, gap_us=0):
+    """Round trips back to back, or PACED_PINGS of them gap_us apart (the
+    server idles in between: what its wake-up costs)."""
+    n = PACED_PINGS if gap_us else PINGS
+    r = sh(str(BUILD / "bench/pingpong"), ip, "7", str(n), str(gap_us), ns=NS, timeout=300)
     return json.loads(r.stdout)
 
 
@@ -830,6 +835,7 @@ def tap_vs_kernel(results):
                                     "conns": conns,
                                     **wrk(url, conns)})
     results["pingpong"]["kernel"] = pingpong(K_IP)
+    results["pingpong"]["kernel paced"] = pingpong(K_IP, PACED_GAP_US)
     results["pair"] = {"kernel": kernel_pair()}
     results["iperf"]["kernel"] = {"gbps": iperf(K_IP)}
     mps_stop()
@@ -844,6 +850,7 @@ def tap_vs_kernel(results):
                                         "idle": idle, "conns": conns, **res})
             if workers == 1:
                 results["pingpong"][f"mpstack-{idle}"] = pingpong(MPS_IP)
+                results["pingpong"][f"mpstack-{idle} paced"] = pingpong(MPS_IP, PACED_GAP_US)
                 if idle == IDLES[0]:
                     results["iperf"]["mpstack"] = {"gbps": iperf(MPS_IP)}
             mps_stop()
@@ -917,7 +924,9 @@ def report(results):
               f"{spread(r):>26} {fmt(r['p50_us']):>7} {fmt(r['p99_us']):>7} "
               f"{ratio:>6.2f} {fmt(r.get('cycles_per_req')):>8} "
               f"{fmt(r.get('pkts_per_iter'), '{:.1f}'):>6}")
-    print(f"\n1-byte echo ping-pong, {PINGS} round trips on one connection (us, medians)")
+    print(f"\n1-byte echo ping-pong on one connection (us, medians): {PINGS} round trips "
+          f"back to back; 'paced': {PACED_PINGS}, {PACED_GAP_US} us apart (the server idles "
+          "in between)")
     print(f"{'server':18} {'p50':>7} {'p99':>7} {'p99.9':>7}")
     for k, v in results["pingpong"].items():
         print(f"{k:18} {v['p50_us']:>7.1f} {v['p99_us']:>7.1f} {v['p999_us']:>7.1f}")

@@ -31,6 +31,7 @@ PACKAGES=(
     python3-scapy python3-pytest  # pcaps and integration tests
     tshark                      # reads mps-capture pcapng files (tests)
     curl iproute2 iputils-ping procps  # test clients, netns/tap topology
+    strace                      # counts a worker's reads of its queue (tests)
     wrk apache2-utils           # HTTP clients the HTTP app is tested against (wrk, ab)
     util-linux                  # setpriv (the not-root test)
     iperf                       # the iperf app's test and make bench

@@ -31,6 +31,7 @@
 #include "mps_proc.h"
 #include "netif.h"
 #include "replace.h"
+#include "rxwait.h"
 #include "worker.h"
 
 #define IDLE_SPIN 64u          /* empty iterations before sleeping */
@@ -64,12 +65,15 @@ drain_ring(struct mps_worker *w)
 	return n;
 }
 
+/* Port index pi's queue, unless the last wait found it empty. */
 static unsigned int
-rx_port(struct mps_worker *w, uint16_t port)
+rx_port(struct mps_worker *w, uint16_t pi)
 {
 	struct rte_mbuf *pkts[MPS_RX_BURST];
-	uint16_t n;
+	uint16_t port = w->port_ids[pi], n;
 
+	if (mps_rxwait_skip(w, pi))
+		return 0;
 	MPS_CYC_PUSH(DRV_RX);
 	n = rte_eth_rx_burst(port, w->id, pkts, MPS_RX_BURST);
 	MPS_CYC_POP();
@@ -179,7 +183,7 @@ mps_loop_run(struct mps_worker *w, volatile int *quit)
 
 		if (likely(!w->draining)) { /* else the queue is our successor's */
 			for (uint16_t i = 0; i < w->n_ports; i++)
-				work += rx_port(w, w->port_ids[i]);
+				work += rx_port(w, i);
 			work += mps_adopt_poll(w); /* Orphan queues */
 		}
 		work += mps_exc_poll(w); /* the kernel's frames; wake the primary */
@@ -217,6 +221,7 @@ mps_loop_run(struct mps_worker *w, volatile int *quit)
 			w->stats->busy_iterations++;
 			w->stats->busy_cycles += t1 - t0;
 			MPS_CYC_BUSY(w, t0, t1);
+			mps_rxwait_busy(w);
 			idle = 0;
 			sleep_us = IDLE_SLEEP_MIN_US;
 			continue;
@@ -231,7 +236,7 @@ mps_loop_run(struct mps_worker *w, volatile int *quit)
 
 			if (use_intr && !w->draining)
 				intr_wait(w, 1);
-			else
+			else if (!mps_rxwait_sleep(w, sleep_us))
 				mps_sleep_us(sleep_us);
 			w->stats->idle_sleeps++;
 			sleep_us = RTE_MIN(2 * sleep_us, cap);

@@ -38,6 +38,7 @@
 #include "neigh_learn.h"
 #include "netif.h"
 #include "replace.h"
+#include "rxwait.h"
 #include "tcp_hooks.h"
 #include "worker.h"
 
@@ -192,6 +193,7 @@ main(int argc, char **argv)
 		MPS_LOG(WARNING, "worker %u: no mbuf dynflag; adopted frames are served by the adopter alone", w->id);
 	if (mps_exc_init(w) != 0)
 		MPS_LOG(WARNING, "worker %u: exception rings missing: frames for the kernel are dropped", w->id);
+	mps_rxwait_init(w);
 	lwip_init();
 	ret = mps_tcp_hooks_init(w->shared);
 	if (ret != 0)
@@ -225,6 +227,7 @@ main(int argc, char **argv)
 
 	ret = mps_loop_run(w, &quit);
 	worker_teardown(w);
+	mps_rxwait_fini(w);
 	MPS_LOG(INFO, "worker %u stopped", w->id);
 
 out_release:

@@ -87,6 +87,10 @@ struct mps_worker {
 	uint64_t exc_tolerance;       /* and its burst, in cycles */
 	uint64_t exc_kick_tsc;        /* when we last woke the primary */
 	uint64_t exc_kick_cycles;     /* MPS_EXC_KICK_US in TSC cycles */
+	/* Idle waits on the queues' files (rxwait.c) */
+	int rx_fds[MPS_MAX_PORTS];    /* -1: none */
+	uint8_t rx_wait;              /* every port has one: ppoll, not sleep */
+	uint8_t rx_quiet;             /* bit i: the wait found port i's queue empty */
 };
 
 /* worker.c: this process's worker, for code lwIP calls without a context. */

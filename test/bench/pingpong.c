@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause
  *
  * pingpong - one TCP connection, 1-byte request/response round trips.
- * usage: pingpong ADDR PORT COUNT
+ * usage: pingpong ADDR PORT COUNT [GAP_US]
+ * GAP_US: a pause between round trips (the server idles in between).
  * Prints one JSON object: count, p50/p99/p999/max in microseconds.
  */
 #include <arpa/inet.h>
@@ -36,13 +37,15 @@ main(int argc, char **argv)
 {
 	struct sockaddr_in sa = { .sin_family = AF_INET };
 	uint64_t *lat;
-	long count;
+	long count, gap_us = 0;
 	int fd, one = 1;
 	char c = 'x';
 
-	if (argc != 4 || inet_pton(AF_INET, argv[1], &sa.sin_addr) != 1 ||
-	    (count = strtol(argv[3], NULL, 10)) <= 0) {
-		fprintf(stderr, "usage: pingpong ADDR PORT COUNT\n");
+	if (argc == 5)
+		gap_us = strtol(argv[4], NULL, 10);
+	if (argc < 4 || argc > 5 || inet_pton(AF_INET, argv[1], &sa.sin_addr) != 1 ||
+	    (count = strtol(argv[3], NULL, 10)) <= 0 || gap_us < 0) {
+		fprintf(stderr, "usage: pingpong ADDR PORT COUNT [GAP_US]\n");
 		return 2;
 	}
 	sa.sin_port = htons((uint16_t)atoi(argv[2]));
@@ -54,7 +57,11 @@ main(int argc, char **argv)
 	}
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	for (long i = 0; i < count; i++) {
-		uint64_t t0 = now_ns();
+		uint64_t t0;
+
+		if (gap_us > 0)
+			usleep((useconds_t)gap_us);
+		t0 = now_ns();
 
 		if (write(fd, &c, 1) != 1 || read(fd, &c, 1) != 1) {
 			perror("pingpong: round trip");

@@ -3,6 +3,7 @@ not read it."""
 
 import pathlib
 import re
+import subprocess
 
 from mps import STACK_IP, scaled
 
@@ -29,3 +30,32 @@ def test_the_primary_sleeps_while_the_tap_receives(stack):
     woke = switches(pid) - before
     # The primary's own periodic work wakes it some 10 times a second.
     assert woke < PINGS // 5, f"the primary was switched in {woke} times for {PINGS} frames"
+
+
+def readv_calls(pid, seconds):
+    """readv(2) calls by any thread of pid over the next `seconds` (strace)."""
+    r = subprocess.run(["timeout", "-s", "INT", f"{seconds:g}",
+                        "strace", "-f", "-qq", "-c", "-e", "trace=readv", "-p", str(pid)],
+                       capture_output=True, text=True, timeout=seconds + 30)
+    # Ran until interrupted; its summary table is empty if it saw none.
+    assert r.returncode == 124 and (not r.stderr or "calls" in r.stderr), r
+    m = re.search(r"^\s*[\d.]+\s+[\d.]+\s+\d+\s+(\d+)\s+(?:\d+\s+)?readv$", r.stderr, re.M)
+    return int(m.group(1)) if m else 0
+
+
+def test_an_idle_worker_does_not_read_its_empty_queue(stack):
+    """net_tap's RX burst is a readv(2) per frame plus one that finds the
+    queue empty. A worker backing off used to read every queue at every
+    wake-up (hundreds of empty readv a second); now it sleeps on the
+    queue's file and reads only when a frame is there."""
+    pids = {w: stack.pid(f"worker-{w}") for w in ("0", "1")}
+    before = stack.workers_info()
+    calls = {w: readv_calls(pid, scaled(2)) for w, pid in pids.items()}
+    after = stack.workers_info()
+    for w, n in calls.items():
+        frames = after[w]["rx_pkts"] - before[w]["rx_pkts"]
+        # Each frame is one readv; each burst ends with one that is empty.
+        assert n <= 2 * frames, f"worker {w}: {n} readv for {frames} frames in {scaled(2):g} s"
+    # And it still wakes for a frame.
+    r = stack.exec("ping", "-c", "3", "-i", "0.2", "-W", f"{scaled(2):g}", STACK_IP)
+    assert r.returncode == 0, r.stdout + r.stderr

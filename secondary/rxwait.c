@@ -1,0 +1,111 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ *
+ * rxwait.c - an idle worker sleeps on its net_tap queues' files instead of
+ * reading them empty.
+ *
+ * net_tap's RX burst is a readv(2) per frame and one more that finds the
+ * queue empty; a worker backing off would read every queue at every
+ * wake-up. The primary hands each worker its queues' files (the secondary
+ * has no RX interrupt handle in DPDK 22.11); the worker sleeps in ppoll(2)
+ * on them, which wakes it when a frame comes, and does not read a queue
+ * the wait found empty until it has work again. Right after work, it
+ * still reads its queues while it spins (the next frame of a
+ * conversation is often that close); an iteration with work reads every
+ * queue, so other work never starves one.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <rte_eal.h>
+
+#include "mps_log.h"
+#include "rxwait.h"
+
+#define RXFD_MP_TIMEOUT_S 5
+
+static int
+request_fd(uint16_t port, uint16_t queue)
+{
+	struct mps_rxfd_req req = { .port = port, .queue = queue };
+	struct timespec ts = { .tv_sec = RXFD_MP_TIMEOUT_S };
+	struct rte_mp_msg msg;
+	struct rte_mp_reply rep;
+	int fd = -1;
+
+	memset(&msg, 0, sizeof(msg));
+	snprintf(msg.name, sizeof(msg.name), "%s", MPS_RXFD_MP_NAME);
+	memcpy(msg.param, &req, sizeof(req));
+	msg.len_param = sizeof(req);
+	if (rte_mp_request_sync(&msg, &rep, &ts) != 0)
+		return -1;
+	if (rep.nb_received == 1 && rep.msgs[0].num_fds == 1)
+		fd = rep.msgs[0].fds[0];
+	free(rep.msgs);
+	return fd;
+}
+
+void
+mps_rxwait_init(struct mps_worker *w)
+{
+	uint16_t got = 0;
+
+	w->rx_wait = 0;
+	w->rx_quiet = 0;
+	for (uint16_t i = 0; i < MPS_MAX_PORTS; i++)
+		w->rx_fds[i] = -1;
+	if (w->shared->cfg.idle_mode != MPS_IDLE_BACKOFF)
+		return; /* spin never sleeps; intr sleeps on its own */
+	for (uint16_t i = 0; i < w->n_ports; i++) {
+		w->rx_fds[i] = request_fd(w->port_ids[i], w->id);
+		got += w->rx_fds[i] >= 0;
+	}
+	w->rx_wait = got == w->n_ports;
+	MPS_LOG(INFO, "worker %u: %s", w->id,
+		w->rx_wait ? "idle waits on the queues' files" :
+			     "idle polls the queues (a port hands out no queue file)");
+}
+
+void
+mps_rxwait_fini(struct mps_worker *w)
+{
+	for (uint16_t i = 0; i < MPS_MAX_PORTS; i++)
+		if (w->rx_fds[i] >= 0) {
+			close(w->rx_fds[i]);
+			w->rx_fds[i] = -1;
+		}
+	w->rx_wait = 0;
+	w->rx_quiet = 0;
+}
+
+int
+mps_rxwait_sleep(struct mps_worker *w, unsigned int us)
+{
+	struct pollfd fds[MPS_MAX_PORTS];
+	struct timespec ts = { .tv_sec = us / 1000000u,
+			       .tv_nsec = (long)(us % 1000000u) * 1000 };
+	int n;
+
+	if (!w->rx_wait || w->draining) /* a drainer's queue is its successor's */
+		return 0;
+	for (uint16_t i = 0; i < w->n_ports; i++)
+		fds[i] = (struct pollfd){ .fd = w->rx_fds[i], .events = POLLIN };
+	n = ppoll(fds, w->n_ports, &ts, NULL);
+	w->rx_quiet = (uint8_t)((1u << w->n_ports) - 1);
+	for (uint16_t i = 0; n > 0 && i < w->n_ports; i++) {
+		if (fds[i].revents & (POLLERR | POLLHUP | POLLNVAL)) {
+			/* It would wake us at once, every time. */
+			MPS_LOG(WARNING, "worker %u: port %u's queue file reports 0x%x; idle polls the queues from now on",
+				w->id, w->port_ids[i], (unsigned int)fds[i].revents);
+			w->rx_wait = 0;
+			w->rx_quiet = 0;
+			break;
+		}
+		if (fds[i].revents & POLLIN)
+			w->rx_quiet &= ~(1u << i);
+	}
+	return 1;
+}
