@@ -397,9 +397,19 @@ def memif_sock_fresh():
     sock.unlink(missing_ok=True)
 
 
+def gen_idle(workers, idle):
+    """The generator's idle mode: the server's where both sides' workers
+    have a CPU each; else backoff (spinning workers time-sharing a CPU
+    measure the scheduler). A generator that sleeps while the server
+    spins paces the run by its sleeps: each wave of answers waits for the
+    generator's nanosleep to end (net_memif gives it nothing to wait on)."""
+    return idle if 2 * workers <= os.cpu_count() else "backoff"
+
+
 def memif_run(workers, idle="spin", conns=MEMIF_CONNS, wave=None, server_build=BUILD):
     """Server echo on one memif end (programs of server_build), the load
-    generator (conns connections per worker) on the other."""
+    generator (conns connections per worker, --idle gen_idle()) on the
+    other."""
     memif_sock_fresh()
     t_start = time.monotonic()
     server = memif_stack("mpsbenchm1", "server", "02:00:00:00:00:02", "198.18.2.2/24",
@@ -415,7 +425,8 @@ def memif_run(workers, idle="spin", conns=MEMIF_CONNS, wave=None, server_build=B
             idle_ns = (cpu_ns([p.pid for p in server[1:]]) - b_cpu) / (time.monotonic() - t0)
         gen = memif_stack("mpsbenchm2", "client", "02:00:00:00:00:01", "198.18.2.1/24",
                           workers, ["--listen", "9:discard", "--connect",
-                                    f"198.18.2.2:7:load*{conns}"], 0, wave)
+                                    f"198.18.2.2:7:load*{conns}",
+                                    "--idle", gen_idle(workers, idle)], 0, wave)
         want = workers * conns
         deadline = time.monotonic() + 20 + 2 * workers
         while sum(w["tcp_connect_ok"] for w in worker_counters("mpsbenchm2").values()) < want:
@@ -934,12 +945,14 @@ def report(results):
     for k, v in results["iperf"].items():
         print(f"{k:18} {spread(v, 'gbps', '{:.3f}'):>24}")
     print(f"\nDPDK-to-DPDK over net_memif: generator mpstack --connect load*{MEMIF_CONNS}"
-          f" per worker -> mpstack echo, 64-byte request/response, {DURATION}s")
-    print(f"{'server workers':>14} {'conns':>6} {'req/s median [range]':>26} {'srv cyc/req':>11} "
-          f"{'srv ns/req':>10}")
+          f" per worker -> mpstack echo, 64-byte request/response, {DURATION}s; --idle spin "
+          "both sides where each worker has a CPU of its own, else the generator backs off")
+    print(f"{'server workers':>14} {'conns':>6} {'gen idle':>8} {'req/s median [range]':>26} "
+          f"{'srv cyc/req':>11} {'srv ns/req':>10}")
     for r in results.get("memif", []):
-        print(f"{r['workers']:>14} {r['conns']:>6} {spread(r):>26} "
-              f"{fmt(r['server_busy_cycles_per_req']):>11} {fmt(r.get('server_cpu_ns_per_req')):>10}")
+        print(f"{r['workers']:>14} {r['conns']:>6} {gen_idle(r['workers'], 'spin'):>8} "
+              f"{spread(r):>26} {fmt(r['server_busy_cycles_per_req']):>11} "
+              f"{fmt(r.get('server_cpu_ns_per_req')):>10}")
     one = next((r for r in results.get("memif", []) if r["workers"] == 1), None)
     kern = results.get("pair", {}).get("kernel")
     if one and kern:
