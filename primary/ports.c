@@ -61,7 +61,7 @@ tap_quiet(uint16_t port, uint16_t nq)
 
 		if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_ASYNC) != 0)
 			MPS_LOG(WARNING, "port %u queue %u: net_tap's per-frame signal left on (%s): the primary wakes for every frame",
-				port, q, fd < 0 ? rte_strerror(-fd) : strerror(errno));
+				port, q, fd < 0 ? "no queue file" : strerror(errno));
 	}
 }
 
@@ -357,6 +357,7 @@ mps_ports_init(struct mps_primary *pp)
 void
 mps_ports_close(struct mps_primary *pp)
 {
+	rte_mp_action_unregister(MPS_RXFD_MP_NAME); /* before the ports go */
 	for (uint16_t i = 0; i < pp->n_ports; i++) {
 		uint16_t port = pp->port_ids[i];
 
@@ -366,7 +367,6 @@ mps_ports_close(struct mps_primary *pp)
 	}
 	pp->ports_started = 0;
 	pp->n_ports = 0;
-	rte_mp_action_unregister(MPS_RXFD_MP_NAME);
 }
 
 /* Points the RETA entries of queues in no live worker's hands at

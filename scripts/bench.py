@@ -398,12 +398,14 @@ def memif_sock_fresh():
 
 
 def gen_idle(workers, idle):
-    """The generator's idle mode: the server's where both sides' workers
-    have a CPU each; else backoff (spinning workers time-sharing a CPU
-    measure the scheduler). A generator that sleeps while the server
-    spins paces the run by its sleeps: each wave of answers waits for the
-    generator's nanosleep to end (net_memif gives it nothing to wait on)."""
-    return idle if 2 * workers <= os.cpu_count() else "backoff"
+    """The generator's idle mode: the server's with 1 worker each side (the
+    server's worker runs on CPU 1, the generator's on CPU 0); else backoff
+    (server workers take CPUs 1..N, generator workers 0..N-1: spinning
+    workers would share CPUs and measure the scheduler). A generator that
+    sleeps while the server spins paces the run by its sleeps: each wave of
+    answers waits for the generator's nanosleep to end (net_memif gives it
+    nothing to wait on)."""
+    return idle if workers == 1 else "backoff"
 
 
 def memif_run(workers, idle="spin", conns=MEMIF_CONNS, wave=None, server_build=BUILD):
@@ -454,7 +456,8 @@ def memif_run(workers, idle="spin", conns=MEMIF_CONNS, wave=None, server_build=B
     busy = sum(a_srv[w]["busy_cycles"] - b_srv[w]["busy_cycles"] for w in a_srv)
     rps = reqs / (t1 - t0)
     per_srv = {w: a_srv[w]["rx_pkts"] - b_srv[w]["rx_pkts"] for w in a_srv}
-    return {"workers": workers, "idle": idle, "conns": workers * conns, "rps": round(rps),
+    return {"workers": workers, "idle": idle, "gen_idle": gen_idle(workers, idle),
+            "conns": workers * conns, "rps": round(rps),
             "server_busy_cycles_per_req": round(busy / reqs) if reqs else None,
             "server_cpu_ns_per_req": round((a_cpu - b_cpu) / reqs) if reqs else None,
             "server_runq_wait_ns_per_req": round((a_wait - b_wait) / reqs) if reqs else None,
@@ -945,12 +948,12 @@ def report(results):
     for k, v in results["iperf"].items():
         print(f"{k:18} {spread(v, 'gbps', '{:.3f}'):>24}")
     print(f"\nDPDK-to-DPDK over net_memif: generator mpstack --connect load*{MEMIF_CONNS}"
-          f" per worker -> mpstack echo, 64-byte request/response, {DURATION}s; --idle spin "
-          "both sides where each worker has a CPU of its own, else the generator backs off")
+          f" per worker -> mpstack echo, 64-byte request/response, {DURATION}s; the server "
+          "spins; the generator too with 1 worker a side (a CPU each), else it backs off")
     print(f"{'server workers':>14} {'conns':>6} {'gen idle':>8} {'req/s median [range]':>26} "
           f"{'srv cyc/req':>11} {'srv ns/req':>10}")
     for r in results.get("memif", []):
-        print(f"{r['workers']:>14} {r['conns']:>6} {gen_idle(r['workers'], 'spin'):>8} "
+        print(f"{r['workers']:>14} {r['conns']:>6} {r['gen_idle']:>8} "
               f"{spread(r):>26} {fmt(r['server_busy_cycles_per_req']):>11} "
               f"{fmt(r.get('server_cpu_ns_per_req')):>10}")
     one = next((r for r in results.get("memif", []) if r["workers"] == 1), None)

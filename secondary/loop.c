@@ -38,10 +38,10 @@
 #define IDLE_SLEEP_MIN_US 10u
 #define IDLE_SLEEP_MAX_US 500u
 /* Idle for this long, a worker sleeps up to IDLE_SLEEP_DEEP_US: each
- * wake-up costs an empty poll of every queue (a readv on net_tap) and a
- * nanosleep, so a quiet worker wakes a quarter as often as at
- * IDLE_SLEEP_MAX_US, and the first frame after a quiet spell waits at most
- * that long. */
+ * wake-up costs a poll of every queue it cannot wait on (rxwait.c: all but
+ * net_tap's) and a system call, so a quiet worker wakes a quarter as often
+ * as at IDLE_SLEEP_MAX_US, and the first frame after a quiet spell waits at
+ * most that long where it cannot wake the worker itself. */
 #define IDLE_DEEP_AFTER_MS 100u
 #define IDLE_SLEEP_DEEP_US 2000u
 #define CHECK_PRIMARY_MS 200u

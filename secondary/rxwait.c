@@ -21,11 +21,12 @@
 #include <unistd.h>
 
 #include <rte_eal.h>
+#include <rte_ethdev.h>
 
 #include "mps_log.h"
 #include "rxwait.h"
 
-#define RXFD_MP_TIMEOUT_S 5
+#define RXFD_MP_TIMEOUT_S 1
 
 static int
 request_fd(uint16_t port, uint16_t queue)
@@ -48,6 +49,17 @@ request_fd(uint16_t port, uint16_t queue)
 	return fd;
 }
 
+static int
+is_tap(uint16_t port)
+{
+	struct rte_eth_dev_info info;
+
+	return rte_eth_dev_info_get(port, &info) == 0 &&
+	       strcmp(info.driver_name, "net_tap") == 0;
+}
+
+/* Only net_tap's queues have a file to wait on (the primary hands out no
+ * other); a worker with any other port polls all of them. */
 void
 mps_rxwait_init(struct mps_worker *w)
 {
@@ -57,16 +69,19 @@ mps_rxwait_init(struct mps_worker *w)
 	w->rx_quiet = 0;
 	for (uint16_t i = 0; i < MPS_MAX_PORTS; i++)
 		w->rx_fds[i] = -1;
-	if (w->shared->cfg.idle_mode != MPS_IDLE_BACKOFF)
-		return; /* spin never sleeps; intr sleeps on its own */
-	for (uint16_t i = 0; i < w->n_ports; i++) {
+	if (w->shared->cfg.idle_mode == MPS_IDLE_SPIN)
+		return; /* never sleeps (intr: for when its interrupts fail) */
+	for (uint16_t i = 0; i < w->n_ports && got == i && is_tap(w->port_ids[i]); i++) {
 		w->rx_fds[i] = request_fd(w->port_ids[i], w->id);
-		got += w->rx_fds[i] >= 0;
+		if (w->rx_fds[i] < 0)
+			MPS_LOG(WARNING, "worker %u: the primary handed out no file for net_tap port %u's queue; idle reads the queues",
+				w->id, w->port_ids[i]);
+		else
+			got++;
 	}
 	w->rx_wait = got == w->n_ports;
-	MPS_LOG(INFO, "worker %u: %s", w->id,
-		w->rx_wait ? "idle waits on the queues' files" :
-			     "idle polls the queues (a port hands out no queue file)");
+	if (w->rx_wait)
+		MPS_LOG(INFO, "worker %u: idle waits on the queues' files", w->id);
 }
 
 void
@@ -94,6 +109,10 @@ mps_rxwait_sleep(struct mps_worker *w, unsigned int us)
 	for (uint16_t i = 0; i < w->n_ports; i++)
 		fds[i] = (struct pollfd){ .fd = w->rx_fds[i], .events = POLLIN };
 	n = ppoll(fds, w->n_ports, &ts, NULL);
+	if (n < 0) { /* a signal, or no sleep at all: read them all again */
+		w->rx_quiet = 0;
+		return errno == EINTR;
+	}
 	w->rx_quiet = (uint8_t)((1u << w->n_ports) - 1);
 	for (uint16_t i = 0; n > 0 && i < w->n_ports; i++) {
 		if (fds[i].revents & (POLLERR | POLLHUP | POLLNVAL)) {
