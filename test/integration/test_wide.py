@@ -37,9 +37,12 @@ class Wide:
         self.procs = {}      # worker id -> Popen (the current process)
         self.others = []     # replaced workers, captures: waited for at the end
         self.primary = None
+        self.respawned = set()
+        self.spawned_as = {}  # worker id -> the number in its last log's name
 
     def spawn(self, wid, *args, lcore=None):
         self.spawned = getattr(self, "spawned", 0) + 1
+        self.spawned_as[wid] = self.spawned
         log = open(self.tmp / f"worker-{wid}-{self.spawned}.log", "w")
         p = subprocess.Popen([str(BUILD / "mps-secondary"),
                               *eal(wid + 1 if lcore is None else lcore), "--",
@@ -47,6 +50,22 @@ class Wide:
                              stdout=log, stderr=subprocess.STDOUT)
         log.close()
         return p
+
+    def running_or_respawned(self, wid, state):
+        """Worker wid runs; if its EAL start failed in DPDK's memory set-up
+        (now and then one of dozens of secondaries attaching one after the
+        other does: "Cannot initialize local memory map"), it is started
+        again, once."""
+        if state == "running":
+            return True
+        p = self.procs[wid]
+        if p.poll() is not None and wid not in self.respawned:
+            log = self.tmp / f"worker-{wid}-{self.spawned_as[wid]}.log"
+            assert "Cannot init memory" in log.read_text(), log.read_text()
+            print(f"worker {wid}: EAL start failed in its memory set-up; started again")
+            self.respawned.add(wid)
+            self.procs[wid] = self.spawn(wid)
+        return False
 
     def slot(self, wid):
         return telemetry(PREFIX, "/mps/worker", str(wid))
@@ -75,12 +94,13 @@ def wide(tmp_path_factory):
         # In waves: a secondary's EAL start asks the primary for memory over
         # EAL IPC, and 34 at once on a loaded 2-CPU machine time out there.
         for first in range(0, N, WAVE):
-            for wid in range(first, min(N, first + WAVE)):
+            wave = range(first, min(N, first + WAVE))
+            for wid in wave:
                 w.procs[wid] = w.spawn(wid)
-            wait_until(lambda: all(v["state"] == "running" or int(k) >= first + WAVE
+            wait_until(lambda: all(w.running_or_respawned(int(k), v["state"])
                                    for k, v in worker_slots(PREFIX).items()
-                                   if int(k) >= first), 40,
-                       f"workers {first}..{min(N, first + WAVE) - 1} running")
+                                   if int(k) in wave), 40,
+                       f"workers {first}..{wave[-1]} running")
         yield w
     finally:
         w.stop()
