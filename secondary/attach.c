@@ -8,9 +8,12 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
+#include <rte_eal.h>
 #include <rte_hash.h>
 #include <rte_lcore.h>
 #include <rte_mbuf.h>
@@ -215,4 +218,27 @@ mps_release_slot(struct mps_worker *w)
 	w->stats->mbufs_held = 0;
 	__atomic_store_n(&w->slot->state, MPS_WORKER_FREE, __ATOMIC_RELEASE);
 	__atomic_store_n(&w->slot->owner_pid, 0, __ATOMIC_RELEASE);
+}
+
+int
+mps_primary_fd(const char *name, const void *param, size_t len, int timeout_s)
+{
+	struct timespec ts = { .tv_sec = timeout_s };
+	struct rte_mp_msg msg;
+	struct rte_mp_reply rep;
+	int fd = -1;
+
+	if (len > sizeof(msg.param))
+		return -1;
+	memset(&msg, 0, sizeof(msg));
+	snprintf(msg.name, sizeof(msg.name), "%s", name);
+	if (len > 0)
+		memcpy(msg.param, param, len);
+	msg.len_param = (int)len;
+	if (rte_mp_request_sync(&msg, &rep, &ts) != 0)
+		return -1;
+	if (rep.nb_received == 1 && rep.msgs[0].num_fds == 1)
+		fd = rep.msgs[0].fds[0];
+	free(rep.msgs);
+	return fd;
 }

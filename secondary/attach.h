@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause
  *
- * attach.h - a worker's attach, slot claim and release.
+ * attach.h - a worker's attach, slot claim and release, and the files the
+ * primary hands out.
  */
 #ifndef MPS_ATTACH_H
 #define MPS_ATTACH_H
@@ -21,5 +22,9 @@ void mps_slot_taken(struct mps_worker *w, uint16_t id);
 void mps_release_slot(struct mps_worker *w);
 /* 0, or -EBUSY with a reason if a live process uses our EAL lcore id. */
 int mps_check_lcore(const struct mps_shared *sh, char *err, size_t errlen);
+/* One file descriptor from the primary: DPDK's multi-process request
+ * `name` with param (len bytes), answered with one descriptor within
+ * timeout_s; -1 if none came. */
+int mps_primary_fd(const char *name, const void *param, size_t len, int timeout_s);
 
 #endif /* MPS_ATTACH_H */

@@ -30,7 +30,6 @@
  */
 #include <errno.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <rte_cycles.h>
@@ -39,30 +38,12 @@
 #include <rte_mbuf.h>
 #include <rte_ring.h>
 
+#include "attach.h"
 #include "exception.h"
 #include "mps_log.h"
 #include "netif.h"
 
 #define EXC_MP_TIMEOUT_S 5
-
-/* The primary's eventfd, over DPDK's multi-process channel. */
-static int
-request_efd(void)
-{
-	struct rte_mp_msg req;
-	struct rte_mp_reply rep;
-	struct timespec ts = { .tv_sec = EXC_MP_TIMEOUT_S };
-	int fd = -1;
-
-	memset(&req, 0, sizeof(req));
-	snprintf(req.name, sizeof(req.name), "%s", MPS_EXC_MP_NAME);
-	if (rte_mp_request_sync(&req, &rep, &ts) != 0)
-		return -1;
-	if (rep.nb_received == 1 && rep.msgs[0].num_fds == 1)
-		fd = rep.msgs[0].fds[0];
-	free(rep.msgs);
-	return fd;
-}
 
 int
 mps_exc_init(struct mps_worker *w)
@@ -86,7 +67,7 @@ mps_exc_init(struct mps_worker *w)
 	w->exc_interval = sh->tsc_hz / sh->cfg.exc_rate;
 	w->exc_tolerance = sh->tsc_hz / 1000 * MPS_EXC_BURST_MS;
 	w->exc_kick_cycles = sh->tsc_hz / 1000000 * MPS_EXC_KICK_US;
-	w->exc_efd = request_efd();
+	w->exc_efd = mps_primary_fd(MPS_EXC_MP_NAME, NULL, 0, EXC_MP_TIMEOUT_S);
 	if (w->exc_efd < 0)
 		MPS_LOG(WARNING, "worker %u: no eventfd from the primary: it takes our kernel-path frames within %u ms",
 			w->id, MPS_EXC_POLL_MS);

@@ -15,7 +15,6 @@
  */
 #include <errno.h>
 #include <poll.h>
-#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -23,31 +22,11 @@
 #include <rte_eal.h>
 #include <rte_ethdev.h>
 
+#include "attach.h"
 #include "mps_log.h"
 #include "rxwait.h"
 
 #define RXFD_MP_TIMEOUT_S 1
-
-static int
-request_fd(uint16_t port, uint16_t queue)
-{
-	struct mps_rxfd_req req = { .port = port, .queue = queue };
-	struct timespec ts = { .tv_sec = RXFD_MP_TIMEOUT_S };
-	struct rte_mp_msg msg;
-	struct rte_mp_reply rep;
-	int fd = -1;
-
-	memset(&msg, 0, sizeof(msg));
-	snprintf(msg.name, sizeof(msg.name), "%s", MPS_RXFD_MP_NAME);
-	memcpy(msg.param, &req, sizeof(req));
-	msg.len_param = sizeof(req);
-	if (rte_mp_request_sync(&msg, &rep, &ts) != 0)
-		return -1;
-	if (rep.nb_received == 1 && rep.msgs[0].num_fds == 1)
-		fd = rep.msgs[0].fds[0];
-	free(rep.msgs);
-	return fd;
-}
 
 static int
 is_tap(uint16_t port)
@@ -72,7 +51,10 @@ mps_rxwait_init(struct mps_worker *w)
 	if (w->shared->cfg.idle_mode == MPS_IDLE_SPIN)
 		return; /* never sleeps (intr: for when its interrupts fail) */
 	for (uint16_t i = 0; i < w->n_ports && got == i && is_tap(w->port_ids[i]); i++) {
-		w->rx_fds[i] = request_fd(w->port_ids[i], w->id);
+		struct mps_rxfd_req req = { .port = w->port_ids[i], .queue = w->id };
+
+		w->rx_fds[i] = mps_primary_fd(MPS_RXFD_MP_NAME, &req, sizeof(req),
+					      RXFD_MP_TIMEOUT_S);
 		if (w->rx_fds[i] < 0)
 			MPS_LOG(WARNING, "worker %u: the primary handed out no file for net_tap port %u's queue; idle reads the queues",
 				w->id, w->port_ids[i]);
