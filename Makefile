@@ -55,7 +55,8 @@ LWIPERF_O  := apps/lwiperf/lwiperf.o
 LWIP_OBJS  := $(addprefix $(BUILD)/lwip/,$(LWIP_FILES:.c=.o) $(LWIPERF_O))
 
 COMMON_SRCS := common/mps_config.c common/mps_parse.c common/mps_neigh.c common/mps_log.c \
-	common/mps_rss.c common/mps_proc.c common/mps_siphash.c common/mps_isn.c
+	common/mps_rss.c common/mps_proc.c common/mps_siphash.c common/mps_isn.c \
+	common/mps_csum.c
 PRIMARY_SRCS := primary/main.c primary/ports.c primary/shared_objs.c \
 	primary/telemetry.c primary/monitor.c primary/metrics.c \
 	primary/capture.c primary/adopt.c primary/exception.c
@@ -74,7 +75,7 @@ SECONDARY_SRCS := secondary/main.c secondary/worker.c secondary/attach.c seconda
 UNIT_SRCS := test/unit/main.c test/unit/test_config.c test/unit/test_parse.c \
 	test/unit/test_neigh.c test/unit/test_drop.c \
 	test/unit/test_rss.c test/unit/test_portopts.c test/unit/test_isn.c \
-	test/unit/test_wset.c
+	test/unit/test_wset.c test/unit/test_csum.c
 
 # mps-capture, a small secondary that writes what the workers mirror.
 CAPTURE_SRCS := capture/main.c
@@ -120,8 +121,8 @@ $(BUILD)/mps-capture: $(call obj,$(CAPTURE_SRCS) $(COMMON_SRCS))
 # rte_pcapng (and rte_pdump's header) are experimental in DPDK 22.11.
 $(call obj,$(CAPTURE_SRCS) secondary/mirror.c primary/capture.c): \
 	CFLAGS_APP += -DALLOW_EXPERIMENTAL_API
-# rte_ipv4_udptcp_cksum_verify and rte_seqcount are experimental in DPDK 22.11.
-$(call obj,secondary/netif.c secondary/cycles.c primary/telemetry.c): \
+# rte_seqcount is experimental in DPDK 22.11.
+$(call obj,secondary/cycles.c primary/telemetry.c): \
 	CFLAGS_APP += -DALLOW_EXPERIMENTAL_API
 
 # test_neigh.c runs the primary's delete in the middle of a learn's add.
@@ -167,7 +168,7 @@ $(BUILD)/lwip/core/tcp_in.o: $(TCP_IN_C) secondary/lwip/lwipopts.h
 # lwIP aborts an lwiperf connection: the pcb pool must stay sound (no DPDK).
 # One lwIP instance talking to itself (stubs of the worker's hooks): the
 # harness of the checks below.
-LWIP_LOOP_SRCS := test/unit/lwip_loop.c
+LWIP_LOOP_SRCS := test/unit/lwip_loop.c common/mps_csum.c
 $(BUILD)/lwiperf-check: $(call obj,test/unit/lwiperf_check.c $(LWIP_LOOP_SRCS)) $(LWIP_OBJS)
 	$(CC) -o $@ $^ $(EXTRA_LDFLAGS)
 
@@ -281,8 +282,8 @@ $(BUILD)/fuzz/lwip/core/tcp_in.o: $(TCP_IN_C) secondary/lwip/lwipopts.h
 	@mkdir -p $(dir $@)
 	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -w -c -o $@ $<
 
-# The same experimental DPDK calls as the regular build (rte_pcapng, cksum verify).
-$(BUILD)/fuzz/obj/secondary/mirror.o $(BUILD)/fuzz/obj/secondary/netif.o: \
+# The same experimental DPDK calls as the regular build (rte_pcapng).
+$(BUILD)/fuzz/obj/secondary/mirror.o: \
 	FUZZ_CFLAGS += -DALLOW_EXPERIMENTAL_API
 
 $(BUILD)/fuzz/fuzz-rx: $(FUZZ_OBJS)

@@ -40,6 +40,7 @@
 #include "netif/ethernet.h"
 
 #include "cycles.h"
+#include "mps_csum.h"
 #include "exception.h"
 #include "mirror.h"
 #include "mps_log.h"
@@ -171,7 +172,7 @@ l4_csum_ok(struct mps_worker *w, struct rte_mbuf *m, const uint8_t *data,
 		if (((const struct rte_udp_hdr *)l4)->dgram_cksum == 0)
 			return 1; /* UDP without a checksum */
 	}
-	if (rte_ipv4_udptcp_cksum_verify(ip, l4) != 0)
+	if (!mps_csum_ipv4_l4_ok(ip, l4))
 		return 0;
 	m->ol_flags = (m->ol_flags & ~RTE_MBUF_F_RX_L4_CKSUM_MASK) |
 		      RTE_MBUF_F_RX_L4_CKSUM_GOOD;

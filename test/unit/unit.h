@@ -81,6 +81,9 @@
 	/* test_wset.c */                 \
 	X(wset_every_worker)              \
 	X(wset_hex)                       \
+	/* test_csum.c */                 \
+	X(csum_matches_references)        \
+	X(csum_l4_verify)                 \
 	/* test_rss.c */        \
 	X(rss_ms_vectors)                 \
 	X(rss_hash_matches_softrss)       \
