@@ -49,7 +49,7 @@ LWIP_FILES := core/init.c core/def.c core/inet_chksum.c core/ip.c core/mem.c \
 	core/tcp_in.c core/tcp_out.c core/timeouts.c core/udp.c \
 	core/ipv4/etharp.c core/ipv4/icmp.c core/ipv4/ip4.c core/ipv4/ip4_addr.c \
 	core/ipv4/ip4_frag.c netif/ethernet.c
-# lwiperf and core/tcp_in.c are built from patched copies (see
+# lwiperf, core/tcp_in.c and core/tcp_out.c are built from patched copies (see
 # secondary/lwip/patches and the rules below).
 LWIPERF_O  := apps/lwiperf/lwiperf.o
 LWIP_OBJS  := $(addprefix $(BUILD)/lwip/,$(LWIP_FILES:.c=.o) $(LWIPERF_O))
@@ -70,7 +70,7 @@ SECONDARY_SRCS := secondary/main.c secondary/worker.c secondary/attach.c seconda
 	secondary/lwip/sys_arch.c $(API_SRCS) \
 	secondary/apps/apps.c secondary/apps/echo.c secondary/apps/http.c \
 	secondary/mirror.c secondary/adopt.c secondary/replace.c secondary/exception.c \
-	secondary/rxwait.c \
+	secondary/rxwait.c secondary/txseg.c \
 	secondary/pcb_guard.c $(if $(CYCLES),secondary/cycles.c)
 UNIT_SRCS := test/unit/main.c test/unit/test_config.c test/unit/test_parse.c \
 	test/unit/test_neigh.c test/unit/test_drop.c \
@@ -162,6 +162,19 @@ $(TCP_IN_C): $(LWIP_SRC)/src/core/tcp_in.c $(TCP_IN_PATCH)
 	$(Q)patch -s -o $@ $@.orig $(TCP_IN_PATCH)
 
 $(BUILD)/lwip/core/tcp_in.o: $(TCP_IN_C) secondary/lwip/lwipopts.h
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(CFLAGS_LWIP) -c -o $@ $<
+
+# lwIP's tcp_out.c with a hook for the buffer of a data segment
+# (secondary/txseg.c puts it in a pool mbuf). Every build uses this copy.
+TCP_OUT_PATCH := secondary/lwip/patches/tcp-out-seg-alloc-hook.patch
+TCP_OUT_C     := $(BUILD)/lwip-patched/tcp_out.c
+$(TCP_OUT_C): $(LWIP_SRC)/src/core/tcp_out.c $(TCP_OUT_PATCH)
+	@mkdir -p $(dir $@)
+	$(Q)tr -d '\r' < $< > $@.orig
+	$(Q)patch -s -o $@ $@.orig $(TCP_OUT_PATCH)
+
+$(BUILD)/lwip/core/tcp_out.o: $(TCP_OUT_C) secondary/lwip/lwipopts.h
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(CFLAGS_LWIP) -c -o $@ $<
 
@@ -262,7 +275,7 @@ FUZZ_SRCS    := test/fuzz/fuzz_rx.c secondary/worker.c secondary/netif.c seconda
 	secondary/lwip/sys_arch.c $(API_SRCS) secondary/apps/apps.c \
 	secondary/apps/echo.c secondary/apps/http.c secondary/mirror.c \
 	secondary/replace.c secondary/adopt.c secondary/attach.c secondary/exception.c \
-	$(COMMON_SRCS)
+	secondary/txseg.c $(COMMON_SRCS)
 FUZZ_OBJS    := $(addprefix $(BUILD)/fuzz/obj/,$(FUZZ_SRCS:.c=.o)) \
 	$(addprefix $(BUILD)/fuzz/lwip/,$(LWIP_FILES:.c=.o) $(LWIPERF_O))
 
@@ -279,6 +292,10 @@ $(BUILD)/fuzz/lwip/$(LWIPERF_O): $(LWIPERF_C) secondary/lwip/lwipopts.h
 	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -w -c -o $@ $<
 
 $(BUILD)/fuzz/lwip/core/tcp_in.o: $(TCP_IN_C) secondary/lwip/lwipopts.h
+	@mkdir -p $(dir $@)
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -w -c -o $@ $<
+
+$(BUILD)/fuzz/lwip/core/tcp_out.o: $(TCP_OUT_C) secondary/lwip/lwipopts.h
 	@mkdir -p $(dir $@)
 	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -w -c -o $@ $<
 

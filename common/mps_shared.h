@@ -42,7 +42,7 @@
 
 #define MPS_MAGIC          0x6d707374u /* "mpst" */
 #ifndef MPS_LAYOUT_VERSION /* overridden only to build the mismatch test */
-#define MPS_LAYOUT_VERSION 23u
+#define MPS_LAYOUT_VERSION 24u
 #endif
 
 /* The mbuf private area holds lwIP's struct pbuf_custom (zero-copy RX).
@@ -249,6 +249,8 @@ enum mps_worker_state {
 	X(tx_drop_toolong, 0, "frame larger than one mbuf") \
 	X(tx_queued, 0, "gauge: frames in the TX batch") \
 	X(tx_csum_offload, 0, "frames whose checksums the NIC fills in") \
+	X(tx_zero_copy, 0, "frames sent with their payload by reference") \
+	X(tx_seg_held, 0, "gauge: TCP segments lwIP holds in mbufs") \
 	X(tx_vlan_sw, 0, "VLAN tags inserted in software")
 #define MPS_COUNTERS_RING(X) /* the workers' rings */ \
 	X(ring_rx, 0, "frames/messages drained from our ring") \

@@ -70,7 +70,8 @@ reap_slot(struct mps_primary *pp, struct mps_worker_slot *slot, uint32_t w,
 {
 	int32_t pid = slot->owner_pid;
 	uint32_t state = __atomic_load_n(&slot->state, __ATOMIC_ACQUIRE);
-	uint64_t held = slot->stats.mbufs_held + slot->stats.tx_queued;
+	uint64_t held = slot->stats.mbufs_held + slot->stats.tx_queued +
+			slot->stats.tx_seg_held;
 
 	if (pid == 0 || state == MPS_WORKER_DEAD || state == MPS_WORKER_FREE ||
 	    mps_pid_alive(pid))

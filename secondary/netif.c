@@ -50,6 +50,7 @@
 #include "netif.h"
 #include "replace.h"
 #include "steer.h"
+#include "txseg.h"
 
 _Static_assert(sizeof(struct pbuf_custom) <= MPS_MBUF_PRIV_SIZE,
 	       "struct pbuf_custom does not fit the mbuf private area");
@@ -58,18 +59,12 @@ _Static_assert(sizeof(struct pbuf_custom) <= MPS_MBUF_PRIV_SIZE,
 			      RTE_ETH_TX_OFFLOAD_TCP_CKSUM | \
 			      RTE_ETH_TX_OFFLOAD_UDP_CKSUM)
 
-static inline struct rte_mbuf *
-pbuf_to_mbuf(struct pbuf *p)
-{
-	return (struct rte_mbuf *)(void *)((char *)p - sizeof(struct rte_mbuf));
-}
-
 /* lwIP released the last reference to an RX pbuf: give the mbuf back. */
 static void
 mps_pbuf_free(struct pbuf *p)
 {
 	mps_worker()->stats->mbufs_held--;
-	rte_pktmbuf_free(pbuf_to_mbuf(p));
+	rte_pktmbuf_free(mps_pbuf_mbuf(p));
 }
 
 struct rte_mbuf *
@@ -78,7 +73,7 @@ mps_netif_rx_mbuf(struct pbuf *p)
 	if (!(p->flags & PBUF_FLAG_IS_CUSTOM) ||
 	    ((struct pbuf_custom *)p)->custom_free_function != mps_pbuf_free)
 		return NULL;
-	return pbuf_to_mbuf(p);
+	return mps_pbuf_mbuf(p);
 }
 
 /* Why this frame must not reach lwIP, if it must not: the parser's and the
@@ -321,31 +316,44 @@ vlan_tx(struct mps_worker *w, struct rte_mbuf **m)
 	return 0;
 }
 
-/* Copies the frame into one mbuf and appends it to the TX batch. */
-static err_t
-linkoutput(struct mps_worker *w, struct pbuf *p)
+/* The frame in one mbuf, copied. */
+static struct rte_mbuf *
+frame_copy(struct mps_worker *w, struct pbuf *p)
 {
-	struct rte_mbuf *m;
+	struct rte_mbuf *m = rte_pktmbuf_alloc(w->pool);
 	char *data;
 
-	m = rte_pktmbuf_alloc(w->pool);
 	if (unlikely(m == NULL)) {
 		w->stats->tx_drop_nombuf++;
-		return ERR_MEM;
+		return NULL;
 	}
 	data = rte_pktmbuf_append(m, p->tot_len);
 	if (unlikely(data == NULL)) {
 		w->stats->tx_drop_toolong++;
 		rte_pktmbuf_free(m);
-		return ERR_IF;
+		return NULL;
 	}
 	pbuf_copy_partial(p, data, p->tot_len, 0);
+	return m;
+}
+
+/* Makes the frame an mbuf (a TCP segment's payload by reference, the
+ * rest copied) and appends it to the TX batch. */
+static err_t
+linkoutput(struct mps_worker *w, struct pbuf *p)
+{
+	struct rte_mbuf *m;
+
 	if (unlikely(p->tot_len > w->port_mtu + RTE_ETHER_HDR_LEN)) {
 		/* The port would refuse it for ever (net_tap: > 1504). */
 		w->stats->tx_drop_toolong++;
-		rte_pktmbuf_free(m);
 		return ERR_IF;
 	}
+	m = mps_txseg_frame(w, p);
+	if (m != NULL)
+		w->stats->tx_zero_copy++;
+	else if ((m = frame_copy(w, p)) == NULL)
+		return ERR_MEM;
 	tx_csum_offload(w, m);
 	if (unlikely(vlan_tx(w, &m) != 0)) {
 		w->stats->tx_drop_toolong++;
@@ -527,6 +535,7 @@ mps_netif_init(struct mps_worker *w)
 	if (netif_add(&w->netif, &ip, &mask, &gw, w, netif_setup,
 		      ethernet_input) == NULL)
 		return -ENODEV;
+	mps_txseg_init(w);
 	netif_set_default(&w->netif);
 	netif_set_link_up(&w->netif);
 	netif_set_up(&w->netif);

@@ -7,10 +7,18 @@
 
 #include <stdint.h>
 
+#include <rte_mbuf_core.h>
+
 #include "worker.h"
 
 struct pbuf;
-struct rte_mbuf;
+
+/* The mbuf whose private area holds the pbuf p (RX frames, TX segments). */
+static inline struct rte_mbuf *
+mps_pbuf_mbuf(struct pbuf *p)
+{
+	return (struct rte_mbuf *)(void *)((char *)p - sizeof(struct rte_mbuf));
+}
 
 /* Adds the worker's netif to lwIP (MAC of its first port, the shared IP
  * config) and makes it the default. 0 or -ENODEV. */

@@ -45,6 +45,7 @@ struct mps_worker {
 	uint16_t n_ports;
 	uint16_t port_ids[MPS_MAX_PORTS];
 	uint64_t tx_offloads;
+	uint8_t txseg_on;          /* TCP segments in mbufs (txseg.c) */
 	uint32_t now_s;               /* coarse clock for the neighbour table */
 	uint64_t now_ms;              /* the same clock in ms (locktime, budgets) */
 	uint32_t last_learned_ip;     /* skips the table for a repeating peer */

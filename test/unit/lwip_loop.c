@@ -58,6 +58,13 @@ mps_tcp_isn(const struct ip4_addr *local_ip, unsigned short local_port,
 	return ((unsigned int)local_port << 16) ^ remote_port ^ 0x6d707374u;
 }
 
+/* The worker's TX segment hook (secondary/txseg.c): lwIP's own heap. */
+struct pbuf *
+mps_tcp_seg_alloc(int layer, unsigned short len)
+{
+	return pbuf_alloc((pbuf_layer)layer, len, PBUF_RAM);
+}
+
 /* Queues a copy of every packet sent: delivered later, never reentrantly. */
 static err_t
 loop_output(struct netif *n, struct pbuf *p, const ip4_addr_t *dst)
