@@ -92,15 +92,21 @@ struct mps_rxfd_req {
 #define MPS_RX_BURST       32u    /* frames per rte_eth_rx_burst */
 #define MPS_TX_BATCH       512u   /* frames a worker keeps for the NIC, bounded */
 #define MPS_POOL_CACHE     256u   /* per-lcore mempool cache */
-#define MPS_LWIP_HELD      8192u  /* RX mbufs one worker's lwIP may hold (unread,
-				   * out-of-order; see MPS_RX_HELD_HARD) */
+#define MPS_LWIP_HELD      8192u  /* mbufs one worker's lwIP may hold: received
+				   * data (unread, out-of-order; see
+				   * MPS_RX_HELD_HARD) and TCP segments */
+#define MPS_TX_SEG_HELD    2048u  /* ... of which TCP segments (secondary/txseg.c) */
+#define MPS_TX_FRAME_MBUFS 3u     /* mbufs one sent frame may keep: its headers,
+				   * a reference on a segment's payload, and
+				   * that segment once lwIP let go of it */
 /* Pool: every queue's descriptors, burst and cache, and per worker what its
  * lwIP, its TX batch and its ring may hold, plus one more worker's worth
  * for a predecessor draining beside its successor (--replace; a rolling
  * restart replaces one worker at a time); rounded up to 2^n - 1. */
 #define MPS_POOL_MBUFS(n_ports, n_workers) \
-	((n_ports) * (n_workers) * (MPS_RX_DESC + MPS_TX_DESC + MPS_RX_BURST + MPS_POOL_CACHE) + \
-	 ((n_workers) + 1) * (MPS_LWIP_HELD + MPS_TX_BATCH + MPS_RING_SIZE) + \
+	((n_ports) * (n_workers) * (MPS_RX_DESC + MPS_TX_DESC * MPS_TX_FRAME_MBUFS + \
+				    MPS_RX_BURST + MPS_POOL_CACHE) + \
+	 ((n_workers) + 1) * (MPS_LWIP_HELD + MPS_TX_BATCH * MPS_TX_FRAME_MBUFS + MPS_RING_SIZE) + \
 	 (n_workers) * 2 * MPS_EXC_RING_SIZE)
 
 /* RSS: the symmetric Toeplitz key every port is given (the longest a port

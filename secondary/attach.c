@@ -196,6 +196,7 @@ mps_slot_taken(struct mps_worker *w, uint16_t id)
 	/* A restarted slot starts its gauges afresh; counters keep counting. */
 	w->stats->tcp_active = 0;
 	w->stats->mbufs_held = 0;
+	w->stats->tx_seg_held = 0;
 	w->slot->lcore_id = rte_lcore_id();
 	/* Alive from now: the primary would take a reader with an old
 	 * heartbeat (a dead predecessor's) offline. */
@@ -216,6 +217,7 @@ mps_release_slot(struct mps_worker *w)
 	rte_rcu_qsbr_thread_unregister(w->neigh_qs, w->qs_id);
 	w->stats->tcp_active = 0;
 	w->stats->mbufs_held = 0;
+	w->stats->tx_seg_held = 0;
 	__atomic_store_n(&w->slot->state, MPS_WORKER_FREE, __ATOMIC_RELEASE);
 	__atomic_store_n(&w->slot->owner_pid, 0, __ATOMIC_RELEASE);
 }

@@ -124,13 +124,14 @@ worker_teardown(struct mps_worker *w)
 	__atomic_store_n(&w->slot->state, MPS_WORKER_STOPPING, __ATOMIC_RELEASE);
 	mps_adopt_release(w);
 	mps_apps_close_all();
+	mps_netif_release(w);
 	while (mps_netif_tx_queued(w) > 0 && rte_get_tsc_cycles() < until)
 		mps_tx_flush(w);
 	mps_tx_drop_all(w);
 	mps_ring_free_mbufs(w->ring);
-	if (w->stats->mbufs_held != 0)
-		MPS_LOG(WARNING, "worker %u: %" PRIu64 " mbufs still held by lwIP at exit",
-			w->id, w->stats->mbufs_held);
+	if (w->stats->mbufs_held != 0 || w->stats->tx_seg_held != 0)
+		MPS_LOG(WARNING, "worker %u: %" PRIu64 " RX mbufs and %" PRIu64 " TCP segments still held by lwIP at exit",
+			w->id, w->stats->mbufs_held, w->stats->tx_seg_held);
 	w->stats->tcp_active = 0;
 }
 

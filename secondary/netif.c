@@ -519,6 +519,12 @@ netif_setup(struct netif *netif)
 	return ERR_OK;
 }
 
+void
+mps_netif_release(struct mps_worker *w)
+{
+	etharp_cleanup_netif(&w->netif);
+}
+
 int
 mps_netif_init(struct mps_worker *w)
 {

@@ -24,6 +24,11 @@ mps_pbuf_mbuf(struct pbuf *p)
  * config) and makes it the default. 0 or -ENODEV. */
 int mps_netif_init(struct mps_worker *w);
 
+/* Frees what lwIP's ARP still queues for unresolved neighbours (its
+ * references on TCP segments in mbufs among them): at teardown, once
+ * every connection is closed. */
+void mps_netif_release(struct mps_worker *w);
+
 /* The VLAN rule (--vlan: only our VLAN, untagged here if the port did not;
  * without: only frames the port did not untag), the same on every path:
  * idempotent, the verdict travels with the mbuf. 0 to go on; -1 when m was

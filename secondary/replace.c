@@ -111,6 +111,7 @@ move_gauges(struct mps_worker_stats *to, struct mps_worker_stats *from)
 	MOVE(tcp_pcbs);
 	MOVE(tcp_syn_rcvd);
 	MOVE(tx_queued);
+	MOVE(tx_seg_held);
 #undef MOVE
 }
 

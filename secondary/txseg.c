@@ -14,9 +14,10 @@
  * callback. The segment's mbuf goes back to the pool when lwIP and every
  * frame are done with it.
  *
- * A worker holds at most MPS_TX_SEG_HELD mbufs as segments; beyond (many
- * connections with data in flight) and on ports that do not send chained
- * mbufs, segments come from lwIP's heap and are copied, as are short ones.
+ * Segments that start short (a response header, an echo), those beyond
+ * MPS_TX_SEG_HELD per worker (many connections with data in flight) and
+ * all of them on ports that do not send chained mbufs come from lwIP's
+ * heap and are copied.
  */
 #include <string.h>
 
@@ -45,21 +46,21 @@ mps_txseg_init(struct mps_worker *w)
 	w->txseg_on = (w->tx_offloads & RTE_ETH_TX_OFFLOAD_MULTI_SEGS) != 0;
 }
 
-/* LWIP_HOOK_TCP_SEG_ALLOC: what pbuf_alloc(layer, len, PBUF_RAM) gives,
- * in an mbuf when it may be. */
+/* LWIP_HOOK_TCP_SEG_ALLOC: what pbuf_alloc(layer, alloc, PBUF_RAM) gives,
+ * in an mbuf when it may be; length is what the segment holds for now. */
 struct pbuf *
-mps_tcp_seg_alloc(int layer, unsigned short len)
+mps_tcp_seg_alloc(int layer, unsigned short length, unsigned short alloc)
 {
 	struct mps_worker *w = mps_worker();
 	struct rte_mbuf *m;
 
-	if (w->txseg_on && w->stats->tx_seg_held < MPS_TX_SEG_HELD &&
+	if (w->txseg_on && length >= MPS_TX_ZC_MIN && w->stats->tx_seg_held < MPS_TX_SEG_HELD &&
 	    (m = rte_pktmbuf_alloc(w->pool)) != NULL) {
 		struct pbuf_custom *pc = rte_mbuf_to_priv(m);
 		struct pbuf *p;
 
 		pc->custom_free_function = txseg_free;
-		p = pbuf_alloced_custom((pbuf_layer)layer, len, PBUF_RAM, pc,
+		p = pbuf_alloced_custom((pbuf_layer)layer, alloc, PBUF_RAM, pc,
 					m->buf_addr, m->buf_len);
 		if (p != NULL) {
 			w->stats->tx_seg_held++;
@@ -67,7 +68,7 @@ mps_tcp_seg_alloc(int layer, unsigned short len)
 		}
 		rte_pktmbuf_free(m); /* larger than an mbuf */
 	}
-	return pbuf_alloc((pbuf_layer)layer, len, PBUF_RAM);
+	return pbuf_alloc((pbuf_layer)layer, alloc, PBUF_RAM);
 }
 
 /* Length of the Ethernet, IPv4 and TCP headers of lwIP's frame, or 0. */

@@ -12,12 +12,10 @@
 struct pbuf;
 struct rte_mbuf;
 
-/* Most mbufs one worker's lwIP holds as TX segments: the part of the
- * pool's per-worker share (MPS_LWIP_HELD) that received data cannot
- * take. Past it segments come from lwIP's heap. */
-#define MPS_TX_SEG_HELD (MPS_LWIP_HELD - MPS_RX_HELD_HARD)
 /* Payloads shorter than this are copied: two mbufs and a reference
- * cost more than copying them. */
+ * cost more than copying them. A segment that starts shorter stays in
+ * lwIP's heap, and a worker holds at most MPS_TX_SEG_HELD segments in
+ * mbufs (mps_shared.h): past it they come from the heap too. */
 #define MPS_TX_ZC_MIN 512u
 
 /* Whether segments go into mbufs: on ports that send chained mbufs. */

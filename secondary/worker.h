@@ -27,7 +27,8 @@ struct rte_rcu_qsbr;
  * primary sizes the pool with MPS_LWIP_HELD per worker for what lwIP holds. */
 #define MPS_RX_HELD_SOFT 2048u
 #define MPS_RX_HELD_HARD 4096u
-_Static_assert(MPS_RX_HELD_HARD <= MPS_LWIP_HELD, "the pool is sized for less");
+_Static_assert(MPS_RX_HELD_HARD + MPS_TX_SEG_HELD <= MPS_LWIP_HELD,
+	       "the pool is sized for less");
 
 struct mps_worker {
 	struct mps_shared *shared;

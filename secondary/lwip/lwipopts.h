@@ -103,8 +103,9 @@ unsigned int mps_tcp_isn(const struct ip4_addr *local_ip, unsigned short local_p
 #define LWIP_HOOK_TCP_ISN(lip, lport, rip, rport) mps_tcp_isn(lip, lport, rip, rport)
 /* TCP data segments are built in pool mbufs and sent by reference
  * (secondary/txseg.c; the hook is our patch to tcp_out.c). */
-struct pbuf *mps_tcp_seg_alloc(int layer, unsigned short len);
-#define LWIP_HOOK_TCP_SEG_ALLOC(layer, len) mps_tcp_seg_alloc((int)(layer), (len))
+struct pbuf *mps_tcp_seg_alloc(int layer, unsigned short length, unsigned short alloc);
+#define LWIP_HOOK_TCP_SEG_ALLOC(layer, length, alloc) \
+	mps_tcp_seg_alloc((int)(layer), (length), (alloc))
 #define TCP_LISTEN_BACKLOG          1
 #define TCP_DEFAULT_LISTEN_BACKLOG  255
 #define LWIP_TCP_KEEPALIVE          1 /* per-pcb idle/interval/count (api/conn.c) */

@@ -60,9 +60,10 @@ mps_tcp_isn(const struct ip4_addr *local_ip, unsigned short local_port,
 
 /* The worker's TX segment hook (secondary/txseg.c): lwIP's own heap. */
 struct pbuf *
-mps_tcp_seg_alloc(int layer, unsigned short len)
+mps_tcp_seg_alloc(int layer, unsigned short length, unsigned short alloc)
 {
-	return pbuf_alloc((pbuf_layer)layer, len, PBUF_RAM);
+	(void)length;
+	return pbuf_alloc((pbuf_layer)layer, alloc, PBUF_RAM);
 }
 
 /* Queues a copy of every packet sent: delivered later, never reentrantly. */
