@@ -96,15 +96,17 @@ struct mps_rxfd_req {
 				   * data (unread, out-of-order; see
 				   * MPS_RX_HELD_HARD) and TCP segments */
 #define MPS_TX_SEG_HELD    2048u  /* ... of which TCP segments (secondary/txseg.c) */
-#define MPS_TX_FRAME_MBUFS 3u     /* mbufs one sent frame may keep: its headers,
-				   * a reference on a segment's payload, and
-				   * that segment once lwIP let go of it */
+/* A frame sent by reference (secondary/txseg.c) is 2 mbufs, its headers
+ * and a reference on a segment's payload, and may keep that segment's mbuf
+ * once lwIP let go of it: 3 mbufs per frame in a TX batch, 3 per 2
+ * descriptors of a TX ring (one mbuf each). */
+#define MPS_TX_FRAME_MBUFS 3u
 /* Pool: every queue's descriptors, burst and cache, and per worker what its
  * lwIP, its TX batch and its ring may hold, plus one more worker's worth
  * for a predecessor draining beside its successor (--replace; a rolling
  * restart replaces one worker at a time); rounded up to 2^n - 1. */
 #define MPS_POOL_MBUFS(n_ports, n_workers) \
-	((n_ports) * (n_workers) * (MPS_RX_DESC + MPS_TX_DESC * MPS_TX_FRAME_MBUFS + \
+	((n_ports) * (n_workers) * (MPS_RX_DESC + MPS_TX_DESC * MPS_TX_FRAME_MBUFS / 2 + \
 				    MPS_RX_BURST + MPS_POOL_CACHE) + \
 	 ((n_workers) + 1) * (MPS_LWIP_HELD + MPS_TX_BATCH * MPS_TX_FRAME_MBUFS + MPS_RING_SIZE) + \
 	 (n_workers) * 2 * MPS_EXC_RING_SIZE)

@@ -40,9 +40,9 @@
 #include "netif/ethernet.h"
 
 #include "cycles.h"
-#include "mps_csum.h"
 #include "exception.h"
 #include "mirror.h"
+#include "mps_csum.h"
 #include "mps_log.h"
 #include "mps_neigh.h"
 #include "mps_parse.h"

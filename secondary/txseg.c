@@ -91,19 +91,19 @@ headers_len(const uint8_t *f, uint32_t len)
 }
 
 struct rte_mbuf *
-mps_txseg_frame(struct mps_worker *w, const struct pbuf *p)
+mps_txseg_frame(struct mps_worker *w, struct pbuf *p)
 {
 	struct rte_mbuf *m[2], *seg;
 	uint32_t hlen;
 
 	if (p->next != NULL || !(p->flags & PBUF_FLAG_IS_CUSTOM) ||
-	    ((const struct pbuf_custom *)p)->custom_free_function != txseg_free)
+	    ((struct pbuf_custom *)p)->custom_free_function != txseg_free)
 		return NULL;
 	hlen = headers_len(p->payload, p->len);
 	if (hlen == 0 || p->len - hlen < MPS_TX_ZC_MIN ||
 	    rte_pktmbuf_alloc_bulk(w->pool, m, 2) != 0)
 		return NULL;
-	seg = mps_pbuf_mbuf((struct pbuf *)(uintptr_t)p);
+	seg = mps_pbuf_mbuf(p);
 	memcpy(rte_pktmbuf_append(m[0], (uint16_t)hlen), p->payload, hlen);
 	rte_pktmbuf_attach(m[1], seg);
 	m[1]->data_off = (uint16_t)((const char *)p->payload + hlen - (char *)seg->buf_addr);

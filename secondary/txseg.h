@@ -25,6 +25,6 @@ void mps_txseg_init(struct mps_worker *w);
  * payload: a new mbuf with the headers chained to a reference on the
  * payload, or NULL when p is not such a segment, its payload is short or
  * no mbuf is left (the caller copies). */
-struct rte_mbuf *mps_txseg_frame(struct mps_worker *w, const struct pbuf *p);
+struct rte_mbuf *mps_txseg_frame(struct mps_worker *w, struct pbuf *p);
 
 #endif /* MPS_TXSEG_H */

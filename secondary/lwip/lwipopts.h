@@ -101,8 +101,9 @@ struct ip4_addr;
 unsigned int mps_tcp_isn(const struct ip4_addr *local_ip, unsigned short local_port,
 			 const struct ip4_addr *remote_ip, unsigned short remote_port);
 #define LWIP_HOOK_TCP_ISN(lip, lport, rip, rport) mps_tcp_isn(lip, lport, rip, rport)
-/* TCP data segments are built in pool mbufs and sent by reference
- * (secondary/txseg.c; the hook is our patch to tcp_out.c). */
+/* TCP data segments that start with 512 bytes or more are built in pool
+ * mbufs and sent by reference (secondary/txseg.c; the hook is our patch
+ * to tcp_out.c). */
 struct pbuf *mps_tcp_seg_alloc(int layer, unsigned short length, unsigned short alloc);
 #define LWIP_HOOK_TCP_SEG_ALLOC(layer, length, alloc) \
 	mps_tcp_seg_alloc((int)(layer), (length), (alloc))
@@ -117,7 +118,7 @@ struct pbuf *mps_tcp_seg_alloc(int layer, unsigned short length, unsigned short 
 #define LWIP_TCP_TIMESTAMPS         0
 
 /* ---- netif ---- */
-#define LWIP_NETIF_TX_SINGLE_PBUF   1 /* one segment = one pbuf = one copy */
+#define LWIP_NETIF_TX_SINGLE_PBUF   1 /* one segment = one pbuf (an mbuf: txseg.c) */
 #define LWIP_CHECKSUM_CTRL_PER_NETIF 1
 /* The checksums ports do not offload (net_memif offloads none): ours, 64-bit
  * accumulators, several times lwIP's speed (common/mps_csum.c). */
