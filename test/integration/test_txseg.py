@@ -8,15 +8,18 @@ gone.
 A client of our own on a packet socket (an on-link address the kernel
 does not own, so the kernel stays out of the conversation) sends random
 bytes to the echo app and acknowledges nothing of the echo until the
-stack retransmits it (its RTO), then acknowledges as the rest comes."""
+stack retransmits it (its RTO), then acknowledges as the rest comes.
+A worker killed while it holds such segments loses them to the pool (the
+primary counts them), and the slot's next worker starts its gauge at 0."""
 import os
+import signal
 import socket
 import struct
 
 from scapy.layers.inet import IP, TCP
 from scapy.layers.l2 import ARP, Ether
 
-from mps import STACK_IP, wait_until
+from mps import STACK_IP, TEST_NAME, Stack, wait_until
 
 CLIENT_IP = "198.18.0.77"
 CLIENT_MAC = "02:00:00:00:77:01"
@@ -81,34 +84,40 @@ class Client:
         return wait_until(step, timeout, what, interval=0)
 
 
+def data_segs(c):
+    return [p for p in c.segs if len(p[TCP].payload) > 0]
+
+
+def echo_resent(c):
+    """Opens the connection, sends DATA and acknowledges nothing of the
+    echo until the stack resent part of it (its RTO). The stack's ISN + 1."""
+    c.send("S")
+    synack, = c.pump(lambda: [p for p in c.segs if p[TCP].flags.S], 10, "the SYN-ACK")
+    base = synack[TCP].seq + 1
+    for i in range(0, len(DATA), SEG):
+        c.send("PA", DATA[i:i + SEG], ack=base)
+
+    def resent():
+        seqs = [p[TCP].seq for p in data_segs(c)]
+        return len(seqs) > len(set(seqs))
+    try:
+        c.pump(resent, 20, "the echo, and a retransmission of it")
+    except AssertionError as e:
+        seen = [(p[TCP].seq - base, len(p[TCP].payload), str(p[TCP].flags))
+                for p in c.segs]
+        raise AssertionError(f"{e}; the stack sent (offset, length, flags): {seen}")
+    return base
+
+
 def test_retransmission_sends_the_same_bytes_by_reference(stack):
     before = stack.stats()
     c = Client(stack)
     try:
-        c.send("S")
-        synack, = c.pump(lambda: [p for p in c.segs if p[TCP].flags.S], 10,
-                         "the SYN-ACK")
-        base = synack[TCP].seq + 1
-        for i in range(0, len(DATA), SEG):
-            c.send("PA", DATA[i:i + SEG], ack=base)
-
-        def data_segs():
-            return [p for p in c.segs if len(p[TCP].payload) > 0]
-
-        def resent():
-            seqs = [p[TCP].seq for p in data_segs()]
-            return len(seqs) > len(set(seqs))
-        # Nothing of the echo is acknowledged: the stack's RTO resends it.
-        try:
-            c.pump(resent, 20, "the echo, and a retransmission of it")
-        except AssertionError as e:
-            seen = [(p[TCP].seq - base, len(p[TCP].payload), str(p[TCP].flags))
-                    for p in c.segs]
-            raise AssertionError(f"{e}; the stack sent (offset, length, flags): {seen}")
+        base = echo_resent(c)
 
         def contiguous():
             got = bytearray(len(DATA))
-            for p in data_segs():
+            for p in data_segs(c):
                 off = p[TCP].seq - base
                 got[off:off + len(p[TCP].payload)] = b"\1" * len(p[TCP].payload)
             return got.find(0) if 0 in got else len(DATA)
@@ -123,7 +132,7 @@ def test_retransmission_sends_the_same_bytes_by_reference(stack):
         # Then acknowledge in order until the whole echo is back: the
         # segments lwIP lets go of give their mbufs to the next ones.
         c.pump(ack_as_it_comes, 20, "the whole echo, acknowledged as it came")
-        segs = data_segs()
+        segs = data_segs(c)
         for p in segs:
             off = p[TCP].seq - base
             pl = bytes(p[TCP].payload)
@@ -140,3 +149,27 @@ def test_retransmission_sends_the_same_bytes_by_reference(stack):
     # every worker (a gauge that moved to the wrong slot shows here).
     wait_until(lambda: set(stack.counters("tx_seg_held")) == {0}, 10,
                "TCP segments held in mbufs back to 0 on every worker")
+
+
+def test_killed_worker_segments_counted_and_slot_starts_at_zero():
+    s = Stack(TEST_NAME + "ts", workers=2, primary_args="--listen 7:echo")
+    with s.running():
+        c = Client(s)
+        try:
+            echo_resent(c)  # the segments stay unacknowledged: held
+            held = {w: n for w, n in enumerate(s.counters("tx_seg_held")) if n > 0}
+            assert len(held) == 1, held
+            (wid, n), = held.items()
+            lost0 = s.telemetry("/mps/pool")["mbufs_lost"]
+            os.kill(s.pid(f"worker-{wid}"), signal.SIGKILL)
+            wait_until(lambda: s.workers_info()[str(wid)]["state"] == "dead", 10,
+                       f"the primary to mark worker {wid} dead")
+            lost = s.telemetry("/mps/pool")["mbufs_lost"] - lost0
+            assert lost >= n, (lost, n)
+            s.start_worker(wid)
+            wait_until(lambda: s.workers_info()[str(wid)]["state"] == "running", 30,
+                       f"worker {wid} restarted")
+            # The new worker holds nothing: the dead one's count is not its own.
+            assert s.counters("tx_seg_held")[wid] == 0
+        finally:
+            c.close()
