@@ -137,44 +137,38 @@ $(BUILD)/lwip/%.o: $(LWIP_SRC)/src/%.c secondary/lwip/lwipopts.h
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(CFLAGS_LWIP) -c -o $@ $<
 
-# lwIP's lwiperf with our fix for its double free (the lwIP tree
-# is never modified; its CRs are stripped so the patch applies to either
-# line ending).
+# lwIP sources we patch are built from patched copies under $(BUILD) (the
+# lwIP tree is never modified; CRs are stripped so a patch applies to either
+# line ending). $(call lwip_patched,COPY,SOURCE,PATCH) makes COPY.
+define lwip_patched
+$(1): $(2) $(3)
+	@mkdir -p $$(dir $$@)
+	$$(Q)tr -d '\r' < $$< > $$@.orig
+	$$(Q)patch -s -o $$@ $$@.orig $(3)
+endef
+# lwiperf: our fix for its double free.
 LWIPERF_PATCH := secondary/lwip/patches/lwiperf-err-double-free.patch
 LWIPERF_C     := $(BUILD)/lwip-patched/lwiperf.c
-$(LWIPERF_C): $(LWIP_SRC)/src/apps/lwiperf/lwiperf.c $(LWIPERF_PATCH)
-	@mkdir -p $(dir $@)
-	$(Q)tr -d '\r' < $< > $@.orig
-	$(Q)patch -s -o $@ $@.orig $(LWIPERF_PATCH)
+$(eval $(call lwip_patched,$(LWIPERF_C),$(LWIP_SRC)/src/apps/lwiperf/lwiperf.c,$(LWIPERF_PATCH)))
+# tcp_in.c: the send window updated as RFC 9293 says (a zero window in a
+# segment with unchanged SEQ/ACK is taken).
+TCP_IN_PATCH := secondary/lwip/patches/tcp-in-rfc9293-window-update.patch
+TCP_IN_C     := $(BUILD)/lwip-patched/tcp_in.c
+$(eval $(call lwip_patched,$(TCP_IN_C),$(LWIP_SRC)/src/core/tcp_in.c,$(TCP_IN_PATCH)))
+# tcp_out.c: a hook for the buffer of a data segment (secondary/txseg.c
+# puts it in a pool mbuf).
+TCP_OUT_PATCH := secondary/lwip/patches/tcp-out-seg-alloc-hook.patch
+TCP_OUT_C     := $(BUILD)/lwip-patched/tcp_out.c
+$(eval $(call lwip_patched,$(TCP_OUT_C),$(LWIP_SRC)/src/core/tcp_out.c,$(TCP_OUT_PATCH)))
 
+# Every build of these objects (this one, asan through it, fuzz below) uses
+# the patched copies.
 $(BUILD)/lwip/$(LWIPERF_O): $(LWIPERF_C) secondary/lwip/lwipopts.h
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(CFLAGS_LWIP) -c -o $@ $<
 
-# lwIP's tcp_in.c with the send window updated as RFC 9293 says (a
-# zero window in a segment with unchanged SEQ/ACK is taken). Every build
-# of tcp_in.o (this one, asan through it, fuzz below) uses this copy.
-TCP_IN_PATCH := secondary/lwip/patches/tcp-in-rfc9293-window-update.patch
-TCP_IN_C     := $(BUILD)/lwip-patched/tcp_in.c
-$(TCP_IN_C): $(LWIP_SRC)/src/core/tcp_in.c $(TCP_IN_PATCH)
-	@mkdir -p $(dir $@)
-	$(Q)tr -d '\r' < $< > $@.orig
-	$(Q)patch -s -o $@ $@.orig $(TCP_IN_PATCH)
-
-$(BUILD)/lwip/core/tcp_in.o: $(TCP_IN_C) secondary/lwip/lwipopts.h
-	@mkdir -p $(dir $@)
-	$(Q)$(CC) $(CFLAGS_LWIP) -c -o $@ $<
-
-# lwIP's tcp_out.c with a hook for the buffer of a data segment
-# (secondary/txseg.c puts it in a pool mbuf). Every build uses this copy.
-TCP_OUT_PATCH := secondary/lwip/patches/tcp-out-seg-alloc-hook.patch
-TCP_OUT_C     := $(BUILD)/lwip-patched/tcp_out.c
-$(TCP_OUT_C): $(LWIP_SRC)/src/core/tcp_out.c $(TCP_OUT_PATCH)
-	@mkdir -p $(dir $@)
-	$(Q)tr -d '\r' < $< > $@.orig
-	$(Q)patch -s -o $@ $@.orig $(TCP_OUT_PATCH)
-
-$(BUILD)/lwip/core/tcp_out.o: $(TCP_OUT_C) secondary/lwip/lwipopts.h
+$(BUILD)/lwip/core/tcp_in.o $(BUILD)/lwip/core/tcp_out.o: $(BUILD)/lwip/core/%.o: \
+		$(BUILD)/lwip-patched/%.c secondary/lwip/lwipopts.h
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(CFLAGS_LWIP) -c -o $@ $<
 
@@ -291,11 +285,8 @@ $(BUILD)/fuzz/lwip/$(LWIPERF_O): $(LWIPERF_C) secondary/lwip/lwipopts.h
 	@mkdir -p $(dir $@)
 	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -w -c -o $@ $<
 
-$(BUILD)/fuzz/lwip/core/tcp_in.o: $(TCP_IN_C) secondary/lwip/lwipopts.h
-	@mkdir -p $(dir $@)
-	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -w -c -o $@ $<
-
-$(BUILD)/fuzz/lwip/core/tcp_out.o: $(TCP_OUT_C) secondary/lwip/lwipopts.h
+$(BUILD)/fuzz/lwip/core/tcp_in.o $(BUILD)/fuzz/lwip/core/tcp_out.o: \
+		$(BUILD)/fuzz/lwip/core/%.o: $(BUILD)/lwip-patched/%.c secondary/lwip/lwipopts.h
 	@mkdir -p $(dir $@)
 	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -w -c -o $@ $<
 
