@@ -71,7 +71,7 @@ SECONDARY_SRCS := secondary/main.c secondary/worker.c secondary/attach.c seconda
 	secondary/apps/apps.c secondary/apps/echo.c secondary/apps/http.c \
 	secondary/mirror.c secondary/adopt.c secondary/replace.c secondary/exception.c \
 	secondary/rxwait.c secondary/txseg.c \
-	secondary/pcb_guard.c $(if $(CYCLES),secondary/cycles.c)
+	secondary/pcb_guard.c secondary/pcb_cache.c $(if $(CYCLES),secondary/cycles.c)
 UNIT_SRCS := test/unit/main.c test/unit/test_config.c test/unit/test_parse.c \
 	test/unit/test_neigh.c test/unit/test_drop.c \
 	test/unit/test_rss.c test/unit/test_portopts.c test/unit/test_isn.c \
@@ -139,20 +139,24 @@ $(BUILD)/lwip/%.o: $(LWIP_SRC)/src/%.c secondary/lwip/lwipopts.h
 
 # lwIP sources we patch are built from patched copies under $(BUILD) (the
 # lwIP tree is never modified; CRs are stripped so a patch applies to either
-# line ending). $(call lwip_patched,COPY,SOURCE,PATCH) makes COPY.
+# line ending). $(call lwip_patched,COPY,SOURCE,PATCHES) makes COPY, the
+# patches applied in their order.
 define lwip_patched
 $(1): $(2) $(3)
 	@mkdir -p $$(dir $$@)
-	$$(Q)tr -d '\r' < $$< > $$@.orig
-	$$(Q)patch -s -o $$@ $$@.orig $(3)
+	$$(Q)tr -d '\r' < $$< > $$@.tmp
+	$$(Q)for p in $(3); do patch -s --no-backup-if-mismatch $$@.tmp $$$$p || exit 1; done
+	$$(Q)mv $$@.tmp $$@
 endef
 # lwiperf: our fix for its double free.
 LWIPERF_PATCH := secondary/lwip/patches/lwiperf-err-double-free.patch
 LWIPERF_C     := $(BUILD)/lwip-patched/lwiperf.c
 $(eval $(call lwip_patched,$(LWIPERF_C),$(LWIP_SRC)/src/apps/lwiperf/lwiperf.c,$(LWIPERF_PATCH)))
 # tcp_in.c: the send window updated as RFC 9293 says (a zero window in a
-# segment with unchanged SEQ/ACK is taken).
-TCP_IN_PATCH := secondary/lwip/patches/tcp-in-rfc9293-window-update.patch
+# segment with unchanged SEQ/ACK is taken); hooks for the PCB lookup
+# (secondary/pcb_cache.c).
+TCP_IN_PATCH := secondary/lwip/patches/tcp-in-rfc9293-window-update.patch \
+	secondary/lwip/patches/tcp-in-pcb-find-hook.patch
 TCP_IN_C     := $(BUILD)/lwip-patched/tcp_in.c
 $(eval $(call lwip_patched,$(TCP_IN_C),$(LWIP_SRC)/src/core/tcp_in.c,$(TCP_IN_PATCH)))
 # tcp_out.c: a hook for the buffer of a data segment (secondary/txseg.c
@@ -175,7 +179,7 @@ $(BUILD)/lwip/core/tcp_in.o $(BUILD)/lwip/core/tcp_out.o: $(BUILD)/lwip/core/%.o
 # lwIP aborts an lwiperf connection: the pcb pool must stay sound (no DPDK).
 # One lwIP instance talking to itself (stubs of the worker's hooks): the
 # harness of the checks below.
-LWIP_LOOP_SRCS := test/unit/lwip_loop.c common/mps_csum.c
+LWIP_LOOP_SRCS := test/unit/lwip_loop.c common/mps_csum.c secondary/pcb_cache.c
 $(BUILD)/lwiperf-check: $(call obj,test/unit/lwiperf_check.c $(LWIP_LOOP_SRCS)) $(LWIP_OBJS)
 	$(CC) -o $@ $^ $(EXTRA_LDFLAGS)
 
@@ -191,6 +195,10 @@ $(BUILD)/tcp-wnd-check-unpatched: $(call obj,test/unit/tcp_wnd_check.c $(LWIP_LO
 		$(filter-out %/core/tcp_in.o,$(LWIP_OBJS)) $(BUILD)/lwip-unpatched/core/tcp_in.o
 	$(CC) -o $@ $^ $(EXTRA_LDFLAGS)
 
+# The PCB cache finds what lwIP's walk would and keeps no freed PCB (no DPDK).
+$(BUILD)/pcb-cache-check: $(call obj,test/unit/pcb_cache_check.c $(LWIP_LOOP_SRCS)) $(LWIP_OBJS)
+	$(CC) -o $@ $^ $(EXTRA_LDFLAGS)
+
 # The worker API's RX queue, handles and send queue on lwIP (no DPDK).
 API_CHECK_SRCS := test/unit/api_check.c $(LWIP_LOOP_SRCS) $(API_SRCS) secondary/worker.c \
 	common/mps_rss.c
@@ -199,7 +207,7 @@ $(BUILD)/api-check: $(call obj,$(API_CHECK_SRCS)) $(LWIP_OBJS)
 
 # A secondary built from another layout, for the refusal test.
 test-bins: $(BUILD)/layout999/mps-secondary $(BUILD)/lwiperf-check $(BUILD)/api-check \
-	$(BUILD)/tcp-wnd-check cycles
+	$(BUILD)/tcp-wnd-check $(BUILD)/pcb-cache-check cycles
 $(BUILD)/layout999/mps-secondary: $(SECONDARY_SRCS) $(COMMON_SRCS) common/mps_shared.h
 	$(Q)$(MAKE) --no-print-directory BUILD=$(BUILD)/layout999 \
 		EXTRA_CFLAGS=-DMPS_LAYOUT_VERSION=999 $(BUILD)/layout999/mps-secondary
@@ -265,7 +273,7 @@ SAN_FLAGS    := -fsanitize=address,undefined -fno-sanitize-recover=undefined \
 FUZZ_CFLAGS  := -O1 -g -D_GNU_SOURCE -MMD -MP $(SAN_FLAGS) -fsanitize=fuzzer-no-link \
 	$(INC) $(DPDK_CFLAGS)
 FUZZ_SRCS    := test/fuzz/fuzz_rx.c secondary/worker.c secondary/netif.c secondary/tcp_hooks.c \
-	secondary/neigh_learn.c secondary/steer.c secondary/pcb_guard.c \
+	secondary/neigh_learn.c secondary/steer.c secondary/pcb_guard.c secondary/pcb_cache.c \
 	secondary/lwip/sys_arch.c $(API_SRCS) secondary/apps/apps.c \
 	secondary/apps/echo.c secondary/apps/http.c secondary/mirror.c \
 	secondary/replace.c secondary/adopt.c secondary/attach.c secondary/exception.c \
@@ -307,7 +315,7 @@ asan:
 	$(Q)$(MAKE) --no-print-directory BUILD=$(BUILD)/asan OPT="-O1 -g" \
 		EXTRA_CFLAGS="$(SAN_FLAGS)" EXTRA_LDFLAGS="$(SAN_FLAGS)" \
 		$(BUILD)/asan/mps-primary $(BUILD)/asan/mps-secondary $(BUILD)/asan/unit-tests \
-		$(BUILD)/asan/api-check $(BUILD)/asan/tcp-wnd-check
+		$(BUILD)/asan/api-check $(BUILD)/asan/tcp-wnd-check $(BUILD)/asan/pcb-cache-check
 
 # The programs with the workers' cycle probes (secondary/cycles.h), in
 # $(BUILD)/cycles: `make bench` and test_cycles.py use them.

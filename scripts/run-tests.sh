@@ -20,6 +20,8 @@ echo "== worker API pieces on lwIP without DPDK (RX queue, handles, send queue),
 build/asan/api-check || failed+=(api-check)
 echo "== lwIP honours a zero window at unchanged SEQ/ACK (RFC 9293 window update patch)"
 build/tcp-wnd-check || failed+=(tcp-wnd-check)
+echo "== the PCB cache finds lwIP's PCB and keeps none lwIP freed, ASan + UBSan"
+build/asan/pcb-cache-check || failed+=(pcb-cache-check)
 
 echo "== the README's module map matches the code"
 "$PY" scripts/module-map.py --check README.md || failed+=(module-map)

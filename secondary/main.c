@@ -19,6 +19,7 @@
 #include <rte_eal.h>
 #include <rte_errno.h>
 #include <rte_mbuf.h>
+#include <rte_random.h>
 #include <rte_ring.h>
 
 #include "lwip/init.h"
@@ -37,6 +38,7 @@
 #include "mps_ring.h"
 #include "neigh_learn.h"
 #include "netif.h"
+#include "pcb_cache.h"
 #include "replace.h"
 #include "rxwait.h"
 #include "tcp_hooks.h"
@@ -196,6 +198,7 @@ main(int argc, char **argv)
 		MPS_LOG(WARNING, "worker %u: exception rings missing: frames for the kernel are dropped", w->id);
 	mps_rxwait_init(w);
 	lwip_init();
+	mps_pcb_cache_init(rte_rand());
 	ret = mps_tcp_hooks_init(w->shared);
 	if (ret != 0)
 		MPS_LOG(ERR, "worker %u: the memzone holds no ISN secret", w->id);

@@ -30,6 +30,7 @@
 #include "api/limits.h"
 #include "mps_isn.h"
 #include "netif.h"
+#include "pcb_cache.h"
 #include "tcp_hooks.h"
 #include "worker.h"
 
@@ -215,6 +216,7 @@ int
 mps_tcp_has_pcb(uint32_t local_ip, uint16_t local_port, uint32_t remote_ip,
 		uint16_t remote_port)
 {
-	return pcb_in(tcp_active_pcbs, local_ip, local_port, remote_ip, remote_port) ||
+	return mps_pcb_cache_lookup(local_ip, local_port, remote_ip, remote_port) != NULL ||
+	       pcb_in(tcp_active_pcbs, local_ip, local_port, remote_ip, remote_port) ||
 	       pcb_in(tcp_tw_pcbs, local_ip, local_port, remote_ip, remote_port);
 }

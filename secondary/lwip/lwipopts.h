@@ -107,13 +107,22 @@ unsigned int mps_tcp_isn(const struct ip4_addr *local_ip, unsigned short local_p
 struct pbuf *mps_tcp_seg_alloc(int layer, unsigned short length, unsigned short alloc);
 #define LWIP_HOOK_TCP_SEG_ALLOC(layer, length, alloc) \
 	mps_tcp_seg_alloc((int)(layer), (length), (alloc))
+/* A segment's PCB from a cache instead of lwIP's walk of every active PCB
+ * (secondary/pcb_cache.c; the hooks are our patch to tcp_in.c). */
+struct netif;
+struct tcp_pcb *mps_pcb_cache_find(const struct tcp_hdr *hdr, const struct ip4_addr *src,
+				   const struct ip4_addr *dst, const struct netif *inp);
+void mps_pcb_cache_found(struct tcp_pcb *pcb);
+#define LWIP_HOOK_TCP_PCB_FIND(hdr, src, dst, inp) mps_pcb_cache_find(hdr, src, dst, inp)
+#define LWIP_HOOK_TCP_PCB_FOUND(pcb) mps_pcb_cache_found(pcb)
 #define TCP_LISTEN_BACKLOG          1
 #define TCP_DEFAULT_LISTEN_BACKLOG  255
 #define LWIP_TCP_KEEPALIVE          1 /* per-pcb idle/interval/count (api/conn.c) */
-/* One extension slot per pcb: pcb_guard.c learns of every half-open pcb
+/* Two extension slots per pcb: pcb_guard.c learns of every half-open pcb
  * of our listeners (passive_open) and of its end (destroy), so the SYN
- * guard evicts the oldest in O(1) instead of walking every PCB. */
-#define LWIP_TCP_PCB_NUM_EXT_ARGS   1
+ * guard evicts the oldest in O(1) instead of walking every PCB; and
+ * pcb_cache.c learns that a PCB it cached is freed (destroy). */
+#define LWIP_TCP_PCB_NUM_EXT_ARGS   2
 #define TCP_TMR_INTERVAL            100 /* ms: delayed ACK and RTO granularity */
 #define LWIP_TCP_TIMESTAMPS         0
 

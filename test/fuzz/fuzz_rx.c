@@ -46,6 +46,7 @@
 #include "mps_neigh.h"
 #include "neigh_learn.h"
 #include "netif.h"
+#include "pcb_cache.h"
 #include "tcp_hooks.h"
 #include "worker.h"
 
@@ -167,6 +168,7 @@ LLVMFuzzerInitialize(int *argc __rte_unused, char ***argv __rte_unused)
 		exit(1);
 	}
 	lwip_init();
+	mps_pcb_cache_init(0);
 	if (mps_tcp_hooks_init(&shared) != 0 || mps_netif_init(w) != 0 ||
 	    mps_api_init(w->shared->cfg.max_conns, w->shared->cfg.max_conns_per_ip) != 0 ||
 	    mps_apps_listen(&w->shared->cfg) != 0) {

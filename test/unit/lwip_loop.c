@@ -11,6 +11,7 @@
 #include "lwip/tcp.h"
 
 #include "lwip_loop.h"
+#include "pcb_cache.h"
 
 #define QLEN 4096
 
@@ -100,6 +101,7 @@ lwip_loop_up(void)
 	ip4_addr_t ip, mask, gw;
 
 	lwip_init();
+	mps_pcb_cache_init(0x6d7073746163686bull); /* the worker's, any seed */
 	IP4_ADDR(&ip, 10, 0, 0, 1);
 	IP4_ADDR(&mask, 255, 255, 255, 0);
 	IP4_ADDR(&gw, 0, 0, 0, 0);

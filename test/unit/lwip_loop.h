@@ -5,7 +5,8 @@
  * tcp-wnd-check).
  *
  * lwip_loop.c also gives lwIP what the worker would: sys_now and the
- * worker's three lwIP hooks (lwipopts.h), as lwIP's own behaviour.
+ * worker's three lwIP hooks (lwipopts.h), as lwIP's own behaviour, and the
+ * worker's own PCB cache (secondary/pcb_cache.c).
  */
 #ifndef MPS_LWIP_LOOP_H
 #define MPS_LWIP_LOOP_H
