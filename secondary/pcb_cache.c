@@ -16,7 +16,11 @@
  * which PCB is found never, only how fast. A PCB that lwIP frees clears
  * its slot first: the PCB's extension slot (LWIP_TCP_PCB_NUM_EXT_ARGS)
  * records where it was cached, and its destroy callback runs in tcp_free,
- * which every PCB goes through, so no slot points at a free PCB.
+ * which every PCB goes through, so no slot points at a free PCB. (One
+ * moment differs from lwIP's list: tcp_close with unread data, called
+ * from inside tcp_input, unlinks the PCB at once and frees it when
+ * tcp_input ends; no segment is looked up in between, as tcp_input is
+ * never nested.)
  */
 #include <stddef.h>
 #include <stdint.h>

@@ -8,9 +8,12 @@
  * listener, data on each, then
  *  - every active PCB is found as itself or not at all (then lwIP walks),
  *    and most are found;
- *  - a PCB freed by tcp_abort, and one freed by lwIP's slow timer (a
- *    FIN_WAIT_2 that timed out: tcp_slowtmr unlinks and frees it without
- *    touching its state or 4-tuple), are in no slot;
+ *  - tcp_input takes a cached PCB without its walk (the walk would have
+ *    moved the PCB to the front of lwIP's list);
+ *  - a PCB freed by tcp_abort, its peer freed by the RST, one freed by
+ *    lwIP's slow timer (a FIN_WAIT_2 that timed out: tcp_slowtmr unlinks and
+ *    frees it without touching its state or 4-tuple) and one whose TIME_WAIT
+ *    ran out are in no slot;
  *  - a PCB in TIME_WAIT is not found (lwIP looks it up in its TIME_WAIT list);
  *  - new connections reuse the freed PCBs and carry data.
  * No DPDK, no hugepages. Exits 0 on success, 1 with a message otherwise.
@@ -61,6 +64,16 @@ find(const struct tcp_pcb *pcb)
 				    ip4_addr_get_u32(&pcb->remote_ip), pcb->remote_port);
 }
 
+/* lwIP's side of client cl (the listener's child), or NULL. */
+static struct tcp_pcb *
+server_of(const struct tcp_pcb *cl)
+{
+	for (struct tcp_pcb *pcb = tcp_active_pcbs; pcb != NULL; pcb = pcb->next)
+		if (pcb->local_port == PORT && pcb->remote_port == cl->local_port)
+			return pcb;
+	return NULL;
+}
+
 static int
 fail(const char *msg)
 {
@@ -109,7 +122,7 @@ open_clients(struct tcp_pcb **cl)
 int
 main(void)
 {
-	struct tcp_pcb *lpcb, *cl[CONNS], *server0 = NULL, *c1, *c2;
+	struct tcp_pcb *lpcb, *cl[CONNS], *deep = NULL, *head, *server0, *c0, *c1, *c2;
 	unsigned int hits;
 
 	if (lwip_loop_up() != 0)
@@ -127,18 +140,39 @@ main(void)
 	if (hits < CONNS) /* of 2 x CONNS: a few may share a slot */
 		return fail("the cache holds fewer than half of the active PCBs");
 
-	/* tcp_abort: a server side. */
-	for (struct tcp_pcb *pcb = tcp_active_pcbs; pcb != NULL; pcb = pcb->next)
-		if (pcb->local_port == PORT && find(pcb) == pcb) {
-			server0 = pcb;
-			break;
-		}
-	if (server0 == NULL)
-		return fail("no server side is cached");
+	/* A segment for a cached server side deep in lwIP's list: tcp_input
+	 * takes it from the cache, so the list's head does not move (lwIP's
+	 * walk would have moved it there). */
+	head = tcp_active_pcbs;
+	for (int i = CONNS / 2; i < CONNS && deep == NULL; i++) {
+		struct tcp_pcb *srv = server_of(cl[i]);
+
+		if (srv != NULL && srv != head && find(srv) == srv && find(cl[i]) == cl[i])
+			deep = cl[i];
+	}
+	if (deep == NULL)
+		return fail("no cached connection deep in the list");
+	tcp_nagle_disable(deep); /* the first byte's ACK is still delayed */
+	if (tcp_write(deep, "y", 1, TCP_WRITE_FLAG_COPY) != ERR_OK)
+		return fail("tcp_write");
+	tcp_output(deep);
+	lwip_loop_deliver();
+	if (bytes_in != CONNS + 1)
+		return fail("the byte did not arrive");
+	if (tcp_active_pcbs != head)
+		return fail("tcp_input walked its list for a cached PCB");
+
+	/* tcp_abort: client 0's server side; the RST frees client 0. */
+	c0 = cl[0];
+	server0 = server_of(c0);
+	if (server0 == NULL || find(server0) != server0 || find(c0) != c0)
+		return fail("connection 0 is not cached");
 	tcp_abort(server0);
-	lwip_loop_deliver(); /* the RST frees the client side too */
+	lwip_loop_deliver();
 	if (mps_pcb_cache_holds(server0))
 		return fail("a slot still points at a PCB tcp_abort freed");
+	if (mps_pcb_cache_holds(c0))
+		return fail("a slot still points at a PCB a RST freed");
 
 	/* The slow timer: client 1 closes, its peer does not; FIN_WAIT_2
 	 * times out after TCP_FIN_WAIT_TIMEOUT of slow-timer ticks. */
@@ -160,18 +194,23 @@ main(void)
 
 	/* TIME_WAIT: client 2 closes, then its peer. */
 	c2 = cl[2];
-	for (struct tcp_pcb *pcb = tcp_active_pcbs; pcb != NULL; pcb = pcb->next)
-		if (pcb->local_port == PORT && pcb->remote_port == c2->local_port) {
-			tcp_close(c2);
-			lwip_loop_deliver();
-			tcp_close(pcb);
-			lwip_loop_deliver();
-			break;
-		}
+	if (find(c2) != c2 || server_of(c2) == NULL)
+		return fail("client 2 is not cached");
+	tcp_close(c2);
+	lwip_loop_deliver();
+	tcp_close(server_of(c2));
+	lwip_loop_deliver();
 	if (c2->state != TIME_WAIT)
 		return fail("client 2 is not in TIME_WAIT");
 	if (find(c2) != NULL)
 		return fail("the cache found a TIME_WAIT PCB as active");
+	for (unsigned long i = 0; i <= 2 * TCP_MSL / TCP_SLOW_INTERVAL + 1; i++)
+		tcp_slowtmr();
+	for (struct tcp_pcb *pcb = tcp_tw_pcbs; pcb != NULL; pcb = pcb->next)
+		if (pcb == c2)
+			return fail("TIME_WAIT did not run out");
+	if (mps_pcb_cache_holds(c2))
+		return fail("a slot still points at a PCB whose TIME_WAIT ran out");
 
 	/* New connections take the freed PCBs; the cache still finds only
 	 * the right one. */
