@@ -399,7 +399,7 @@ on_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
 			mps_close(h);
 	} else {
 		if (err != ERR_OK ||
-		    mps_pbq_push(&c->rx, p, mps_sndq_pending(&c->tx, pcb)) != 0) {
+		    mps_pbq_push_lazy(&c->rx, p, mps_sndq_pending(&c->tx, pcb)) != 0) {
 			cb_leave();
 			return ERR_MEM; /* lwIP keeps it and offers it again */
 		}
@@ -411,8 +411,10 @@ on_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
 	if (!cb_aborted && conns[h & MPS_CONN_IDX_MASK].in_use &&
 	    mps_conn_handle(&conns[h & MPS_CONN_IDX_MASK]) == h)
 		conn_progress(c);
-	if (!cb_aborted && c->in_use && mps_conn_handle(c) == h)
+	if (!cb_aborted && c->in_use && mps_conn_handle(c) == h) {
+		mps_pbq_settle(&c->rx, c->pcb != NULL ? mps_sndq_pending(&c->tx, c->pcb) : 0);
 		conn_account(c);
+	}
 	return cb_leave();
 }
 

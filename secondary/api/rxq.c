@@ -148,6 +148,38 @@ refuse:
 	return -1;
 }
 
+int
+mps_pbq_push_lazy(struct mps_pbq *q, struct pbuf *p, uint32_t tx_held)
+{
+	if (q->head == NULL && p->next == NULL && pbuf_is_mbuf(p) && p->len != 0 &&
+	    p->len < MPS_PBQ_COPY_BELOW &&
+	    mps_worker()->stats->mbufs_held <= MPS_RX_HELD_SOFT) {
+		pbq_link(q, p, 0);
+		q->lazy = 1;
+		return 0;
+	}
+	return mps_pbq_push(q, p, tx_held);
+}
+
+void
+mps_pbq_settle(struct mps_pbq *q, uint32_t tx_held)
+{
+	struct pbuf *p = q->head;
+
+	if (!q->lazy)
+		return;
+	q->lazy = 0;
+	if (p == NULL || q->n != 1 || !pbuf_is_mbuf(p))
+		return; /* read (or the queue moved on meanwhile) */
+	*q = (struct mps_pbq){ 0 };
+	if (pbq_copy_in(q, p, tx_held) == 0) {
+		mps_worker()->stats->rx_copied++;
+		pbuf_free(p);
+	} else {
+		pbq_link(q, p, 0);
+	}
+}
+
 /* Copies up to len bytes from the front; returns how many. */
 uint32_t
 mps_pbq_copy(const struct mps_pbq *q, void *buf, uint32_t len)

@@ -31,12 +31,21 @@ struct mps_pbq {
 	uint32_t n;         /* pbufs */
 	uint32_t mbufs;     /* of those, RX mbufs held zero-copy */
 	uint16_t tail_room; /* free bytes after tail's data (a copy buffer) */
+	uint8_t lazy;       /* its one piece is an mbuf to settle (push_lazy) */
 };
 
 /* Queues what lwIP delivered; -1 refuses it (lwIP keeps it). Copy
  * buffers come out of the memory budget (budget.h); tx_held is what the
  * connection holds on its send side. */
 int mps_pbq_push(struct mps_pbq *q, struct pbuf *p, uint32_t tx_held);
+/* mps_pbq_push, except that an empty queue takes one small mbuf piece as
+ * it is, for the app to read in the callback that delivers it (a request
+ * read at once is never copied); mps_pbq_settle() must follow that
+ * callback. */
+int mps_pbq_push_lazy(struct mps_pbq *q, struct pbuf *p, uint32_t tx_held);
+/* Packs what the app left of a piece push_lazy kept as it was, as
+ * mps_pbq_push would have (if the budget allows; else it stays zero-copy). */
+void mps_pbq_settle(struct mps_pbq *q, uint32_t tx_held);
 /* Copies up to len bytes from the front; returns how many. */
 uint32_t mps_pbq_copy(const struct mps_pbq *q, void *buf, uint32_t len);
 /* Drops len bytes from the front, freeing the pbufs (and mbufs) emptied. */

@@ -171,6 +171,50 @@ test_rxq_zero_copy_and_budgets(void)
 	CHECK(st.rx_refused == 0);
 }
 
+/* push_lazy: a small piece into an empty queue stays in its mbuf for the
+ * callback; read there, it is never copied; what the app left is packed by
+ * settle as push would have. Anything else goes through push. */
+static void
+test_rxq_lazy_settle(void)
+{
+	struct mps_pbq q = { 0 };
+	uint8_t buf[128];
+	unsigned int freed0 = mbufs_freed, alloced0 = mbufs_alloced;
+
+	memset(&st, 0, sizeof(st));
+	/* read at once: no copy, the mbuf goes back when consumed */
+	CHECK(mps_pbq_push_lazy(&q, fake_mbuf(100, 'a'), 0) == 0);
+	CHECK(q.len == 100 && q.n == 1 && q.mbufs == 1 && q.lazy);
+	CHECK(mps_pbq_copy(&q, buf, sizeof(buf)) == 100 && all_bytes(buf, 100, 'a'));
+	mps_pbq_consume(&q, 100);
+	CHECK(mbufs_freed - freed0 == 1);
+	mps_pbq_settle(&q, 0);
+	CHECK(q.len == 0 && q.head == NULL && !q.lazy && st.rx_copied == 0);
+	/* 40 bytes read, 60 left: packed into a copy buffer, mbuf freed */
+	CHECK(mps_pbq_push_lazy(&q, fake_mbuf(100, 'b'), 0) == 0);
+	mps_pbq_consume(&q, 40);
+	mps_pbq_settle(&q, 0);
+	CHECK(q.len == 60 && q.n == 1 && q.mbufs == 0 && !q.lazy && st.rx_copied == 1);
+	CHECK(q.tail_room == MPS_PBQ_COPY_BUF - 60 && mbufs_freed - freed0 == 2);
+	CHECK(mps_pbq_copy(&q, buf, sizeof(buf)) == 60 && all_bytes(buf, 60, 'b'));
+	/* a queue that holds data: copied at once, packed after it */
+	CHECK(mps_pbq_push_lazy(&q, fake_mbuf(100, 'c'), 0) == 0);
+	CHECK(q.len == 160 && q.n == 1 && q.mbufs == 0 && !q.lazy && st.rx_copied == 2);
+	mps_pbq_consume(&q, q.len);
+	/* a large piece: zero-copy as push keeps it, nothing to settle */
+	CHECK(mps_pbq_push_lazy(&q, fake_mbuf(1000, 'd'), 0) == 0);
+	CHECK(q.mbufs == 1 && !q.lazy);
+	mps_pbq_settle(&q, 0);
+	CHECK(q.mbufs == 1 && st.rx_copied == 2);
+	mps_pbq_consume(&q, q.len);
+	/* over the soft budget: copied at once */
+	st.mbufs_held = MPS_RX_HELD_SOFT + 1;
+	CHECK(mps_pbq_push_lazy(&q, fake_mbuf(100, 'e'), 0) == 0);
+	CHECK(q.mbufs == 0 && !q.lazy && st.rx_copied == 3);
+	mps_pbq_free(&q);
+	CHECK(mbufs_freed - freed0 == mbufs_alloced - alloced0);
+}
+
 /* A connection holds at most MPS_PBQ_MAX_MBUFS mbufs zero-copy: the next
  * push is refused (lwIP keeps the data), counted, and q is unchanged. */
 static void
@@ -519,6 +563,7 @@ main(void)
 	test_rxq_small_pieces_packed();
 	test_rxq_zero_copy_and_budgets();
 	test_rxq_mbuf_bound();
+	test_rxq_lazy_settle();
 	test_timer_wheel();
 	CHECK(mps_api_init(MPS_MAX_CONNS_DEFAULT, 0) == 0);
 	test_handle_never_zero();
