@@ -14,10 +14,17 @@
  * callback. The segment's mbuf goes back to the pool when lwIP and every
  * frame are done with it.
  *
- * Segments that start short (a response header, an echo), those beyond
- * MPS_TX_SEG_HELD per worker (many connections with data in flight) and
- * all of them on ports that do not send chained mbufs come from lwIP's
- * heap and are copied.
+ * Segments that start short (a response header, an echo) are copied into
+ * the frame: a header-and-reference pair costs more than copying them.
+ * Their buffers come from a pool of our own (an lwIP private pool, fixed
+ * size, O(1)) while it lasts: lwIP's heap is first fit, and the block
+ * after each allocation at its lowest free address is found by walking
+ * every block still in use behind it, one segment per connection in
+ * flight. Segments beyond MPS_TX_SEG_HELD per worker, those too large for
+ * the short pool, those the pool has no room for and all long ones on
+ * ports that do not send chained mbufs come from lwIP's heap (the memory
+ * budget, api/budget.c, counts only that heap; the pool is bounded by
+ * itself).
  */
 #include <string.h>
 
@@ -27,10 +34,43 @@
 #include <rte_mbuf.h>
 #include <rte_tcp.h>
 
+#include "lwip/memp.h"
 #include "lwip/pbuf.h"
 
 #include "netif.h"
 #include "txseg.h"
+
+/* A short segment's buffer: the pbuf, then room for a segment of an
+ * Ethernet MSS with its headers (lwIP asks for a full one, to append to). */
+#define TX_SHORT_BUFS 4096u
+#define TX_SHORT_SIZE 2048u
+struct tx_short {
+	struct pbuf_custom pc;
+	uint8_t data[TX_SHORT_SIZE - sizeof(struct pbuf_custom)];
+};
+LWIP_MEMPOOL_DECLARE(MPS_TX_SHORT, TX_SHORT_BUFS, sizeof(struct tx_short),
+		     "short TCP segments")
+
+static void
+short_free(struct pbuf *p)
+{
+	LWIP_MEMPOOL_FREE(MPS_TX_SHORT, p);
+}
+
+/* A pbuf like pbuf_alloc(layer, alloc, PBUF_RAM)'s from the short pool,
+ * or NULL. */
+static struct pbuf *
+short_alloc(pbuf_layer layer, unsigned short alloc)
+{
+	struct tx_short *b;
+
+	/* pbuf_layer's values are the headers' room (a jumbo MSS: no fit) */
+	if (LWIP_MEM_ALIGN_SIZE((size_t)layer) + alloc > sizeof(b->data) ||
+	    (b = LWIP_MEMPOOL_ALLOC(MPS_TX_SHORT)) == NULL)
+		return NULL;
+	b->pc.custom_free_function = short_free;
+	return pbuf_alloced_custom(layer, alloc, PBUF_RAM, &b->pc, b->data, sizeof(b->data));
+}
 
 /* lwIP released a segment: its mbuf goes back once no frame holds it. */
 static void
@@ -43,7 +83,13 @@ txseg_free(struct pbuf *p)
 void
 mps_txseg_init(struct mps_worker *w)
 {
+	static int pool_ready;
+
 	w->txseg_on = (w->tx_offloads & RTE_ETH_TX_OFFLOAD_MULTI_SEGS) != 0;
+	if (!pool_ready) {
+		LWIP_MEMPOOL_INIT(MPS_TX_SHORT);
+		pool_ready = 1;
+	}
 }
 
 /* LWIP_HOOK_TCP_SEG_ALLOC: what pbuf_alloc(layer, alloc, PBUF_RAM) gives,
@@ -67,6 +113,12 @@ mps_tcp_seg_alloc(int layer, unsigned short length, unsigned short alloc)
 			return p;
 		}
 		rte_pktmbuf_free(m); /* larger than an mbuf */
+	}
+	if (length < MPS_TX_ZC_MIN) {
+		struct pbuf *p = short_alloc((pbuf_layer)layer, alloc);
+
+		if (p != NULL)
+			return p;
 	}
 	return pbuf_alloc((pbuf_layer)layer, alloc, PBUF_RAM);
 }
