@@ -56,7 +56,7 @@ LWIP_OBJS  := $(addprefix $(BUILD)/lwip/,$(LWIP_FILES:.c=.o) $(LWIPERF_O))
 
 COMMON_SRCS := common/mps_config.c common/mps_parse.c common/mps_neigh.c common/mps_log.c \
 	common/mps_rss.c common/mps_proc.c common/mps_siphash.c common/mps_isn.c \
-	common/mps_csum.c
+	common/mps_csum.c common/mps_slot.c
 PRIMARY_SRCS := primary/main.c primary/ports.c primary/shared_objs.c \
 	primary/telemetry.c primary/monitor.c primary/metrics.c \
 	primary/capture.c primary/adopt.c primary/exception.c
@@ -75,7 +75,7 @@ SECONDARY_SRCS := secondary/main.c secondary/worker.c secondary/attach.c seconda
 UNIT_SRCS := test/unit/main.c test/unit/test_config.c test/unit/test_parse.c \
 	test/unit/test_neigh.c test/unit/test_drop.c \
 	test/unit/test_rss.c test/unit/test_portopts.c test/unit/test_isn.c \
-	test/unit/test_wset.c test/unit/test_csum.c
+	test/unit/test_wset.c test/unit/test_csum.c test/unit/test_slot.c
 
 # mps-capture, a small secondary that writes what the workers mirror.
 CAPTURE_SRCS := capture/main.c

@@ -42,7 +42,7 @@
 
 #define MPS_MAGIC          0x6d707374u /* "mpst" */
 #ifndef MPS_LAYOUT_VERSION /* overridden only to build the mismatch test */
-#define MPS_LAYOUT_VERSION 24u
+#define MPS_LAYOUT_VERSION 25u
 #endif
 
 /* The mbuf private area holds lwIP's struct pbuf_custom (zero-copy RX).
@@ -223,6 +223,8 @@ enum mps_worker_state {
 	MPS_WORKER_DEAD = 4,     /* owner died without releasing (primary saw it) */
 	MPS_WORKER_DRAINING = 5, /* a replaced worker finishing its connections
 				  * (drain slots only) */
+	MPS_WORKER_REAPING = 6,  /* owner died; the primary unregisters its
+				  * reader: no claims until DEAD (mps_slot.h) */
 };
 
 /* The workers' counters, listed once, by subsystem. Everything that shows
@@ -438,7 +440,8 @@ mps_gcra_take(volatile uint64_t *tat, uint64_t now, uint64_t interval,
 
 /* One worker slot: owner pid and state, heartbeat, stats. */
 struct mps_worker_slot {
-	volatile int32_t owner_pid; /* 0 = free; claimed by compare-and-set */
+	volatile int32_t owner_pid; /* 0 = free; claimed by compare-and-set
+				     * (mps_slot.h) */
 	volatile uint32_t state;    /* enum mps_worker_state */
 	volatile uint32_t lcore_id; /* EAL lcore id of the owner */
 	uint32_t restarts;          /* times this slot was claimed after a death */

@@ -17,6 +17,7 @@
 
 #include "mps_neigh.h"
 #include "mps_proc.h"
+#include "mps_slot.h"
 
 #include "mps_log.h"
 #include "primary.h"
@@ -30,6 +31,8 @@ static const char *const state_names[] = {
 	[MPS_WORKER_RUNNING] = "running",
 	[MPS_WORKER_STOPPING] = "stopping",
 	[MPS_WORKER_DEAD] = "dead",
+	[MPS_WORKER_DRAINING] = "draining",
+	[MPS_WORKER_REAPING] = "reaping",
 };
 
 const char *
@@ -68,30 +71,22 @@ static int
 reap_slot(struct mps_primary *pp, struct mps_worker_slot *slot, uint32_t w,
 	  uint32_t qs, const char *what)
 {
-	int32_t pid = slot->owner_pid;
-	uint32_t state = __atomic_load_n(&slot->state, __ATOMIC_ACQUIRE);
-	uint64_t held = slot->stats.mbufs_held + slot->stats.tx_queued +
-			slot->stats.tx_seg_held;
+	uint64_t held;
+	int32_t pid;
 
-	if (pid == 0 || state == MPS_WORKER_DEAD || state == MPS_WORKER_FREE ||
-	    mps_pid_alive(pid))
+	if (!mps_slot_reap_begin(slot, &pid))
 		return 0;
-	/* A restarted worker may have claimed the slot while we looked at
-	 * /proc: mark only the state we saw. Its reader goes offline first:
-	 * whoever takes a DEAD slot over (a predecessor taking its queue
-	 * back) registers after us. */
-	if (__atomic_load_n(&slot->owner_pid, __ATOMIC_ACQUIRE) != pid)
-		return 0;
+	/* Nobody claims the slot until reap_end: the reader we unregister is
+	 * the dead owner's, never a new one's. */
 	rte_rcu_qsbr_thread_offline(pp->neigh_qs, qs);
 	rte_rcu_qsbr_thread_unregister(pp->neigh_qs, qs);
-	if (!__atomic_compare_exchange_n(&slot->state, &state, MPS_WORKER_DEAD, 0,
-					 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
-		return 0;
+	held = slot->stats.mbufs_held + slot->stats.tx_queued + slot->stats.tx_seg_held;
 	MPS_LOG(WARNING, "%s %u (pid %d) died; it held %" PRIu64 " mbufs and %" PRIu64 " connection(s)%s",
 		what, w, pid, held, slot->stats.tcp_active,
 		qs == w ? "; the slot can be restarted with --worker" : "");
 	pp->mbufs_lost += held;
 	pp->worker_deaths++;
+	mps_slot_reap_end(slot);
 	return 1;
 }
 

@@ -24,6 +24,7 @@
 #include "attach.h"
 #include "mps_log.h"
 #include "mps_proc.h"
+#include "mps_slot.h"
 #include "worker.h"
 
 int
@@ -135,28 +136,36 @@ mps_check_lcore(const struct mps_shared *sh, char *err, size_t errlen)
 	return -EBUSY;
 }
 
-/* Takes slot id if free or owned by a dead process. */
+/* How long a claim waits for the primary to reap a dead owner's slot: it
+ * looks every 100 ms (primary/monitor.c), so this allows for a busy
+ * machine, not for a stopped primary. */
+#define REAP_WAIT_MS 5000u
+
+/* Takes slot id if free or owned by a dead process; waits while the
+ * primary has yet to reap a dead owner. */
 static int
 try_claim(struct mps_shared *sh, uint32_t id)
 {
 	struct mps_worker_slot *s = &sh->workers[id];
-	int32_t owner = s->owner_pid, me = getpid();
+	int32_t prev = 0;
+	int rc;
 
-	if (owner != 0 && mps_pid_alive(owner))
-		return -EBUSY;
-	if (!__atomic_compare_exchange_n(&s->owner_pid, &owner, me, 0,
-					 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
-		return -EBUSY;
-	if (owner != 0)
+	for (unsigned int ms = 0;; ms++) {
+		rc = mps_slot_claim(s, getpid(), &prev);
+		if (rc != -EAGAIN || ms == REAP_WAIT_MS)
+			break;
+		mps_sleep_us(1000);
+	}
+	if (rc == 0 && prev != 0)
 		s->restarts++;
-	return 0;
+	return rc;
 }
 
 int
 mps_claim_slot(struct mps_worker *w, int requested, char *err, size_t errlen)
 {
 	struct mps_shared *sh = w->shared;
-	int id = -1;
+	int id = -1, rc;
 
 	if (mps_check_lcore(sh, err, errlen) != 0)
 		return -EBUSY;
@@ -166,7 +175,13 @@ mps_claim_slot(struct mps_worker *w, int requested, char *err, size_t errlen)
 				 requested, sh->cfg.n_workers, sh->cfg.n_workers - 1);
 			return -ERANGE;
 		}
-		if (try_claim(sh, (uint32_t)requested) != 0) {
+		rc = try_claim(sh, (uint32_t)requested);
+		if (rc == -EAGAIN) {
+			snprintf(err, errlen, "worker slot %d: its last owner pid %d died and the primary has not marked it dead within %u ms (is the primary stopped?)",
+				 requested, sh->workers[requested].owner_pid, REAP_WAIT_MS);
+			return -EBUSY;
+		}
+		if (rc != 0) {
 			snprintf(err, errlen, "worker slot %d is held by live pid %d",
 				 requested, sh->workers[requested].owner_pid);
 			return -EBUSY;

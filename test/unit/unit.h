@@ -98,7 +98,10 @@
 	X(siphash_vectors)                \
 	X(isn_clock_and_tuple)            \
 	X(isn_crc_attack)                 \
-	X(isn_not_linear)
+	X(isn_not_linear)                 \
+	/* test_slot.c */                 \
+	X(slot_claim_waits_for_reap)      \
+	X(slot_reap_cases)
 
 #define UNIT_DECLARE(name) void test_##name(void);
 UNIT_TESTS(UNIT_DECLARE)

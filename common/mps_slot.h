@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ *
+ * mps_slot.h - who owns a worker slot: a worker claims it, the primary
+ * reaps it when its owner dies without releasing it.
+ *
+ * Both sides touch the slot's neighbour-table QSBR reader: a claimer
+ * registers it, the reaper takes the dead owner's offline and unregisters
+ * it. The reaper must never do that to a new owner's registration, so a
+ * slot whose owner died is claimable only once the reap is over (state
+ * DEAD), or if the owner had released it (FREE); while the primary reaps
+ * (REAPING) claims wait.
+ */
+#ifndef MPS_SLOT_H
+#define MPS_SLOT_H
+
+#include <stdint.h>
+
+#include "mps_shared.h"
+
+/* Worker side: makes pid me the owner of slot s. 0 on success (*prev = the
+ * last owner, 0 if none); -EBUSY if a live process owns it; -EAGAIN if its
+ * owner died and the primary has not reaped the slot yet (try again after
+ * the primary's next check). */
+int mps_slot_claim(struct mps_worker_slot *s, int32_t me, int32_t *prev);
+
+/* Primary side: 1 if the owner of s died without releasing it; the slot is
+ * then REAPING and its owner's pid in *pid: take its reader offline,
+ * unregister it, and end with mps_slot_reap_end. 0 if there is nothing to
+ * reap (free, live, already dead, or claimed meanwhile). */
+int mps_slot_reap_begin(struct mps_worker_slot *s, int32_t *pid);
+
+/* Marks the slot DEAD: claimable from now on. */
+void mps_slot_reap_end(struct mps_worker_slot *s);
+
+#endif /* MPS_SLOT_H */
