@@ -7,8 +7,10 @@
  * registers it, the reaper takes the dead owner's offline and unregisters
  * it. The reaper must never do that to a new owner's registration, so a
  * slot whose owner died is claimable only once the reap is over (state
- * DEAD), or if the owner had released it (FREE); while the primary reaps
- * (REAPING) claims wait.
+ * DEAD), or if the owner had released it (FREE); while the primary has
+ * not reaped it yet, or reaps it (REAPING), claims wait. A claimer that
+ * won the slot while a reap began (it looked before another owner came
+ * and died) waits for the reap's end before it registers.
  */
 #ifndef MPS_SLOT_H
 #define MPS_SLOT_H
@@ -17,11 +19,15 @@
 
 #include "mps_shared.h"
 
-/* Worker side: makes pid me the owner of slot s. 0 on success (*prev = the
- * last owner, 0 if none); -EBUSY if a live process owns it; -EAGAIN if its
- * owner died and the primary has not reaped the slot yet (try again after
- * the primary's next check). */
-int mps_slot_claim(struct mps_worker_slot *s, int32_t me, int32_t *prev);
+/* Worker side: makes pid me the owner of slot s; register its reader only
+ * after this returns 0 (*prev = the last owner, 0 if none). -EBUSY if a
+ * live process owns it; -EAGAIN if its owner died and the primary has not
+ * reaped the slot yet (try again after the primary's next check);
+ * -ETIMEDOUT if the slot is ours but a reap of it did not end within
+ * wait_ms (the primary is stopped: give up; ours is then a dead owner's
+ * slot like any other). */
+int mps_slot_claim(struct mps_worker_slot *s, int32_t me, int32_t *prev,
+		   unsigned int wait_ms);
 
 /* Primary side: 1 if the owner of s died without releasing it; the slot is
  * then REAPING and its owner's pid in *pid: take its reader offline,
@@ -29,7 +35,7 @@ int mps_slot_claim(struct mps_worker_slot *s, int32_t me, int32_t *prev);
  * reap (free, live, already dead, or claimed meanwhile). */
 int mps_slot_reap_begin(struct mps_worker_slot *s, int32_t *pid);
 
-/* Marks the slot DEAD: claimable from now on. */
+/* Marks the REAPING slot DEAD: claimable from now on. */
 void mps_slot_reap_end(struct mps_worker_slot *s);
 
 #endif /* MPS_SLOT_H */

@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <rte_cycles.h>
 #include <rte_eal.h>
 #include <rte_hash.h>
 #include <rte_lcore.h>
@@ -141,21 +142,19 @@ mps_check_lcore(const struct mps_shared *sh, char *err, size_t errlen)
  * machine, not for a stopped primary. */
 #define REAP_WAIT_MS 5000u
 
-/* Takes slot id if free or owned by a dead process; waits while the
- * primary has yet to reap a dead owner. */
+/* Takes slot id if free or owned by a dead process; waits (up to
+ * REAP_WAIT_MS) while the primary has yet to reap a dead owner. */
 static int
 try_claim(struct mps_shared *sh, uint32_t id)
 {
 	struct mps_worker_slot *s = &sh->workers[id];
+	uint64_t until = rte_get_timer_cycles() + rte_get_timer_hz() / 1000 * REAP_WAIT_MS;
 	int32_t prev = 0;
 	int rc;
 
-	for (unsigned int ms = 0;; ms++) {
-		rc = mps_slot_claim(s, getpid(), &prev);
-		if (rc != -EAGAIN || ms == REAP_WAIT_MS)
-			break;
+	while ((rc = mps_slot_claim(s, getpid(), &prev, REAP_WAIT_MS)) == -EAGAIN &&
+	       rte_get_timer_cycles() < until)
 		mps_sleep_us(1000);
-	}
 	if (rc == 0 && prev != 0)
 		s->restarts++;
 	return rc;
@@ -176,9 +175,9 @@ mps_claim_slot(struct mps_worker *w, int requested, char *err, size_t errlen)
 			return -ERANGE;
 		}
 		rc = try_claim(sh, (uint32_t)requested);
-		if (rc == -EAGAIN) {
-			snprintf(err, errlen, "worker slot %d: its last owner pid %d died and the primary has not marked it dead within %u ms (is the primary stopped?)",
-				 requested, sh->workers[requested].owner_pid, REAP_WAIT_MS);
+		if (rc == -EAGAIN || rc == -ETIMEDOUT) {
+			snprintf(err, errlen, "worker slot %d: its last owner died and the primary has not marked it dead within %u ms (is the primary stopped?)",
+				 requested, REAP_WAIT_MS);
 			return -EBUSY;
 		}
 		if (rc != 0) {
@@ -188,9 +187,21 @@ mps_claim_slot(struct mps_worker *w, int requested, char *err, size_t errlen)
 		}
 		id = requested;
 	} else {
-		for (uint32_t i = 0; i < sh->cfg.n_workers && id < 0; i++)
-			if (try_claim(sh, i) == 0)
+		int unreaped = 0;
+
+		for (uint32_t i = 0; i < sh->cfg.n_workers && id < 0; i++) {
+			rc = try_claim(sh, i);
+			if (rc == 0)
 				id = (int)i;
+			unreaped |= rc == -EAGAIN || rc == -ETIMEDOUT;
+			if (rc == -ETIMEDOUT)
+				break; /* slot i is ours, and the primary stuck */
+		}
+		if (id < 0 && unreaped) {
+			snprintf(err, errlen, "no worker slot: a dead worker's slot was not marked dead by the primary within %u ms (is the primary stopped?)",
+				 REAP_WAIT_MS);
+			return -EBUSY;
+		}
 		if (id < 0) {
 			snprintf(err, errlen, "all %u worker slots are held by live workers",
 				 sh->cfg.n_workers);
@@ -216,12 +227,14 @@ mps_slot_taken(struct mps_worker *w, uint16_t id)
 	/* Alive from now: the primary would take a reader with an old
 	 * heartbeat (a dead predecessor's) offline. */
 	w->slot->heartbeat_tsc = rte_get_tsc_cycles();
+	/* STARTING first: if we die before we register, the primary still
+	 * reaps the slot (it leaves DEAD ones alone). */
+	__atomic_store_n(&w->slot->state, MPS_WORKER_STARTING, __ATOMIC_RELEASE);
 	/* A neighbour-table reader from here (the first SYN of --connect looks
 	 * up its next hop before the loop starts) until mps_release_slot. */
 	w->qs_id = id;
 	rte_rcu_qsbr_thread_register(w->neigh_qs, w->qs_id);
 	rte_rcu_qsbr_thread_online(w->neigh_qs, w->qs_id);
-	__atomic_store_n(&w->slot->state, MPS_WORKER_STARTING, __ATOMIC_RELEASE);
 }
 
 void

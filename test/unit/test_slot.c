@@ -75,7 +75,7 @@ test_slot_claim_waits_for_reap(void)
 	CHECK_EQ(pid, dead);
 	CHECK_EQ(s.state, MPS_WORKER_REAPING);
 	/* ...a restarted worker tries to claim before it unregistered... */
-	rc = mps_slot_claim(&s, me, &prev);
+	rc = mps_slot_claim(&s, me, &prev, 0);
 	CHECK_EQ(rc, -EAGAIN);
 	if (rc == 0)
 		reader_start(v);
@@ -85,7 +85,7 @@ test_slot_claim_waits_for_reap(void)
 	mps_slot_reap_end(&s);
 	CHECK_EQ(s.state, MPS_WORKER_DEAD);
 	if (rc != 0) {
-		CHECK_EQ(mps_slot_claim(&s, me, &prev), 0);
+		CHECK_EQ(mps_slot_claim(&s, me, &prev, 0), 0);
 		CHECK_EQ(prev, dead);
 		reader_start(v);
 	}
@@ -98,7 +98,7 @@ test_slot_claim_waits_for_reap(void)
 	CHECK_EQ(rte_rcu_qsbr_check(v, token, false), 1);
 	/* A live owner's slot is neither claimed nor reaped. */
 	s.state = MPS_WORKER_RUNNING;
-	CHECK_EQ(mps_slot_claim(&s, me, &prev), -EBUSY);
+	CHECK_EQ(mps_slot_claim(&s, me, &prev, 0), -EBUSY);
 	CHECK_EQ(mps_slot_reap_begin(&s, &pid), 0);
 	free(v);
 }
@@ -116,7 +116,7 @@ test_slot_reap_cases(void)
 	memset(&s, 0, sizeof(s));
 	/* Never claimed. */
 	CHECK_EQ(mps_slot_reap_begin(&s, &pid), 0);
-	CHECK_EQ(mps_slot_claim(&s, me, &prev), 0);
+	CHECK_EQ(mps_slot_claim(&s, me, &prev, 0), 0);
 	CHECK_EQ(prev, 0);
 
 	/* Released (FREE), reaped (DEAD) or being reaped: nothing to reap. */
@@ -129,10 +129,10 @@ test_slot_reap_cases(void)
 	/* A dead owner's slot the primary has not looked at yet: a claim
 	 * waits for it. */
 	s.state = MPS_WORKER_RUNNING;
-	CHECK_EQ(mps_slot_claim(&s, me, &prev), -EAGAIN);
+	CHECK_EQ(mps_slot_claim(&s, me, &prev, 0), -EAGAIN);
 	/* A released slot whose owner died before clearing its pid. */
 	s.state = MPS_WORKER_FREE;
-	CHECK_EQ(mps_slot_claim(&s, me, &prev), 0);
+	CHECK_EQ(mps_slot_claim(&s, me, &prev, 0), 0);
 	CHECK_EQ(prev, dead);
 
 	/* Every other state of a dead owner is reaped. */
@@ -146,4 +146,8 @@ test_slot_reap_cases(void)
 		mps_slot_reap_end(&s);
 		CHECK_EQ(s.state, MPS_WORKER_DEAD);
 	}
+	/* The end of a reap marks only a slot still REAPING. */
+	s.state = MPS_WORKER_STARTING;
+	mps_slot_reap_end(&s);
+	CHECK_EQ(s.state, MPS_WORKER_STARTING);
 }
