@@ -71,7 +71,7 @@ SECONDARY_SRCS := secondary/main.c secondary/worker.c secondary/attach.c seconda
 	secondary/apps/apps.c secondary/apps/echo.c secondary/apps/http.c \
 	secondary/mirror.c secondary/adopt.c secondary/replace.c secondary/exception.c \
 	secondary/rxwait.c secondary/txseg.c \
-	secondary/pcb_guard.c secondary/pcb_cache.c $(if $(CYCLES),secondary/cycles.c)
+	secondary/pcb_guard.c secondary/pcb_cache.c secondary/tcp_tail.c $(if $(CYCLES),secondary/cycles.c)
 UNIT_SRCS := test/unit/main.c test/unit/test_config.c test/unit/test_parse.c \
 	test/unit/test_neigh.c test/unit/test_drop.c \
 	test/unit/test_rss.c test/unit/test_portopts.c test/unit/test_isn.c \
@@ -161,7 +161,8 @@ TCP_IN_C     := $(BUILD)/lwip-patched/tcp_in.c
 $(eval $(call lwip_patched,$(TCP_IN_C),$(LWIP_SRC)/src/core/tcp_in.c,$(TCP_IN_PATCH)))
 # tcp_out.c: a hook for the buffer of a data segment (secondary/txseg.c
 # puts it in a pool mbuf).
-TCP_OUT_PATCH := secondary/lwip/patches/tcp-out-seg-alloc-hook.patch
+TCP_OUT_PATCH := secondary/lwip/patches/tcp-out-seg-alloc-hook.patch \
+	secondary/lwip/patches/tcp-out-unacked-tail-hook.patch
 TCP_OUT_C     := $(BUILD)/lwip-patched/tcp_out.c
 $(eval $(call lwip_patched,$(TCP_OUT_C),$(LWIP_SRC)/src/core/tcp_out.c,$(TCP_OUT_PATCH)))
 
@@ -179,7 +180,8 @@ $(BUILD)/lwip/core/tcp_in.o $(BUILD)/lwip/core/tcp_out.o: $(BUILD)/lwip/core/%.o
 # lwIP aborts an lwiperf connection: the pcb pool must stay sound (no DPDK).
 # One lwIP instance talking to itself (stubs of the worker's hooks): the
 # harness of the checks below.
-LWIP_LOOP_SRCS := test/unit/lwip_loop.c common/mps_csum.c secondary/pcb_cache.c
+LWIP_LOOP_SRCS := test/unit/lwip_loop.c common/mps_csum.c secondary/pcb_cache.c \
+	secondary/tcp_tail.c
 $(BUILD)/lwiperf-check: $(call obj,test/unit/lwiperf_check.c $(LWIP_LOOP_SRCS)) $(LWIP_OBJS)
 	$(CC) -o $@ $^ $(EXTRA_LDFLAGS)
 
@@ -197,6 +199,11 @@ $(BUILD)/tcp-wnd-check-unpatched: $(call obj,test/unit/tcp_wnd_check.c $(LWIP_LO
 
 # The PCB cache finds what lwIP's walk would and keeps no freed PCB (no DPDK).
 $(BUILD)/pcb-cache-check: $(call obj,test/unit/pcb_cache_check.c $(LWIP_LOOP_SRCS)) $(LWIP_OBJS)
+	$(CC) -o $@ $^ $(EXTRA_LDFLAGS)
+
+# tcp_output's unacked tail is the list's last segment through losses and
+# timeouts (no DPDK; meaningful under ASan, which checks every tail).
+$(BUILD)/tcp-tail-check: $(call obj,test/unit/tcp_tail_check.c $(LWIP_LOOP_SRCS)) $(LWIP_OBJS)
 	$(CC) -o $@ $^ $(EXTRA_LDFLAGS)
 
 # The worker API's RX queue, handles and send queue on lwIP (no DPDK).
@@ -274,6 +281,7 @@ FUZZ_CFLAGS  := -O1 -g -D_GNU_SOURCE -MMD -MP $(SAN_FLAGS) -fsanitize=fuzzer-no-
 	$(INC) $(DPDK_CFLAGS)
 FUZZ_SRCS    := test/fuzz/fuzz_rx.c secondary/worker.c secondary/netif.c secondary/tcp_hooks.c \
 	secondary/neigh_learn.c secondary/steer.c secondary/pcb_guard.c secondary/pcb_cache.c \
+	secondary/tcp_tail.c \
 	secondary/lwip/sys_arch.c $(API_SRCS) secondary/apps/apps.c \
 	secondary/apps/echo.c secondary/apps/http.c secondary/mirror.c \
 	secondary/replace.c secondary/adopt.c secondary/attach.c secondary/exception.c \
@@ -315,7 +323,8 @@ asan:
 	$(Q)$(MAKE) --no-print-directory BUILD=$(BUILD)/asan OPT="-O1 -g" \
 		EXTRA_CFLAGS="$(SAN_FLAGS)" EXTRA_LDFLAGS="$(SAN_FLAGS)" \
 		$(BUILD)/asan/mps-primary $(BUILD)/asan/mps-secondary $(BUILD)/asan/unit-tests \
-		$(BUILD)/asan/api-check $(BUILD)/asan/tcp-wnd-check $(BUILD)/asan/pcb-cache-check
+		$(BUILD)/asan/api-check $(BUILD)/asan/tcp-wnd-check $(BUILD)/asan/pcb-cache-check \
+		$(BUILD)/asan/tcp-tail-check
 
 # The programs with the workers' cycle probes (secondary/cycles.h), in
 # $(BUILD)/cycles: `make bench` and test_cycles.py use them.

@@ -147,7 +147,7 @@ parse_tune_item(const char *key, const char *val, struct mps_tcp_tune *t)
 		return 0;
 	}
 	if (strcmp(key, "rcvbuf") == 0 || strcmp(key, "sndbuf") == 0)
-		return mps_parse_u32(val, 4096, 128u * 1024, key[0] == 'r' ?
+		return mps_parse_u32(val, 4096, MPS_TCP_BUF_MAX, key[0] == 'r' ?
 				     &t->rcvbuf : &t->sndbuf) == 0 ? 0 : -EINVAL;
 	if (strcmp(key, "sndq") == 0)
 		return mps_parse_u32(val, 1024, 1u << 30, &t->sndq_limit) == 0 ?
@@ -407,8 +407,8 @@ mps_config_usage(void)
 	       "  --rto-min MS             floor under the retransmission timeout\n"
 	       "  --rto-init MS            RTO before the first RTT sample (lwIP: 3000)\n"
 	       "  --initcwnd SEGS          initial congestion window (lwIP: RFC 3390)\n"
-	       "  --rcvbuf BYTES           receive window per connection (4096..131072)\n"
-	       "  --sndbuf BYTES           lwIP send buffer per connection (4096..131072)\n"
+	       "  --rcvbuf BYTES           receive window per connection (4096..262144)\n"
+	       "  --sndbuf BYTES           lwIP send buffer per connection (4096..262144)\n"
 	       "  --sndq BYTES             bytes an app may queue per connection; over it\n"
 	       "                           the connection is dropped (default 1048576)\n"
 	       "  --header-timeout MS      a request's header must be whole within MS of its\n"

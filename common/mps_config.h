@@ -56,6 +56,9 @@ enum mps_idle_mode {
 /* TCP tuning, global and per listener. A listener's zero field
  * (or MPS_TUNE_INHERIT flag) takes the global value. */
 #define MPS_MAX_CONNECTS 8u
+/* The largest --rcvbuf and --sndbuf, and the default: lwIP's TCP_WND and
+ * TCP_SND_BUF (secondary/lwip/lwipopts.h; api/conn.c checks they agree). */
+#define MPS_TCP_BUF_MAX (256u * 1024)
 #define MPS_TUNE_INHERIT 0u
 #define MPS_TUNE_OFF 1u
 #define MPS_TUNE_ON 2u

@@ -22,6 +22,8 @@ echo "== lwIP honours a zero window at unchanged SEQ/ACK (RFC 9293 window update
 build/tcp-wnd-check || failed+=(tcp-wnd-check)
 echo "== the PCB cache finds lwIP's PCB and keeps none lwIP freed, ASan + UBSan"
 build/asan/pcb-cache-check || failed+=(pcb-cache-check)
+echo "== lwIP's tcp_output appends at the unacked tail we keep, through losses and timeouts, ASan + UBSan"
+build/asan/tcp-tail-check || failed+=(tcp-tail-check)
 
 echo "== the README's module map matches the code"
 "$PY" scripts/module-map.py --check README.md || failed+=(module-map)

@@ -176,6 +176,9 @@ mps_conn_release(struct mps_conn *c, int err)
 		ops->on_closed(h, err, arg);
 }
 
+_Static_assert(TCP_WND == MPS_TCP_BUF_MAX && TCP_SND_BUF == MPS_TCP_BUF_MAX,
+	       "--rcvbuf/--sndbuf's ceiling is lwIP's window and send buffer");
+
 /* Sets the per-connection tuning on a fresh pcb. */
 void
 mps_conn_tune(struct mps_conn *c, struct tcp_pcb *pcb, const struct mps_tcp_tune *t)

@@ -65,9 +65,12 @@
 #define TCP_MSS                     8960
 #define MPS_TCP_MSS_ETH             1460
 #define LWIP_WND_SCALE              1
-#define TCP_RCV_SCALE               2
-#define TCP_WND                     (128 * 1024)
-#define TCP_SND_BUF                 (128 * 1024)
+/* 256 KiB, the ceiling of --rcvbuf/--sndbuf (MPS_TCP_BUF_MAX, checked in
+ * api/conn.c): more in flight for a jumbo connection (README "Windows, and
+ * what is in flight"). */
+#define TCP_RCV_SCALE               3
+#define TCP_WND                     (256 * 1024)
+#define TCP_SND_BUF                 (256 * 1024)
 #define TCP_SND_QUEUELEN            ((4 * TCP_SND_BUF) / MPS_TCP_MSS_ETH)
 #define TCP_SNDLOWAT                (32 * 1024) /* below 64K - 4*1460 */
 /* The window is backed by mbufs (RX is zero-copy), not by PBUF_POOL, which
@@ -115,14 +118,22 @@ struct tcp_pcb *mps_pcb_cache_find(const struct tcp_hdr *hdr, const struct ip4_a
 void mps_pcb_cache_found(struct tcp_pcb *pcb);
 #define LWIP_HOOK_TCP_PCB_FIND(hdr, src, dst, inp) mps_pcb_cache_find(hdr, src, dst, inp)
 #define LWIP_HOOK_TCP_PCB_FOUND(pcb) mps_pcb_cache_found(pcb)
+/* tcp_output appends what it sends to the tail it keeps instead of walking
+ * every segment in flight (secondary/tcp_tail.c; our patch to tcp_out.c). */
+struct tcp_seg;
+struct tcp_seg *mps_tcp_unacked_tail(struct tcp_pcb *pcb);
+void mps_tcp_unacked_tail_set(struct tcp_pcb *pcb, struct tcp_seg *seg);
+#define LWIP_HOOK_TCP_UNACKED_TAIL(pcb) mps_tcp_unacked_tail(pcb)
+#define LWIP_HOOK_TCP_UNACKED_TAIL_SET(pcb, seg) mps_tcp_unacked_tail_set(pcb, seg)
 #define TCP_LISTEN_BACKLOG          1
 #define TCP_DEFAULT_LISTEN_BACKLOG  255
 #define LWIP_TCP_KEEPALIVE          1 /* per-pcb idle/interval/count (api/conn.c) */
-/* Two extension slots per pcb: pcb_guard.c learns of every half-open pcb
+/* Three extension slots per pcb: pcb_guard.c learns of every half-open pcb
  * of our listeners (passive_open) and of its end (destroy), so the SYN
- * guard evicts the oldest in O(1) instead of walking every PCB; and
- * pcb_cache.c learns that a PCB it cached is freed (destroy). */
-#define LWIP_TCP_PCB_NUM_EXT_ARGS   2
+ * guard evicts the oldest in O(1) instead of walking every PCB;
+ * pcb_cache.c learns that a PCB it cached is freed (destroy); tcp_tail.c
+ * keeps the tail of the unacked list there. */
+#define LWIP_TCP_PCB_NUM_EXT_ARGS   3
 #define TCP_TMR_INTERVAL            100 /* ms: delayed ACK and RTO granularity */
 #define LWIP_TCP_TIMESTAMPS         0
 
