@@ -125,9 +125,12 @@ $(call obj,$(CAPTURE_SRCS) secondary/mirror.c primary/capture.c): \
 $(call obj,secondary/cycles.c primary/telemetry.c): \
 	CFLAGS_APP += -DALLOW_EXPERIMENTAL_API
 
-# test_neigh.c runs the primary's delete in the middle of a learn's add.
+# test_neigh.c runs the primary's delete in the middle of a learn's add;
+# test_slot.c runs a worker's death and the primary's reap in the middle
+# of a claim.
 $(BUILD)/unit-tests: $(call obj,$(UNIT_SRCS) $(COMMON_SRCS))
-	$(CC) -o $@ $^ $(LDFLAGS_APP) -Wl,--wrap=rte_hash_add_key_with_hash_data
+	$(CC) -o $@ $^ $(LDFLAGS_APP) -Wl,--wrap=rte_hash_add_key_with_hash_data \
+		-Wl,--wrap=mps_pid_alive
 
 $(BUILD)/obj/%.o: %.c | $(LWIP_SRC)/src/core/tcp.c
 	@mkdir -p $(dir $@)

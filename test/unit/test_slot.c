@@ -6,6 +6,7 @@
  * neighbour reclaim keeps waiting for it.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -42,6 +43,25 @@ qsbr_new(void)
 		v = NULL;
 	}
 	return v;
+}
+
+/* Runs once, inside the next mps_pid_alive call (linked with
+ * --wrap=mps_pid_alive): what other processes do while a claimer is
+ * between its look at the slot and its swap. */
+static void (*in_pid_alive)(void);
+
+int __real_mps_pid_alive(int32_t pid);
+int __wrap_mps_pid_alive(int32_t pid);
+
+int
+__wrap_mps_pid_alive(int32_t pid)
+{
+	void (*fn)(void) = in_pid_alive;
+
+	in_pid_alive = NULL;
+	if (fn != NULL)
+		fn();
+	return __real_mps_pid_alive(pid);
 }
 
 /* A worker's part of a claim: a reader from now on (attach.c). */
@@ -150,4 +170,66 @@ test_slot_reap_cases(void)
 	s.state = MPS_WORKER_STARTING;
 	mps_slot_reap_end(&s);
 	CHECK_EQ(s.state, MPS_WORKER_STARTING);
+}
+
+/* The second interleaving: claimer C looks at the slot (owner X, just
+ * claimed, state still DEAD), and before its swap X registers and dies
+ * and the primary begins to reap (in_pid_alive). C's swap then succeeds;
+ * it must not register before the primary, 20 ms later on its own
+ * thread, has unregistered X's reader and ended the reap. */
+static struct mps_worker_slot race_slot;
+static struct rte_rcu_qsbr *race_v;
+static pthread_t reaper;
+static int reaper_started;
+
+static void *
+reap_rest(void *arg)
+{
+	(void)arg;
+	usleep(20000);
+	rte_rcu_qsbr_thread_offline(race_v, QS_ID);
+	rte_rcu_qsbr_thread_unregister(race_v, QS_ID);
+	mps_slot_reap_end(&race_slot);
+	return NULL;
+}
+
+static void
+x_dies_and_reap_begins(void)
+{
+	int32_t pid = 0;
+
+	__atomic_store_n(&race_slot.state, MPS_WORKER_STARTING, __ATOMIC_RELEASE);
+	reader_start(race_v); /* X, now dead */
+	if (mps_slot_reap_begin(&race_slot, &pid) == 1)
+		reaper_started = pthread_create(&reaper, NULL, reap_rest, NULL) == 0;
+}
+
+void
+test_slot_claim_races_reap_begin(void)
+{
+	int32_t prev = -1;
+	uint64_t token;
+	int rc;
+
+	race_v = qsbr_new();
+	if (!CHECK(race_v != NULL))
+		return;
+	memset(&race_slot, 0, sizeof(race_slot));
+	race_slot.owner_pid = dead_pid(); /* X */
+	race_slot.state = MPS_WORKER_DEAD;
+	reaper_started = 0;
+	in_pid_alive = x_dies_and_reap_begins;
+	rc = mps_slot_claim(&race_slot, getpid(), &prev, 5000);
+	CHECK_EQ(rc, 0);
+	CHECK(reaper_started);
+	if (rc == 0)
+		reader_start(race_v); /* C */
+	if (reaper_started)
+		pthread_join(reaper, NULL);
+	CHECK_EQ(race_slot.owner_pid, getpid());
+	CHECK_EQ(race_slot.state, MPS_WORKER_DEAD);
+	/* C has not reported: the grace period must wait for it. */
+	token = rte_rcu_qsbr_start(race_v);
+	CHECK_EQ(rte_rcu_qsbr_check(race_v, token, false), 0);
+	free(race_v);
 }

@@ -101,7 +101,8 @@
 	X(isn_not_linear)                 \
 	/* test_slot.c */                 \
 	X(slot_claim_waits_for_reap)      \
-	X(slot_reap_cases)
+	X(slot_reap_cases)                \
+	X(slot_claim_races_reap_begin)
 
 #define UNIT_DECLARE(name) void test_##name(void);
 UNIT_TESTS(UNIT_DECLARE)
