@@ -91,11 +91,15 @@ def test_large_download(jstack):
 @contextlib.contextmanager
 def memif_stack(prefix, role, sock, ip, app_args):
     """A primary on a net_memif port (buffers of 10 KiB: a jumbo frame in
-    one) and one worker, outside any netns; stopped when the block ends."""
+    one) and one worker, outside any netns; stopped when the block ends.
+    8191 mbufs of 9 KiB are plenty for one worker, and leave hugepages for
+    this module's stack, which still runs (the default, 32767, would take
+    300 MB per primary)."""
     primary = subprocess.Popen(
         [str(BUILD / "mps-primary"), "--file-prefix", prefix, "--no-pci", "--lcores", "0@0",
          "--vdev", f"net_memif0,role={role},socket={sock},socket-abstract=no,bsize=10240",
          "--log-level=lib.eal:error", "--", "--workers", "1", "--ip", ip, "--mtu", "9000",
+         "--mbufs", "8191",
          *app_args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     procs = [primary]
     try:
