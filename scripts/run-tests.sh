@@ -20,7 +20,7 @@ echo "== worker API pieces on lwIP without DPDK (RX queue, handles, send queue),
 build/asan/api-check || failed+=(api-check)
 echo "== lwIP honours a zero window at unchanged SEQ/ACK (RFC 9293 window update patch)"
 build/tcp-wnd-check || failed+=(tcp-wnd-check)
-echo "== the PCB cache finds lwIP's PCB and keeps none lwIP freed, ASan + UBSan"
+echo "== the PCB index finds lwIP's PCB, walks nothing for a segment of no connection, keeps none lwIP freed, ASan + UBSan"
 build/asan/pcb-cache-check || failed+=(pcb-cache-check)
 echo "== lwIP's tcp_output appends at the unacked tail we keep, through losses and timeouts, ASan + UBSan"
 build/asan/tcp-tail-check || failed+=(tcp-tail-check)

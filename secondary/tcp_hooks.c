@@ -199,24 +199,9 @@ mps_tcp_inpacket_hook(struct tcp_pcb *pcb, struct tcp_hdr *hdr, struct pbuf *p)
 	return tw_end(w, pcb);
 }
 
-/* lwIP's own lookup in tcp_input, without its side effects. */
-static int
-pcb_in(const struct tcp_pcb *list, uint32_t local_ip, uint16_t local_port,
-       uint32_t remote_ip, uint16_t remote_port)
-{
-	for (const struct tcp_pcb *pcb = list; pcb != NULL; pcb = pcb->next)
-		if (pcb->remote_port == remote_port && pcb->local_port == local_port &&
-		    ip4_addr_get_u32(&pcb->remote_ip) == remote_ip &&
-		    ip4_addr_get_u32(&pcb->local_ip) == local_ip)
-			return 1;
-	return 0;
-}
-
 int
 mps_tcp_has_pcb(uint32_t local_ip, uint16_t local_port, uint32_t remote_ip,
 		uint16_t remote_port)
 {
-	return mps_pcb_cache_lookup(local_ip, local_port, remote_ip, remote_port) != NULL ||
-	       pcb_in(tcp_active_pcbs, local_ip, local_port, remote_ip, remote_port) ||
-	       pcb_in(tcp_tw_pcbs, local_ip, local_port, remote_ip, remote_port);
+	return mps_pcb_cache_has(local_ip, local_port, remote_ip, remote_port);
 }

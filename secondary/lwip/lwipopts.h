@@ -110,14 +110,21 @@ unsigned int mps_tcp_isn(const struct ip4_addr *local_ip, unsigned short local_p
 struct pbuf *mps_tcp_seg_alloc(int layer, unsigned short length, unsigned short alloc);
 #define LWIP_HOOK_TCP_SEG_ALLOC(layer, length, alloc) \
 	mps_tcp_seg_alloc((int)(layer), (length), (alloc))
-/* A segment's PCB from a cache instead of lwIP's walk of every active PCB
- * (secondary/pcb_cache.c; the hooks are our patch to tcp_in.c). */
+/* A segment's PCB, or that it has none, from an index instead of lwIP's
+ * walks of every active and TIME_WAIT PCB (secondary/pcb_cache.c; the
+ * hooks are our patch to tcp_in.c; the index learns of every change to
+ * those lists from the TCP_REG and TCP_RMV of lwip_hooks.h). */
+#define LWIP_HOOK_FILENAME "lwip_hooks.h"
 struct netif;
+void mps_pcb_cache_listed(struct tcp_pcb **list, struct tcp_pcb *pcb);
+void mps_pcb_cache_unlisted(struct tcp_pcb **list, struct tcp_pcb *pcb);
 struct tcp_pcb *mps_pcb_cache_find(const struct tcp_hdr *hdr, const struct ip4_addr *src,
 				   const struct ip4_addr *dst, const struct netif *inp);
-void mps_pcb_cache_found(struct tcp_pcb *pcb);
+struct tcp_pcb *mps_pcb_cache_find_tw(const struct tcp_hdr *hdr, const struct ip4_addr *src,
+				      const struct ip4_addr *dst, const struct netif *inp);
 #define LWIP_HOOK_TCP_PCB_FIND(hdr, src, dst, inp) mps_pcb_cache_find(hdr, src, dst, inp)
-#define LWIP_HOOK_TCP_PCB_FOUND(pcb) mps_pcb_cache_found(pcb)
+#define LWIP_HOOK_TCP_TW_PCB_FIND(hdr, src, dst, inp) mps_pcb_cache_find_tw(hdr, src, dst, inp)
+#define LWIP_HOOK_TCP_PCB_NONE ((struct tcp_pcb *)(uintptr_t)1) /* MPS_PCB_NONE */
 /* tcp_output appends what it sends to the tail it keeps instead of walking
  * every segment in flight (secondary/tcp_tail.c; our patch to tcp_out.c). */
 struct tcp_seg;
