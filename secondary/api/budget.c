@@ -11,6 +11,8 @@
 #include <errno.h>
 #include <string.h>
 
+#include <rte_common.h>
+
 #include "lwip/memp.h"
 #include "lwip/priv/tcp_priv.h"
 #include "lwip/stats.h"
@@ -66,10 +68,20 @@ mps_mem_room(const struct mps_mem_held *held, uint32_t want, uint16_t mss)
 	uint32_t heap_top = MEM_SIZE - MPS_MEM_CTRL_RESERVE;
 	uint32_t seg_top = MEMP_NUM_TCP_SEG - ctrl_segs;
 	uint32_t seg_cost = mss + MPS_MEM_PBUF_COST;
-	uint32_t own = 0, shared, room;
+	uint32_t heap = below(heap_used(), heap_top - guar_bytes);
+	uint32_t segs = below(segs_used(), seg_top - guar_segs);
+	uint32_t own = 0, room;
+	uint64_t shared;
 
 	if (want == 0)
 		return 0;
+	/* The shared part holds floor(heap / seg_cost) whole segments, no
+	 * more than segs. The usual answer, all of want, needs no division:
+	 * heap * mss >= (want + mss) * seg_cost makes that floor times mss
+	 * at least want. */
+	if ((uint64_t)heap * mss >= ((uint64_t)want + mss) * seg_cost &&
+	    (uint64_t)segs * mss >= want)
+		return want;
 	/* What the minimum still covers: from the guaranteed part. */
 	if (held->bytes < MPS_MEM_CONN_MIN && held->segs < MPS_MEM_CONN_MIN_SEGS) {
 		own = MPS_MEM_CONN_MIN - held->bytes;
@@ -80,11 +92,8 @@ mps_mem_room(const struct mps_mem_held *held, uint32_t want, uint16_t mss)
 			own = 0; /* the sizing is wrong; counted below */
 	}
 	/* Beyond it: from the shared part, whole segments. */
-	shared = below(heap_used(), heap_top - guar_bytes) / seg_cost;
-	if (shared > below(segs_used(), seg_top - guar_segs))
-		shared = below(segs_used(), seg_top - guar_segs);
-	shared = shared > UINT32_MAX / mss ? UINT32_MAX : shared * mss;
-	room = own > shared ? own : shared;
+	shared = (uint64_t)RTE_MIN(heap / seg_cost, segs) * mss;
+	room = shared > own ? (uint32_t)RTE_MIN(shared, (uint64_t)UINT32_MAX) : own;
 	if (room < want && room < mss) {
 		mps_worker()->stats->mem_wait++;
 		shed_wanted = 1;

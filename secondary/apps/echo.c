@@ -17,8 +17,11 @@ echo_pump(mps_conn_t h, void *arg)
 
 	(void)arg;
 	for (;;) {
-		uint32_t n = mps_recv_len(h), room = mps_send_room(h);
+		uint32_t n = mps_recv_len(h), room;
 
+		if (n == 0)
+			break;
+		room = mps_send_room(h);
 		if (n > room)
 			n = room;
 		if (n > sizeof(buf))

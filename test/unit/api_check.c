@@ -16,6 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <rte_common.h>
+
 #include "lwip/init.h"
 #include "lwip/ip4.h"
 #include "lwip/netif.h"
@@ -500,6 +502,92 @@ test_conn_limits(void)
 	CHECK(mps_mem_init(MPS_MAX_CONNS_DEFAULT) == 0);
 }
 
+/* mps_mem_room as it was before its fast path, divisions and all: the
+ * reference it must agree with. */
+static uint32_t
+mem_room_ref(const struct mps_mem_held *held, uint32_t want, uint16_t mss,
+	     uint32_t max_conns, int *waits)
+{
+	uint32_t heap_top = MEM_SIZE - MPS_MEM_CTRL_RESERVE;
+	uint32_t ctrl = MEMP_NUM_TCP_PCB, seg_top = MEMP_NUM_TCP_SEG - ctrl;
+	uint32_t guar_b = max_conns * (MPS_MEM_CONN_MIN + MPS_MEM_CONN_MIN_SEGS * MPS_MEM_PBUF_COST);
+	uint32_t guar_s = max_conns * MPS_MEM_CONN_MIN_SEGS;
+	uint32_t heap = (uint32_t)lwip_stats.mem.used, segs = lwip_stats.memp[MEMP_TCP_SEG]->used;
+	uint32_t own = 0, shared, room, free_h, free_s;
+
+	*waits = 0;
+	if (want == 0)
+		return 0;
+	if (held->bytes < MPS_MEM_CONN_MIN && held->segs < MPS_MEM_CONN_MIN_SEGS) {
+		own = MPS_MEM_CONN_MIN - held->bytes;
+		if (own > (MPS_MEM_CONN_MIN_SEGS - held->segs) * (uint32_t)mss)
+			own = (MPS_MEM_CONN_MIN_SEGS - held->segs) * (uint32_t)mss;
+		if ((heap < heap_top ? heap_top - heap : 0) < own + MPS_MEM_PBUF_COST ||
+		    (segs < seg_top ? seg_top - segs : 0) < MPS_MEM_CONN_MIN_SEGS)
+			own = 0;
+	}
+	free_h = heap < heap_top - guar_b ? heap_top - guar_b - heap : 0;
+	free_s = segs < seg_top - guar_s ? seg_top - guar_s - segs : 0;
+	shared = free_h / (mss + MPS_MEM_PBUF_COST);
+	if (shared > free_s)
+		shared = free_s;
+	shared = shared > UINT32_MAX / mss ? UINT32_MAX : shared * mss;
+	room = own > shared ? own : shared;
+	*waits = room < want && room < mss;
+	return room < want ? room : want;
+}
+
+/* The budget's answer, fast path included, is the reference's for every
+ * heap and segment use from empty to full (near both limits most often),
+ * MSS, want and holding. */
+static void
+test_mem_room_matches_reference(void)
+{
+	const uint16_t msses[] = { 536, 1460, 8960 };
+	const uint32_t wants[] = { 1, 64, 535, 536, 1460, 1461, 8961, 65535, 262144, UINT32_MAX };
+	const struct mps_mem_held helds[] = {
+		{ 0, 0 }, { MPS_MEM_CONN_MIN / 2, 1 }, { MPS_MEM_CONN_MIN, MPS_MEM_CONN_MIN_SEGS },
+	};
+	uint32_t max_conns = MPS_MAX_CONNS_DEFAULT;
+	uint32_t guar_b = max_conns * (MPS_MEM_CONN_MIN + MPS_MEM_CONN_MIN_SEGS * MPS_MEM_PBUF_COST);
+	uint32_t edge = MEM_SIZE - MPS_MEM_CTRL_RESERVE - guar_b; /* the shared heap's end */
+	uint32_t seg_edge = MEMP_NUM_TCP_SEG - MEMP_NUM_TCP_PCB - max_conns * MPS_MEM_CONN_MIN_SEGS;
+	unsigned int seed = 17;
+	mem_size_t heap0 = lwip_stats.mem.used;
+	u16_t segs0 = lwip_stats.memp[MEMP_TCP_SEG]->used;
+	unsigned int bad = 0, fast = 0;
+
+	CHECK(mps_mem_init(max_conns) == 0);
+	for (unsigned int k = 0; k < 20000; k++) {
+		/* half uniform, half within reach of each limit */
+		uint32_t r = (uint32_t)rand_r(&seed), r2 = (uint32_t)rand_r(&seed);
+		uint32_t h = k % 2 ? r % (MEM_SIZE + 1) : edge - 100000 + r % 200000;
+		uint32_t sg = k % 4 < 2 ? r2 % (MEMP_NUM_TCP_SEG + 1) : seg_edge - 200 + r2 % 400;
+
+		lwip_stats.mem.used = (mem_size_t)h;
+		lwip_stats.memp[MEMP_TCP_SEG]->used = (u16_t)sg;
+		for (unsigned int i = 0; i < RTE_DIM(msses) * RTE_DIM(wants) * RTE_DIM(helds); i++) {
+			uint16_t mss = msses[i % RTE_DIM(msses)];
+			uint32_t want = wants[i / RTE_DIM(msses) % RTE_DIM(wants)];
+			const struct mps_mem_held *hd = &helds[i / RTE_DIM(msses) / RTE_DIM(wants)];
+			uint64_t w0 = st.mem_wait;
+			int ref_wait;
+			uint32_t ref = mem_room_ref(hd, want, mss, max_conns, &ref_wait);
+			uint32_t got = mps_mem_room(hd, want, mss);
+
+			fast += got == want;
+			if ((got != ref || st.mem_wait - w0 != (uint64_t)ref_wait) && bad++ < 5)
+				fprintf(stderr, "api-check: mem_room(heap %u, segs %u, mss %u, want %u, held %u/%u) = %u, reference %u\n",
+					h, sg, mss, want, hd->bytes, hd->segs, got, ref);
+		}
+	}
+	lwip_stats.mem.used = heap0;
+	lwip_stats.memp[MEMP_TCP_SEG]->used = segs0;
+	CHECK(bad == 0);
+	CHECK(fast > 0); /* the sweep reached both answers */
+	CHECK(st.mem_wait > 0);
+}
+
 static void
 test_app_counters(void)
 {
@@ -572,12 +660,13 @@ main(void)
 	test_sndq_limit();
 	test_sndq_drains();
 	test_conn_limits();
+	test_mem_room_matches_reference();
 	test_app_counters();
 	mps_api_shutdown();
 	if (failures != 0) {
 		fprintf(stderr, "api-check: %d check(s) failed\n", failures);
 		return 1;
 	}
-	printf("api-check: ok (RX queue accounting, handle generations, send-queue limit, timer wheel, connection limits)\n");
+	printf("api-check: ok (RX queue accounting, handle generations, send-queue limit, timer wheel, connection limits, memory room)\n");
 	return 0;
 }
