@@ -48,15 +48,18 @@ wrk point, default 5), BENCH_CONNS
 BENCH_PINGS (round trips back to back, default 20000; then 500 paced 10 ms
 apart), BENCH_MEMIF_CONNS (generator
 connections per worker, default 32), BENCH_SECTIONS
-("kernel,memif,replace,exception,wide,cycles,bulk": the tap/kernel
+("kernel,memif,replace,exception,forged,wide,cycles,bulk": the tap/kernel
 comparison, the DPDK-to-DPDK run, a rolling replace of both workers under
 wrk: requests/s per second before and during the roll, hand-over and drain
 times; what a flood of frames for other addresses costs the HTTP service
-with the kernel exception path off and on; many workers per side over
+with the kernel exception path off and on; what a TCP segment of no
+connection costs a worker holding many connections; many workers per side over
 memif; where the cycles go; and bulk transfer), BENCH_FLOOD (frames,
 default 100000), BENCH_FLOOD_PPS (their rate, default BENCH_FLOOD /
 BENCH_DURATION), BENCH_WIDE (workers per side in the wide section, default
-"1,2,32"), BENCH_BULK_CONNS (bulk connections per worker, default 4),
+"1,2,32"), BENCH_FORGED (forged segments, default 100000), BENCH_FORGED_PPS
+(their rate, default 20000), BENCH_FORGED_CONNS (idle connections the
+worker holds meanwhile, default "0,4000"), BENCH_BULK_CONNS (bulk connections per worker, default 4),
 BENCH_BULK_MTUS ("1500,9000").
 
 The exception section, per worker count: wrk -c64 on /bytes/64 over the
@@ -106,7 +109,7 @@ PACED_PINGS, PACED_GAP_US = 500, 10000
 MEMIF_CONNS = int(os.environ.get("BENCH_MEMIF_CONNS", "32"))
 MEMIF_SOCK = "/run/mpstack/bench/memif.sock"
 SECTIONS = os.environ.get("BENCH_SECTIONS",
-                          "kernel,memif,replace,exception,wide,cycles,bulk").split(",")
+                          "kernel,memif,replace,exception,forged,wide,cycles,bulk").split(",")
 WIDE = [int(w) for w in os.environ.get("BENCH_WIDE", "1,2,32").split(",")]
 WIDE_CONNS = 128  # connections in all, whatever the worker count
 BULK_CONNS = int(os.environ.get("BENCH_BULK_CONNS", "4"))
@@ -119,6 +122,10 @@ EXC_CONNS = 64
 FLOOD = int(os.environ.get("BENCH_FLOOD", "100000"))
 FLOOD_PPS = int(os.environ.get("BENCH_FLOOD_PPS", "0")) or -(-FLOOD // DURATION)
 FLOOD_DST0, FLOOD_DSTS = 64, 64  # flood to 198.18.0.64..127
+FORGED = int(os.environ.get("BENCH_FORGED", "100000"))
+FORGED_PPS = int(os.environ.get("BENCH_FORGED_PPS", "20000"))
+FORGED_CONNS = [int(c) for c in os.environ.get("BENCH_FORGED_CONNS", "0,4000").split(",")]
+FORGED_TUPLES = 256  # forged ACKs from 198.18.0.1, source ports 1024..1279 (none in use)
 BODY = "x" * 64
 started = []  # pids of kernel-side servers we started
 kernel_echo = []  # the epoll_echo server's Popen (its CPU time is measured)
@@ -134,7 +141,8 @@ def summarize(runs):
             out[k] = statistics.median(vals)
         else:   # not measured (workers, conns) or the same every run
             out[k] = v
-        if k in ("rps", "gbps", "cycles_per_req", "cycles_x_off", "cpu_x_off") and vals:
+        if k in ("rps", "gbps", "cycles_per_req", "cycles_x_off", "cpu_x_off",
+                 "cycles_per_frame") and vals:
             out[k + "_min"], out[k + "_max"] = min(vals), max(vals)
     return out
 
@@ -149,7 +157,7 @@ def merge(passes):
     for sec in ("pingpong", "iperf", "pair"):
         if sec in passes[0]:
             out[sec] = {k: summarize([p[sec][k] for p in passes]) for k in passes[0][sec]}
-    for sec in ("memif", "exception", "wide", "cycles", "bulk"):
+    for sec in ("memif", "exception", "forged", "wide", "cycles", "bulk"):
         if sec in passes[0]:
             out[sec] = [summarize([p[sec][i] for p in passes])
                         for i in range(len(passes[0][sec]))]
@@ -454,6 +462,7 @@ def memif_run(workers, idle="spin", conns=MEMIF_CONNS, wave=None, server_build=B
               f"{time.monotonic() - t_stop:.1f}s", file=sys.stderr, flush=True)
     reqs = sum(a_gen[w]["client_rtts"] - b_gen[w]["client_rtts"] for w in a_gen)
     busy = sum(a_srv[w]["busy_cycles"] - b_srv[w]["busy_cycles"] for w in a_srv)
+    busy_its = sum(a_srv[w]["busy_iterations"] - b_srv[w]["busy_iterations"] for w in a_srv)
     rps = reqs / (t1 - t0)
     per_srv = {w: a_srv[w]["rx_pkts"] - b_srv[w]["rx_pkts"] for w in a_srv}
     return {"workers": workers, "idle": idle, "gen_idle": gen_idle(workers, idle),
@@ -463,6 +472,8 @@ def memif_run(workers, idle="spin", conns=MEMIF_CONNS, wave=None, server_build=B
             "server_runq_wait_ns_per_req": round((a_wait - b_wait) / reqs) if reqs else None,
             "server_switches_per_1k_req": round(1000 * (a_sw - b_sw) / reqs, 1) if reqs else None,
             "server_rx_pkts_per_worker": per_srv,
+            "server_pkts_per_busy_iteration": round(sum(per_srv.values()) / busy_its, 1)
+            if busy_its else None,
             "idle_cpu_ms_per_s_per_worker": round(idle_ns / 1e6 / workers, 2)
             if idle_ns is not None else None,
             "reqs": reqs, "cycles": delta(a_cyc, b_cyc)}
@@ -711,6 +722,82 @@ def exc_point(workers, on, frames):
     return res
 
 
+def forged_frames(path):
+    """FORGED_TUPLES TCP ACKs from the client's address to the stack's echo
+    port, from source ports below the kernel's ephemeral range (so for no
+    connection), to the stack's MAC; written back to back. Returns their
+    length."""
+    from scapy.all import IP, TCP, Ether
+    sh("ping", "-c", "1", "-W", "5", MPS_IP, ns=NS)
+    neigh = sh("ip", "neigh", "show", MPS_IP, "dev", "mps0", ns=NS).stdout.split()
+    src = json.loads(sh("ip", "-j", "link", "show", "mps0", ns=NS).stdout)[0]["address"]
+    frames = [bytes(Ether(dst=neigh[neigh.index("lladdr") + 1], src=src) /
+                    IP(src="198.18.0.1", dst=MPS_IP) /
+                    TCP(sport=1024 + i, dport=7, flags="A", seq=1000, ack=2000, window=8192))
+              for i in range(FORGED_TUPLES)]
+    pathlib.Path(path).write_bytes(b"".join(frames))
+    return len(frames[0])
+
+
+IDLE_CLIENT = """
+import resource, socket, sys
+n = int(sys.argv[1])
+resource.setrlimit(resource.RLIMIT_NOFILE, (n + 64, n + 64))
+socks = [socket.create_connection((sys.argv[2], 7), timeout=30) for _ in range(n)]
+print("open", flush=True)
+sys.stdin.read()
+"""
+
+
+def forged_point(conns, path):
+    """1 worker holding conns idle echo connections (from the kernel in
+    netns mpsbench); FORGED forged ACKs at FORGED_PPS. Figures: telemetry
+    deltas from before the flood until the worker has received every
+    frame (or 30 s more passed)."""
+    mps_start(1, "backoff", "--max-conns-per-ip 0")
+    flen = forged_frames(path)
+    idle = subprocess.Popen(["ip", "netns", "exec", NS, sys.executable, "-c", IDLE_CLIENT, str(conns),
+                             MPS_IP], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        if idle.stdout.readline().strip() != "open":
+            sys.exit(f"bench: {conns} idle connections did not open")
+        deadline = time.monotonic() + 30
+        while sum(w["tcp_active"] for w in telemetry().values()) < conns:
+            if time.monotonic() > deadline:
+                sys.exit(f"bench: the worker does not hold {conns} connections")
+            time.sleep(0.1)
+        b, t0 = telemetry(), time.monotonic()
+        fl = json.loads(sh(str(BUILD / "bench/flood"), "mps0", str(path), str(flen), str(FORGED),
+                           str(FORGED_PPS), ns=NS, timeout=FORGED // FORGED_PPS + 60).stdout)
+        deadline = time.monotonic() + 30
+        while True:
+            a = telemetry()
+            got = sum(a[w]["rx_pkts"] - b[w]["rx_pkts"] for w in a)
+            if got >= FORGED or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
+        t1 = time.monotonic()
+    finally:
+        idle.stdin.close()
+        idle.wait(timeout=30)
+        mps_stop()
+    d = {k: sum(a[w][k] - b[w][k] for w in a) for k in ("busy_cycles", "rx_pkts", "tx_pkts")}
+    return {"conns": conns, "frames": FORGED, "pps": fl["pps"], "rx_pkts": d["rx_pkts"],
+            "tx_pkts": d["tx_pkts"], "seconds": round(t1 - t0, 1),
+            "cycles_per_frame": round(d["busy_cycles"] / d["rx_pkts"]) if d["rx_pkts"] else None}
+
+
+def forged_section():
+    """Per connection count: forged segments of no connection, answered
+    with RSTs; what each costs the worker."""
+    path = BUILD / "bench" / "forged.bin"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        return [forged_point(conns, path) for conns in FORGED_CONNS]
+    finally:
+        path.unlink(missing_ok=True)
+
+
 def exception_flood(results):
     """Per worker count: the exception path off, then on; each with no
     flood, then with the flood; the flood's busy cycles and CPU time per
@@ -823,6 +910,8 @@ def main():
                 results["replace"] = replace_roll()
             if "exception" in SECTIONS:
                 exception_flood(results)
+            if "forged" in SECTIONS:
+                results["forged"] = forged_section()
             if "wide" in SECTIONS:
                 results["wide"] = [memif_run(w, "backoff", max(1, WIDE_CONNS // w), wave=8)
                                    for w in WIDE]
@@ -951,11 +1040,12 @@ def report(results):
           f" per worker -> mpstack echo, 64-byte request/response, {DURATION}s; the server "
           "spins; the generator too with 1 worker a side (a CPU each), else it backs off")
     print(f"{'server workers':>14} {'conns':>6} {'gen idle':>8} {'req/s median [range]':>26} "
-          f"{'srv cyc/req':>11} {'srv ns/req':>10}")
+          f"{'srv cyc/req':>11} {'srv ns/req':>10} {'srv pkt/it':>10}")
     for r in results.get("memif", []):
         print(f"{r['workers']:>14} {r['conns']:>6} {r['gen_idle']:>8} "
               f"{spread(r):>26} {fmt(r['server_busy_cycles_per_req']):>11} "
-              f"{fmt(r.get('server_cpu_ns_per_req')):>10}")
+              f"{fmt(r.get('server_cpu_ns_per_req')):>10} "
+              f"{fmt(r.get('server_pkts_per_busy_iteration'), '{:.1f}'):>10}")
     one = next((r for r in results.get("memif", []) if r["workers"] == 1), None)
     kern = results.get("pair", {}).get("kernel")
     if one and kern:
@@ -1015,6 +1105,17 @@ def report(results):
     rows = results.get("exception")
     if rows:
         exc_report(rows)
+    rows = results.get("forged")
+    if rows:
+        print(f"\nSegments of no connection: {FORGED} TCP ACKs for {FORGED_TUPLES} unknown 4-tuples "
+              f"(198.18.0.1:1024-{1023 + FORGED_TUPLES} -> port 7) from a packet socket on mps0 at "
+              f"{FORGED_PPS}/s, 1 worker (backoff) holding N idle echo connections from the kernel; "
+              "each is answered with a RST. Worker busy TSC cycles per forged frame, median [range]")
+        print(f"{'connections':>11} {'cyc/frame median [range]':>26} {'frames in':>9} {'RSTs out':>9}")
+        for r in rows:
+            rng = f"{fmt(r['cycles_per_frame'])} [{fmt(r.get('cycles_per_frame_min'))}-" \
+                  f"{fmt(r.get('cycles_per_frame_max'))}]"
+            print(f"{r['conns']:>11} {rng:>26} {fmt(r['rx_pkts']):>9} {fmt(r['tx_pkts']):>9}")
     report_cycles(results.get("cycles"))
 
     out = BUILD / "bench.json"
