@@ -101,12 +101,23 @@ pcb_is(const struct tcp_pcb *pcb, uint32_t local_ip, uint16_t local_port,
 	       ip4_addr_get_u32(&pcb->local_ip) == local_ip;
 }
 
+/* The list a PCB list pointer names, or 0 for one the index leaves out
+ * (bound, listen). */
+static inline uint8_t
+list_of(struct tcp_pcb **list)
+{
+	return list == &tcp_active_pcbs ? LIST_ACTIVE : list == &tcp_tw_pcbs ? LIST_TW : 0;
+}
+
 void
 mps_pcb_cache_init(uint64_t seed)
 {
-	hash_seed = seed;
 	if (ext_id == LWIP_TCP_PCB_NUM_EXT_ARG_ID_INVALID)
 		ext_id = tcp_ext_arg_alloc_id();
+	for (uint32_t i = 0; i < MEMP_NUM_TCP_PCB; i++)
+		if (nodes[i].pcb != NULL)
+			nodes[i].pcb->ext_args[ext_id].data = NULL;
+	hash_seed = seed;
 	for (uint32_t i = 0; i < SLOTS; i++)
 		heads[i] = -1;
 	for (int32_t i = 0; i < (int32_t)MEMP_NUM_TCP_PCB; i++)
@@ -114,6 +125,11 @@ mps_pcb_cache_init(uint64_t seed)
 					  .prev = -1 };
 	free_node = 0;
 	incomplete = 0;
+	/* Called again while lwIP holds connections: they are indexed anew. */
+	for (struct tcp_pcb *pcb = tcp_active_pcbs; pcb != NULL; pcb = pcb->next)
+		mps_pcb_cache_listed(&tcp_active_pcbs, pcb);
+	for (struct tcp_pcb *pcb = tcp_tw_pcbs; pcb != NULL; pcb = pcb->next)
+		mps_pcb_cache_listed(&tcp_tw_pcbs, pcb);
 }
 
 /* The node pcb holds (its extension slot keeps the number + 1), or -1. */
@@ -152,8 +168,7 @@ index_destroy(u8_t id, void *data)
 void
 mps_pcb_cache_listed(struct tcp_pcb **list, struct tcp_pcb *pcb)
 {
-	uint8_t which = list == &tcp_active_pcbs ? LIST_ACTIVE :
-			list == &tcp_tw_pcbs ? LIST_TW : 0;
+	uint8_t which = list_of(list);
 	struct node *n;
 	uint32_t slot;
 	int32_t i;
@@ -183,9 +198,13 @@ mps_pcb_cache_listed(struct tcp_pcb **list, struct tcp_pcb *pcb)
 void
 mps_pcb_cache_unlisted(struct tcp_pcb **list, struct tcp_pcb *pcb)
 {
-	if ((list == &tcp_active_pcbs || list == &tcp_tw_pcbs) &&
-	    ext_id != LWIP_TCP_PCB_NUM_EXT_ARG_ID_INVALID && node_of(pcb) >= 0)
-		unlink_node(node_of(pcb));
+	int32_t i;
+
+	if (ext_id == LWIP_TCP_PCB_NUM_EXT_ARG_ID_INVALID)
+		return;
+	i = node_of(pcb);
+	if (i >= 0 && list_of(list) != 0 && nodes[i].list == list_of(list))
+		unlink_node(i);
 }
 
 /* The PCB on list with this 4-tuple: the index's answer. */
@@ -282,6 +301,8 @@ struct tcp_pcb *
 mps_pcb_cache_lookup(uint32_t local_ip, uint16_t local_port, uint32_t remote_ip,
 		     uint16_t remote_port)
 {
+	if (ext_id == LWIP_TCP_PCB_NUM_EXT_ARG_ID_INVALID)
+		return walk_find(tcp_active_pcbs, local_ip, local_port, remote_ip, remote_port);
 	return find(LIST_ACTIVE, local_ip, local_port, remote_ip, remote_port);
 }
 

@@ -17,8 +17,9 @@ struct ip4_addr;
  * lwIP skips its walk. Never dereferenced. */
 #define MPS_PCB_NONE ((struct tcp_pcb *)(uintptr_t)1)
 
-/* Takes an extension slot of every PCB and the hash's seed; call once,
- * before lwIP opens or accepts a connection. */
+/* Takes an extension slot of every PCB (the first time) and the hash's
+ * seed, and indexes what lwIP's lists hold (nothing before lwIP opens or
+ * accepts a connection). */
 void mps_pcb_cache_init(uint64_t seed);
 
 /* TCP_REG / TCP_RMV (lwip_hooks.h): pcb joined / left lwIP's list

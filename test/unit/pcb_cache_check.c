@@ -7,7 +7,8 @@
  *
  * One lwIP instance talks to itself (lwip_loop.h): CONNS connections to a
  * listener, data on each, then
- *  - every active PCB is found as itself;
+ *  - every active PCB is found as itself, also after the index is set up
+ *    again while lwIP holds them;
  *  - tcp_input takes an indexed PCB without its walk (the walk would have
  *    moved the PCB to the front of lwIP's list);
  *  - a PCB freed by tcp_abort, its peer freed by the RST, one freed by
@@ -245,6 +246,9 @@ main(void)
 		return fail("the cache found another PCB than the segment's");
 	if (hits != 2 * CONNS)
 		return fail("the index misses an active PCB");
+	mps_pcb_cache_init(0x5eedull); /* again, lwIP holding them: indexed anew */
+	if (!all_found_as_themselves(&hits) || hits != 2 * CONNS)
+		return fail("after a second init, the index misses an active PCB");
 
 	/* A segment for a cached server side deep in lwIP's list: tcp_input
 	 * takes it from the cache, so the list's head does not move (lwIP's
