@@ -179,6 +179,7 @@ mps_loop_run(struct mps_worker *w, volatile int *quit)
 		 * uses the primary's TSC rate, so every process stamps alike. */
 		w->now_s = (uint32_t)(t0 / hz);
 		w->now_ms = t0 / shared_ms;
+		w->tx_nh = 0; /* next hops are read from the table again */
 		work = drain_ring(w);
 
 		if (likely(!w->draining)) { /* else the queue is our successor's */

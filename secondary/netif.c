@@ -221,6 +221,31 @@ mps_netif_input(struct mps_worker *w, struct rte_mbuf *m, int from_peer)
 	MPS_CYC_POP();
 }
 
+/* nh's MAC from the shared table, or what this loop iteration already
+ * read there for it: a MAC copied a few microseconds earlier is the one a
+ * reply sent then would have carried. 1 if found. */
+static int
+next_hop_mac(struct mps_worker *w, uint32_t nh, struct eth_addr *mac)
+{
+	int hit;
+
+	if (nh == 0)
+		return 0;
+	if (nh == w->tx_nh) {
+		memcpy(mac->addr, w->tx_nh_mac, sizeof(w->tx_nh_mac));
+		return 1;
+	}
+	MPS_CYC_PUSH(NEIGH);
+	hit = mps_neigh_lookup(&w->learner.t, nh, w->now_ms, w->shared->cfg.neigh_ttl_s,
+			       mac->addr) == 0;
+	MPS_CYC_POP();
+	if (hit) {
+		w->tx_nh = nh;
+		memcpy(w->tx_nh_mac, mac->addr, sizeof(w->tx_nh_mac));
+	}
+	return hit;
+}
+
 /* Next hop from the shared table first, then lwIP's own ARP (which asks
  * and queues). Broadcast and multicast go straight to etharp_output. */
 static err_t
@@ -229,18 +254,12 @@ mps_netif_output(struct netif *netif, struct pbuf *p, const ip4_addr_t *dst)
 	struct mps_worker *w = netif->state;
 	uint32_t nh = ip4_addr_get_u32(dst);
 	struct eth_addr mac;
-	int hit;
 
 	if (!ip4_addr_isbroadcast(dst, netif) && !ip4_addr_ismulticast(dst)) {
 		if (!ip4_addr_netcmp(dst, netif_ip4_addr(netif),
 				     netif_ip4_netmask(netif)))
 			nh = w->shared->cfg.gateway;
-		MPS_CYC_PUSH(NEIGH);
-		hit = nh != 0 && mps_neigh_lookup(&w->learner.t, nh, w->now_ms,
-						  w->shared->cfg.neigh_ttl_s,
-						  mac.addr) == 0;
-		MPS_CYC_POP();
-		if (hit) {
+		if (next_hop_mac(w, nh, &mac)) {
 			w->stats->neigh_hit++;
 			return ethernet_output(netif, p,
 					       (const struct eth_addr *)netif->hwaddr,

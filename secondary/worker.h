@@ -49,6 +49,11 @@ struct mps_worker {
 	uint8_t txseg_on;          /* TCP segments in mbufs (txseg.c) */
 	uint32_t now_s;               /* coarse clock for the neighbour table */
 	uint64_t now_ms;              /* the same clock in ms (locktime, budgets) */
+	/* The last next hop sent to and its MAC, as read from the table in
+	 * this loop iteration (netif.c; 0: none, reset as each iteration
+	 * starts): a burst of replies to one peer looks the table up once */
+	uint32_t tx_nh;
+	uint8_t tx_nh_mac[6];
 	uint32_t last_learned_ip;     /* skips the table for a repeating peer */
 	uint32_t last_learned_s;
 	uint8_t last_learned_mac[6];

@@ -224,6 +224,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	w->now_s = (uint32_t)(now / shared.tsc_hz);
 	w->now_ms = now / (shared.tsc_hz / 1000);
+	w->tx_nh = 0; /* as the loop does each iteration */
 	while (size >= 2) {
 		size_t len = ((size_t)data[0] << 8) | data[1];
 		struct rte_mbuf *m;
