@@ -2,12 +2,17 @@
  *
  * lwip_loop.c - one lwIP instance talking to itself (see lwip_loop.h).
  */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "lwip/init.h"
 #include "lwip/ip4.h"
 #include "lwip/pbuf.h"
 #include "lwip/priv/tcp_priv.h"
+#include "lwip/prot/ip4.h"
+#include "lwip/prot/tcp.h"
 #include "lwip/tcp.h"
 
 #include "lwip_loop.h"
@@ -127,4 +132,37 @@ struct pbuf *
 lwip_loop_take(void)
 {
 	return q_head == q_tail ? NULL : queue[q_head++ % QLEN];
+}
+
+void
+lwip_loop_segment(const ip4_addr_t *src, u16_t sport, const ip4_addr_t *dst, u16_t dport,
+		  u32_t seq, u32_t ack, u8_t flags, u16_t wnd, u16_t payload)
+{
+	u16_t len = (u16_t)(IP_HLEN + TCP_HLEN + payload);
+	struct pbuf *p = pbuf_alloc(PBUF_RAW, len, PBUF_RAM);
+	struct ip_hdr *iph;
+	struct tcp_hdr *th;
+
+	if (p == NULL) {
+		fprintf(stderr, "lwip_loop: no pbuf for a segment\n");
+		exit(1);
+	}
+	memset(p->payload, 0, len);
+	iph = (struct ip_hdr *)p->payload;
+	IPH_VHL_SET(iph, 4, IP_HLEN / 4);
+	IPH_LEN_SET(iph, lwip_htons(len));
+	IPH_TTL_SET(iph, 64);
+	IPH_PROTO_SET(iph, IP_PROTO_TCP);
+	ip4_addr_copy(iph->src, *src);
+	ip4_addr_copy(iph->dest, *dst);
+	th = (struct tcp_hdr *)((u8_t *)p->payload + IP_HLEN);
+	th->src = lwip_htons(sport);
+	th->dest = lwip_htons(dport);
+	th->seqno = lwip_htonl(seq);
+	th->ackno = lwip_htonl(ack);
+	TCPH_HDRLEN_FLAGS_SET(th, TCP_HLEN / 4, flags);
+	th->wnd = lwip_htons(wnd);
+	memset((u8_t *)th + TCP_HLEN, 'x', payload);
+	if (lwip_loop_netif.input(p, &lwip_loop_netif) != ERR_OK)
+		pbuf_free(p);
 }

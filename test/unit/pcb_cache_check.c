@@ -112,35 +112,16 @@ last_of(struct tcp_pcb *list)
 	return list;
 }
 
-/* A segment from 10.0.0.9:sport to our port dport, fed to ip4_input
- * (the netif checks no checksum). */
+/* A segment from 10.0.0.9:sport to our port dport (the netif checks no
+ * checksum). */
 static void
 stray_segment(u16_t sport, u16_t dport, u8_t flags)
 {
-	u16_t len = IP_HLEN + TCP_HLEN;
-	struct pbuf *p = pbuf_alloc(PBUF_RAW, len, PBUF_RAM);
-	struct ip_hdr *iph;
-	struct tcp_hdr *th;
+	ip4_addr_t src, dst;
 
-	if (p == NULL)
-		return;
-	memset(p->payload, 0, len);
-	iph = (struct ip_hdr *)p->payload;
-	IPH_VHL_SET(iph, 4, IP_HLEN / 4);
-	IPH_LEN_SET(iph, lwip_htons(len));
-	IPH_TTL_SET(iph, 64);
-	IPH_PROTO_SET(iph, IP_PROTO_TCP);
-	IP4_ADDR(&iph->src, 10, 0, 0, 9);
-	IP4_ADDR(&iph->dest, 10, 0, 0, 1);
-	th = (struct tcp_hdr *)((u8_t *)p->payload + IP_HLEN);
-	th->src = lwip_htons(sport);
-	th->dest = lwip_htons(dport);
-	th->seqno = lwip_htonl(1000);
-	th->ackno = lwip_htonl(2000);
-	TCPH_HDRLEN_FLAGS_SET(th, TCP_HLEN / 4, flags);
-	th->wnd = lwip_htons(8192);
-	if (lwip_loop_netif.input(p, &lwip_loop_netif) != ERR_OK)
-		pbuf_free(p);
+	IP4_ADDR(&src, 10, 0, 0, 9);
+	IP4_ADDR(&dst, 10, 0, 0, 1);
+	lwip_loop_segment(&src, sport, &dst, dport, 1000, 2000, flags, 8192, 0);
 }
 
 /* RSTs lwIP queued to 10.0.0.9 (every queued packet is taken). */

@@ -88,36 +88,10 @@ sent_payload(void)
 /* Hands lwIP a segment from the peer (checksums are not checked on this
  * netif). */
 static void
-peer_send(u16_t peer_port, u32_t seq, u32_t ack, u8_t flags, u16_t wnd,
-	  u16_t payload)
+peer_send(u16_t peer_port, u32_t seq, u32_t ack, u8_t flags, u16_t wnd, u16_t payload)
 {
-	u16_t len = (u16_t)(IP_HLEN + TCP_HLEN + payload);
-	struct pbuf *p = pbuf_alloc(PBUF_RAW, len, PBUF_RAM);
-	struct ip_hdr *iph;
-	struct tcp_hdr *th;
-
-	if (p == NULL) {
-		fprintf(stderr, "tcp-wnd-check: pbuf_alloc failed\n");
-		exit(1);
-	}
-	memset(p->payload, 0, len);
-	iph = (struct ip_hdr *)p->payload;
-	IPH_VHL_SET(iph, 4, IP_HLEN / 4);
-	IPH_LEN_SET(iph, lwip_htons(len));
-	IPH_TTL_SET(iph, 64);
-	IPH_PROTO_SET(iph, IP_PROTO_TCP);
-	ip4_addr_copy(iph->src, peer_ip);
-	ip4_addr_copy(iph->dest, stack_ip);
-	th = (struct tcp_hdr *)((u8_t *)p->payload + IP_HLEN);
-	th->src = lwip_htons(peer_port);
-	th->dest = lwip_htons(SERVER_PORT);
-	th->seqno = lwip_htonl(seq);
-	th->ackno = lwip_htonl(ack);
-	TCPH_HDRLEN_FLAGS_SET(th, TCP_HLEN / 4, flags);
-	th->wnd = lwip_htons(wnd);
-	memset((u8_t *)th + TCP_HLEN, 'x', payload);
-	if (lwip_loop_netif.input(p, &lwip_loop_netif) != ERR_OK)
-		pbuf_free(p);
+	lwip_loop_segment(&peer_ip, peer_port, &stack_ip, SERVER_PORT, seq, ack, flags, wnd,
+			  payload);
 }
 
 static err_t
