@@ -112,6 +112,7 @@ SECTIONS = os.environ.get("BENCH_SECTIONS",
                           "kernel,memif,replace,exception,forged,wide,cycles,bulk").split(",")
 WIDE = [int(w) for w in os.environ.get("BENCH_WIDE", "1,2,32").split(",")]
 WIDE_CONNS = 128  # connections in all, whatever the worker count
+WIDE_HUGEPAGES = 1600  # 2 MB pages for two sides of 32 workers (3.2 GB)
 BULK_CONNS = int(os.environ.get("BENCH_BULK_CONNS", "4"))
 BULK_MTUS = [int(m) for m in os.environ.get("BENCH_BULK_MTUS", "1500,9000").split(",")]
 BULK_NS, BULK_KNS = "mpsbenchb", "mpsbenchbk"  # the kernel pair's namespaces
@@ -891,6 +892,10 @@ def main():
     for tool in ("wrk", "nginx", "iperf"):
         if not shutil.which(tool):
             sys.exit(f"bench: {tool} missing: run scripts/deps.sh bench")
+    if "wide" in SECTIONS and max(WIDE) > 2:
+        # A side of 32 workers sizes its pool at 524287 mbufs (about 1.2 GB
+        # of 2 MB pages), and the wide section runs two sides at once.
+        subprocess.run([str(REPO / "scripts/hugepages.sh"), str(WIDE_HUGEPAGES)], check=True)
     passes = []
     mps_stop()
     sh("ip", "netns", "del", KNS, check=False)
