@@ -254,7 +254,7 @@ find(uint8_t which, uint32_t local_ip, uint16_t local_port, uint32_t remote_ip,
 	return pcb;
 }
 
-/* The hooks' answer: the PCB, NULL to walk, MPS_PCB_NONE for no PCB. */
+/* The hooks' answer: the PCB, NULL to walk, LWIP_HOOK_TCP_PCB_NONE for no PCB. */
 static struct tcp_pcb *
 hook_answer(uint8_t which, const struct tcp_hdr *hdr, const struct ip4_addr *src,
 	    const struct ip4_addr *dst, const struct netif *inp)
@@ -266,7 +266,7 @@ hook_answer(uint8_t which, const struct tcp_hdr *hdr, const struct ip4_addr *src
 	/* tcp_input turned the ports to host order already */
 	pcb = find(which, ip4_addr_get_u32(dst), hdr->dest, ip4_addr_get_u32(src), hdr->src);
 	if (pcb == NULL)
-		return incomplete ? NULL : MPS_PCB_NONE;
+		return incomplete ? NULL : LWIP_HOOK_TCP_PCB_NONE;
 	if (pcb->netif_idx != NETIF_NO_INDEX && pcb->netif_idx != netif_get_index(inp))
 		return NULL; /* lwIP's walk skips it */
 	return pcb;

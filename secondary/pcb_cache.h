@@ -13,10 +13,6 @@ struct tcp_hdr;
 struct tcp_pcb;
 struct ip4_addr;
 
-/* The hooks' answer for "no PCB on this list has the segment's 4-tuple":
- * lwIP skips its walk. Never dereferenced. */
-#define MPS_PCB_NONE ((struct tcp_pcb *)(uintptr_t)1)
-
 /* Takes an extension slot of every PCB (the first time) and the hash's
  * seed, and indexes what lwIP's lists hold (nothing before lwIP opens or
  * accepts a connection). */
@@ -29,8 +25,9 @@ void mps_pcb_cache_unlisted(struct tcp_pcb **list, struct tcp_pcb *pcb);
 
 /* LWIP_HOOK_TCP_PCB_FIND and LWIP_HOOK_TCP_TW_PCB_FIND (our patch to
  * tcp_in.c): the active (TIME_WAIT) PCB for the segment (hdr's ports in
- * host order, as tcp_input has them then), MPS_PCB_NONE if there is
- * none, or NULL, and lwIP walks its list as before. */
+ * host order, as tcp_input has them then), LWIP_HOOK_TCP_PCB_NONE
+ * (lwipopts.h) if there is none, or NULL, and lwIP walks its list as
+ * before. */
 struct tcp_pcb *mps_pcb_cache_find(const struct tcp_hdr *hdr, const struct ip4_addr *src,
 				   const struct ip4_addr *dst, const struct netif *inp);
 struct tcp_pcb *mps_pcb_cache_find_tw(const struct tcp_hdr *hdr, const struct ip4_addr *src,

@@ -124,7 +124,8 @@ struct tcp_pcb *mps_pcb_cache_find_tw(const struct tcp_hdr *hdr, const struct ip
 				      const struct ip4_addr *dst, const struct netif *inp);
 #define LWIP_HOOK_TCP_PCB_FIND(hdr, src, dst, inp) mps_pcb_cache_find(hdr, src, dst, inp)
 #define LWIP_HOOK_TCP_TW_PCB_FIND(hdr, src, dst, inp) mps_pcb_cache_find_tw(hdr, src, dst, inp)
-#define LWIP_HOOK_TCP_PCB_NONE ((struct tcp_pcb *)(uintptr_t)1) /* MPS_PCB_NONE */
+/* The hooks' "no PCB on this list has the 4-tuple": no walk. Never dereferenced. */
+#define LWIP_HOOK_TCP_PCB_NONE ((struct tcp_pcb *)(uintptr_t)1)
 /* tcp_output appends what it sends to the tail it keeps instead of walking
  * every segment in flight (secondary/tcp_tail.c; our patch to tcp_out.c). */
 struct tcp_seg;
