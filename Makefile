@@ -31,17 +31,29 @@ DPDK_LIBS   := $(shell pkg-config --libs libdpdk 2>/dev/null)
 
 WARN     := -Wall -Wextra -Werror -Wshadow -Wmissing-prototypes -Wstrict-prototypes
 OPT      ?= -O2 -g
-CFLAGS_COMMON := $(OPT) -D_GNU_SOURCE -MMD -MP
+# Link-time optimisation: lwIP's small functions (pbuf, tcp_recved, ...)
+# and the worker API's get inlined across files; make bench's memif echo
+# costs a sixth fewer cycles per request with it (README, Performance).
+# Every link below passes it too; the ASan and fuzz builds go without.
+LTO      ?= -flto=auto
+CFLAGS_COMMON := $(OPT) $(LTO) -D_GNU_SOURCE -MMD -MP
+LINK     := $(CC) $(OPT) $(LTO)
 INC      := -Icommon -Isecondary -Isecondary/lwip -I$(LWIP_SRC)/src/include
 CFLAGS_APP  := $(CFLAGS_COMMON) $(WARN) $(INC) $(DPDK_CFLAGS) $(EXTRA_CFLAGS)
 # lwIP's own sources: its own (laxer) flags.
 CFLAGS_LWIP := $(CFLAGS_COMMON) -w -Isecondary/lwip -I$(LWIP_SRC)/src/include $(EXTRA_CFLAGS)
 LDFLAGS_APP := $(DPDK_LIBS) $(EXTRA_LDFLAGS)
 # The cycles build: TSC probes by category in the worker, and every
-# call of lwIP's tcp_output from another object charged to lwIP output.
+# call of lwIP's tcp_output from another file charged to lwIP output:
+# they call cycles.c's wrapper instead, by name (a link-time --wrap would
+# miss the calls LTO binds inside its partitions). tcp_out.c itself, and
+# the wrapper, call the real one.
+CYC_WRAP := -Dtcp_output=mps_cyc_tcp_output
 ifneq ($(CYCLES),)
-CFLAGS_APP  += -DMPS_CYCLES
-LDFLAGS_APP += -Wl,--wrap=tcp_output
+CFLAGS_APP  += -DMPS_CYCLES $(CYC_WRAP)
+CFLAGS_LWIP += $(CYC_WRAP)
+$(BUILD)/lwip/core/tcp_out.o: CFLAGS_LWIP := $(filter-out $(CYC_WRAP),$(CFLAGS_LWIP))
+$(BUILD)/obj/secondary/cycles.o: CFLAGS_APP := $(filter-out $(CYC_WRAP),$(CFLAGS_APP))
 endif
 
 LWIP_FILES := core/init.c core/def.c core/inet_chksum.c core/ip.c core/mem.c \
@@ -110,13 +122,13 @@ hugepages:
 	@scripts/hugepages.sh
 
 $(BUILD)/mps-primary: $(call obj,$(PRIMARY_SRCS) $(COMMON_SRCS))
-	$(CC) -o $@ $^ $(LDFLAGS_APP)
+	$(LINK) -o $@ $^ $(LDFLAGS_APP)
 
 $(BUILD)/mps-secondary: $(call obj,$(SECONDARY_SRCS) $(COMMON_SRCS)) $(LWIP_OBJS)
-	$(CC) -o $@ $^ $(LDFLAGS_APP)
+	$(LINK) -o $@ $^ $(LDFLAGS_APP)
 
 $(BUILD)/mps-capture: $(call obj,$(CAPTURE_SRCS) $(COMMON_SRCS))
-	$(CC) -o $@ $^ $(LDFLAGS_APP)
+	$(LINK) -o $@ $^ $(LDFLAGS_APP)
 
 # rte_pcapng (and rte_pdump's header) are experimental in DPDK 22.11.
 $(call obj,$(CAPTURE_SRCS) secondary/mirror.c primary/capture.c): \
@@ -128,8 +140,11 @@ $(call obj,secondary/cycles.c primary/telemetry.c): \
 # test_neigh.c runs the primary's delete in the middle of a learn's add;
 # test_slot.c runs a worker's death and the primary's reap in the middle
 # of a claim.
+# A link-time --wrap misses calls LTO binds inside its partitions: the
+# wrapped mps_pid_alive's file stays out of LTO.
+$(BUILD)/obj/common/mps_proc.o: CFLAGS_APP += -fno-lto
 $(BUILD)/unit-tests: $(call obj,$(UNIT_SRCS) $(COMMON_SRCS))
-	$(CC) -o $@ $^ $(LDFLAGS_APP) -Wl,--wrap=rte_hash_add_key_with_hash_data \
+	$(LINK) -o $@ $^ $(LDFLAGS_APP) -Wl,--wrap=rte_hash_add_key_with_hash_data \
 		-Wl,--wrap=mps_pid_alive
 
 $(BUILD)/obj/%.o: %.c | $(LWIP_SRC)/src/core/tcp.c
@@ -186,34 +201,34 @@ $(BUILD)/lwip/core/tcp_in.o $(BUILD)/lwip/core/tcp_out.o: $(BUILD)/lwip/core/%.o
 LWIP_LOOP_SRCS := test/unit/lwip_loop.c common/mps_csum.c secondary/pcb_cache.c \
 	secondary/tcp_tail.c
 $(BUILD)/lwiperf-check: $(call obj,test/unit/lwiperf_check.c $(LWIP_LOOP_SRCS)) $(LWIP_OBJS)
-	$(CC) -o $@ $^ $(EXTRA_LDFLAGS)
+	$(LINK) -o $@ $^ $(EXTRA_LDFLAGS)
 
 # A peer closes its window to zero in a segment with unchanged SEQ/ACK:
 # the stack must stop sending (no DPDK). The -unpatched build links
 # lwIP's own tcp_in.c and must fail (it shows the test catches the bug).
 $(BUILD)/tcp-wnd-check: $(call obj,test/unit/tcp_wnd_check.c $(LWIP_LOOP_SRCS)) $(LWIP_OBJS)
-	$(CC) -o $@ $^ $(EXTRA_LDFLAGS)
+	$(LINK) -o $@ $^ $(EXTRA_LDFLAGS)
 $(BUILD)/lwip-unpatched/core/tcp_in.o: $(LWIP_SRC)/src/core/tcp_in.c secondary/lwip/lwipopts.h
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(CFLAGS_LWIP) -c -o $@ $<
 $(BUILD)/tcp-wnd-check-unpatched: $(call obj,test/unit/tcp_wnd_check.c $(LWIP_LOOP_SRCS)) \
 		$(filter-out %/core/tcp_in.o,$(LWIP_OBJS)) $(BUILD)/lwip-unpatched/core/tcp_in.o
-	$(CC) -o $@ $^ $(EXTRA_LDFLAGS)
+	$(LINK) -o $@ $^ $(EXTRA_LDFLAGS)
 
 # The PCB cache finds what lwIP's walk would and keeps no freed PCB (no DPDK).
 $(BUILD)/pcb-cache-check: $(call obj,test/unit/pcb_cache_check.c $(LWIP_LOOP_SRCS)) $(LWIP_OBJS)
-	$(CC) -o $@ $^ $(EXTRA_LDFLAGS)
+	$(LINK) -o $@ $^ $(EXTRA_LDFLAGS)
 
 # tcp_output's unacked tail is the list's last segment through losses and
 # timeouts (no DPDK; meaningful under ASan, which checks every tail).
 $(BUILD)/tcp-tail-check: $(call obj,test/unit/tcp_tail_check.c $(LWIP_LOOP_SRCS)) $(LWIP_OBJS)
-	$(CC) -o $@ $^ $(EXTRA_LDFLAGS)
+	$(LINK) -o $@ $^ $(EXTRA_LDFLAGS)
 
 # The worker API's RX queue, handles and send queue on lwIP (no DPDK).
 API_CHECK_SRCS := test/unit/api_check.c $(LWIP_LOOP_SRCS) $(API_SRCS) secondary/worker.c \
 	common/mps_rss.c
 $(BUILD)/api-check: $(call obj,$(API_CHECK_SRCS)) $(LWIP_OBJS)
-	$(CC) -o $@ $^ $(EXTRA_LDFLAGS)
+	$(LINK) -o $@ $^ $(EXTRA_LDFLAGS)
 
 # A secondary built from another layout, for the refusal test.
 test-bins: $(BUILD)/layout999/mps-secondary $(BUILD)/lwiperf-check $(BUILD)/api-check \
@@ -323,7 +338,7 @@ fuzz: $(BUILD)/fuzz/fuzz-rx
 
 # Programs and unit tests with ASan + UBSan (gcc), in $(BUILD)/asan.
 asan:
-	$(Q)$(MAKE) --no-print-directory BUILD=$(BUILD)/asan OPT="-O1 -g" \
+	$(Q)$(MAKE) --no-print-directory BUILD=$(BUILD)/asan OPT="-O1 -g" LTO= \
 		EXTRA_CFLAGS="$(SAN_FLAGS)" EXTRA_LDFLAGS="$(SAN_FLAGS)" \
 		$(BUILD)/asan/mps-primary $(BUILD)/asan/mps-secondary $(BUILD)/asan/unit-tests \
 		$(BUILD)/asan/api-check $(BUILD)/asan/tcp-wnd-check $(BUILD)/asan/pcb-cache-check \

@@ -4,8 +4,9 @@
  *
  * Built only into the cycles build (MPS_CYCLES). lwIP calls tcp_output
  * from tcp_input, its timers and tcp_close, and the API from its sends;
- * the cycles build links with --wrap=tcp_output so that every such call
- * (from another object file) is charged to lwIP output.
+ * the cycles build compiles every file but tcp_out.c and this one with
+ * tcp_output renamed mps_cyc_tcp_output (the Makefile), so that every
+ * such call is charged to lwIP output.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -85,16 +86,15 @@ mps_cyc_busy(const struct mps_worker *w, uint64_t t0, uint64_t t1)
 	rte_seqcount_write_end(&z->seq);
 }
 
-err_t __real_tcp_output(struct tcp_pcb *pcb);
-err_t __wrap_tcp_output(struct tcp_pcb *pcb);
+err_t mps_cyc_tcp_output(struct tcp_pcb *pcb);
 
 err_t
-__wrap_tcp_output(struct tcp_pcb *pcb)
+mps_cyc_tcp_output(struct tcp_pcb *pcb)
 {
 	err_t ret;
 
 	MPS_CYC_PUSH(LWIP_OUT);
-	ret = __real_tcp_output(pcb);
+	ret = tcp_output(pcb);
 	MPS_CYC_POP();
 	return ret;
 }
