@@ -197,6 +197,30 @@ def test_stalled_reader_reset_after_send_timeout(hstack):
     s.close()
 
 
+def test_slow_reader_outlives_the_send_timeout(hstack):
+    """The send timeout counts from the last acknowledgement of new data:
+    a reader that takes a little every SEND_S / 4 keeps its connection for
+    three timeouts and more, and then reads the rest."""
+    before = hstack.stats()["tcp_send_timeout"]
+    size = 4 << 20
+    s = connect_from(hstack, LEGIT, 80, rcvbuf=4096)
+    s.sendall(f"GET /bytes/{size} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+    got, t_end = 0, time.monotonic() + 3 * SEND_S + 1
+    while time.monotonic() < t_end:
+        got += len(s.recv(4096))  # a reset raises here
+        time.sleep(SEND_S / 4)
+    assert got > 0
+    s.settimeout(scaled(30))
+    while True:  # the rest at full speed: the headers and size bytes
+        b = s.recv(1 << 20)
+        assert b, f"closed after {got} bytes"
+        got += len(b)
+        if got >= size:
+            break
+    s.close()
+    assert hstack.stats()["tcp_send_timeout"] == before
+
+
 def _send_in_thread(s, data):
     """sendall in a thread; returns (thread, errors)."""
     errors = []
