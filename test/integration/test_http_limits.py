@@ -211,7 +211,7 @@ def test_slow_reader_outlives_the_send_timeout(hstack):
         time.sleep(SEND_S / 4)
     assert got > 0
     s.settimeout(scaled(30))
-    while True:  # the rest at full speed: the headers and size bytes
+    while True:  # then at full speed, to the end of the body
         b = s.recv(1 << 20)
         assert b, f"closed after {got} bytes"
         got += len(b)
