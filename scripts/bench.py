@@ -889,6 +889,9 @@ def fmt(v, spec="{:.0f}"):
 def main():
     if os.geteuid() != 0:
         sys.exit("bench: must run as root")
+    # SIGTERM (kill, a CI timeout) stops it as Ctrl-C does: through the
+    # finally blocks, which stop what it started and delete its namespaces.
+    signal.signal(signal.SIGTERM, lambda sig, frame: sys.exit(128 + sig))
     for tool in ("wrk", "nginx", "iperf"):
         if not shutil.which(tool):
             sys.exit(f"bench: {tool} missing: run scripts/deps.sh bench")

@@ -12,6 +12,7 @@ pool in-use and PCBs within a small margin of the first sample, RSS within
 import argparse
 import os
 import pathlib
+import signal
 import sys
 import threading
 import time
@@ -103,6 +104,8 @@ def main():
     ap.add_argument("--interval", type=float, default=60)
     ap.add_argument("--name", default=os.environ.get("MPS_SOAK_NAME", "mpssoak"))
     a = ap.parse_args()
+    # SIGTERM stops it as Ctrl-C does: through the finally block below.
+    signal.signal(signal.SIGTERM, lambda sig, frame: sys.exit(128 + sig))
 
     stack = Stack(a.name, workers=2, primary_args="--listen 7:echo,80:http")
     stack.stop()
